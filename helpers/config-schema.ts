@@ -1,0 +1,124 @@
+import { z } from "zod";
+
+const siteName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "a site name is letters, digits, '-' or '_' (at most 63)");
+
+export const cephTransportSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("docker"),
+    /** Unix socket of a Docker or Podman API; or host/port for a remote engine. */
+    socketPath: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().positive().optional(),
+    /** Defaults to ceph-mon-<hostname of the engine>. */
+    container: z.string().min(1).optional(),
+  }).strict().refine((t) => Boolean(t.socketPath) !== Boolean(t.host), {
+    message: "give exactly one of socketPath or host",
+  }),
+  z.object({
+    kind: z.literal("ssh"),
+    host: z.string().min(1),
+    user: z.string().min(1).optional(),
+    port: z.number().int().positive().optional(),
+    identityFile: z.string().min(1).optional(),
+    engine: z.enum(["podman", "docker"]).default("podman"),
+    sudo: z.boolean().default(true),
+    container: z.string().min(1).optional(),
+  }).strict(),
+  z.object({
+    kind: z.literal("local"),
+    /** Directory that holds <cluster>.conf; /etc/ceph when not given. */
+    confDir: z.string().min(1).optional(),
+  }).strict(),
+]);
+
+export const siteSchema = z.object({
+  name: siteName,
+  az: z.string().min(1),
+  store: z.string().min(1),
+  ceph: z.object({
+    cluster: siteName,
+    transport: cephTransportSchema,
+    /** Ceph user for the probe; admin by default. Its key is never read by the harness. */
+    user: z.string().min(1).optional(),
+  }).strict(),
+}).strict();
+
+const seconds = z.number().positive();
+
+export const timeoutsSchema = z.object({
+  imageActive: seconds.default(300),
+  copyImage: seconds.default(600),
+  volumeAvailable: seconds.default(300),
+  volumeUpload: seconds.default(600),
+  serverActive: seconds.default(600),
+  serverStopped: seconds.default(300),
+  snapshotAvailable: seconds.default(300),
+  deletion: seconds.default(300),
+  pollInterval: seconds.default(1),
+  pollIntervalMax: seconds.default(5),
+  request: seconds.default(60),
+}).strict();
+
+export const cloudSchema = z.union([
+  z.object({
+    /** Entry name in clouds.yaml. */
+    cloud: z.string().min(1),
+    cloudsFile: z.string().min(1).optional(),
+    region: z.string().min(1).optional(),
+    interface: z.enum(["public", "internal", "admin"]).optional(),
+  }).strict(),
+  z.object({
+    /** Read OS_* variables the way the OpenStack clients do. */
+    fromEnv: z.literal(true),
+    region: z.string().min(1).optional(),
+    interface: z.enum(["public", "internal", "admin"]).optional(),
+  }).strict(),
+]);
+
+export const imageSourceSchema = z.union([
+  z.object({ generated: z.object({ sizeMiB: z.number().int().min(1).max(65536).default(64) }).strict() }).strict(),
+  z.object({ path: z.string().min(1) }).strict(),
+  z.object({ url: z.string().url().refine((u) => /^https?:/.test(u), "only http(s) URLs") }).strict(),
+]);
+
+export const configSchema = z.object({
+  cloud: cloudSchema,
+  central: siteSchema,
+  edges: z.array(siteSchema).min(1, "at least one edge site"),
+  image: z.object({
+    source: imageSourceSchema.default({ generated: { sizeMiB: 64 } }),
+  }).strict().default({ source: { generated: { sizeMiB: 64 } } }),
+  flavor: z.string().min(1),
+  /** "none" boots with networks none (compute microversion >= 2.37). */
+  network: z.string().min(1).default("none"),
+  volume: z.object({
+    sizeGiB: z.number().int().min(1).default(1),
+    type: z.string().min(1).optional(),
+  }).strict().default({ sizeGiB: 1 }),
+  timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  naming: z.object({
+    prefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, "lowercase letters, digits and '-', at most 16").default("dcnv"),
+  }).strict().default({ prefix: "dcnv" }),
+  reportsDir: z.string().min(1).default("reports"),
+}).strict().superRefine((cfg, ctx) => {
+  const all = [cfg.central, ...cfg.edges];
+  const seen = new Map<string, number>();
+  all.forEach((s, i) => {
+    const path = i === 0 ? ["central", "name"] : ["edges", i - 1, "name"];
+    if (seen.has(s.name)) ctx.addIssue({ code: "custom", path, message: `site name '${s.name}' is used twice` });
+    seen.set(s.name, i);
+  });
+  const stores = new Set<string>();
+  all.forEach((s, i) => {
+    const path = i === 0 ? ["central", "store"] : ["edges", i - 1, "store"];
+    if (stores.has(s.store)) ctx.addIssue({ code: "custom", path, message: `Glance store '${s.store}' is used by two sites` });
+    stores.add(s.store);
+  });
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type Site = z.infer<typeof siteSchema>;
+export type CephTransport = z.infer<typeof cephTransportSchema>;
+export type Timeouts = z.infer<typeof timeoutsSchema>;
