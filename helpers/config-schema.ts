@@ -37,6 +37,8 @@ export const siteSchema = z.object({
   name: siteName,
   az: z.string().min(1),
   store: z.string().min(1),
+  /** Volume type whose backend is this site's and whose image_service:store_id is its store. */
+  volumeType: z.string().min(1).optional(),
   ceph: z.object({
     cluster: siteName,
     transport: cephTransportSchema,

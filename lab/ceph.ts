@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { startProcess, waitUntil, isRunning, LabError } from "./procs.ts";
+import { paths, writeState, writeSecretFile, type LabState } from "./state.ts";
+
+export const CEPH_ETC = "/etc/ceph";
+export const POOLS = ["images", "volumes", "vms", "backups"];
+
+/** cephx users shaped like the Ceph-with-OpenStack guide's. */
+export const CEPH_CLIENTS: Record<string, string[]> = {
+  "client.glance": ["mon", "profile rbd", "osd", "profile rbd pool=images"],
+  "client.cinder": ["mon", "profile rbd", "osd", "profile rbd pool=volumes, profile rbd pool=vms, profile rbd-read-only pool=images"],
+  "client.cinder-backup": ["mon", "profile rbd", "osd", "profile rbd pool=backups"],
+};
+
+export function monPort(index: number): number {
+  return 6789 + index;
+}
+
+function siteDir(site: string): string {
+  return join(paths().data, "ceph", site);
+}
+
+export function keyringPath(site: string, entity: string): string {
+  return join(CEPH_ETC, `${site}.${entity}.keyring`);
+}
+
+function cephConf(site: string, fsid: string, port: number): string {
+  const dir = siteDir(site);
+  const clients = ["client.admin", ...Object.keys(CEPH_CLIENTS)]
+    .map((c) => `[${c}]\nkeyring = ${keyringPath(site, c)}\n`)
+    .join("\n");
+  return `[global]
+fsid = ${fsid}
+mon initial members = a
+mon host = [v1:127.0.0.1:${port}]
+public network = 127.0.0.0/8
+ms bind msgr2 = false
+ms bind ipv4 = true
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+auth allow insecure global id reclaim = false
+mon warn on insecure global id reclaim allowed = false
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+osd objectstore = memstore
+memstore device bytes = 8589934592
+osd memory target = 268435456
+run dir = ${dir}/run
+admin socket = ${dir}/run/$cluster-$name.asok
+log to file = false
+err to stderr = true
+log to stderr = false
+mon cluster log to file = false
+
+[mon]
+mon data = ${dir}/mon/$cluster-$id
+keyring = ${dir}/mon/keyring
+log to file = true
+log file = ${paths().logs}/ceph-${site}-$name.log
+
+[osd]
+osd data = ${dir}/osd/$cluster-$id
+keyring = ${dir}/osd/$cluster-$id/keyring
+log to file = true
+log file = ${paths().logs}/ceph-${site}-$name.log
+
+${clients}`;
+}
+
+async function ceph(site: string, ...args: string[]): Promise<string> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "10", ...args], { reject: false, timeout: 60000 });
+  if (r.exitCode !== 0) throw new LabError(`ceph --cluster ${site} ${args.join(" ")} failed: ${r.stderr.trim()}`, `ceph-${site}`);
+  return r.stdout;
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const r = await execa(cmd, args, { reject: false, timeout: 60000 });
+  if (r.exitCode !== 0) throw new LabError(`${cmd} ${args.join(" ")} failed: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+function monName(site: string): string {
+  return `ceph-mon-${site}`;
+}
+
+function osdName(site: string): string {
+  return `ceph-osd-${site}`;
+}
+
+export function startMon(state: LabState, site: string) {
+  return startProcess(state, monName(site), ["ceph-mon", "--cluster", site, "-i", "a", "-f"]);
+}
+
+export function startOsd(state: LabState, site: string) {
+  return startProcess(state, osdName(site), ["ceph-osd", "--cluster", site, "-i", "0", "-f"]);
+}
+
+async function monUp(site: string): Promise<boolean> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "mon", "stat"], { reject: false, timeout: 10000 });
+  return r.exitCode === 0;
+}
+
+export async function osdUp(site: string): Promise<boolean> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "osd", "dump", "--format", "json"], { reject: false, timeout: 10000 });
+  if (r.exitCode !== 0) return false;
+  const dump = JSON.parse(r.stdout) as { osds: { osd: number; up: number; in: number }[] };
+  return dump.osds.some((o) => o.up === 1 && o.in === 1);
+}
+
+/** Creates (once) and starts one single-node cluster named after the site. */
+export async function ensureCluster(state: LabState, site: string, index: number): Promise<void> {
+  const dir = siteDir(site);
+  const port = monPort(index);
+  const doneKey = `ceph:${site}`;
+  if (!state.done.includes(doneKey)) {
+    rmSync(dir, { recursive: true, force: true });
+    for (const d of ["run", "mon", "osd/" + `${site}-0`]) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+    mkdirSync(CEPH_ETC, { recursive: true });
+    const fsid = randomUUID();
+    writeFileSync(join(CEPH_ETC, `${site}.conf`), cephConf(site, fsid, port), { mode: 0o644 });
+    const monKeyring = join(dir, "mon", "keyring");
+    const adminKeyring = keyringPath(site, "client.admin");
+    await run("ceph-authtool", ["--create-keyring", monKeyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *"]);
+    await run("ceph-authtool", [
+      "--create-keyring", adminKeyring, "--gen-key", "-n", "client.admin",
+      "--cap", "mon", "allow *", "--cap", "osd", "allow *", "--cap", "mds", "allow *", "--cap", "mgr", "allow *",
+    ]);
+    chmodSync(adminKeyring, 0o600);
+    await run("ceph-authtool", [monKeyring, "--import-keyring", adminKeyring]);
+    const monmap = join(dir, "monmap");
+    await run("monmaptool", ["--create", "--clobber", "--addv", "a", `[v1:127.0.0.1:${port}]`, "--fsid", fsid, monmap]);
+    await run("ceph-mon", ["--cluster", site, "--mkfs", "-i", "a", "--monmap", monmap, "--keyring", monKeyring]);
+    state.ceph[site] = { fsid, monPort: port };
+    writeState(state);
+  }
+
+  if (!isRunning(state.processes[monName(site)])) {
+    const rec = startMon(state, site);
+    await waitUntil(monName(site), "monitor quorum", () => monUp(site), 60000, rec);
+  }
+
+  if (!state.done.includes(doneKey)) {
+    const osdDir = join(dir, "osd", `${site}-0`);
+    const uuid = randomUUID();
+    const id = (await ceph(site, "osd", "create", uuid)).trim();
+    if (id !== "0") throw new LabError(`expected osd.0 in a new cluster ${site}, got osd.${id}`, `ceph-${site}`);
+    await run("ceph-osd", [
+      "--cluster", site, "-i", "0", "--mkfs", "--mkkey", "--no-mon-config",
+      "--osd-uuid", uuid, "--keyring", join(osdDir, "keyring"), "--osd-data", osdDir, "--osd-objectstore", "memstore",
+    ]);
+    await ceph(site, "auth", "add", "osd.0", "osd", "allow *", "mon", "allow profile osd", "-i", join(osdDir, "keyring"));
+  }
+
+  if (!isRunning(state.processes[osdName(site)])) {
+    const rec = startOsd(state, site);
+    await waitUntil(osdName(site), "osd.0 up and in", () => osdUp(site), 90000, rec);
+  }
+
+  if (!state.done.includes(doneKey)) {
+    for (const pool of POOLS) {
+      await ceph(site, "osd", "pool", "create", pool, "8", "8");
+      await ceph(site, "osd", "pool", "application", "enable", pool, "rbd");
+      await run("rbd", ["--cluster", site, "pool", "init", pool]);
+    }
+    for (const [entity, caps] of Object.entries(CEPH_CLIENTS)) {
+      const keyring = await ceph(site, "auth", "get-or-create", entity, ...caps);
+      writeSecretFile(keyringPath(site, entity), keyring.endsWith("\n") ? keyring : `${keyring}\n`);
+    }
+    state.done.push(doneKey);
+    writeState(state);
+  }
+}
+
+export async function fsidOf(site: string): Promise<string> {
+  return (await ceph(site, "fsid")).trim();
+}
+
+export async function health(site: string): Promise<string> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "health"], { reject: false, timeout: 10000 });
+  return r.exitCode === 0 ? r.stdout.trim() : "DOWN";
+}
+
+export function clusterExists(site: string): boolean {
+  return existsSync(join(CEPH_ETC, `${site}.conf`));
+}

@@ -1,0 +1,66 @@
+import { LabError, tail } from "./procs.ts";
+import { MAX_EDGES } from "./state.ts";
+import { formatStatus } from "./status.ts";
+
+const USAGE = `usage:
+  dcn-verify lab up [--edges N]      start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES}
+  dcn-verify lab status              per-site table; exits 1 if any part is down
+  dcn-verify lab down                stop every process the lab started
+  dcn-verify lab fault <site> <kind> break one thing on purpose
+  dcn-verify lab heal [<site>]       undo faults (all, or one site's)
+fault kinds: osd-down store-missing no-locations volume-down compute-down az-mismatch`;
+
+function parseEdges(args: string[]): number | undefined {
+  const i = args.indexOf("--edges");
+  if (i < 0) return undefined;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_EDGES) throw new LabError(`--edges: expected a whole number from 1 to ${MAX_EDGES}, got '${args[i + 1] ?? ""}'`);
+  return n;
+}
+
+export async function labCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const lab = await import("./index.ts");
+  try {
+    switch (sub) {
+      case "up": {
+        const st = await lab.up({ edges: parseEdges(rest) });
+        console.log(formatStatus(st));
+        return st.allUp || st.faults.length > 0 ? 0 : 1;
+      }
+      case "status": {
+        const st = await lab.status();
+        console.log(formatStatus(st));
+        return st.allUp ? 0 : 1;
+      }
+      case "down": {
+        const stopped = await lab.down();
+        console.log(stopped.length ? `stopped: ${stopped.join(", ")}` : "nothing was running");
+        return 0;
+      }
+      case "fault": {
+        const [site, kind] = rest;
+        if (!site || !kind) throw new LabError("fault needs <site> <kind>");
+        console.log(formatStatus(await lab.fault(site, kind)));
+        return 0;
+      }
+      case "heal": {
+        const st = await lab.heal(rest[0]);
+        console.log(formatStatus(st));
+        return st.allUp ? 0 : 1;
+      }
+      default:
+        console.error(USAGE);
+        return sub === undefined || sub === "--help" ? 0 : 2;
+    }
+  } catch (e) {
+    if (e instanceof LabError) {
+      console.error(`lab ${sub}: ${e.message}`);
+      if (e.service && !e.message.includes("last lines")) console.error(`(see the logs under .lab/logs/)`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+export { tail };

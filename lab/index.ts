@@ -1,0 +1,280 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { stringify } from "yaml";
+import { ensureCluster, startOsd, osdUp, fsidOf } from "./ceph.ts";
+import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
+import {
+  ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensurePlacement, ensureGlance, ensureCinder,
+  ensureNeutron, ensureNova, ensureNovaDb, discoverHosts, startCompute, startCinderVolume, cinderVolumeName, computeName,
+  type GlanceOptions,
+} from "./openstack.ts";
+import { ensureAggregates, ensureFlavor, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
+import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil, tail } from "./procs.ts";
+import { labStatus, type LabStatus } from "./status.ts";
+import {
+  CENTRAL, ensureDirs, loadOrCreateSecrets, paths, readState, REPO_ROOT, siteNames, writeSecretFile, writeState,
+  FAULT_KINDS, type FaultKind, type LabState,
+} from "./state.ts";
+
+const PACKAGES = [
+  "ceph-mon", "ceph-osd", "ceph-common", "python3-rbd", "python3-rados", "mariadb-server", "python3-pymysql",
+  "rabbitmq-server", "keystone", "glance-api", "cinder-api", "cinder-scheduler", "cinder-volume", "cinder-backup",
+  "nova-api", "nova-conductor", "nova-scheduler", "python3-nova", "placement-api", "neutron-server",
+  "python3-openstackclient", "python3-glanceclient", "python3-cinderclient", "python3-novaclient", "qemu-utils",
+];
+
+function log(msg: string): void {
+  process.stderr.write(`lab: ${msg}\n`);
+}
+
+async function ensurePackages(): Promise<void> {
+  const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...PACKAGES], { reject: false });
+  const installed = new Set(q.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+  const missing = PACKAGES.filter((p) => !installed.has(p));
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) throw new LabError(`missing Debian packages (${missing.join(" ")}); run lab up as root`);
+  log(`installing ${missing.length} Debian packages: ${missing.join(" ")}`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  const upd = await execa("apt-get", ["update", "-q"], { env, reject: false });
+  if (upd.exitCode !== 0) throw new LabError(`apt-get update failed:\n${upd.stderr.split("\n").slice(-10).join("\n")}`, "apt");
+  const inst = await execa("apt-get", [
+    "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", ...missing,
+  ], { env, reject: false });
+  if (inst.exitCode !== 0) throw new LabError(`apt-get install failed:\n${(inst.stdout + inst.stderr).split("\n").slice(-20).join("\n")}`, "apt");
+}
+
+function newState(edges: number): LabState {
+  return { edges, done: [], processes: {}, faults: [], ceph: {} };
+}
+
+function glanceOptions(state: LabState): GlanceOptions {
+  return {
+    withoutStores: state.faults.filter((f) => f.kind === "store-missing").map((f) => f.site),
+    hideLocations: state.faults.some((f) => f.kind === "no-locations"),
+  };
+}
+
+function shimName(site: string): string {
+  return `docker-api-${site}`;
+}
+
+export function dockerSocket(site: string): string {
+  return join(paths().sockets, `docker-${site}.sock`);
+}
+
+async function ensureDockerShims(state: LabState, sites: string[]): Promise<void> {
+  const script = join(REPO_ROOT, "lab", "docker-shim.ts");
+  if (!existsSync(script)) return;
+  for (const site of sites) {
+    const name = shimName(site);
+    const sock = dockerSocket(site);
+    if (isRunning(state.processes[name]) && existsSync(sock)) continue;
+    await stopProcess(state, name);
+    rmSync(sock, { force: true });
+    const rec = startProcess(state, name, [process.execPath, "--import", "tsx", script, "--socket", sock, "--site", site], { env: {} });
+    await waitUntil(name, `socket ${sock}`, async () => existsSync(sock), 30000, rec);
+  }
+}
+
+function writeClientConfig(state: LabState, admin: string): void {
+  const p = paths();
+  writeSecretFile(p.cloudsYaml, stringify({
+    clouds: {
+      "dcn-lab": {
+        auth: { auth_url: KEYSTONE_URL, username: "admin", password: admin, project_name: "admin", user_domain_name: "Default", project_domain_name: "Default" },
+        region_name: REGION,
+        interface: "public",
+        identity_api_version: 3,
+      },
+    },
+  }));
+  const sites = siteNames(state.edges);
+  const site = (name: string) => ({
+    name, az: name, store: name,
+    ceph: { cluster: name, transport: { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` } },
+    volumeType: name,
+  });
+  writeSecretFile(p.config, `# Written by 'dcn-verify lab up' for the embedded lab; the same format serves a real cloud.\n` + stringify({
+    cloud: { cloud: "dcn-lab", cloudsFile: p.cloudsYaml },
+    central: site(CENTRAL),
+    edges: sites.slice(1).map(site),
+    flavor: LAB_FLAVOR,
+    network: "none",
+    timeouts: { imageActive: 120, copyImage: 180, volumeAvailable: 120, volumeUpload: 300, serverActive: 120, serverStopped: 90, snapshotAvailable: 120, deletion: 120 },
+  }));
+  writeSecretFile(join(p.root, "openrc"), [
+    `export OS_CLOUD=dcn-lab`, `export OS_CLIENT_CONFIG_FILE=${p.cloudsYaml}`, "",
+  ].join("\n"));
+}
+
+export interface UpOptions {
+  edges?: number;
+}
+
+export async function up(opts: UpOptions = {}): Promise<LabStatus> {
+  const t0 = Date.now();
+  await ensurePackages();
+  ensureDirs();
+  const prior = readState();
+  const edges = opts.edges ?? prior?.edges ?? 2;
+  const state = prior ?? newState(edges);
+  const resized = state.edges !== edges;
+  const removed = siteNames(state.edges).filter((s) => !siteNames(edges).includes(s));
+  state.edges = edges;
+  writeState(state);
+  for (const site of removed) {
+    for (const name of [computeName(site), cinderVolumeName(site), shimName(site), `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
+  }
+  const secrets = loadOrCreateSecrets();
+  const sites = siteNames(edges);
+  const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
+
+  log(`ceph clusters: ${sites.join(", ")}`);
+  const osdDown = faults("osd-down");
+  for (const [i, site] of sites.entries()) {
+    if (osdDown.includes(site)) continue;
+    await ensureCluster(state, site, i);
+  }
+
+  log("mariadb, rabbitmq, keystone");
+  await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
+  await ensureKeystone(state, secrets);
+  await registerCatalog(state, secrets);
+
+  log("placement, glance, cinder, neutron, nova");
+  await ensureNovaDb(state, secrets);
+  await ensurePlacement(state, secrets);
+  await ensureGlance(state, secrets, sites, glanceOptions(state), resized);
+  await ensureCinder(state, secrets, sites, faults("volume-down"));
+  await ensureNeutron(state, secrets);
+  await ensureNova(state, secrets, sites, faults("compute-down"));
+  await ensureDockerShims(state, sites);
+
+  const admin = new LabAdmin(secrets.admin);
+  await admin.login();
+  const computeSites = sites.filter((s) => !faults("compute-down").includes(s));
+  await waitForComputes(admin, computeSites);
+  if (!state.done.includes(`nova:hosts:${edges}`)) {
+    await discoverHosts();
+    state.done.push(`nova:hosts:${edges}`);
+    writeState(state);
+  }
+  await ensureAggregates(admin, sites.filter((s) => !faults("az-mismatch").includes(s)));
+  await ensureFlavor(admin);
+  await ensureVolumeTypes(admin, sites);
+  writeClientConfig(state, secrets.admin);
+
+  const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
+  const st = await waitForStatus(state, (s) => s.sites.every((x) => !volumeSites.includes(x.site) || x.backend), 90000);
+  log(`up in ${Math.round((Date.now() - t0) / 1000)} s; config ${paths().config}`);
+  return st;
+}
+
+async function waitForStatus(state: LabState, done: (s: LabStatus) => boolean, timeoutMs: number): Promise<LabStatus> {
+  const secrets = loadOrCreateSecrets();
+  const start = Date.now();
+  let st = await labStatus(state, secrets);
+  while (!done(st) && Date.now() - start < timeoutMs) {
+    await sleep(1000);
+    st = await labStatus(state, secrets);
+  }
+  return st;
+}
+
+export async function status(): Promise<LabStatus> {
+  const state = readState();
+  if (!state) throw new LabError(`no lab state under ${paths().root}: run 'dcn-verify lab up' first`);
+  return labStatus(state, loadOrCreateSecrets());
+}
+
+export async function down(): Promise<string[]> {
+  const state = readState();
+  if (!state) return [];
+  const order = Object.keys(state.processes).reverse();
+  const stopped: string[] = [];
+  for (const name of order) {
+    await stopProcess(state, name);
+    stopped.push(name);
+  }
+  return stopped;
+}
+
+function requireSite(state: LabState, site: string): void {
+  const sites = siteNames(state.edges);
+  if (!sites.includes(site)) throw new LabError(`unknown site '${site}': the lab has ${sites.join(", ")}`);
+}
+
+export async function fault(site: string, kind: string): Promise<LabStatus> {
+  const state = readState();
+  if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
+  if (!FAULT_KINDS.includes(kind as FaultKind)) throw new LabError(`unknown fault kind '${kind}': one of ${FAULT_KINDS.join(", ")}`);
+  requireSite(state, site);
+  const k = kind as FaultKind;
+  if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
+  writeState(state);
+  const secrets = loadOrCreateSecrets();
+  const admin = new LabAdmin(secrets.admin);
+  const sites = siteNames(state.edges);
+  const check = (s: LabStatus) => s.sites.find((x) => x.site === site)!;
+  switch (k) {
+    case "osd-down":
+      await stopProcess(state, `ceph-osd-${site}`);
+      // NOTE: the mon marks a stopped OSD down only after its grace period; wait for it.
+      await waitUntil(`ceph-osd-${site}`, "osd.0 marked down", async () => !(await osdUp(site)), 60000);
+      return status();
+    case "store-missing":
+    case "no-locations":
+      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+      return status();
+    case "volume-down":
+      await stopProcess(state, cinderVolumeName(site));
+      return waitForStatus(state, (s) => !check(s).backend, 90000);
+    case "compute-down":
+      await stopProcess(state, computeName(site));
+      return waitForStatus(state, (s) => !check(s).az, 90000);
+    case "az-mismatch":
+      await setAggregateMembership(admin, site, false);
+      return waitForStatus(state, (s) => !check(s).az, 30000);
+  }
+}
+
+export async function heal(site?: string): Promise<LabStatus> {
+  const state = readState();
+  if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
+  if (site) requireSite(state, site);
+  const healing = state.faults.filter((f) => !site || f.site === site);
+  state.faults = state.faults.filter((f) => !healing.includes(f));
+  writeState(state);
+  const secrets = loadOrCreateSecrets();
+  const admin = new LabAdmin(secrets.admin);
+  const sites = siteNames(state.edges);
+  let glanceRestart = false;
+  for (const f of healing) {
+    switch (f.kind) {
+      case "osd-down": {
+        const rec = startOsd(state, f.site);
+        await waitUntil(`ceph-osd-${f.site}`, "osd.0 up and in", () => osdUp(f.site), 90000, rec);
+        break;
+      }
+      case "store-missing":
+      case "no-locations":
+        glanceRestart = true;
+        break;
+      case "volume-down":
+        await startCinderVolume(state, f.site);
+        break;
+      case "compute-down":
+        startCompute(state, f.site);
+        await waitForComputes(admin, [f.site]);
+        break;
+      case "az-mismatch":
+        await setAggregateMembership(admin, f.site, true);
+        break;
+    }
+  }
+  if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+  return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
+}
+
+export { tail, fsidOf };

@@ -1,0 +1,535 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
+import { isRunning, LabError, portOpen, sleep, startProcess, stopProcess, waitUntil, logPath, tail } from "./procs.ts";
+import { paths, REPO_ROOT, writeSecretFile, writeState, type LabSecrets, type LabState } from "./state.ts";
+
+const PY_SERVE = join(REPO_ROOT, "lab", "wsgi_serve.py");
+const PY_COMPUTE = join(REPO_ROOT, "lab", "nova_compute.py");
+const MYSQL_PORT = 3306;
+
+export const PORTS = { keystone: 5000, glance: 9292, cinder: 8776, nova: 8774, placement: 8778, neutron: 9696 };
+
+function etc(name: string): string {
+  return join(paths().etc, name);
+}
+
+function data(...parts: string[]): string {
+  const d = join(paths().data, ...parts);
+  mkdirSync(d, { recursive: true, mode: 0o700 });
+  return d;
+}
+
+function mysqlSocket(): string {
+  return join(paths().run, "mysqld.sock");
+}
+
+function dbUrl(s: LabSecrets, user: string, db: string): string {
+  return `mysql+pymysql://${user}:${s.db[user]}@127.0.0.1:${MYSQL_PORT}/${db}?charset=utf8`;
+}
+
+function rabbitUrl(s: LabSecrets): string {
+  return `rabbit://openstack:${s.rabbit}@127.0.0.1:5672/`;
+}
+
+function authtoken(s: LabSecrets, user: string): string {
+  return `[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:5000
+auth_url = http://127.0.0.1:5000
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = ${user}
+password = ${s.services[user]}
+region_name = ${REGION}
+service_token_roles_required = true
+`;
+}
+
+function serviceAuth(section: string, s: LabSecrets, user: string, extra = ""): string {
+  return `[${section}]
+auth_type = password
+auth_url = http://127.0.0.1:5000
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = ${user}
+password = ${s.services[user]}
+region_name = ${REGION}
+${extra}`;
+}
+
+async function run(service: string, cmd: string, args: string[], env: Record<string, string> = {}, timeout = 300000): Promise<string> {
+  const r = await execa(cmd, args, { reject: false, timeout, env, cwd: paths().run });
+  if (r.exitCode !== 0) {
+    const out = `${r.stdout}\n${r.stderr}`.trim().split("\n").slice(-25).join("\n");
+    throw new LabError(`${service}: ${cmd} ${args.slice(0, 4).join(" ")}… failed (exit ${r.exitCode}):\n${out}`, service);
+  }
+  return r.stdout;
+}
+
+async function httpUp(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return r.status < 500;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureProcess(
+  state: LabState,
+  name: string,
+  argv: string[],
+  ready: () => Promise<boolean>,
+  what: string,
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<void> {
+  if (isRunning(state.processes[name]) && (await ready().catch(() => false))) return;
+  if (state.processes[name]) await stopProcess(state, name);
+  const rec = startProcess(state, name, argv, { env: opts.env });
+  await waitUntil(name, what, ready, opts.timeoutMs ?? 120000, rec);
+}
+
+// ---------------------------------------------------------------- MariaDB
+
+export async function ensureMariadb(state: LabState, s: LabSecrets): Promise<void> {
+  const datadir = join(paths().data, "mysql");
+  if (!existsSync(join(datadir, "mysql"))) {
+    mkdirSync(datadir, { recursive: true, mode: 0o700 });
+    await run("mariadb", "mariadb-install-db", ["--no-defaults", "--user=root", `--datadir=${datadir}`, "--auth-root-authentication-method=socket", "--skip-test-db"]);
+  }
+  await ensureProcess(state, "mariadb", [
+    "mariadbd", "--no-defaults", "--user=root", `--datadir=${datadir}`, `--socket=${mysqlSocket()}`,
+    "--bind-address=127.0.0.1", `--port=${MYSQL_PORT}`, `--pid-file=${join(paths().run, "mysqld.pid")}`,
+    "--max-connections=2000", "--innodb-buffer-pool-size=128M", "--skip-name-resolve",
+    "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--log-error=" + logPath("mariadb-error"),
+  ], () => portOpen(MYSQL_PORT), "port 3306");
+  if (!state.done.includes("db:users")) {
+    const sql = Object.entries(s.db).flatMap(([user, pw]) => {
+      const dbs = user === "nova" ? ["nova", "nova_api", "nova_cell0"] : [user];
+      return [
+        ...dbs.map((db) => `CREATE DATABASE IF NOT EXISTS ${db};`),
+        `CREATE USER IF NOT EXISTS '${user}'@'127.0.0.1' IDENTIFIED BY '${pw}';`,
+        `ALTER USER '${user}'@'127.0.0.1' IDENTIFIED BY '${pw}';`,
+        ...dbs.map((db) => `GRANT ALL PRIVILEGES ON ${db}.* TO '${user}'@'127.0.0.1';`),
+      ];
+    });
+    const r = await execa("mariadb", [`--socket=${mysqlSocket()}`, "-u", "root"], { input: sql.join("\n"), reject: false });
+    if (r.exitCode !== 0) throw new LabError(`mariadb: creating databases failed: ${r.stderr}`, "mariadb");
+    state.done.push("db:users");
+    writeState(state);
+  }
+}
+
+// ---------------------------------------------------------------- RabbitMQ
+
+function rabbitEnv(): Record<string, string> {
+  const base = data("rabbitmq");
+  return {
+    HOME: base,
+    RABBITMQ_NODENAME: "rabbit@localhost",
+    RABBITMQ_NODE_IP_ADDRESS: "127.0.0.1",
+    RABBITMQ_NODE_PORT: "5672",
+    RABBITMQ_DIST_PORT: "25672",
+    RABBITMQ_MNESIA_BASE: join(base, "mnesia"),
+    RABBITMQ_LOG_BASE: join(paths().logs, "rabbitmq"),
+    RABBITMQ_CONFIG_FILE: etc("rabbitmq"),
+    RABBITMQ_ENABLED_PLUGINS_FILE: etc("rabbitmq-enabled-plugins"),
+    RABBITMQ_PID_FILE: join(paths().run, "rabbitmq.pid"),
+    ERL_EPMD_ADDRESS: "127.0.0.1",
+    ERL_EPMD_PORT: "4369",
+    RABBITMQ_ALLOW_INPUT: "",
+  };
+}
+
+async function rabbitctl(...args: string[]) {
+  return execa("/usr/lib/rabbitmq/bin/rabbitmqctl", args, { env: rabbitEnv(), reject: false, timeout: 60000 });
+}
+
+export async function ensureRabbit(state: LabState, s: LabSecrets): Promise<void> {
+  writeFileSync(etc("rabbitmq.conf"), "listeners.tcp.default = 127.0.0.1:5672\nloopback_users = none\n");
+  writeFileSync(etc("rabbitmq-enabled-plugins"), "[].\n");
+  await ensureProcess(state, "epmd", ["epmd", "-address", "127.0.0.1", "-port", "4369"], () => portOpen(4369), "port 4369");
+  await ensureProcess(state, "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], () => portOpen(5672), "port 5672", {
+    env: rabbitEnv(),
+    timeoutMs: 120000,
+  });
+  if (!state.done.includes("rabbit:user")) {
+    await waitUntil("rabbitmq", "rabbitmqctl status", async () => (await rabbitctl("status")).exitCode === 0, 60000);
+    const add = await rabbitctl("add_user", "openstack", s.rabbit);
+    if (add.exitCode !== 0 && !/already exists/.test(add.stderr)) throw new LabError(`rabbitmq: add_user failed: ${add.stderr}`, "rabbitmq");
+    const perm = await rabbitctl("set_permissions", "openstack", ".*", ".*", ".*");
+    if (perm.exitCode !== 0) throw new LabError(`rabbitmq: set_permissions failed: ${perm.stderr}`, "rabbitmq");
+    state.done.push("rabbit:user");
+    writeState(state);
+  }
+}
+
+// ---------------------------------------------------------------- Keystone
+
+function serve(app: string, port: number, extra: string[] = []): string[] {
+  return ["/usr/bin/python3", PY_SERVE, "--host", "127.0.0.1", "--port", String(port), "--app", app, ...extra];
+}
+
+export async function ensureKeystone(state: LabState, s: LabSecrets): Promise<void> {
+  const conf = etc("keystone.conf");
+  writeSecretFile(conf, `[DEFAULT]
+use_stderr = true
+[database]
+connection = ${dbUrl(s, "keystone", "keystone")}
+[token]
+provider = fernet
+expiration = 3600
+[fernet_tokens]
+key_repository = ${data("keystone", "fernet-keys")}
+[credential]
+key_repository = ${data("keystone", "credential-keys")}
+`);
+  const env = { OS_KEYSTONE_CONFIG_FILES: conf };
+  if (!state.done.includes("keystone:bootstrap")) {
+    await run("keystone", "keystone-manage", ["--config-file", conf, "db_sync"]);
+    await run("keystone", "keystone-manage", ["--config-file", conf, "fernet_setup", "--keystone-user", "root", "--keystone-group", "root"]);
+    await run("keystone", "keystone-manage", ["--config-file", conf, "credential_setup", "--keystone-user", "root", "--keystone-group", "root"]);
+    await run("keystone", "keystone-manage", [
+      "--config-file", conf, "bootstrap", "--bootstrap-password", s.admin,
+      "--bootstrap-admin-url", `${KEYSTONE_URL}/`, "--bootstrap-internal-url", `${KEYSTONE_URL}/`,
+      "--bootstrap-public-url", `${KEYSTONE_URL}/`, "--bootstrap-region-id", REGION,
+    ]);
+    state.done.push("keystone:bootstrap");
+    writeState(state);
+  }
+  await ensureProcess(state, "keystone", serve("keystone.server.wsgi:initialize_public_application", PORTS.keystone), () => httpUp(`${KEYSTONE_URL}`), "GET /v3", { env });
+}
+
+const SERVICES: { name: string; type: string; user?: string; url: string }[] = [
+  { name: "glance", type: "image", user: "glance", url: `http://127.0.0.1:${PORTS.glance}` },
+  { name: "cinderv3", type: "volumev3", user: "cinder", url: `http://127.0.0.1:${PORTS.cinder}/v3/%(project_id)s` },
+  { name: "cinder", type: "block-storage", url: `http://127.0.0.1:${PORTS.cinder}/v3/%(project_id)s` },
+  { name: "nova", type: "compute", user: "nova", url: `http://127.0.0.1:${PORTS.nova}/v2.1` },
+  { name: "placement", type: "placement", user: "placement", url: `http://127.0.0.1:${PORTS.placement}` },
+  { name: "neutron", type: "network", user: "neutron", url: `http://127.0.0.1:${PORTS.neutron}` },
+];
+
+async function findOrCreate(admin: LabAdmin, coll: string, key: string, name: string, body: Record<string, unknown>): Promise<string> {
+  const list = await admin.expect([200], "GET", `${KEYSTONE_URL}/${coll}?name=${encodeURIComponent(name)}`);
+  const found = (list[coll] as { id: string; name: string }[]).find((x) => x.name === name);
+  if (found) return found.id;
+  const created = await admin.expect([201], "POST", `${KEYSTONE_URL}/${coll}`, { [key]: { name, ...body } });
+  return created[key].id;
+}
+
+export async function registerCatalog(state: LabState, s: LabSecrets): Promise<void> {
+  if (state.done.includes("keystone:catalog")) return;
+  const admin = new LabAdmin(s.admin);
+  await admin.login();
+  const project = await findOrCreate(admin, "projects", "project", "service", { domain_id: "default", description: "services" });
+  const adminRole = await findOrCreate(admin, "roles", "role", "admin", {});
+  const serviceRole = await findOrCreate(admin, "roles", "role", "service", {});
+  for (const svc of SERVICES) {
+    if (svc.user) {
+      const user = await findOrCreate(admin, "users", "user", svc.user, { domain_id: "default", password: s.services[svc.user] });
+      await admin.expect([200, 204], "PATCH", `${KEYSTONE_URL}/users/${user}`, { user: { password: s.services[svc.user] } });
+      for (const role of [adminRole, serviceRole]) await admin.expect([201, 204], "PUT", `${KEYSTONE_URL}/projects/${project}/users/${user}/roles/${role}`);
+    }
+    const serviceId = await findOrCreate(admin, "services", "service", svc.name, { type: svc.type, enabled: true });
+    const existing = await admin.expect([200], "GET", `${KEYSTONE_URL}/endpoints?service_id=${serviceId}`);
+    for (const iface of ["public", "internal", "admin"]) {
+      if ((existing.endpoints as { interface: string }[]).some((e) => e.interface === iface)) continue;
+      // NOTE: creating an endpoint right after its service can race; retry.
+      for (let attempt = 0; ; attempt++) {
+        const r = await admin.request("POST", `${KEYSTONE_URL}/endpoints`, { endpoint: { service_id: serviceId, interface: iface, url: svc.url, region_id: REGION } });
+        if (r.status === 201) break;
+        if (attempt >= 5) throw new LabError(`keystone: endpoint ${svc.name}/${iface}: HTTP ${r.status}`, "keystone");
+        await sleep(500);
+      }
+    }
+  }
+  state.done.push("keystone:catalog");
+  writeState(state);
+}
+
+// ---------------------------------------------------------------- Placement
+
+export async function ensurePlacement(state: LabState, s: LabSecrets): Promise<void> {
+  const dir = data("placement-etc");
+  writeSecretFile(join(dir, "placement.conf"), `[DEFAULT]
+use_stderr = true
+[placement_database]
+connection = ${dbUrl(s, "placement", "placement")}
+[api]
+auth_strategy = keystone
+${authtoken(s, "placement")}`);
+  if (!state.done.includes("placement:db")) {
+    await run("placement", "placement-manage", ["--config-file", join(dir, "placement.conf"), "db", "sync"]);
+    state.done.push("placement:db");
+    writeState(state);
+  }
+  await ensureProcess(state, "placement", serve("placement.wsgi:init_application", PORTS.placement), () => httpUp(`http://127.0.0.1:${PORTS.placement}/`), "GET /", {
+    env: { OS_PLACEMENT_CONFIG_DIR: dir },
+  });
+}
+
+// ---------------------------------------------------------------- Glance
+
+export interface GlanceOptions {
+  /** Stores left out on purpose (fault store-missing). */
+  withoutStores?: string[];
+  /** Hide image locations (fault no-locations). */
+  hideLocations?: boolean;
+}
+
+export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
+  const stores = sites.filter((x) => !(opts.withoutStores ?? []).includes(x));
+  const showLocations = opts.hideLocations ? "False" : "True";
+  return `[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = ${PORTS.glance}
+workers = 0
+use_stderr = true
+enabled_backends = ${stores.map((x) => `${x}:rbd`).join(", ")}
+enabled_import_methods = [glance-direct,web-download,copy-image]
+show_multiple_locations = ${showLocations}
+show_image_direct_url = ${showLocations}
+image_size_cap = 17179869184
+[database]
+connection = ${dbUrl(s, "glance", "glance")}
+${authtoken(s, "glance")}
+[paste_deploy]
+flavor = keystone
+[glance_store]
+default_backend = ${sites[0]}
+${stores.map((x) => `[${x}]
+rbd_store_ceph_conf = /etc/ceph/${x}.conf
+rbd_store_user = glance
+rbd_store_pool = images
+rbd_store_chunk_size = 8
+rbd_thin_provisioning = True
+store_description = ${x} rbd glance store
+`).join("\n")}
+[os_glance_staging_store]
+filesystem_store_datadir = ${data("glance", "staging")}
+[os_glance_tasks_store]
+filesystem_store_datadir = ${data("glance", "tasks")}
+[import_filtering_opts]
+allowed_ports = []
+[oslo_concurrency]
+lock_path = ${data("glance", "lock")}
+`;
+}
+
+export async function ensureGlance(state: LabState, s: LabSecrets, sites: string[], opts: GlanceOptions = {}, restart = false): Promise<void> {
+  const conf = etc("glance-api.conf");
+  writeSecretFile(conf, glanceConf(s, sites, opts));
+  if (!state.done.includes("glance:db")) {
+    await run("glance", "glance-manage", ["--config-file", conf, "db_sync"]);
+    state.done.push("glance:db");
+    writeState(state);
+  }
+  if (restart) await stopProcess(state, "glance");
+  await ensureProcess(state, "glance", ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
+    () => httpUp(`http://127.0.0.1:${PORTS.glance}/versions`), "GET /versions");
+}
+
+// ---------------------------------------------------------------- Cinder
+
+function cinderConf(s: LabSecrets, sites: string[]): string {
+  return `[DEFAULT]
+use_stderr = true
+transport_url = ${rabbitUrl(s)}
+auth_strategy = keystone
+my_ip = 127.0.0.1
+host = cinder
+osapi_volume_listen = 127.0.0.1
+osapi_volume_listen_port = ${PORTS.cinder}
+osapi_volume_workers = 1
+enabled_backends = ${sites.join(",")}
+glance_api_version = 2
+allow_availability_zone_fallback = False
+storage_availability_zone = ${sites[0]}
+default_availability_zone = ${sites[0]}
+state_path = ${data("cinder")}
+image_conversion_dir = ${data("cinder", "conversion")}
+service_down_time = 20
+report_interval = 5
+periodic_interval = 10
+enable_force_upload = True
+backup_driver = cinder.backup.drivers.ceph.CephBackupDriver
+backup_ceph_conf = /etc/ceph/${sites[0]}.conf
+backup_ceph_user = cinder-backup
+backup_ceph_pool = backups
+[database]
+connection = ${dbUrl(s, "cinder", "cinder")}
+${authtoken(s, "cinder")}
+${serviceAuth("nova", s, "cinder", "interface = public\n")}
+[oslo_concurrency]
+lock_path = ${data("cinder", "lock")}
+${sites.map((x) => `[${x}]
+volume_driver = cinder.volume.drivers.rbd.RBDDriver
+volume_backend_name = ${x}
+rbd_cluster_name = ${x}
+rbd_ceph_conf = /etc/ceph/${x}.conf
+rbd_pool = volumes
+rbd_user = cinder
+rbd_flatten_volume_from_snapshot = False
+rbd_max_clone_depth = 5
+backend_availability_zone = ${x}
+image_volume_cache_enabled = False
+report_discard_supported = True
+`).join("\n")}`;
+}
+
+export function cinderVolumeName(site: string): string {
+  return `cinder-volume-${site}`;
+}
+
+export async function startCinderVolume(state: LabState, site: string): Promise<void> {
+  const siteConf = etc(`cinder-volume-${site}.conf`);
+  writeFileSync(siteConf, `[DEFAULT]\nenabled_backends = ${site}\n`);
+  if (isRunning(state.processes[cinderVolumeName(site)])) return;
+  startProcess(state, cinderVolumeName(site), ["cinder-volume", "--config-file", etc("cinder.conf"), "--config-file", siteConf]);
+}
+
+export async function ensureCinder(state: LabState, s: LabSecrets, sites: string[], skipVolume: string[] = []): Promise<void> {
+  const conf = etc("cinder.conf");
+  writeSecretFile(conf, cinderConf(s, sites));
+  if (!state.done.includes("cinder:db")) {
+    await run("cinder", "cinder-manage", ["--config-file", conf, "db", "sync"]);
+    state.done.push("cinder:db");
+    writeState(state);
+  }
+  await ensureProcess(state, "cinder-api", ["cinder-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.cinder}/`), "GET /");
+  if (!isRunning(state.processes["cinder-scheduler"])) startProcess(state, "cinder-scheduler", ["cinder-scheduler", "--config-file", conf]);
+  for (const site of sites) if (!skipVolume.includes(site)) await startCinderVolume(state, site);
+}
+
+// ---------------------------------------------------------------- Neutron
+
+export async function ensureNeutron(state: LabState, s: LabSecrets): Promise<void> {
+  const conf = etc("neutron.conf");
+  const ml2 = etc("ml2_conf.ini");
+  writeSecretFile(conf, `[DEFAULT]
+use_stderr = true
+core_plugin = ml2
+service_plugins =
+auth_strategy = keystone
+bind_host = 127.0.0.1
+bind_port = ${PORTS.neutron}
+api_workers = 0
+rpc_workers = 0
+rpc_state_report_workers = 0
+transport_url = ${rabbitUrl(s)}
+notify_nova_on_port_status_changes = False
+notify_nova_on_port_data_changes = False
+state_path = ${data("neutron")}
+[database]
+connection = ${dbUrl(s, "neutron", "neutron")}
+${authtoken(s, "neutron")}
+[oslo_concurrency]
+lock_path = ${data("neutron", "lock")}
+`);
+  writeFileSync(ml2, `[ml2]
+type_drivers = flat
+tenant_network_types =
+mechanism_drivers =
+extension_drivers =
+`);
+  if (!state.done.includes("neutron:db")) {
+    await run("neutron", "neutron-db-manage", ["--config-file", conf, "--config-file", ml2, "upgrade", "heads"], {}, 600000);
+    state.done.push("neutron:db");
+    writeState(state);
+  }
+  await ensureProcess(state, "neutron", ["neutron-server", "--config-file", conf, "--config-file", ml2],
+    () => httpUp(`http://127.0.0.1:${PORTS.neutron}/`), "GET /", { timeoutMs: 180000 });
+}
+
+// ---------------------------------------------------------------- Nova
+
+function novaConf(s: LabSecrets): string {
+  return `[DEFAULT]
+use_stderr = true
+transport_url = ${rabbitUrl(s)}
+my_ip = 127.0.0.1
+state_path = ${data("nova")}
+compute_driver = fake.FakeDriver
+enabled_apis = osapi_compute
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = ${PORTS.nova}
+osapi_compute_workers = 1
+service_down_time = 20
+report_interval = 5
+[api]
+auth_strategy = keystone
+[api_database]
+connection = ${dbUrl(s, "nova", "nova_api")}
+[database]
+connection = ${dbUrl(s, "nova", "nova")}
+${authtoken(s, "nova")}
+${serviceAuth("placement", s, "placement")}
+${serviceAuth("neutron", s, "neutron")}
+[cinder]
+cross_az_attach = False
+os_region_name = ${REGION}
+[glance]
+region_name = ${REGION}
+[scheduler]
+discover_hosts_in_cells_interval = -1
+workers = 1
+[conductor]
+workers = 1
+[wsgi]
+api_paste_config = /etc/nova/api-paste.ini
+[vnc]
+enabled = False
+[oslo_concurrency]
+lock_path = ${data("nova", "lock")}
+`;
+}
+
+export function computeName(site: string): string {
+  return `nova-compute-${site}`;
+}
+
+export function computeHost(site: string): string {
+  return `compute-${site}`;
+}
+
+export function startCompute(state: LabState, site: string): void {
+  const siteConf = etc(`nova-compute-${site}.conf`);
+  writeFileSync(siteConf, `[DEFAULT]\nhost = ${computeHost(site)}\ninstances_path = ${data("nova", "instances", site)}\n`);
+  if (isRunning(state.processes[computeName(site)])) return;
+  startProcess(state, computeName(site), ["/usr/bin/python3", PY_COMPUTE, "--config-file", etc("nova.conf"), "--config-file", siteConf]);
+}
+
+export async function ensureNovaDb(state: LabState, s: LabSecrets): Promise<void> {
+  const conf = etc("nova.conf");
+  writeSecretFile(conf, novaConf(s));
+  if (state.done.includes("nova:db")) return;
+  await run("nova", "nova-manage", ["--config-file", conf, "api_db", "sync"]);
+  await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "map_cell0", "--database_connection", dbUrl(s, "nova", "nova_cell0")]);
+  const cells = await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "list_cells"]);
+  if (!/\bcell1\b/.test(cells)) await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "create_cell", "--name", "cell1"]);
+  await run("nova", "nova-manage", ["--config-file", conf, "db", "sync"]);
+  state.done.push("nova:db");
+  writeState(state);
+}
+
+export async function ensureNova(state: LabState, s: LabSecrets, sites: string[], skipCompute: string[] = []): Promise<void> {
+  const conf = etc("nova.conf");
+  await ensureNovaDb(state, s);
+  // NOTE: nova's API monkey-patches eventlet on import, so it runs under its own eventlet server, not a threaded one.
+  await ensureProcess(state, "nova-api", ["nova-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.nova}/`), "GET /");
+  if (!isRunning(state.processes["nova-conductor"])) startProcess(state, "nova-conductor", ["nova-conductor", "--config-file", conf]);
+  if (!isRunning(state.processes["nova-scheduler"])) startProcess(state, "nova-scheduler", ["nova-scheduler", "--config-file", conf]);
+  for (const site of sites) if (!skipCompute.includes(site)) startCompute(state, site);
+}
+
+export async function discoverHosts(): Promise<void> {
+  await run("nova", "nova-manage", ["--config-file", etc("nova.conf"), "cell_v2", "discover_hosts"]);
+}
+
+export function serviceLogTail(name: string): string {
+  return tail(logPath(name));
+}

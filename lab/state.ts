@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export function labDir(): string {
+  return resolve(process.env.DCN_LAB_DIR ?? join(REPO_ROOT, ".lab"));
+}
+
+export const CENTRAL = "central";
+export const MAX_EDGES = 8;
+
+export function siteNames(edges: number): string[] {
+  return [CENTRAL, ...Array.from({ length: edges }, (_, i) => `dcn${i}`)];
+}
+
+export type FaultKind = "osd-down" | "store-missing" | "no-locations" | "volume-down" | "compute-down" | "az-mismatch";
+export const FAULT_KINDS: FaultKind[] = ["osd-down", "store-missing", "no-locations", "volume-down", "compute-down", "az-mismatch"];
+
+export interface ProcessRecord {
+  pid: number;
+  /** Process group id: the lab starts every service as a group leader. */
+  pgid: number;
+  argv: string[];
+  log: string;
+  startedAt: string;
+}
+
+export interface LabState {
+  edges: number;
+  done: string[];
+  processes: Record<string, ProcessRecord>;
+  faults: { site: string; kind: FaultKind; since: string }[];
+  ceph: Record<string, { fsid: string; monPort: number }>;
+}
+
+export interface LabSecrets {
+  admin: string;
+  db: Record<string, string>;
+  rabbit: string;
+  services: Record<string, string>;
+}
+
+export function paths() {
+  const root = labDir();
+  return {
+    root,
+    state: join(root, "state.json"),
+    secrets: join(root, "secrets.json"),
+    logs: join(root, "logs"),
+    etc: join(root, "etc"),
+    data: join(root, "data"),
+    run: join(root, "run"),
+    sockets: join(root, "sockets"),
+    cloudsYaml: join(root, "clouds.yaml"),
+    config: join(root, "dcn-verify.yaml"),
+  };
+}
+
+export function ensureDirs(): void {
+  const p = paths();
+  for (const d of [p.root, p.logs, p.etc, p.data, p.run, p.sockets]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  chmodSync(p.root, 0o700);
+}
+
+export function readState(): LabState | undefined {
+  const p = paths();
+  if (!existsSync(p.state)) return undefined;
+  return JSON.parse(readFileSync(p.state, "utf8")) as LabState;
+}
+
+export function writeState(state: LabState): void {
+  const p = paths();
+  const tmp = `${p.state}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+  renameSync(tmp, p.state);
+}
+
+export function writeSecretFile(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+const DB_USERS = ["keystone", "glance", "cinder", "nova", "placement", "neutron"];
+const SERVICE_USERS = ["glance", "cinder", "nova", "placement", "neutron"];
+
+function password(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+export function loadOrCreateSecrets(): LabSecrets {
+  const p = paths();
+  if (existsSync(p.secrets)) return JSON.parse(readFileSync(p.secrets, "utf8")) as LabSecrets;
+  const secrets: LabSecrets = {
+    admin: password(),
+    db: Object.fromEntries(DB_USERS.map((u) => [u, password()])),
+    rabbit: password(),
+    services: Object.fromEntries(SERVICE_USERS.map((u) => [u, password()])),
+  };
+  writeSecretFile(p.secrets, JSON.stringify(secrets, null, 2));
+  return secrets;
+}
+
+/** Every secret of the lab, so a test can scan reports and logs for them. */
+export function allSecrets(s: LabSecrets): string[] {
+  return [s.admin, s.rabbit, ...Object.values(s.db), ...Object.values(s.services)];
+}

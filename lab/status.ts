@@ -1,0 +1,89 @@
+import { health } from "./ceph.ts";
+import { LabAdmin } from "./os-admin.ts";
+import { computeHost } from "./openstack.ts";
+import { isRunning } from "./procs.ts";
+import { siteNames, type LabSecrets, type LabState } from "./state.ts";
+
+export interface SiteStatus {
+  site: string;
+  ceph: string;
+  cephUp: boolean;
+  store: boolean;
+  backend: boolean;
+  az: boolean;
+}
+
+export interface LabStatus {
+  sites: SiteStatus[];
+  services: { name: string; up: boolean }[];
+  faults: LabState["faults"];
+  allUp: boolean;
+}
+
+async function safe<T>(f: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await f();
+  } catch {
+    return fallback;
+  }
+}
+
+export async function labStatus(state: LabState, secrets: LabSecrets): Promise<LabStatus> {
+  const sites = siteNames(state.edges);
+  const admin = new LabAdmin(secrets.admin);
+  const loggedIn = await safe(async () => (await admin.login(), true), false);
+
+  const stores = loggedIn
+    ? await safe(async () => {
+        const r = await admin.expect([200], "GET", `${await admin.endpoint("image")}/v2/info/stores`);
+        return (r.stores as { id: string }[]).map((s) => s.id);
+      }, [] as string[])
+    : [];
+  const backends = loggedIn
+    ? await safe(async () => {
+        const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-volume`);
+        return (r.services as { host: string; state: string; status: string; zone: string }[])
+          .filter((s) => s.state === "up" && s.status === "enabled")
+          .map((s) => ({ backend: s.host.split("@")[1], zone: s.zone }));
+      }, [] as { backend: string; zone: string }[])
+    : [];
+  const zones = loggedIn
+    ? await safe(async () => {
+        const r = await admin.expect([200], "GET", `${await admin.endpoint("compute")}/os-availability-zone/detail`);
+        return r.availabilityZoneInfo as { zoneName: string; zoneState: { available: boolean }; hosts: Record<string, Record<string, { active: boolean; available: boolean }>> | null }[];
+      }, [])
+    : [];
+
+  const siteStatus = await Promise.all(
+    sites.map(async (site): Promise<SiteStatus> => {
+      const h = await health(site);
+      const zone = zones.find((z) => z.zoneName === site);
+      const compute = zone?.hosts?.[computeHost(site)]?.["nova-compute"];
+      return {
+        site,
+        ceph: h.split(" ")[0],
+        cephUp: h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN"),
+        store: stores.includes(site),
+        backend: backends.some((b) => b.backend === site && b.zone === site),
+        az: Boolean(zone?.zoneState.available && compute?.active && compute?.available),
+      };
+    }),
+  );
+  const services = Object.entries(state.processes).map(([name, rec]) => ({ name, up: isRunning(rec) }));
+  const allUp = siteStatus.every((s) => s.cephUp && s.store && s.backend && s.az) && services.every((s) => s.up) && loggedIn;
+  return { sites: siteStatus, services, faults: state.faults, allUp };
+}
+
+export function formatStatus(st: LabStatus): string {
+  const mark = (b: boolean) => (b ? "up" : "DOWN");
+  const rows = [["site", "ceph", "glance store", "cinder backend", "nova az"]];
+  for (const s of st.sites) rows.push([s.site, s.cephUp ? s.ceph : `DOWN (${s.ceph})`, mark(s.store), mark(s.backend), mark(s.az)]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
+  const down = st.services.filter((s) => !s.up).map((s) => s.name);
+  if (down.length) lines.push(`processes down: ${down.join(", ")}`);
+  if (st.faults.length) lines.push(`active faults: ${st.faults.map((f) => `${f.kind}@${f.site}`).join(", ")}`);
+  lines.push(st.allUp ? "lab: all up" : "lab: NOT all up");
+  return lines.join("\n");
+}
