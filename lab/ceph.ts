@@ -50,25 +50,30 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 mon allow pool size one = true
+mon data avail warn = 5
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
 osd objectstore = memstore
 memstore device bytes = 8589934592
 osd memory target = 268435456
 run dir = ${dir}/run
-admin socket = ${dir}/run/$cluster-$name.asok
 log to file = false
 err to stderr = true
 log to stderr = false
 mon cluster log to file = false
 
+[client]
+admin socket =
+
 [mon]
+admin socket = ${dir}/run/$cluster-$name.asok
 mon data = ${dir}/mon/$cluster-$id
 keyring = ${dir}/mon/keyring
 log to file = true
 log file = ${paths().logs}/ceph-${site}-$name.log
 
 [osd]
+admin socket = ${dir}/run/$cluster-$name.asok
 osd data = ${dir}/osd/$cluster-$id
 keyring = ${dir}/osd/$cluster-$id/keyring
 log to file = true
@@ -172,6 +177,8 @@ export async function ensureCluster(state: LabState, site: string, index: number
       await ceph(site, "osd", "pool", "application", "enable", pool, "rbd");
       await run("rbd", ["--cluster", site, "pool", "init", pool]);
     }
+    // NOTE: the lab runs no ceph-mgr (memory); MGR_DOWN is muted so health reflects the mon and OSD.
+    await ceph(site, "health", "mute", "MGR_DOWN", "--sticky");
     for (const [entity, caps] of Object.entries(CEPH_CLIENTS)) {
       const keyring = await ceph(site, "auth", "get-or-create", entity, ...caps);
       writeSecretFile(keyringPath(site, entity), keyring.endsWith("\n") ? keyring : `${keyring}\n`);
@@ -179,6 +186,28 @@ export async function ensureCluster(state: LabState, site: string, index: number
     state.done.push(doneKey);
     writeState(state);
   }
+}
+
+/**
+ * Takes the OSD out of service without losing its in-memory store: the process is frozen and
+ * the mon told it is down. Thawing it lets it re-announce itself.
+ */
+export async function freezeOsd(state: LabState, site: string): Promise<void> {
+  const rec = state.processes[osdName(site)];
+  if (!rec || !isRunning(rec)) throw new LabError(`ceph-osd-${site} is not running`, osdName(site));
+  process.kill(rec.pid, "SIGSTOP");
+  await ceph(site, "osd", "down", "0");
+}
+
+export async function thawOsd(state: LabState, site: string): Promise<void> {
+  const rec = state.processes[osdName(site)];
+  if (!rec || !isRunning(rec)) throw new LabError(`ceph-osd-${site} is not running; the lab must be rebuilt (lab down, lab up)`, osdName(site));
+  process.kill(rec.pid, "SIGCONT");
+}
+
+/** memstore keeps data only in the OSD's memory: a provisioned cluster whose OSD is gone has lost it. */
+export function osdLost(state: LabState, site: string): boolean {
+  return state.done.includes(`ceph:${site}`) && !isRunning(state.processes[osdName(site)]);
 }
 
 export async function fsidOf(site: string): Promise<string> {

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, startOsd, osdUp, fsidOf } from "./ceph.ts";
+import { ensureCluster, osdUp, fsidOf, freezeOsd, thawOsd, osdLost } from "./ceph.ts";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
   ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensurePlacement, ensureGlance, ensureCinder,
@@ -104,7 +104,9 @@ function writeClientConfig(state: LabState, admin: string): void {
     timeouts: { imageActive: 120, copyImage: 180, volumeAvailable: 120, volumeUpload: 300, serverActive: 120, serverStopped: 90, snapshotAvailable: 120, deletion: 120 },
   }));
   writeSecretFile(join(p.root, "openrc"), [
-    `export OS_CLOUD=dcn-lab`, `export OS_CLIENT_CONFIG_FILE=${p.cloudsYaml}`, "",
+    `export OS_AUTH_URL=${KEYSTONE_URL}`, "export OS_IDENTITY_API_VERSION=3", "export OS_USERNAME=admin",
+    `export OS_PASSWORD='${admin}'`, "export OS_PROJECT_NAME=admin", "export OS_USER_DOMAIN_NAME=Default",
+    "export OS_PROJECT_DOMAIN_NAME=Default", `export OS_REGION_NAME=${REGION}`, "export OS_INTERFACE=public", "",
   ].join("\n"));
 }
 
@@ -116,7 +118,12 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const t0 = Date.now();
   await ensurePackages();
   ensureDirs();
-  const prior = readState();
+  let prior = readState();
+  if (prior && siteNames(prior.edges).some((site) => osdLost(prior!, site))) {
+    log("a Ceph OSD of the lab is gone, and with it its in-memory data: rebuilding the lab from scratch");
+    await down();
+    prior = undefined;
+  }
   const edges = opts.edges ?? prior?.edges ?? 2;
   const state = prior ?? newState(edges);
   const resized = state.edges !== edges;
@@ -131,11 +138,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
 
   log(`ceph clusters: ${sites.join(", ")}`);
-  const osdDown = faults("osd-down");
-  for (const [i, site] of sites.entries()) {
-    if (osdDown.includes(site)) continue;
-    await ensureCluster(state, site, i);
-  }
+  for (const [i, site] of sites.entries()) await ensureCluster(state, site, i);
 
   log("mariadb, rabbitmq, keystone");
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
@@ -188,15 +191,29 @@ export async function status(): Promise<LabStatus> {
   return labStatus(state, loadOrCreateSecrets());
 }
 
+/**
+ * Stops every process the lab recorded, newest first. The lab's Ceph keeps its data in memory,
+ * so its data and state go too; the next 'lab up' provisions afresh (secrets and logs stay).
+ */
 export async function down(): Promise<string[]> {
   const state = readState();
   if (!state) return [];
+  for (const f of state.faults.filter((x) => x.kind === "osd-down")) await thawOsd(state, f.site).catch(() => undefined);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
   for (const name of order) {
     await stopProcess(state, name);
     stopped.push(name);
   }
+  for (const site of Object.keys(state.ceph)) {
+    for (const f of ["conf", "client.admin.keyring", "client.glance.keyring", "client.cinder.keyring", "client.cinder-backup.keyring"]) {
+      rmSync(join("/etc/ceph", `${site}.${f}`), { force: true });
+    }
+  }
+  rmSync(paths().data, { recursive: true, force: true });
+  rmSync(paths().state, { force: true });
+  rmSync(paths().config, { force: true });
+  rmSync(paths().cloudsYaml, { force: true });
   return stopped;
 }
 
@@ -219,8 +236,7 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
   const check = (s: LabStatus) => s.sites.find((x) => x.site === site)!;
   switch (k) {
     case "osd-down":
-      await stopProcess(state, `ceph-osd-${site}`);
-      // NOTE: the mon marks a stopped OSD down only after its grace period; wait for it.
+      await freezeOsd(state, site);
       await waitUntil(`ceph-osd-${site}`, "osd.0 marked down", async () => !(await osdUp(site)), 60000);
       return status();
     case "store-missing":
@@ -252,11 +268,10 @@ export async function heal(site?: string): Promise<LabStatus> {
   let glanceRestart = false;
   for (const f of healing) {
     switch (f.kind) {
-      case "osd-down": {
-        const rec = startOsd(state, f.site);
-        await waitUntil(`ceph-osd-${f.site}`, "osd.0 up and in", () => osdUp(f.site), 90000, rec);
+      case "osd-down":
+        await thawOsd(state, f.site);
+        await waitUntil(`ceph-osd-${f.site}`, "osd.0 up and in", () => osdUp(f.site), 90000);
         break;
-      }
       case "store-missing":
       case "no-locations":
         glanceRestart = true;

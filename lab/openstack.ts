@@ -413,7 +413,7 @@ export async function ensureNeutron(state: LabState, s: LabSecrets): Promise<voi
   writeSecretFile(conf, `[DEFAULT]
 use_stderr = true
 core_plugin = ml2
-service_plugins =
+service_plugins = router,port_forwarding
 auth_strategy = keystone
 bind_host = 127.0.0.1
 bind_port = ${PORTS.neutron}
@@ -443,6 +443,10 @@ extension_drivers =
   }
   await ensureProcess(state, "neutron", ["neutron-server", "--config-file", conf, "--config-file", ml2],
     () => httpUp(`http://127.0.0.1:${PORTS.neutron}/`), "GET /", { timeoutMs: 180000 });
+  // NOTE: neutron's get_ports reads the Port.port_forwardings backref, which SQLAlchemy adds only once
+  // the mappers are configured by a first query; with no agents, a server show would be that first
+  // query and fail with HTTP 500. One list of networks configures them.
+  await new LabAdmin(s.admin).expect([200], "GET", `http://127.0.0.1:${PORTS.neutron}/v2.0/networks`);
 }
 
 // ---------------------------------------------------------------- Nova

@@ -1,0 +1,132 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { CephTransport } from "../config-schema.ts";
+import { CephCommandError, CephProbeError, CephTimeoutError, createCephProbe, shellQuote } from "./probe.ts";
+
+const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";
+
+// Stub rbd/ceph/ssh: print argv one per line; "slow" sleeps, "fail" leaks a key on stderr and exits 2.
+const STUB = `#!/bin/sh
+case "$*" in *slow*) exec sleep 10;; esac
+case "$*" in *fail*) echo "rbd: error opening image: key = ${KEY}" >&2; exit 2;; esac
+case "$*" in *fsid*) echo 0F9EE397-8B6D-483E-8D10-9BBFE358836C; exit 0;; esac
+for a in "$0" "$@"; do echo "$a"; done
+`;
+
+let dir: string;
+let savedPath: string | undefined;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "dcnv-probe-"));
+  for (const bin of ["rbd", "ceph", "ssh"]) {
+    writeFileSync(join(dir, bin), STUB);
+    chmodSync(join(dir, bin), 0o755);
+  }
+  savedPath = process.env.PATH;
+  process.env.PATH = `${dir}:${savedPath ?? ""}`;
+});
+
+afterAll(() => {
+  process.env.PATH = savedPath;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const probe = (transport: CephTransport, opts: { timeoutMs?: number; user?: string } = {}) =>
+  createCephProbe({ name: "dcn0", ceph: { cluster: "dcn0", transport, user: opts.user } }, { timeoutMs: opts.timeoutMs ?? 5000 });
+
+const lines = (stdout: string) => stdout.trim().split("\n").slice(1);
+
+describe("local transport", () => {
+  test("adds --cluster, and -c <confDir>/<cluster>.conf when confDir is set", async () => {
+    await using p = probe({ kind: "local", confDir: "/srv/ceph" });
+    const r = await p.run(["rbd", "-p", "volumes", "ls", "-l"]);
+    expect(lines(r.stdout)).toEqual(["-c", "/srv/ceph/dcn0.conf", "--cluster", "dcn0", "-p", "volumes", "ls", "-l"]);
+    expect(r.command).toBe("rbd -c /srv/ceph/dcn0.conf --cluster dcn0 -p volumes ls -l");
+  });
+
+  test("passes the configured ceph user as --id", async () => {
+    await using p = probe({ kind: "local" }, { user: "glance" });
+    expect(lines((await p.run(["ceph", "-s"])).stdout)).toEqual(["--cluster", "dcn0", "--id", "glance", "-s"]);
+  });
+
+  test("fsid is lower-cased and validated", async () => {
+    await using p = probe({ kind: "local" });
+    expect(await p.fsid()).toBe("0f9ee397-8b6d-483e-8d10-9bbfe358836c");
+  });
+
+  test("a non-zero exit names site, transport, command and the redacted stderr", async () => {
+    await using p = probe({ kind: "local" });
+    const err = await p.run(["rbd", "info", "volumes/fail"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CephCommandError);
+    expect(err).toMatchObject({ site: "dcn0", transport: "local", exitCode: 2, command: "rbd --cluster dcn0 info volumes/fail" });
+    expect((err as Error).message).toBe(
+      "ceph probe dcn0 (local): `rbd --cluster dcn0 info volumes/fail` exited 2: rbd: error opening image: key = [REDACTED]",
+    );
+  });
+
+  test("reject: false returns the exit code", async () => {
+    await using p = probe({ kind: "local" });
+    const r = await p.run(["rbd", "info", "volumes/fail"], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toContain(KEY);
+  });
+
+  test("a timeout says which command, how long and which site", async () => {
+    await using p = probe({ kind: "local" }, { timeoutMs: 200 });
+    const started = Date.now();
+    const err = await p.run(["rbd", "info", "volumes/slow"]).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(err).toBeInstanceOf(CephTimeoutError);
+    expect((err as Error).message).toBe("ceph probe dcn0 (local): `rbd --cluster dcn0 info volumes/slow` did not finish within 200 ms");
+  });
+
+  test("refuses mutating commands and foreign clusters before running anything", async () => {
+    await using p = probe({ kind: "local" });
+    await expect(p.run(["rbd", "snap", "rm", "images/x@snap"])).rejects.toThrow(/refused `rbd snap rm images\/x@snap`/);
+    await expect(p.run(["rbd", "--cluster", "central", "ls"])).rejects.toThrow(/not this site's cluster \(dcn0\)/);
+    await expect(p.run(["rbd", "-c", "/etc/ceph/central.conf", "ls"])).rejects.toBeInstanceOf(CephProbeError);
+  });
+
+  test("a closed probe refuses further commands", async () => {
+    const p = probe({ kind: "local" });
+    await p.close();
+    await expect(p.run(["ceph", "-s"])).rejects.toThrow(/probe is closed/);
+  });
+
+  test("a missing binary is an error, not a hang", async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await using p = probe({ kind: "local" });
+      await expect(p.run(["ceph", "-s"])).rejects.toThrow(/exited 127: .*ENOENT/);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
+describe("ssh transport", () => {
+  test("builds ssh with BatchMode, ConnectTimeout, port, key, user and sudo podman exec", async () => {
+    await using p = probe({ kind: "ssh", host: "dcn0-ceph-0", user: "heat-admin", port: 2222, identityFile: "/k/id", engine: "podman", sudo: true });
+    const r = await p.run(["rbd", "-p", "volumes", "ls", "-l"]);
+    expect(lines(r.stdout)).toEqual([
+      "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-p", "2222", "-i", "/k/id", "heat-admin@dcn0-ceph-0", "--",
+      `sudo -n podman exec ceph-mon-"$(hostname -s)" rbd --cluster dcn0 -p volumes ls -l`,
+    ]);
+    expect(r.command).toContain("ssh -o BatchMode=yes");
+  });
+
+  test("uses the configured container and engine, without sudo when told", async () => {
+    await using p = probe({ kind: "ssh", host: "10.0.0.5", engine: "docker", sudo: false, container: "ceph mon" });
+    const r = await p.run(["rbd", "info", "images/a b"]);
+    expect(lines(r.stdout).at(-1)).toBe(`docker exec 'ceph mon' rbd --cluster dcn0 info 'images/a b'`);
+  });
+});
+
+test("shellQuote leaves plain words alone and quotes the rest", () => {
+  expect(shellQuote("images/abc@snap")).toBe("images/abc@snap");
+  expect(shellQuote("a'b c")).toBe(`'a'\\''b c'`);
+  expect(shellQuote("$(reboot)")).toBe("'$(reboot)'");
+});
