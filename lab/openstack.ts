@@ -364,6 +364,7 @@ backup_ceph_pool = backups
 connection = ${dbUrl(s, "cinder", "cinder")}
 ${authtoken(s, "cinder")}
 ${serviceAuth("nova", s, "cinder", "interface = public\n")}
+${serviceAuth("service_user", s, "cinder", "send_service_user_token = true\n")}
 [oslo_concurrency]
 lock_path = ${data("cinder", "lock")}
 ${sites.map((x) => `[${x}]
@@ -473,6 +474,7 @@ connection = ${dbUrl(s, "nova", "nova")}
 ${authtoken(s, "nova")}
 ${serviceAuth("placement", s, "placement")}
 ${serviceAuth("neutron", s, "neutron")}
+${serviceAuth("service_user", s, "nova", "send_service_user_token = true\n")}
 [cinder]
 cross_az_attach = False
 os_region_name = ${REGION}

@@ -56,8 +56,10 @@ export async function ensureVolumeTypes(admin: LabAdmin, sites: string[]): Promi
   for (const site of sites) {
     let type = (list.volume_types as { id: string; name: string }[]).find((t) => t.name === site);
     if (!type) type = (await admin.expect([200], "POST", `${cinder}/types`, { volume_type: { name: site, "os-volume-type-access:is_public": true } })).volume_type;
-    await admin.expect([200], "POST", `${cinder}/types/${type!.id}/extra_specs`, {
-      extra_specs: { volume_backend_name: site, "image_service:store_id": site, "RESKEY:availability_zones": site },
-    });
+    const want: Record<string, string> = { volume_backend_name: site, "image_service:store_id": site, "RESKEY:availability_zones": site };
+    const have = (await admin.expect([200], "GET", `${cinder}/types/${type!.id}/extra_specs`)).extra_specs as Record<string, string>;
+    if (Object.entries(want).some(([k, v]) => have[k] !== v)) {
+      await admin.expect([200], "POST", `${cinder}/types/${type!.id}/extra_specs`, { extra_specs: want });
+    }
   }
 }
