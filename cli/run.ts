@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { createCephProbe } from "../helpers/ceph/probe.ts";
+import { openClients, type Clients } from "../helpers/clients/index.ts";
+import { ConfigError, loadConfig, REPO_ROOT, resolveConfigPath, type Config } from "../helpers/config.ts";
+import { redactText } from "../helpers/redact.ts";
+import { generateReport, splitAllureResults, writeEnvironment } from "../helpers/report.ts";
+import { deleteResource, ResourceJournal } from "../helpers/resources.ts";
+import { RUN_DIR_ENV, type RunInfo } from "../helpers/run-context.ts";
+import type { RunSummary, SiteSummary } from "../helpers/run-reporter.ts";
+import { timing } from "../helpers/waiters.ts";
+
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--reports DIR]
+  Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
+  With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "t").slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** The sites to run: central always (its checks come first), then the edges asked for. */
+export function selectSites(cfg: Config, only?: string): string[] {
+  const edges = cfg.edges.map((e) => e.name);
+  if (!only) return [cfg.central.name, ...edges];
+  const asked = only.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = asked.filter((s) => s !== cfg.central.name && !edges.includes(s));
+  if (unknown.length) throw new ConfigError(`--sites: unknown site ${unknown.join(", ")}; the config has ${[cfg.central.name, ...edges].join(", ")}`, []);
+  return [cfg.central.name, ...edges.filter((e) => asked.includes(e))];
+}
+
+function testTimeoutMs(cfg: Config): number {
+  const t = cfg.timeouts;
+  return (t.imageActive * 3 + t.copyImage * 3 + t.volumeAvailable * 3 + t.volumeUpload + t.serverActive * 2 + t.serverStopped + t.snapshotAvailable + t.request * 10) * 1000;
+}
+
+/** Deletes, newest first, whatever the run's journal says was created and not deleted. */
+async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<string[]> {
+  const left: string[] = [];
+  for (const r of journal.outstanding()) {
+    try {
+      await deleteResource(clients, r, timing(cfg.timeouts, "deletion"));
+      journal.record("deleted", r);
+      process.stderr.write(`[${r.site}] cleanup sweep: deleted ${r.kind} ${r.name} (${r.id})\n`);
+    } catch (e) {
+      left.push(`${r.kind} ${r.name} (${r.id}) at ${r.site}: ${redactText((e as Error).message)}`);
+    }
+  }
+  return left;
+}
+
+function table(sites: SiteSummary[]): string {
+  const rows = [["site", "result", "passed", "failed", "skipped", "time"]];
+  for (const s of sites) {
+    const n = (st: string) => String(s.tests.filter((t) => t.status === st).length);
+    const secs = s.tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
+    rows.push([s.site, s.status.toUpperCase(), n("passed"), n("failed"), n("skipped"), `${secs.toFixed(1)} s`]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd()).join("\n");
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { config: { type: "string" }, sites: { type: "string" }, reports: { type: "string" }, help: { type: "boolean" } } }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  let cfg: Config;
+  let configPath: string;
+  let sites: string[];
+  try {
+    configPath = resolveConfigPath(args.config);
+    cfg = await loadConfig(configPath);
+    sites = selectSites(cfg, args.sites);
+  } catch (e) {
+    process.stderr.write(`dcn-verify run: ${redactText((e as Error).message)}\n`);
+    return 2;
+  }
+
+  let clients: Clients;
+  try {
+    clients = await openClients(cfg);
+  } catch (e) {
+    process.stderr.write(`dcn-verify run: cannot reach the cloud: ${redactText((e as Error).message)}\n`);
+    return 1;
+  }
+
+  const runId = newRunId();
+  const reportsRoot = resolve(args.reports ?? cfg.reportsDir);
+  const runDir = join(reportsRoot, runId);
+  mkdirSync(runDir, { recursive: true });
+  const info: RunInfo = { runId, runDir, configPath, sites, startedAt: new Date().toISOString(), testTimeoutMs: testTimeoutMs(cfg) };
+  writeFileSync(join(runDir, "run.json"), JSON.stringify(info, null, 2));
+  const journal = new ResourceJournal(join(runDir, "resources.jsonl"));
+  process.stderr.write(`dcn-verify run ${runId}: sites ${sites.join(", ")}; reports in ${runDir}\n`);
+
+  process.env[RUN_DIR_ENV] = runDir;
+  const { startVitest } = await import("vitest/node");
+  let interrupted = false;
+  let vitest: Awaited<ReturnType<typeof startVitest>> | undefined;
+  const onSignal = (sig: string) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: starting no new steps; cleaning up what the run created\n`);
+    void vitest?.cancelCurrentRun("keyboard-input");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    vitest = await startVitest("test", [], {
+      config: join(REPO_ROOT, "vitest.run.config.ts"),
+      root: REPO_ROOT,
+      watch: false,
+      run: true,
+    });
+    await vitest?.close();
+  } catch (e) {
+    process.stderr.write(`dcn-verify run: the test runner failed: ${redactText((e as Error).message)}\n`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+
+  const leftovers = await sweep(clients, cfg, journal);
+
+  const siteResults: SiteSummary[] = existsSync(join(runDir, "sites.json")) ? JSON.parse(readFileSync(join(runDir, "sites.json"), "utf8")) : [];
+  for (const site of sites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
+  const summary: RunSummary = { runId, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults };
+  if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.endsWith(`at ${s.site}`) || l.includes(` at ${s.site}:`)));
+  writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
+
+  const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
+  const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
+  for (const site of sites) {
+    const siteCfg = [cfg.central, ...cfg.edges].find((s) => s.name === site)!;
+    const ceph = await createCephProbe(siteCfg, { timeoutMs: 15000 }).version().catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`);
+    writeEnvironment(resultDirs[site], {
+      cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
+      region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",
+      "compute microversion": versions.compute,
+      "volume microversion": versions.volume,
+      "ceph version": ceph,
+      "dcn-verify": JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version,
+      "run id": runId,
+      site,
+    });
+    try {
+      await generateReport(resultDirs[site], join(runDir, site, "report"), `dcn-verify ${site} ${runId}`);
+    } catch (e) {
+      process.stderr.write(`[${site}] ${(e as Error).message}\n`);
+    }
+  }
+  const latest = join(reportsRoot, "latest");
+  rmSync(latest, { force: true });
+  symlinkSync(runId, latest);
+
+  process.stdout.write(`\n${table(summary.sites)}\n`);
+  for (const s of summary.sites) {
+    for (const t of s.tests.filter((x) => x.status === "failed")) process.stdout.write(`\n[${s.site}] FAILED ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
+    for (const e of s.errors) process.stdout.write(`\n[${s.site}] ERROR ${e}\n`);
+  }
+  if (leftovers.length) process.stdout.write(`\nresources that could not be deleted:\n  ${leftovers.join("\n  ")}\n`);
+  process.stdout.write(`\nreports: ${runDir}/<site>/report/index.html; summary ${join(runDir, "summary.json")}; junit ${join(runDir, "junit.xml")}\n`);
+  const ok = !interrupted && leftovers.length === 0 && summary.sites.every((s) => s.status === "passed");
+  return ok ? 0 : 1;
+}

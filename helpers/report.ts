@@ -1,0 +1,56 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { redactText } from "./redact.ts";
+import { REPO_ROOT } from "./config.ts";
+
+interface AllureStep {
+  attachments?: { source: string }[];
+  steps?: AllureStep[];
+}
+
+interface AllureResult extends AllureStep {
+  uuid: string;
+  labels?: { name: string; value: string }[];
+}
+
+function attachmentsOf(s: AllureStep, out: string[] = []): string[] {
+  for (const a of s.attachments ?? []) out.push(a.source);
+  for (const c of s.steps ?? []) attachmentsOf(c, out);
+  return out;
+}
+
+/**
+ * allure-vitest writes one results directory for the run; each site gets its own, with the
+ * results labelled with its name and their attachments.
+ */
+export function splitAllureResults(resultsDir: string, runDir: string, sites: string[]): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  for (const site of sites) {
+    dirs[site] = join(runDir, site, "allure-results");
+    mkdirSync(dirs[site], { recursive: true });
+  }
+  if (!existsSync(resultsDir)) return dirs;
+  for (const f of readdirSync(resultsDir)) {
+    if (!f.endsWith("-result.json")) continue;
+    const r = JSON.parse(readFileSync(join(resultsDir, f), "utf8")) as AllureResult;
+    const site = r.labels?.find((l) => l.name === "site")?.value ?? r.labels?.find((l) => l.name === "parentSuite")?.value;
+    const target = site && dirs[site];
+    if (!target) continue;
+    copyFileSync(join(resultsDir, f), join(target, f));
+    for (const a of attachmentsOf(r)) if (existsSync(join(resultsDir, a))) copyFileSync(join(resultsDir, a), join(target, a));
+  }
+  return dirs;
+}
+
+export function writeEnvironment(resultsDir: string, env: Record<string, string>): void {
+  const lines = Object.entries(env).map(([k, v]) => `${k.replace(/[=:\s]/g, "_")}=${redactText(v).replace(/\n/g, " ")}`);
+  writeFileSync(join(resultsDir, "environment.properties"), `${lines.join("\n")}\n`);
+}
+
+/** Allure 3 builds the site's HTML report offline. */
+export async function generateReport(resultsDir: string, outDir: string, name: string): Promise<void> {
+  const cli = join(REPO_ROOT, "node_modules", "allure", "cli.js");
+  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-o", outDir, "--name", name], { reject: false, timeout: 120000, cwd: join(outDir, "..") });
+  if (r.exitCode !== 0) throw new Error(`allure generate for ${name} failed: ${redactText((r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n"))}`);
+}

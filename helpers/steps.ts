@@ -1,0 +1,61 @@
+import * as allure from "allure-js-commons";
+import { redact, redactText } from "./redact.ts";
+import type { WaitResult } from "./waiters.ts";
+import { formatTimeline } from "./waiters.ts";
+
+/** A line the CLI's progress reporter shows as it comes: "§progress <site> <text>". */
+export const PROGRESS_MARK = "§progress";
+
+let progressSite = "-";
+
+export function setProgressSite(site: string): void {
+  progressSite = site;
+}
+
+export function progress(text: string): void {
+  console.log(`${PROGRESS_MARK} ${progressSite} ${redactText(text)}`);
+}
+
+/** One named step of the procedure: an Allure step, a live progress line, and its duration. */
+export async function step<T>(title: string, body: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  progress(`▶ ${title}`);
+  try {
+    const value = await allure.step(title, async () => body());
+    progress(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return value;
+  } catch (e) {
+    progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${redactText(String((e as Error).message).split("\n")[0])}`);
+    throw e;
+  }
+}
+
+export async function attachJson(name: string, value: unknown): Promise<void> {
+  await allure.attachment(name, JSON.stringify(redact(value), null, 2), "application/json");
+}
+
+export async function attachText(name: string, text: string): Promise<void> {
+  await allure.attachment(name, redactText(text), "text/plain");
+}
+
+/** Records how long a wait took, how often it polled and the states it saw. */
+export async function attachWait(name: string, r: WaitResult<unknown>): Promise<void> {
+  await attachJson(`wait: ${name}`, {
+    elapsedSeconds: +(r.elapsedMs / 1000).toFixed(2),
+    polls: r.polls,
+    timeline: formatTimeline(r.timeline),
+  });
+}
+
+/** A named outcome that is neither pass nor fail on its own: shown as its own step in the report. */
+export async function outcome(title: string, detail: string): Promise<void> {
+  progress(`● ${title}`);
+  await allure.logStep(title, "passed" as never);
+  await attachText(`outcome: ${title}`, detail);
+}
+
+export async function warning(title: string, detail: string): Promise<void> {
+  progress(`⚠ ${title}`);
+  await allure.logStep(`warning: ${title}`, "broken" as never);
+  await attachText(`warning: ${title}`, detail);
+}
