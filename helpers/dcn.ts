@@ -54,7 +54,11 @@ export async function importRawImageToCentral(ctx: SiteContext, what = "image"):
     return p;
   });
   const created = await step(`create image ${ctx.name(what)} with disk_format raw`, async () => {
-    const img = await glance.createImage({ name: ctx.name(what), disk_format: "raw", container_format: "bare", visibility: "private" });
+    // NOTE: Cinder 21 uploads a volume made from an image with properties {} when the image has no
+    // custom property, and Glance refuses that (400); the run-id property keeps the image uploadable.
+    const img = await glance.createImage({
+      name: ctx.name(what), disk_format: "raw", container_format: "bare", visibility: "private", dcn_verify_run: ctx.run.runId,
+    });
     ctx.tracker.track({ kind: "image", id: img.id, name: img.name ?? ctx.name(what), site: ctx.site.name });
     return img;
   });
