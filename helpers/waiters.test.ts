@@ -299,6 +299,22 @@ describe("waitForImageInStores", () => {
     expect(e.polls).toBe(2);
   });
 
+  test("with the request id: a successful task whose lock is still held keeps the wait going until it is released", async () => {
+    const f = fakeTime(600, 1);
+    const copied = { stores: "dcn0,central", os_glance_importing_to_stores: "", os_glance_failed_import: "" };
+    const glance = {
+      showImage: script([
+        image({ ...copied, os_glance_import_task: "t1" }),
+        image({ ...copied, os_glance_import_task: "t1" }),
+        image(copied),
+      ]),
+      listImageTasks: script([[task("success", "Copied 1024 MiB")]]),
+    };
+    const r = await waitForImageInStores(glance, ID, ["central"], { ...f.timing, requestId: "req-abc" });
+    expect(r.polls).toBe(3);
+    expect(r.value.image.stores).toEqual(["dcn0", "central"]);
+  });
+
   test("with the request id: an import that started no task ends the wait at once", async () => {
     const f = fakeTime(600, 1);
     const glance = { showImage: script([image({ stores: "central" })]), listImageTasks: script([[task("success", "", "req-other")]]) };

@@ -231,7 +231,7 @@ export async function waitForImageInStores(
       if (p.task?.status === "failure") return `import task ${p.task.id} failed: ${p.task.message || "(no message)"}`;
       if (p.task === null) return `import request ${t.requestId} started no task, and stores [${p.missing.join(",")}] are missing`;
       const importing = i.os_glance_importing_to_stores ?? [];
-      if (p.task?.status === "success" && importing.length === 0) {
+      if (p.task?.status === "success" && importing.length === 0 && p.missing.length > 0) {
         return `import task ${p.task.id} succeeded but stores [${p.missing.join(",")}] are missing`;
       }
       return undefined;
