@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, REPO_ROOT, resolveConfigPath, type Config } fr
 import { redactText } from "../helpers/redact.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "../helpers/report.ts";
 import { deleteResource, ResourceJournal } from "../helpers/resources.ts";
-import { RUN_DIR_ENV, type RunInfo } from "../helpers/run-context.ts";
+import { RUN_DIR_ENV, runWorkDir, type RunInfo } from "../helpers/run-context.ts";
 import type { RunSummary, SiteSummary } from "../helpers/run-reporter.ts";
 import { timing } from "../helpers/waiters.ts";
 
@@ -131,6 +131,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   const leftovers = await sweep(clients, cfg, journal);
+  rmSync(runWorkDir(runId), { recursive: true, force: true });
 
   const siteResults: SiteSummary[] = existsSync(join(runDir, "sites.json")) ? JSON.parse(readFileSync(join(runDir, "sites.json"), "utf8")) : [];
   for (const site of sites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCephProbe, type CephProbe } from "./ceph/probe.ts";
 import { openClients, type Clients } from "./clients/index.ts";
@@ -17,6 +18,11 @@ export interface RunInfo {
 }
 
 export const RUN_DIR_ENV = "DCN_VERIFY_RUN_DIR";
+
+/** Scratch space for image files, outside reports/; the run removes it at its end. */
+export function runWorkDir(runId: string): string {
+  return join(tmpdir(), `dcn-verify-${runId}`);
+}
 
 export function readRunInfo(runDir = process.env[RUN_DIR_ENV]): RunInfo {
   if (!runDir) throw new Error(`${RUN_DIR_ENV} is not set: the suites run under 'dcn-verify run'`);
@@ -47,7 +53,7 @@ export async function openSiteContext(siteName: string): Promise<SiteContext> {
   const journal = new ResourceJournal(join(run.runDir, "resources.jsonl"));
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();
-  const workDir = join(run.runDir, "work");
+  const workDir = runWorkDir(run.runId);
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
   return {
     run, config, site, central: config.central, clients, tracker, probes, workDir,

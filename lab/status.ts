@@ -1,4 +1,4 @@
-import { health } from "./ceph.ts";
+import { health, osdUp } from "./ceph.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { computeHost } from "./openstack.ts";
 import { isRunning } from "./procs.ts";
@@ -56,13 +56,13 @@ export async function labStatus(state: LabState, secrets: LabSecrets): Promise<L
 
   const siteStatus = await Promise.all(
     sites.map(async (site): Promise<SiteStatus> => {
-      const h = await health(site);
+      const [h, osd] = await Promise.all([health(site), osdUp(site).catch(() => false)]);
       const zone = zones.find((z) => z.zoneName === site);
       const compute = zone?.hosts?.[computeHost(site)]?.["nova-compute"];
       return {
         site,
-        ceph: h.split(" ")[0],
-        cephUp: h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN"),
+        ceph: osd ? h.split(" ")[0] : `${h.split(" ")[0]}, osd down`,
+        cephUp: osd && (h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN")),
         store: stores.includes(site),
         backend: backends.some((b) => b.backend === site && b.zone === site),
         az: Boolean(zone?.zoneState.available && compute?.active && compute?.available),

@@ -27,6 +27,8 @@ describe.sequential(`edge site ${site}`, () => {
       const missing = [c.central.store, c.site.store].filter((s) => !copied.stores.includes(s));
       if (missing.length) defect(c, `image ${copied.id} stores are [${copied.stores.join(", ")}]; missing ${missing.join(", ")}`);
     });
+    // The copy is in the edge store: the next steps can use it even if its location checks fail.
+    state.image = copied;
     await checkLocation(c, copied, c.site);
     await step(`rbd on ${site} shows images/${copied.id} with a protected snap`, async () => {
       await rbdEvidence(c.probe(c.site), "images", `${site} images pool`);
@@ -34,7 +36,6 @@ describe.sequential(`edge site ${site}`, () => {
       await attachJson(`rbd snap ls images/${copied.id}`, snaps);
       if (!snaps.some((s) => s.name === "snap" && s.protected)) defect(c, `images/${copied.id}@snap on ${site} is missing or not protected`);
     });
-    state.image = copied;
   });
 
   procedureTest(site, "dcn-4-boot-from-volume", `4. a volume from the image in AZ ${site} boots a server in AZ ${site}`, { tier: "standard", needs: needs("image", "step 3") }, async () => {
