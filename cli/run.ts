@@ -37,7 +37,7 @@ function testTimeoutMs(cfg: Config): number {
 }
 
 /** Deletes, newest first, whatever the run's journal says was created and not deleted. */
-async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<string[]> {
+export async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<string[]> {
   const left: string[] = [];
   for (const r of journal.outstanding()) {
     try {

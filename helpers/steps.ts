@@ -25,8 +25,11 @@ export async function step<T>(title: string, body: () => Promise<T>): Promise<T>
     progress(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return value;
   } catch (e) {
-    progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${redactText(String((e as Error).message).split("\n")[0])}`);
-    throw e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (!err.message.startsWith("[")) err.message = `[${progressSite}] ${title}: ${err.message}`;
+    err.message = redactText(err.message);
+    progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err.message.split("\n")[0]}`);
+    throw err;
   }
 }
 

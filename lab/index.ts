@@ -22,6 +22,8 @@ const PACKAGES = [
   "rabbitmq-server", "keystone", "glance-api", "cinder-api", "cinder-scheduler", "cinder-volume", "cinder-backup",
   "nova-api", "nova-conductor", "nova-scheduler", "python3-nova", "placement-api", "neutron-server",
   "python3-openstackclient", "python3-glanceclient", "python3-cinderclient", "python3-novaclient", "qemu-utils",
+  // The tests open the per-site Allure reports in Debian's headless Chromium.
+  "chromium",
 ];
 
 function log(msg: string): void {

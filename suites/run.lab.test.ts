@@ -1,0 +1,107 @@
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { execa } from "execa";
+import { beforeAll, describe, expect, test } from "vitest";
+import { openClients } from "../helpers/clients/index.ts";
+import { loadConfig } from "../helpers/config.ts";
+import { createCephProbe } from "../helpers/ceph/probe.ts";
+import { allSecrets, loadOrCreateSecrets, paths } from "../lab/state.ts";
+import { runHarness, type HarnessRun } from "../lab/testing.ts";
+
+let run: HarnessRun;
+
+beforeAll(async () => {
+  run = await runHarness([]);
+}, 1200000);
+
+function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".json": "application/json", ".css": "text/css", ".svg": "image/svg+xml" };
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^(\.\.[/\\])+/, "");
+    const file = join(dir, path === "/" ? "index.html" : path);
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+async function renderedDom(url: string): Promise<string> {
+  const r = await execa("chromium", [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "dcnv-chromium-"))}`, "--virtual-time-budget=15000", "--dump-dom", url,
+  ], { reject: false, timeout: 120000 });
+  return r.stdout;
+}
+
+describe("dcn-verify run on the healthy lab", () => {
+  test("passes for central and every edge site and exits 0", () => {
+    expect(run.exitCode, run.output).toBe(0);
+    const cfgSites = run.summary.sites.map((s) => s.site);
+    expect(cfgSites[0]).toBe("central");
+    for (const s of run.summary.sites) {
+      expect(s.status, `${s.site}: ${JSON.stringify(s)}`).toBe("passed");
+      expect(s.tests.length).toBe(s.site === "central" ? 2 : 5);
+      expect(s.tests.every((t) => t.status === "passed")).toBe(true);
+    }
+    expect(existsSync(join(run.runDir, "junit.xml"))).toBe(true);
+  });
+
+  test("leaves no image, volume, snapshot, server or rbd image of its run behind", async () => {
+    const cfg = await loadConfig(paths().config);
+    const c = await openClients(cfg);
+    const runId = run.summary.runId;
+    const mine = (n: string | null | undefined) => Boolean(n?.includes(runId));
+    expect((await c.image.listImages()).filter((i) => mine(i.name))).toEqual([]);
+    expect((await c.volume.listVolumes()).filter((v) => mine(v.name))).toEqual([]);
+    expect((await c.volume.listSnapshots()).filter((s) => mine(s.name) || mine(s.description as string))).toEqual([]);
+    expect((await c.compute.listServers()).filter((s) => mine(s.name))).toEqual([]);
+    const journal = readFileSync(join(run.runDir, "resources.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const ids = new Set(journal.map((l: { id: string }) => l.id));
+    expect(ids.size).toBeGreaterThan(10);
+    for (const site of [cfg.central, ...cfg.edges]) {
+      const probe = createCephProbe(site);
+      for (const pool of ["images", "volumes"]) {
+        const names = (await probe.rbdList(pool)).map((e) => e.image);
+        expect(names.filter((n) => [...ids].some((id) => n.includes(id))), `${site.name}/${pool}`).toEqual([]);
+      }
+      await probe.close();
+    }
+  });
+
+  test("its reports, logs and summary hold none of the lab's secrets", async () => {
+    const secrets = allSecrets(loadOrCreateSecrets());
+    const r = await execa("grep", ["-rlF", ...secrets.flatMap((s) => ["-e", s]), run.runDir], { reject: false });
+    expect(r.stdout, "files holding a secret").toBe("");
+    expect(run.output.includes(secrets[0])).toBe(false);
+    const key = await execa("grep", ["-rlE", "AQ[A-Za-z0-9+/]{38}==", run.runDir], { reject: false });
+    expect(key.stdout, "files holding a Ceph key").toBe("");
+  });
+
+  test("each site's Allure report opens in Chromium and shows that site's tests and their steps", async () => {
+    for (const s of run.summary.sites) {
+      const dir = join(run.runDir, s.site, "report");
+      const { server, url } = await serve(dir);
+      try {
+        const results = readdirSync(join(dir, "data", "test-results")).map((f) => JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")));
+        expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
+        const index = await renderedDom(`${url}/index.html`);
+        expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
+        for (const r of results) {
+          const dom = await renderedDom(`${url}/index.html#${r.id}`);
+          expect(dom, `${s.site}: ${r.name}`).toContain(r.name.replace(/&/g, "&amp;").replace(/</g, "&lt;"));
+          for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4)) expect(dom, `${s.site}: step ${st.name}`).toContain(st.name.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"));
+        }
+      } finally {
+        server.close();
+      }
+    }
+  });
+});
+
+
