@@ -64,6 +64,9 @@ mon cluster log to file = false
 
 [client]
 admin socket =
+rados osd op timeout = 20
+rados mon op timeout = 20
+client mount timeout = 20
 
 [mon]
 admin socket = ${dir}/run/$cluster-$name.asok

@@ -1,3 +1,4 @@
+import { redactText } from "../helpers/redact.ts";
 import { LabError, tail } from "./procs.ts";
 import { MAX_EDGES } from "./state.ts";
 import { formatStatus } from "./status.ts";
@@ -54,12 +55,10 @@ export async function labCommand(args: string[]): Promise<number> {
         return sub === undefined || sub === "--help" ? 0 : 2;
     }
   } catch (e) {
-    if (e instanceof LabError) {
-      console.error(`lab ${sub}: ${e.message}`);
-      if (e.service && !e.message.includes("last lines")) console.error(`(see the logs under .lab/logs/)`);
-      return 1;
-    }
-    throw e;
+    const msg = redactText(e instanceof Error ? e.message : String(e));
+    console.error(`lab ${sub}: ${msg}`);
+    if (!(e instanceof LabError) || (e.service && !e.message.includes("last lines"))) console.error(`(see the logs under .lab/logs/)`);
+    return 1;
   }
 }
 

@@ -140,7 +140,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
 
   log(`ceph clusters: ${sites.join(", ")}`);
-  for (const [i, site] of sites.entries()) await ensureCluster(state, site, i);
+  await Promise.all(sites.map((site, i) => ensureCluster(state, site, i)));
 
   log("mariadb, rabbitmq, keystone");
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);

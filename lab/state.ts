@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { registerSecret } from "../helpers/redact.ts";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -92,6 +93,12 @@ function password(): string {
 }
 
 export function loadOrCreateSecrets(): LabSecrets {
+  const s = readOrCreateSecrets();
+  allSecrets(s).forEach(registerSecret);
+  return s;
+}
+
+function readOrCreateSecrets(): LabSecrets {
   const p = paths();
   if (existsSync(p.secrets)) return JSON.parse(readFileSync(p.secrets, "utf8")) as LabSecrets;
   const secrets: LabSecrets = {

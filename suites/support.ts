@@ -58,7 +58,6 @@ export function procedureTest(
     await allure.label("testId", id);
     await allure.label("tier", o.tier);
     await allure.tags(o.tier, site);
-    await allure.parentSuite(site);
     const missing = o.needs?.();
     if (missing) {
       await attachText("skipped", missing);
