@@ -104,9 +104,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.stderr.write(`dcn-verify run ${runId}: sites ${sites.join(", ")}; reports in ${runDir}\n`);
 
   process.env[RUN_DIR_ENV] = runDir;
-  const { startVitest } = await import("vitest/node");
+  const { createVitest } = await import("vitest/node");
   let interrupted = false;
-  let vitest: Awaited<ReturnType<typeof startVitest>> | undefined;
+  let vitest: Awaited<ReturnType<typeof createVitest>> | undefined;
   const onSignal = (sig: string) => {
     if (interrupted) return;
     interrupted = true;
@@ -116,13 +116,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    vitest = await startVitest("test", [], {
-      config: join(REPO_ROOT, "vitest.run.config.ts"),
-      root: REPO_ROOT,
-      watch: false,
-      run: true,
-    });
-    await vitest?.close();
+    vitest = await createVitest("test", { config: join(REPO_ROOT, "vitest.run.config.ts"), root: REPO_ROOT, watch: false, run: true });
+    // NOTE: vitest's logger exits the process on SIGINT/SIGTERM; here a signal must stop the run and clean up instead.
+    for (const sig of ["SIGINT", "SIGTERM"] as const) for (const l of process.listeners(sig)) if (l !== onSignal) process.off(sig, l);
+    await vitest.start();
+    await vitest.close();
   } catch (e) {
     process.stderr.write(`dcn-verify run: the test runner failed: ${redactText((e as Error).message)}\n`);
   } finally {
@@ -165,6 +163,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   symlinkSync(runId, latest);
 
   process.stdout.write(`\n${table(summary.sites)}\n`);
+  if (interrupted) process.stdout.write(`\nthe run was INTERRUPTED: the steps it did not start are not verified\n`);
   for (const s of summary.sites) {
     for (const t of s.tests.filter((x) => x.status === "failed")) process.stdout.write(`\n[${s.site}] FAILED ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
     for (const e of s.errors) process.stdout.write(`\n[${s.site}] ERROR ${e}\n`);

@@ -33,21 +33,6 @@ function rabbitUrl(s: LabSecrets): string {
   return `rabbit://openstack:${s.rabbit}@127.0.0.1:5672/`;
 }
 
-function authtoken(s: LabSecrets, user: string): string {
-  return `[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:5000
-auth_url = http://127.0.0.1:5000
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = ${user}
-password = ${s.services[user]}
-region_name = ${REGION}
-service_token_roles_required = true
-`;
-}
-
 function serviceAuth(section: string, s: LabSecrets, user: string, extra = ""): string {
   return `[${section}]
 auth_type = password
@@ -59,6 +44,10 @@ username = ${user}
 password = ${s.services[user]}
 region_name = ${REGION}
 ${extra}`;
+}
+
+function authtoken(s: LabSecrets, user: string): string {
+  return serviceAuth("keystone_authtoken", s, user, "www_authenticate_uri = http://127.0.0.1:5000\nservice_token_roles_required = true\n");
 }
 
 async function run(service: string, cmd: string, args: string[], env: Record<string, string> = {}, timeout = 300000): Promise<string> {

@@ -17,16 +17,24 @@ async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[
   return sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
 }
 
-/** Applies a fault when the run's progress shows a line matching the trigger. */
+/**
+ * Applies a fault when the run's progress shows a line matching the trigger, and heals it as soon as
+ * a step fails (so the run's own cleanup meets a healthy lab) or, at the latest, when done() is called.
+ */
 function faultWhen(trigger: RegExp, site: string, kind: string) {
   let fired: Promise<unknown> | undefined;
+  let healed: Promise<{ exitCode?: number; all?: string }> | undefined;
+  const heal = () => (healed ??= (async () => {
+    await fired;
+    return cli(["lab", "heal", site]);
+  })());
   return {
     onLine: (line: string) => {
       if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind]);
+      else if (fired && /^\[\w+\] ✘ /.test(line)) void heal();
     },
     done: async () => {
-      await fired;
-      const h = await cli(["lab", "heal", site]);
+      const h = await heal();
       if (h.exitCode !== 0) throw new Error(`lab heal ${site} failed:\n${h.all}`);
       return Boolean(fired);
     },
