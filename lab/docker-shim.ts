@@ -404,26 +404,41 @@ export async function listenShim(server: http.Server, socket: string): Promise<v
   });
 }
 
+/** One process serves every site given: `--serve <site>=<socket>` (repeatable), or `--site S --socket P`. */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       socket: { type: "string" },
       site: { type: "string" },
+      serve: { type: "string", multiple: true },
       "conf-dir": { type: "string" },
     },
   });
-  if (!values.socket || !values.site) {
-    process.stderr.write("usage: node --import tsx lab/docker-shim.ts --socket <path> --site <site> [--conf-dir /etc/ceph]\n");
+  const pairs: [string, string][] = (values.serve ?? []).map((p) => {
+    const i = p.indexOf("=");
+    return [p.slice(0, i), p.slice(i + 1)];
+  });
+  if (values.site && values.socket) pairs.push([values.site, values.socket]);
+  if (pairs.length === 0 || pairs.some(([site, socket]) => !site || !socket)) {
+    process.stderr.write("usage: node --import tsx lab/docker-shim.ts (--serve <site>=<socket>)... | --socket <path> --site <site> [--conf-dir /etc/ceph]\n");
     process.exit(2);
   }
-  const socket = values.socket;
-  const server = createShimServer({ site: values.site, confDir: values["conf-dir"] });
-  await listenShim(server, socket);
-  process.stderr.write(`docker-shim: serving ceph-mon-${values.site} on ${socket} (pid ${process.pid})\n`);
+  const servers: [http.Server, string][] = [];
+  for (const [site, socket] of pairs) {
+    const server = createShimServer({ site, confDir: values["conf-dir"] });
+    await listenShim(server, socket);
+    servers.push([server, socket]);
+    process.stderr.write(`docker-shim: serving ceph-mon-${site} on ${socket} (pid ${process.pid})\n`);
+  }
   const stop = () => {
-    rmSync(socket, { force: true });
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
+    let open = servers.length;
+    for (const [server, socket] of servers) {
+      rmSync(socket, { force: true });
+      server.close(() => {
+        if (--open === 0) process.exit(0);
+      });
+      server.closeAllConnections();
+    }
     setTimeout(() => process.exit(0), 2000).unref();
   };
   process.on("SIGTERM", stop);

@@ -57,26 +57,22 @@ function glanceOptions(state: LabState): GlanceOptions {
   };
 }
 
-function shimName(site: string): string {
-  return `docker-api-${site}`;
-}
-
 export function dockerSocket(site: string): string {
   return join(paths().sockets, `docker-${site}.sock`);
 }
 
+/** One process serves every site's Docker API socket. */
 async function ensureDockerShims(state: LabState, sites: string[]): Promise<void> {
   const script = join(REPO_ROOT, "lab", "docker-shim.ts");
-  if (!existsSync(script)) return;
-  for (const site of sites) {
-    const name = shimName(site);
-    const sock = dockerSocket(site);
-    if (isRunning(state.processes[name]) && existsSync(sock)) continue;
-    await stopProcess(state, name);
-    rmSync(sock, { force: true });
-    const rec = startProcess(state, name, [process.execPath, "--import", "tsx", script, "--socket", sock, "--site", site], { env: {} });
-    await waitUntil(name, `socket ${sock}`, async () => existsSync(sock), 30000, rec);
-  }
+  const name = "docker-api";
+  const rec = state.processes[name];
+  const want = sites.map((s) => `${s}=${dockerSocket(s)}`);
+  const serving = rec?.argv.filter((a) => a.includes("="));
+  if (isRunning(rec) && sites.every((s) => existsSync(dockerSocket(s))) && JSON.stringify(serving) === JSON.stringify(want)) return;
+  await stopProcess(state, name);
+  for (const s of sites) rmSync(dockerSocket(s), { force: true });
+  const started = startProcess(state, name, [process.execPath, "--import", "tsx", script, ...want.flatMap((w) => ["--serve", w])], { env: {} });
+  await waitUntil(name, "every site's socket", async () => sites.every((s) => existsSync(dockerSocket(s))), 30000, started);
 }
 
 function writeClientConfig(state: LabState, admin: string): void {
@@ -133,7 +129,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   state.edges = edges;
   writeState(state);
   for (const site of removed) {
-    for (const name of [computeName(site), cinderVolumeName(site), shimName(site), `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
+    for (const name of [computeName(site), cinderVolumeName(site), `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
   }
   const secrets = loadOrCreateSecrets();
   const sites = siteNames(edges);
