@@ -147,6 +147,8 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   await ensureNovaDb(state, secrets);
   await ensurePlacement(state, secrets);
   await ensureGlance(state, secrets, sites, glanceOptions(state), resized);
+  // NOTE: cinder-api caches the AZ list; a lab that gained sites needs it to read them afresh.
+  if (resized) for (const name of ["cinder-api", "cinder-scheduler"]) await stopProcess(state, name);
   await ensureCinder(state, secrets, sites, faults("volume-down"));
   await ensureNeutron(state, secrets);
   await ensureNova(state, secrets, sites, faults("compute-down"));

@@ -337,6 +337,7 @@ osapi_volume_workers = 1
 enabled_backends = ${sites.join(",")}
 glance_api_version = 2
 allow_availability_zone_fallback = False
+az_cache_duration = 10
 storage_availability_zone = ${sites[0]}
 default_availability_zone = ${sites[0]}
 state_path = ${data("cinder")}
