@@ -201,7 +201,13 @@ export async function down(): Promise<string[]> {
   for (const f of state.faults.filter((x) => x.kind === "osd-down")) await thawOsd(state, f.site).catch(() => undefined);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
-  for (const name of order) {
+  // The OpenStack services go first, together; then the message queue, the database and Ceph.
+  const last = (n: string) => /^(rabbitmq|epmd|mariadb|ceph-)/.test(n);
+  await Promise.all(order.filter((n) => !last(n)).map(async (name) => {
+    await stopProcess(state, name);
+    stopped.push(name);
+  }));
+  for (const name of order.filter(last)) {
     await stopProcess(state, name);
     stopped.push(name);
   }

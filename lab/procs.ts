@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { paths, readState, writeState, type LabState, type ProcessRecord } from "./state.ts";
+import { paths, writeState, type LabState, type ProcessRecord } from "./state.ts";
 
 export class LabError extends Error {
   constructor(message: string, readonly service?: string) {
@@ -104,11 +104,6 @@ export async function stopProcess(state: LabState, name: string, graceMs = 15000
     }
   }
   delete state.processes[name];
-  const fresh = readState();
-  if (fresh) {
-    delete fresh.processes[name];
-    Object.assign(state, { ...fresh, done: state.done, faults: state.faults });
-  }
   writeState(state);
 }
 
