@@ -134,7 +134,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const siteResults: SiteSummary[] = existsSync(join(runDir, "sites.json")) ? JSON.parse(readFileSync(join(runDir, "sites.json"), "utf8")) : [];
   for (const site of sites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
   const summary: RunSummary = { runId, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults };
-  if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.endsWith(`at ${s.site}`) || l.includes(` at ${s.site}:`)));
+  if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
 
   const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);

@@ -1,4 +1,5 @@
 import * as allure from "allure-js-commons";
+import { Status } from "allure-js-commons";
 import { redact, redactText } from "./redact.ts";
 import type { WaitResult } from "./waiters.ts";
 import { formatTimeline } from "./waiters.ts";
@@ -53,12 +54,12 @@ export async function attachWait(name: string, r: WaitResult<unknown>): Promise<
 /** A named outcome that is neither pass nor fail on its own: shown as its own step in the report. */
 export async function outcome(title: string, detail: string): Promise<void> {
   progress(`● ${title}`);
-  await allure.logStep(title, "passed" as never);
+  await allure.logStep(title, Status.PASSED);
   await attachText(`outcome: ${title}`, detail);
 }
 
 export async function warning(title: string, detail: string): Promise<void> {
   progress(`⚠ ${title}`);
-  await allure.logStep(`warning: ${title}`, "broken" as never);
+  await allure.logStep(`warning: ${title}`, Status.BROKEN);
   await attachText(`warning: ${title}`, detail);
 }

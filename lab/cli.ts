@@ -1,5 +1,5 @@
 import { redactText } from "../helpers/redact.ts";
-import { LabError, tail } from "./procs.ts";
+import { LabError } from "./procs.ts";
 import { MAX_EDGES } from "./state.ts";
 import { formatStatus } from "./status.ts";
 
@@ -62,4 +62,3 @@ export async function labCommand(args: string[]): Promise<number> {
   }
 }
 
-export { tail };

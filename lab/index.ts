@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, osdUp, fsidOf, freezeOsd, thawOsd, osdLost } from "./ceph.ts";
+import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost } from "./ceph.ts";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
   ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensurePlacement, ensureGlance, ensureCinder,
@@ -10,7 +10,7 @@ import {
   type GlanceOptions,
 } from "./openstack.ts";
 import { ensureAggregates, ensureFlavor, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
-import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil, tail } from "./procs.ts";
+import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil } from "./procs.ts";
 import { labStatus, type LabStatus } from "./status.ts";
 import {
   CENTRAL, ensureDirs, loadOrCreateSecrets, paths, readState, REPO_ROOT, siteNames, writeSecretFile, writeState,
@@ -298,4 +298,3 @@ export async function heal(site?: string): Promise<LabStatus> {
   return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
 }
 
-export { tail, fsidOf };

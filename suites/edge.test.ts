@@ -5,6 +5,7 @@ import {
   rbdEvidence, waitServer, waitVolume,
 } from "../helpers/dcn.ts";
 import { attachJson, attachWait, outcome, step } from "../helpers/steps.ts";
+import type { SiteContext } from "../helpers/run-context.ts";
 import { timing, waitForImageStatus, waitForSnapshotStatus } from "../helpers/waiters.ts";
 import { procedureTest, siteSuite } from "./support.ts";
 
@@ -44,7 +45,7 @@ describe.sequential(`edge site ${site}`, () => {
     const vol = await step(`create a ${c.config.volume.sizeGiB} GiB volume from the image in AZ ${c.site.az}`, async () => {
       const v = await volume.createVolume({
         size: c.config.volume.sizeGiB, name: c.name("volume"), imageRef: state.image!.id, availability_zone: c.site.az,
-        ...(c.site.volumeType ?? c.config.volume.type ? { volume_type: c.site.volumeType ?? c.config.volume.type } : {}),
+        ...volumeType(c),
       });
       c.tracker.track({ kind: "volume", id: v.id, name: c.name("volume"), site });
       return v;
@@ -152,7 +153,7 @@ describe.sequential(`edge site ${site}`, () => {
     const fromSnap = await step(`create a volume from the Cinder snapshot in AZ ${c.site.az}`, async () => {
       const v = await volume.createVolume({
         size: c.config.volume.sizeGiB, name: c.name("upload-source"), snapshot_id: state.snapshotId!, availability_zone: c.site.az,
-        ...(c.site.volumeType ?? c.config.volume.type ? { volume_type: c.site.volumeType ?? c.config.volume.type } : {}),
+        ...volumeType(c),
       });
       c.tracker.track({ kind: "volume", id: v.id, name: c.name("upload-source"), site });
       return v;
@@ -188,6 +189,12 @@ describe.sequential(`edge site ${site}`, () => {
     });
   });
 });
+
+/** The site's volume type, else the config's default, else none (the cloud's default type). */
+function volumeType(c: SiteContext): { volume_type?: string } {
+  const t = c.site.volumeType ?? c.config.volume.type;
+  return t ? { volume_type: t } : {};
+}
 
 /** The Cinder snapshots Nova made for a volume-backed server image, from its block_device_mapping property. */
 function bdmSnapshotIds(image: Image): string[] {
