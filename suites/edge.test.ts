@@ -121,9 +121,18 @@ describe.sequential(`edge site ${site}`, () => {
     const snapImage = await step(`make an image of server ${c.name("server")}`, async () => {
       const { imageId } = await compute.createServerImage(state.serverId!, c.name("server-snapshot"));
       c.tracker.track({ kind: "image", id: imageId, name: c.name("server-snapshot"), site });
+      // Nova made a Cinder snapshot of the root volume for this image: it is the run's to delete too.
+      const tracked = new Set<string>();
+      const trackBdmSnapshots = (img: Image) => {
+        for (const id of bdmSnapshotIds(img).filter((x) => !tracked.has(x))) {
+          tracked.add(id);
+          c.tracker.track({ kind: "snapshot", id, name: `snapshot for ${c.name("server-snapshot")}`, site });
+        }
+      };
+      trackBdmSnapshots(await glance.showImage(imageId));
       const r = await waitForImageStatus(glance, imageId, "active", timing(c.config.timeouts, "imageActive"));
       await attachWait("server image active", r);
-      for (const snapId of bdmSnapshotIds(r.value)) c.tracker.track({ kind: "snapshot", id: snapId, name: `snapshot for ${c.name("server-snapshot")}`, site });
+      trackBdmSnapshots(r.value);
       await attachJson("server image", { ...imageEvidence(r.value), block_device_mapping: r.value.block_device_mapping });
       return r.value;
     });
