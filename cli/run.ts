@@ -133,6 +133,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const siteResults: SiteSummary[] = existsSync(join(runDir, "sites.json")) ? JSON.parse(readFileSync(join(runDir, "sites.json"), "utf8")) : [];
   for (const site of sites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
+  siteResults.sort((a, b) => sites.indexOf(a.site) - sites.indexOf(b.site));
   const summary: RunSummary = { runId, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
