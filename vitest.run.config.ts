@@ -5,6 +5,10 @@ import { readRunInfo } from "./helpers/run-context.ts";
 // The config of 'dcn-verify run': one project per site, all sites in parallel, each site's tests in order.
 const run = readRunInfo();
 const [central, ...edges] = run.sites;
+const has = (g: string) => run.suites.some((x) => x === g);
+const centralFiles = [...(has("procedure") ? ["suites/central.test.ts"] : []), ...(has("multistore") ? ["suites/multistore.test.ts"] : [])];
+// The edge rules run in the edge file, after the procedure, so they judge what it left settled.
+const edgeFiles = has("procedure") || has("rules") ? ["suites/edge.test.ts"] : [];
 
 export default defineConfig({
   test: {
@@ -21,8 +25,8 @@ export default defineConfig({
       ["junit", { outputFile: join(run.runDir, "junit.xml"), suiteName: `dcn-verify ${run.runId}` }],
     ],
     projects: [
-      ...(central ? [{ extends: true as const, test: { name: central, include: ["suites/central.test.ts"], provide: { site: central } } }] : []),
-      ...edges.map((site) => ({ extends: true as const, test: { name: site, include: ["suites/edge.test.ts"], provide: { site } } })),
+      ...(central && centralFiles.length ? [{ extends: true as const, test: { name: central, include: centralFiles, provide: { site: central } } }] : []),
+      ...(edgeFiles.length ? edges : []).map((site) => ({ extends: true as const, test: { name: site, include: edgeFiles, provide: { site } } })),
     ],
   },
 });

@@ -8,13 +8,24 @@ import { ConfigError, loadConfig, REPO_ROOT, resolveConfigPath, type Config } fr
 import { redactText } from "../helpers/redact.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "../helpers/report.ts";
 import { deleteResource, ResourceJournal } from "../helpers/resources.ts";
-import { RUN_DIR_ENV, runWorkDir, type RunInfo } from "../helpers/run-context.ts";
+import { startImageServer, type ImageServer } from "../helpers/image-server.ts";
+import { RUN_DIR_ENV, runWorkDir, SUITE_GROUPS, type RunInfo, type SuiteGroup } from "../helpers/run-context.ts";
 import type { RunSummary, SiteSummary } from "../helpers/run-reporter.ts";
 import { timing } from "../helpers/waiters.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--reports DIR]
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
+  --suites picks groups: procedure (steps 1-7), multistore (Glance multi-store import, at central),
+  rules (the DCN edge rules, at each edge). All by default.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
+
+export function selectSuites(only?: string): SuiteGroup[] {
+  if (!only) return [...SUITE_GROUPS];
+  const asked = only.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = asked.filter((s) => !SUITE_GROUPS.includes(s as SuiteGroup));
+  if (unknown.length || asked.length === 0) throw new ConfigError(`--suites: unknown group ${unknown.join(", ") || "(none given)"}; the groups are ${SUITE_GROUPS.join(", ")}`, []);
+  return SUITE_GROUPS.filter((g) => asked.includes(g));
+}
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "t").slice(0, 15);
@@ -65,7 +76,7 @@ function table(sites: SiteSummary[]): string {
 export async function runCommand(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, options: { config: { type: "string" }, sites: { type: "string" }, reports: { type: "string" }, help: { type: "boolean" } } }).values;
+    args = parseArgs({ args: argv, options: { config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, reports: { type: "string" }, help: { type: "boolean" } } }).values;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
     return 2;
@@ -77,7 +88,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   let cfg: Config;
   let configPath: string;
   let sites: string[];
+  let suites: SuiteGroup[];
   try {
+    suites = selectSuites(args.suites);
     configPath = resolveConfigPath(args.config);
     cfg = await loadConfig(configPath);
     sites = selectSites(cfg, args.sites);
@@ -98,7 +111,24 @@ export async function runCommand(argv: string[]): Promise<number> {
   const reportsRoot = resolve(args.reports ?? cfg.reportsDir);
   const runDir = join(reportsRoot, runId);
   mkdirSync(runDir, { recursive: true });
-  const info: RunInfo = { runId, runDir, configPath, sites, startedAt: new Date().toISOString(), testTimeoutMs: testTimeoutMs(cfg) };
+  let imageServer: ImageServer | undefined;
+  const webDir = join(runWorkDir(runId), "web");
+  if (!cfg.webDownload.uri && suites.includes("multistore")) {
+    mkdirSync(webDir, { recursive: true, mode: 0o700 });
+    try {
+      imageServer = await startImageServer(cfg.webDownload, webDir);
+    } catch (e) {
+      process.stderr.write(`dcn-verify run: ${(e as Error).message}\n`);
+      rmSync(runWorkDir(runId), { recursive: true, force: true });
+      return 2;
+    }
+  }
+  // Central runs the procedure's first steps and the multi-store tests; each edge its steps and the rules.
+  const ranSites = sites.filter((_, i) => (i === 0 ? suites.some((g) => g !== "rules") : suites.some((g) => g !== "multistore")));
+  const info: RunInfo = {
+    runId, runDir, configPath, sites, suites, startedAt: new Date().toISOString(), testTimeoutMs: testTimeoutMs(cfg),
+    web: imageServer ? { baseUrl: imageServer.baseUrl, dir: webDir } : undefined,
+  };
   writeFileSync(join(runDir, "run.json"), JSON.stringify(info, null, 2));
   const journal = new ResourceJournal(join(runDir, "resources.jsonl"));
   process.stderr.write(`dcn-verify run ${runId}: sites ${sites.join(", ")}; reports in ${runDir}\n`);
@@ -126,21 +156,22 @@ export async function runCommand(argv: string[]): Promise<number> {
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await imageServer?.close();
   }
 
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(runWorkDir(runId), { recursive: true, force: true });
 
   const siteResults: SiteSummary[] = existsSync(join(runDir, "sites.json")) ? JSON.parse(readFileSync(join(runDir, "sites.json"), "utf8")) : [];
-  for (const site of sites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
+  for (const site of ranSites) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
   siteResults.sort((a, b) => sites.indexOf(a.site) - sites.indexOf(b.site));
   const summary: RunSummary = { runId, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
 
-  const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
+  const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, ranSites);
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
-  for (const site of sites) {
+  for (const site of ranSites) {
     const siteCfg = [cfg.central, ...cfg.edges].find((s) => s.name === site)!;
     const ceph = await createCephProbe(siteCfg, { timeoutMs: 15000 }).version().catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`);
     writeEnvironment(resultDirs[site], {

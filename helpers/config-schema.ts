@@ -60,6 +60,9 @@ export const timeoutsSchema = z.object({
   deletion: seconds.default(300),
   pollInterval: seconds.default(1),
   pollIntervalMax: seconds.default(5),
+  /** Imports change state within a second or two: they are polled faster, backing off while nothing changes. */
+  importPollInterval: seconds.default(0.2),
+  importPollIntervalMax: seconds.default(2),
   request: seconds.default(60),
 }).strict();
 
@@ -85,6 +88,35 @@ export const imageSourceSchema = z.union([
   z.object({ url: z.string().url().refine((u) => /^https?:/.test(u), "only http(s) URLs") }).strict(),
 ]);
 
+const httpUrl = z.string().url().refine((u) => /^https?:\/\//.test(u), "only http(s) URLs");
+
+/** What Glance's web-download fetches: the harness's own HTTP server, or URIs given here. */
+export const webDownloadSchema = z.object({
+  /** Address the harness's image server listens on. */
+  bind: z.string().min(1).default("127.0.0.1"),
+  /** Its port; 0 picks a free one (only without advertiseUrl). */
+  port: z.number().int().min(0).max(65535).default(0),
+  /** The server's base URL as Glance reaches it (behind NAT or a proxy); http://<bind>:<port> when not given. */
+  advertiseUrl: httpUrl.optional(),
+  /** A raw image Glance can fetch: given, the harness starts no server and hashes the image by reading the URI itself. */
+  uri: httpUrl.optional(),
+  /** A qcow2 image Glance can fetch, for the conversion test when uri is given. */
+  qcow2Uri: httpUrl.optional(),
+  /** Size of the images the harness serves. */
+  sizeMiB: z.number().int().min(1).max(4096).default(8),
+}).strict().superRefine((w, ctx) => {
+  if (w.advertiseUrl && w.port === 0) ctx.addIssue({ code: "custom", path: ["port"], message: "give the fixed port advertiseUrl forwards to (0 picks a random one)" });
+  if (w.qcow2Uri && !w.uri) ctx.addIssue({ code: "custom", path: ["qcow2Uri"], message: "qcow2Uri needs uri as well" });
+});
+
+/** How Glance and Cinder name things in Ceph. */
+export const rbdNamingSchema = z.object({
+  imagesPool: z.string().min(1).default("images"),
+  volumesPool: z.string().min(1).default("volumes"),
+  /** The snapshot Glance's rbd store takes of every image. */
+  imageSnapshot: z.string().min(1).default("snap"),
+}).strict();
+
 export const configSchema = z.object({
   cloud: cloudSchema,
   central: siteSchema,
@@ -100,6 +132,8 @@ export const configSchema = z.object({
     type: z.string().min(1).optional(),
   }).strict().default({ sizeGiB: 1 }),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  webDownload: webDownloadSchema.default(webDownloadSchema.parse({})),
+  rbd: rbdNamingSchema.default(rbdNamingSchema.parse({})),
   naming: z.object({
     prefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, "lowercase letters, digits and '-', at most 16").default("dcnv"),
   }).strict().default({ prefix: "dcnv" }),
@@ -124,3 +158,4 @@ export type Config = z.infer<typeof configSchema>;
 export type Site = z.infer<typeof siteSchema>;
 export type CephTransport = z.infer<typeof cephTransportSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type WebDownload = z.infer<typeof webDownloadSchema>;

@@ -7,7 +7,9 @@ import { isApiError } from "./http.ts";
 import { hashingReadStream, prepareImage, type PreparedImage } from "./image-source.ts";
 import type { SiteContext } from "./run-context.ts";
 import { attachJson, attachText, attachWait, step } from "./steps.ts";
-import { timing, waitForImageInStores, waitForImageStatus, waitForServerStatus, waitForVolumeStatus } from "./waiters.ts";
+import {
+  importTiming, timing, waitForImageInStores, waitForImageStatus, waitForServerStatus, waitForVolumeStatus, type ImportProgress, type WaitResult,
+} from "./waiters.ts";
 
 /** A check about the cloud failed: the message names the site and what was wrong. */
 export class ProductDefect extends Error {
@@ -76,14 +78,20 @@ export async function importRawImageToCentral(ctx: SiteContext, what = "image"):
   return { image: active, prepared, localSha512: digest.sha512 };
 }
 
-/** Copies an image into stores with copy-image and waits on os_glance_importing_to_stores. */
-export async function copyImage(ctx: SiteContext, imageId: string, stores: string[]): Promise<Image> {
+/** Copies an image into stores with copy-image (all_stores when stores is "all") and waits on os_glance_importing_to_stores. */
+export async function copyImage(ctx: SiteContext, imageId: string, stores: string[], o: { allStores?: boolean } = {}): Promise<Image> {
+  return (await copyImageWithTimeline(ctx, imageId, stores, o)).value.image;
+}
+
+export async function copyImageWithTimeline(ctx: SiteContext, imageId: string, stores: string[], o: { allStores?: boolean } = {}): Promise<WaitResult<ImportProgress>> {
   const { image: glance } = ctx.clients;
-  const req = await step(`copy-image ${imageId} to ${stores.join(", ")}`, () => glance.importImage(imageId, { method: "copy-image", stores, allStoresMustSucceed: true }));
+  const what = o.allStores ? "all_stores" : stores.join(", ");
+  const req = await step(`copy-image ${imageId} to ${what}`, () =>
+    glance.importImage(imageId, o.allStores ? { method: "copy-image", allStores: true, allStoresMustSucceed: true } : { method: "copy-image", stores, allStoresMustSucceed: true }));
   return step(`wait until no store is left importing and ${stores.join(", ")} hold the image`, async () => {
-    const r = await waitForImageInStores(glance, imageId, stores, { ...timing(ctx.config.timeouts, "copyImage"), requestId: req.requestId });
-    await attachWait(`copy to ${stores.join(", ")}`, r);
-    return r.value.image;
+    const r = await waitForImageInStores(glance, imageId, stores, { ...importTiming(ctx.config.timeouts, "copyImage"), requestId: req.requestId });
+    await attachWait(`copy to ${what}`, r);
+    return r;
   });
 }
 

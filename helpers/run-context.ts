@@ -7,14 +7,20 @@ import { loadConfig, type Config, type Site } from "./config.ts";
 import { ResourceJournal, ResourceTracker } from "./resources.ts";
 import { timing } from "./waiters.ts";
 
+export const SUITE_GROUPS = ["procedure", "multistore", "rules"] as const;
+export type SuiteGroup = (typeof SUITE_GROUPS)[number];
+
 export interface RunInfo {
   runId: string;
   runDir: string;
   configPath: string;
   /** The central site first, then the edge sites to run. */
   sites: string[];
+  suites: SuiteGroup[];
   startedAt: string;
   testTimeoutMs: number;
+  /** The run's image server for web-download: files written to dir are at <baseUrl>/<name>. */
+  web?: { baseUrl: string; dir: string };
 }
 
 export const RUN_DIR_ENV = "DCN_VERIFY_RUN_DIR";

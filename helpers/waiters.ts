@@ -16,11 +16,16 @@ export interface WaitTiming {
   sleep?: (ms: number) => Promise<void>;
 }
 
-type WaitKey = Exclude<keyof Timeouts, "pollInterval" | "pollIntervalMax" | "request">;
+type WaitKey = Exclude<keyof Timeouts, "pollInterval" | "pollIntervalMax" | "importPollInterval" | "importPollIntervalMax" | "request">;
 
 /** Timing for one kind of wait, from the config's timeouts. */
 export function timing(t: Timeouts, key: WaitKey): WaitTiming {
   return { timeoutS: t[key], intervalS: t.pollInterval, intervalMaxS: t.pollIntervalMax };
+}
+
+/** Timing for an import (copy-image, web-download, glance-direct): polled faster than the rest. */
+export function importTiming(t: Timeouts, key: WaitKey): WaitTiming {
+  return { timeoutS: t[key], intervalS: t.importPollInterval, intervalMaxS: t.importPollIntervalMax };
 }
 
 export interface StatePoint {
@@ -36,6 +41,19 @@ export interface WaitResult<T> {
   polls: number;
   /** Distinct consecutive states seen. */
   timeline: StatePoint[];
+  /** The gaps between consecutive polls: the interval adapts, so this says how finely the wait could see changes. */
+  gaps: GapStats;
+}
+
+export interface GapStats {
+  minMs: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+function gapStats(starts: { first: number; last: number; min: number; max: number; n: number }): GapStats {
+  if (starts.n < 2) return { minMs: 0, maxMs: 0, meanMs: 0 };
+  return { minMs: starts.min, maxMs: starts.max, meanMs: (starts.last - starts.first) / (starts.n - 1) };
 }
 
 export interface WaitForOptions<T> extends WaitTiming {
@@ -91,10 +109,20 @@ export async function waitFor<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
   let intervalMs = baseMs;
   let polls = 0;
   let last: { value: T; state: string } | undefined;
+  const pollStarts = { first: 0, last: 0, min: Infinity, max: 0, n: 0 };
   const fail = (kind: WaitFailure, message: string, cause?: unknown) =>
     new WaitError<T>(kind, o.what, o.expected, now() - started, polls, last?.state, last?.value, timeline, message, cause === undefined ? undefined : { cause });
   for (;;) {
     let value: T;
+    const t0 = now();
+    if (pollStarts.n === 0) pollStarts.first = t0;
+    else {
+      const gap = t0 - pollStarts.last;
+      pollStarts.min = Math.min(pollStarts.min, gap);
+      pollStarts.max = Math.max(pollStarts.max, gap);
+    }
+    pollStarts.last = t0;
+    pollStarts.n++;
     try {
       value = await o.poll();
     } catch (e) {
@@ -112,7 +140,7 @@ export async function waitFor<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
     const changed = last?.state !== state;
     if (changed) timeline.push({ state, atMs: elapsed, poll: polls });
     last = { value, state };
-    if (o.done(value)) return { value, elapsedMs: elapsed, polls, timeline };
+    if (o.done(value)) return { value, elapsedMs: elapsed, polls, timeline, gaps: gapStats(pollStarts) };
     const reason = o.terminal?.(value);
     if (reason) {
       throw fail(
@@ -237,6 +265,51 @@ export async function waitForImageInStores(
       return undefined;
     },
     describe: describeImport,
+  });
+}
+
+/**
+ * Wait until an import has finished, whatever its outcome: the import task ended and released the
+ * lock. The caller judges the outcome (active or queued, stores, os_glance_failed_import): this is
+ * the waiter for all_stores_must_succeed semantics, where a failed store is a result, not an error.
+ * Each distinct (status, importing, failed, stores) is one timeline entry.
+ */
+export async function waitForImportSettled(
+  image: Pick<ImageClient, "showImage" | "listImageTasks">,
+  id: string,
+  stores: readonly string[],
+  t: WaitTiming & { requestId: string | undefined },
+): Promise<WaitResult<ImportProgress>> {
+  const targets = [...new Set(stores)];
+  const rid = (t.requestId ?? "").replace(/^req-/, "");
+  return waitFor<ImportProgress>({
+    ...t,
+    what: `image ${id}`,
+    expected: `the import${t.requestId ? ` ${t.requestId}` : ""} to end`,
+    poll: async () => {
+      const [img, tasks] = await Promise.all([image.showImage(id), t.requestId ? image.listImageTasks(id) : Promise.resolve([])]);
+      const have = new Set(img.stores);
+      const failedSet = new Set(img.os_glance_failed_import ?? []);
+      const task = t.requestId ? (tasks.find((x) => (x.request_id ?? "").replace(/^req-/, "") === rid) ?? null) : undefined;
+      return { image: img, task, targets, missing: targets.filter((s) => !have.has(s)), failed: targets.filter((s) => failedSet.has(s)) };
+    },
+    done: (p) => {
+      const i = p.image;
+      const lockHeld = i.os_glance_import_task !== undefined && (p.task === undefined || p.task === null || i.os_glance_import_task === p.task.id);
+      if (p.task) return (p.task.status === "success" || p.task.status === "failure") && !lockHeld;
+      const importing = i.os_glance_importing_to_stores;
+      return importing !== undefined && importing.length === 0 && !lockHeld && (i.status === "active" || (i.status === "queued" && p.failed.length > 0));
+    },
+    terminal: (p) => {
+      if (p.image.status === "killed" || p.image.status === "deleted") return `image status is ${p.image.status}`;
+      if (p.task === null) return `import request ${t.requestId} started no task`;
+      return undefined;
+    },
+    describe: (p) => {
+      const i = p.image;
+      const task = p.task ? ` task=${p.task.status}` : "";
+      return `status=${i.status} importing=${list(i.os_glance_importing_to_stores)} failed=${list(i.os_glance_failed_import)} stores=${list(i.stores)}${task}`;
+    },
   });
 }
 

@@ -213,6 +213,12 @@ export function osdLost(state: LabState, site: string): boolean {
   return state.done.includes(`ceph:${site}`) && !isRunning(state.processes[osdName(site)]);
 }
 
+/** Fault store-write-denied: client.glance may only read the images pool, so every write to the store fails. */
+export async function setGlanceWrites(site: string, allowed: boolean): Promise<void> {
+  const caps = allowed ? CEPH_CLIENTS["client.glance"]! : ["mon", "profile rbd", "osd", "profile rbd-read-only pool=images"];
+  await ceph(site, "auth", "caps", "client.glance", ...caps);
+}
+
 export async function fsidOf(site: string): Promise<string> {
   return (await ceph(site, "fsid")).trim();
 }

@@ -1,6 +1,6 @@
 import { redactText } from "../helpers/redact.ts";
 import { LabError } from "./procs.ts";
-import { MAX_EDGES } from "./state.ts";
+import { FAULT_KINDS, MAX_EDGES } from "./state.ts";
 import { formatStatus } from "./status.ts";
 
 const USAGE = `usage:
@@ -9,7 +9,7 @@ const USAGE = `usage:
   dcn-verify lab down                stop every process the lab started
   dcn-verify lab fault <site> <kind> break one thing on purpose
   dcn-verify lab heal [<site>]       undo faults (all, or one site's)
-fault kinds: osd-down store-missing no-locations volume-down compute-down az-mismatch`;
+fault kinds: ${FAULT_KINDS.join(" ")}`;
 
 function parseEdges(args: string[]): number | undefined {
   const i = args.indexOf("--edges");

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost } from "./ceph.ts";
+import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites } from "./ceph.ts";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
   ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensurePlacement, ensureGlance, ensureCinder,
@@ -54,6 +54,7 @@ function glanceOptions(state: LabState): GlanceOptions {
   return {
     withoutStores: state.faults.filter((f) => f.kind === "store-missing").map((f) => f.site),
     hideLocations: state.faults.some((f) => f.kind === "no-locations"),
+    noConversion: state.faults.some((f) => f.kind === "no-conversion"),
   };
 }
 
@@ -247,7 +248,11 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
       return status();
     case "store-missing":
     case "no-locations":
+    case "no-conversion":
       await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+      return status();
+    case "store-write-denied":
+      await setGlanceWrites(site, false);
       return status();
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
@@ -280,7 +285,11 @@ export async function heal(site?: string): Promise<LabStatus> {
         break;
       case "store-missing":
       case "no-locations":
+      case "no-conversion":
         glanceRestart = true;
+        break;
+      case "store-write-denied":
+        await setGlanceWrites(f.site, true);
         break;
       case "volume-down":
         await startCinderVolume(state, f.site);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
@@ -268,6 +268,8 @@ export interface GlanceOptions {
   withoutStores?: string[];
   /** Hide image locations (fault no-locations). */
   hideLocations?: boolean;
+  /** Leave out the image_conversion import plugin (fault no-conversion). */
+  noConversion?: boolean;
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
@@ -304,6 +306,12 @@ filesystem_store_datadir = ${data("glance", "staging")}
 filesystem_store_datadir = ${data("glance", "tasks")}
 [import_filtering_opts]
 allowed_ports = []
+# NOTE: this Glance refuses web-download from loopback unless the host is listed here; the harness serves on 127.0.0.1.
+allowed_hosts = [127.0.0.1]
+[image_import_opts]
+image_import_plugins = ${opts.noConversion ? "[]" : "['image_conversion']"}
+[image_conversion]
+output_format = raw
 [oslo_concurrency]
 lock_path = ${data("glance", "lock")}
 `;
@@ -311,13 +319,15 @@ lock_path = ${data("glance", "lock")}
 
 export async function ensureGlance(state: LabState, s: LabSecrets, sites: string[], opts: GlanceOptions = {}, restart = false): Promise<void> {
   const conf = etc("glance-api.conf");
-  writeSecretFile(conf, glanceConf(s, sites, opts));
+  const text = glanceConf(s, sites, opts);
+  const changed = !existsSync(conf) || readFileSync(conf, "utf8") !== text;
+  writeSecretFile(conf, text);
   if (!state.done.includes("glance:db")) {
     await run("glance", "glance-manage", ["--config-file", conf, "db_sync"]);
     state.done.push("glance:db");
     writeState(state);
   }
-  if (restart) await stopProcess(state, "glance");
+  if (restart || changed) await stopProcess(state, "glance");
   await ensureProcess(state, "glance", ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
     () => httpUp(`http://127.0.0.1:${PORTS.glance}/versions`), "GET /versions");
 }

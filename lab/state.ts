@@ -17,8 +17,10 @@ export function siteNames(edges: number): string[] {
   return [CENTRAL, ...Array.from({ length: edges }, (_, i) => `dcn${i}`)];
 }
 
-export type FaultKind = "osd-down" | "store-missing" | "no-locations" | "volume-down" | "compute-down" | "az-mismatch";
-export const FAULT_KINDS: FaultKind[] = ["osd-down", "store-missing", "no-locations", "volume-down", "compute-down", "az-mismatch"];
+export const FAULT_KINDS = [
+  "osd-down", "store-missing", "no-locations", "volume-down", "compute-down", "az-mismatch", "store-write-denied", "no-conversion",
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface ProcessRecord {
   pid: number;

@@ -7,7 +7,8 @@ import {
 import { attachJson, attachWait, outcome, step } from "../helpers/steps.ts";
 import type { SiteContext } from "../helpers/run-context.ts";
 import { timing, waitForImageStatus, waitForSnapshotStatus } from "../helpers/waiters.ts";
-import { procedureTest, siteSuite } from "./support.ts";
+import { edgeRules } from "./edge-rules.ts";
+import { procedureTest, siteSuite, suiteSelected } from "./support.ts";
 
 const { ctx, site } = siteSuite();
 
@@ -16,7 +17,8 @@ const state: { image?: Image; volumeId?: string; serverId?: string; snapshotId?:
 
 const needs = (what: keyof typeof state, step: string) => () => (state[what] ? undefined : `needs ${step}, which did not complete`);
 
-describe.sequential(`edge site ${site}`, () => {
+/** Steps 3 to 7 at this edge. */
+function procedure(): void {
   procedureTest(site, "dcn-3-copy-to-edge", `3. copy-image puts the image in store ${site}, on ${site}'s own Ceph cluster`, { tier: "standard" }, async () => {
     const c = ctx();
     // NOTE: copy-image requests for one image must never overlap (the lock in os_glance_import_task
@@ -197,6 +199,11 @@ describe.sequential(`edge site ${site}`, () => {
       if (central.sha512 !== back.os_hash_value) defect(c, `${spec} on ${c.central.name} hashes to ${central.sha512}, not the image's os_hash_value ${back.os_hash_value}`);
     });
   });
+}
+
+describe.sequential(`edge site ${site}`, () => {
+  if (suiteSelected("procedure")) procedure();
+  if (suiteSelected("rules")) edgeRules(site, ctx);
 });
 
 /** The site's volume type, else the config's default, else none (the cloud's default type). */

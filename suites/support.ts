@@ -1,7 +1,7 @@
 import * as allure from "allure-js-commons";
 import { afterAll, beforeAll, inject, test, type TestContext } from "vitest";
 import { formatCleanupFailures } from "../helpers/resources.ts";
-import { openSiteContext, type SiteContext } from "../helpers/run-context.ts";
+import { openSiteContext, readRunInfo, type SiteContext, type SuiteGroup } from "../helpers/run-context.ts";
 import { attachText, progress, setProgressSite } from "../helpers/steps.ts";
 
 declare module "vitest" {
@@ -14,6 +14,11 @@ declare module "vitest" {
 }
 
 export type Tier = "read-only" | "standard" | "disruptive";
+
+/** Whether the run asked for this group of tests (dcn-verify run --suites). */
+export function suiteSelected(group: SuiteGroup): boolean {
+  return readRunInfo().suites.includes(group);
+}
 
 /**
  * Opens the site's context before its tests and, after them, deletes what they created,

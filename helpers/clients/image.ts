@@ -99,6 +99,11 @@ export const taskSchema = z.looseObject({
   result: z.unknown().optional(),
   request_id: z.string().nullable().optional(),
   image_id: z.string().nullable().optional(),
+  /** Import tasks: the request body, and the stores it targets (backend). */
+  input: z.looseObject({
+    import_req: z.looseObject({ method: z.looseObject({ name: z.string() }).optional() }).optional(),
+    backend: z.array(z.string().nullable()).optional(),
+  }).nullable().optional(),
   created_at: z.string().optional(),
   updated_at: z.string().optional(),
 });
@@ -108,6 +113,8 @@ export type ImportMethod = "copy-image" | "glance-direct" | "web-download" | "gl
 
 export interface ImportOptions {
   method: ImportMethod;
+  /** One store, sent as X-Image-Meta-Store (Glance refuses it together with stores or all_stores). */
+  store?: string;
   stores?: string[];
   allStores?: boolean;
   allStoresMustSucceed?: boolean;
@@ -266,6 +273,7 @@ export class ImageClient {
     const res = await this.http.request("POST", `/v2/images/${encodeURIComponent(id)}/import`, {
       expect: 202,
       json: importBody(o),
+      headers: o.store !== undefined ? { "X-Image-Meta-Store": o.store } : {},
       responseType: "text",
     });
     return { requestId: res.requestId };

@@ -74,6 +74,29 @@ export const volumeServiceSchema = z.looseObject({
 });
 export type VolumeService = z.infer<typeof volumeServiceSchema>;
 
+/** GET /scheduler-stats/get_pools?detail=true: name is host@backend#pool. */
+export const backendPoolSchema = z.looseObject({
+  name: z.string(),
+  capabilities: z.looseObject({
+    volume_backend_name: z.string().optional(),
+    /** RBD: <cluster>:<ceph conf>:<fsid>:<user>:<pool>. */
+    location_info: z.string().optional(),
+    backend_state: z.string().optional(),
+    thin_provisioning_support: z.boolean().optional(),
+  }).optional(),
+});
+export type BackendPool = z.infer<typeof backendPoolSchema>;
+
+/** The Ceph cluster an RBD backend writes to, from its location_info capability. */
+export function rbdBackendTarget(pool: BackendPool): { cluster: string; fsid: string; pool: string } | undefined {
+  const info = pool.capabilities?.location_info;
+  if (!info) return undefined;
+  const parts = info.split(":");
+  if (parts.length !== 5) return undefined;
+  const [cluster, , fsid, , rbdPool] = parts as [string, string, string, string, string];
+  return { cluster, fsid, pool: rbdPool };
+}
+
 const linksSchema = z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional();
 
 export interface CreateVolumeBody {
@@ -210,6 +233,12 @@ export class VolumeClient {
     return (
       await this.http.request("GET", "/os-availability-zone", { expect: 200, schema: z.looseObject({ availabilityZoneInfo: z.array(volumeAzSchema) }) })
     ).data.availabilityZoneInfo;
+  }
+
+  async listBackendPools(): Promise<BackendPool[]> {
+    return (
+      await this.http.request("GET", "/scheduler-stats/get_pools", { expect: 200, query: { detail: "true" }, schema: z.looseObject({ pools: z.array(backendPoolSchema) }) })
+    ).data.pools;
   }
 
   async listServices(filter: { host?: string; binary?: string } = {}): Promise<VolumeService[]> {
