@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { configSchema } from "../helpers/config-schema.ts";
 import { splitAllureResults } from "../helpers/report.ts";
-import { newRunId, selectSites } from "./run.ts";
+import { newRunId, selectSites, selectSuites } from "./run.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -14,6 +14,13 @@ describe("run", () => {
     const a = newRunId(new Date("2026-11-23T10:00:00Z"));
     expect(a).toMatch(/^20261123t100000-[0-9a-f]{4}$/);
     expect(newRunId(new Date("2026-11-23T10:00:01Z")) > a).toBe(true);
+  });
+
+  test("--suites picks groups in a fixed order and refuses an unknown group by name", () => {
+    expect(selectSuites()).toEqual(["procedure", "multistore", "rules"]);
+    expect(selectSuites("rules, procedure")).toEqual(["procedure", "rules"]);
+    expect(() => selectSuites("procedure,rulez")).toThrow("--suites: unknown group rulez; the groups are procedure, multistore, rules");
+    expect(() => selectSuites(",")).toThrow("--suites: unknown group (none given)");
   });
 
   test("central always runs first; --sites picks edges and refuses an unknown site by name", () => {

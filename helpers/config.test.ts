@@ -84,6 +84,24 @@ describe("loadConfig", () => {
     expect(err.issues).toEqual([{ path: "edges[1].ceph.transport.host", message: "Required" }]);
   });
 
+  test("webDownload: an advertised URL needs a fixed port, qcow2Uri needs uri, and URIs must be http(s)", async () => {
+    const err = await configError({ ...validConfig(), webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2", uri: "ftp://m/x.raw" } });
+    expect(err.issues).toEqual(expect.arrayContaining([
+      { path: "webDownload.uri", message: "only http(s) URLs" },
+    ]));
+    const err2 = await configError({ ...validConfig(), webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2" } });
+    expect(err2.issues).toEqual([
+      { path: "webDownload.port", message: "give the fixed port advertiseUrl forwards to (0 picks a random one)" },
+      { path: "webDownload.qcow2Uri", message: "qcow2Uri needs uri as well" },
+    ]);
+  });
+
+  test("webDownload and rbd naming default to a local server and the guide's pool and snapshot names", async () => {
+    const cfg = await loadConfig(write("dcn-verify.yaml", validConfig()));
+    expect(cfg.webDownload).toEqual({ bind: "127.0.0.1", port: 0, sizeMiB: 8 });
+    expect(cfg.rbd).toEqual({ imagesPool: "images", volumesPool: "volumes", imageSnapshot: "snap" });
+  });
+
   test("docker transport needs exactly one of socketPath and host", async () => {
     const cfg = validConfig();
     cfg.edges[1] = site("dcn1", { ceph: { cluster: "dcn1", transport: { kind: "docker" } } });

@@ -10,6 +10,8 @@ import {
   waitForDeletion,
   waitForImageInStores,
   waitForImageStatus,
+  waitForImportSettled,
+  importTiming,
   waitForServerStatus,
   waitForVolumeStatus,
   type WaitTiming,
@@ -360,6 +362,71 @@ describe("waitForImageInStores", () => {
 function volume(status: string): Volume {
   return volumeSchema.parse({ id: "v1", name: "dcnv", status, size: 1, availability_zone: "dcn0", attachments: [], metadata: {}, created_at: "2025-11-23T11:00:00" });
 }
+
+describe("waitForImportSettled", () => {
+  const task = (status: string, message = ""): Task => ({ id: "t1", status, message, request_id: "req-abc", type: "api_image_import" });
+  test("the recorded must-succeed failure: importing, then back to queued with every store failed, is a settled result", async () => {
+    const f = fakeTime(60, 0.2, 2);
+    const glance = {
+      showImage: script([
+        image({ status: "queued" }),
+        image({ status: "importing", os_glance_importing_to_stores: "central,dcn0,dcn1", os_glance_failed_import: "", os_glance_import_task: "t1" }),
+        image({ status: "importing", stores: "central,dcn0", os_glance_importing_to_stores: "dcn1", os_glance_failed_import: "", os_glance_import_task: "t1" }),
+        image({ status: "queued", os_glance_importing_to_stores: "", os_glance_failed_import: "central,dcn0,dcn1" }),
+      ]),
+      listImageTasks: script([[task("processing")], [task("processing")], [task("processing")], [task("failure", "Task failed due to Internal Error")]]),
+    };
+    const r = await waitForImportSettled(glance, ID, ["central", "dcn0", "dcn1"], { ...f.timing, requestId: "req-abc" });
+    expect(r.value.image.status).toBe("queued");
+    expect(r.value.failed).toEqual(["central", "dcn0", "dcn1"]);
+    expect(r.timeline.map((p) => p.state)).toEqual([
+      "status=queued importing=absent failed=absent stores=[] task=processing",
+      "status=importing importing=[central,dcn0,dcn1] failed=[] stores=[] task=processing",
+      "status=importing importing=[dcn1] failed=[] stores=[central,dcn0] task=processing",
+      "status=queued importing=[] failed=[central,dcn0,dcn1] stores=[] task=failure",
+    ]);
+    expect(r.gaps.minMs).toBe(200);
+  });
+
+  test("allow_failure: active with a failed store is settled once the task ends and the lock is gone", async () => {
+    const f = fakeTime(60, 0.2, 2);
+    const glance = {
+      showImage: script([
+        image({ stores: "central,dcn0", os_glance_importing_to_stores: "", os_glance_failed_import: "dcn1", os_glance_import_task: "t1" }),
+        image({ stores: "central,dcn0", os_glance_importing_to_stores: "", os_glance_failed_import: "dcn1" }),
+      ]),
+      listImageTasks: script([[task("success", "Copied 8 MiB")]]),
+    };
+    const r = await waitForImportSettled(glance, ID, ["central", "dcn0", "dcn1"], { ...f.timing, requestId: "req-abc" });
+    expect(r.polls).toBe(2);
+    expect(r.value.failed).toEqual(["dcn1"]);
+    expect(r.value.missing).toEqual(["dcn1"]);
+  });
+
+  test("an import request that started no task ends the wait at once", async () => {
+    const f = fakeTime(60, 0.2);
+    const glance = { showImage: script([image({ status: "queued" })]), listImageTasks: async (): Promise<Task[]> => [] };
+    const e = await errorOf(waitForImportSettled(glance, ID, ["central"], { ...f.timing, requestId: "req-abc" }));
+    expect(e.kind).toBe("terminal");
+    expect(e.message).toContain("import request req-abc started no task");
+  });
+
+  test("a wait that never settles times out with the last state", async () => {
+    const f = fakeTime(3, 0.2, 1);
+    const glance = {
+      showImage: script([image({ status: "importing", os_glance_importing_to_stores: "dcn0", os_glance_import_task: "t1" })]),
+      listImageTasks: script([[task("processing")]]),
+    };
+    const e = await errorOf(waitForImportSettled(glance, ID, ["dcn0"], { ...f.timing, requestId: "req-abc" }));
+    expect(e.kind).toBe("timeout");
+    expect(e.message).toMatch(/timed out after 3\.0s .*waiting for the import req-abc to end; last state: status=importing importing=\[dcn0\]/);
+  });
+
+  test("importTiming() polls from importPollInterval up to importPollIntervalMax", () => {
+    const t = timeoutsSchema.parse({});
+    expect(importTiming(t, "copyImage")).toEqual({ timeoutS: 600, intervalS: 0.2, intervalMaxS: 2 });
+  });
+});
 
 describe("waitForVolumeStatus", () => {
   test("gives up early on an error status", async () => {

@@ -9,6 +9,8 @@ import { loadConfig } from "../helpers/config.ts";
 import { createCephProbe } from "../helpers/ceph/probe.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../lab/state.ts";
 import { runHarness, type HarnessRun } from "../lab/testing.ts";
+import { runWorkDir, type RunInfo } from "../helpers/run-context.ts";
+import axios from "axios";
 
 let run: HarnessRun;
 
@@ -50,7 +52,8 @@ describe("dcn-verify run on the healthy lab", () => {
     expect(cfgSites[0]).toBe("central");
     for (const s of run.summary.sites) {
       expect(s.status, `${s.site}: ${JSON.stringify(s)}`).toBe("passed");
-      expect(s.tests.length).toBe(s.site === "central" ? 2 : 5);
+      // central: steps 1-2 and 12 multi-store tests; each edge: steps 3-7 and 5 DCN rules.
+      expect(s.tests.length).toBe(s.site === "central" ? 14 : 10);
       expect(s.tests.every((t) => t.status === "passed")).toBe(true);
     }
     expect(existsSync(join(run.runDir, "junit.xml"))).toBe(true);
@@ -76,6 +79,25 @@ describe("dcn-verify run on the healthy lab", () => {
       }
       await probe.close();
     }
+  });
+
+  test("stops its image server and removes its scratch files at the end of the run", async () => {
+    const info = JSON.parse(readFileSync(join(run.runDir, "run.json"), "utf8")) as RunInfo;
+    expect(info.web?.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{24}$/);
+    const err = await axios.get(`${info.web!.baseUrl}/x`, { timeout: 5000, proxy: false }).then(() => undefined, (e: { code?: string }) => e.code);
+    expect(err).toBe("ECONNREFUSED");
+    expect(existsSync(runWorkDir(info.runId))).toBe(false);
+  });
+
+  test("central's report carries each import's timeline and how often it polled", () => {
+    const dir = join(run.runDir, "central", "allure-results");
+    const timelines = readdirSync(dir).filter((f) => f.endsWith("-attachment.json"))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { timeline?: unknown; secondsBetweenPolls?: { min: number } })
+      .filter((a) => Array.isArray(a.timeline) && a.secondsBetweenPolls);
+    expect(timelines.length).toBeGreaterThanOrEqual(6);
+    const states = timelines.flatMap((t) => (t.timeline as { state: string }[]).map((p) => p.state));
+    expect(states.some((st) => /^status=importing importing=\[[^\]]+\]/.test(st))).toBe(true);
+    expect(states.some((st) => /^status=active importing=\[\] failed=\[\]/.test(st))).toBe(true);
   });
 
   test("its reports, logs and summary hold none of the lab's secrets", async () => {

@@ -19,7 +19,7 @@ import {
   taskSchema,
 } from "./image.ts";
 import { negotiateMicroversion, versionRoot, versionsSchema } from "./microversion.ts";
-import { snapshotSchema, volumeAzSchema, volumeEndpoint, volumeSchema, volumeServiceSchema } from "./volume.ts";
+import { backendPoolSchema, rbdBackendTarget, snapshotSchema, volumeAzSchema, volumeEndpoint, volumeSchema, volumeServiceSchema } from "./volume.ts";
 
 const FIXTURES = join(REPO_ROOT, "fixtures", "openstack");
 const fixture = (name: string): any => JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), "utf8"));
@@ -168,6 +168,19 @@ describe("Cinder parsers on recorded bodies", () => {
     expect(zones.map((z) => z.zoneName).sort()).toEqual([...allStores].sort());
     const services = z.array(volumeServiceSchema).parse(fixture("cinder-services").services);
     expect(services.filter((s) => s.binary === "cinder-volume").map((s) => s.zone).sort()).toEqual([...allStores].sort());
+  });
+
+  test("each RBD backend pool names the Ceph cluster it writes to", () => {
+    const pools = z.array(backendPoolSchema).parse(fixture("cinder-pools-detail").pools);
+    expect(pools.map((p) => p.name.split("#")[1]).sort()).toEqual([...allStores].sort());
+    for (const p of pools) {
+      const target = rbdBackendTarget(p)!;
+      expect(target.cluster).toBe(p.capabilities?.volume_backend_name);
+      expect(target.fsid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(target.pool).toBe("volumes");
+    }
+    expect(rbdBackendTarget({ name: "h@b#b", capabilities: { location_info: "nonsense" } })).toBeUndefined();
+    expect(rbdBackendTarget({ name: "h@b#b" })).toBeUndefined();
   });
 
   test("the version document gives the microversion range", () => {
