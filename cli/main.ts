@@ -9,8 +9,28 @@ export async function main(argv: string[]): Promise<number> {
       const { runCommand } = await import("./run.ts");
       return runCommand(rest);
     }
+    case "plan": {
+      const { planCommand } = await import("./plan.ts");
+      return planCommand(rest);
+    }
+    case "doctor": {
+      const { doctorCommand } = await import("./doctor.ts");
+      return doctorCommand(rest);
+    }
+    case "discover": {
+      const { discoverCommand } = await import("./discover.ts");
+      return discoverCommand(rest);
+    }
+    case "cleanup": {
+      const { cleanupCommand } = await import("./cleanup.ts");
+      return cleanupCommand(rest);
+    }
+    case "diff": {
+      const { diffCommand } = await import("./diff.ts");
+      return diffCommand(rest);
+    }
     default:
-      process.stderr.write(`usage: dcn-verify <lab|run> ...\n`);
+      process.stderr.write(`usage: dcn-verify <lab|run|plan|doctor|discover|cleanup|diff> ... (--help on each)\n`);
       return cmd === undefined || cmd === "--help" ? 0 : 2;
   }
 }

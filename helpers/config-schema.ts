@@ -117,6 +117,26 @@ export const rbdNamingSchema = z.object({
   imageSnapshot: z.string().min(1).default("snap"),
 }).strict();
 
+/** What a site's run must achieve; evaluated at the end of the run and shown in the summary. */
+export const gateSchema = z.object({
+  /** Failed tests allowed (known issues not counted). */
+  maxFailures: z.number().int().min(0).optional(),
+  /** Tests that must have run (passed or failed, not skipped). */
+  minTests: z.number().int().min(0).optional(),
+  /** The site's tests together may take this long. */
+  maxDurationS: z.number().positive().optional(),
+}).strict();
+
+export const knownIssueSchema = z.object({
+  test: z.string().min(1),
+  /** A site name; all sites when not given. */
+  site: z.string().min(1).optional(),
+  reason: z.string().min(1),
+  link: z.string().url(),
+  /** After this day (YYYY-MM-DD) the failure counts again. */
+  expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a valid date"),
+}).strict();
+
 export const configSchema = z.object({
   cloud: cloudSchema,
   central: siteSchema,
@@ -138,6 +158,13 @@ export const configSchema = z.object({
     prefix: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, "lowercase letters, digits and '-', at most 16").default("dcnv"),
   }).strict().default({ prefix: "dcnv" }),
   reportsDir: z.string().min(1).default("reports"),
+  /** A production cloud: runs are capped at the read-only tier unless --allow-writes is given. */
+  production: z.boolean().default(false),
+  gates: z.object({
+    default: gateSchema.default({ maxFailures: 0 }),
+    sites: z.record(z.string(), gateSchema).default({}),
+  }).strict().default({ default: { maxFailures: 0 }, sites: {} }),
+  knownIssues: z.array(knownIssueSchema).default([]),
 }).strict().superRefine((cfg, ctx) => {
   const all = [cfg.central, ...cfg.edges];
   const seen = new Map<string, number>();
@@ -145,6 +172,13 @@ export const configSchema = z.object({
     const path = i === 0 ? ["central", "name"] : ["edges", i - 1, "name"];
     if (seen.has(s.name)) ctx.addIssue({ code: "custom", path, message: `site name '${s.name}' is used twice` });
     seen.set(s.name, i);
+  });
+  const names = new Set(all.map((s) => s.name));
+  for (const site of Object.keys(cfg.gates.sites)) {
+    if (!names.has(site)) ctx.addIssue({ code: "custom", path: ["gates", "sites", site], message: `no site '${site}' in the config (sites: ${[...names].join(", ")})` });
+  }
+  cfg.knownIssues.forEach((k, i) => {
+    if (k.site && !names.has(k.site)) ctx.addIssue({ code: "custom", path: ["knownIssues", i, "site"], message: `no site '${k.site}' in the config (sites: ${[...names].join(", ")})` });
   });
   const stores = new Set<string>();
   all.forEach((s, i) => {
@@ -159,3 +193,5 @@ export type Site = z.infer<typeof siteSchema>;
 export type CephTransport = z.infer<typeof cephTransportSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 export type WebDownload = z.infer<typeof webDownloadSchema>;
+export type Gate = z.infer<typeof gateSchema>;
+export type KnownIssue = z.infer<typeof knownIssueSchema>;

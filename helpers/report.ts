@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
 import { execa } from "execa";
 import { redactText } from "./redact.ts";
 import { REPO_ROOT } from "./config.ts";
@@ -48,9 +49,25 @@ export function writeEnvironment(resultsDir: string, env: Record<string, string>
   writeFileSync(join(resultsDir, "environment.properties"), `${lines.join("\n")}\n`);
 }
 
-/** Allure 3 builds the site's HTML report offline. */
-export async function generateReport(resultsDir: string, outDir: string, name: string): Promise<void> {
+/** The report's categories: why tests failed, from the label procedureTest sets on a failure. */
+export function allureCategories() {
+  return {
+    rules: [
+      { id: "known", name: "Known issues", matchers: { labels: { knownIssue: "yes" } } },
+      ...(Object.entries(FAILURE_KINDS) as [FailureKind, string][]).map(([kind, name]) => ({ id: kind, name, matchers: { labels: { failure: kind } } })),
+    ],
+  };
+}
+
+/**
+ * Allure 3 builds the site's HTML report offline. Its history file lives beside the runs in the
+ * reports folder, so each report shows the trend of the runs before it.
+ */
+export async function generateReport(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {
   const cli = join(REPO_ROOT, "node_modules", "allure", "cli.js");
-  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-o", outDir, "--name", name], { reject: false, timeout: 120000, cwd: join(outDir, "..") });
+  const rc = join(outDir, "..", "allurerc.json");
+  if (o.historyFile) mkdirSync(dirname(o.historyFile), { recursive: true });
+  writeFileSync(rc, JSON.stringify({ name, output: outDir, ...(o.historyFile ? { historyPath: o.historyFile } : {}), categories: allureCategories() }, null, 2));
+  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-c", rc, "-o", outDir, "--name", name], { reject: false, timeout: 120000, cwd: join(outDir, "..") });
   if (r.exitCode !== 0) throw new Error(`allure generate for ${name} failed: ${redactText((r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n"))}`);
 }

@@ -6,6 +6,8 @@ import { openClients, type Clients } from "./clients/index.ts";
 import { loadConfig, type Config, type Site } from "./config.ts";
 import { ResourceJournal, ResourceTracker } from "./resources.ts";
 import { timing } from "./waiters.ts";
+import type { KnownIssue } from "./config-schema.ts";
+import type { Tier } from "../suites/catalog.ts";
 
 export const SUITE_GROUPS = ["procedure", "multistore", "rules"] as const;
 export type SuiteGroup = (typeof SUITE_GROUPS)[number];
@@ -17,6 +19,10 @@ export interface RunInfo {
   /** The central site first, then the edge sites to run. */
   sites: string[];
   suites: SuiteGroup[];
+  /** The highest tier the run may execute. */
+  tier: Tier;
+  /** The config's known issues, for the tests to label themselves. */
+  knownIssues: KnownIssue[];
   startedAt: string;
   testTimeoutMs: number;
   /** The run's image server for web-download: files written to dir are at <baseUrl>/<name>. */

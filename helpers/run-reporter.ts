@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UserConsoleLog } from "vitest";
 import type { Reporter, TestCase, TestModule } from "vitest/node";
+import type { SiteGates } from "./gates.ts";
 import { redactText } from "./redact.ts";
 import { PROGRESS_MARK } from "./steps.ts";
 import type {} from "../suites/support.ts";
@@ -11,6 +12,9 @@ export interface TestSummary {
   title: string;
   status: "passed" | "failed" | "skipped";
   durationMs: number;
+  tier?: string;
+  /** For a failure: product, infrastructure or harness. */
+  failureKind?: string;
   failure?: string;
 }
 
@@ -20,10 +24,16 @@ export interface SiteSummary {
   tests: TestSummary[];
   /** Errors outside a test: setup, or cleanup that left resources behind. */
   errors: string[];
+  /** The site's quality gates, evaluated at the end of the run. */
+  gates?: SiteGates;
 }
 
 export interface RunSummary {
   runId: string;
+  /** Which cloud the run was against (no credentials): diff refuses to compare runs of different clouds. */
+  cloud?: { authUrl: string; region: string; project: string };
+  tier?: string;
+  suites?: string[];
   startedAt: string;
   finishedAt: string;
   interrupted: boolean;
@@ -64,7 +74,8 @@ export default class RunReporter implements Reporter {
         const status = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
         const failure = r.errors?.map((e) => e.message).join("\n");
         s.tests.push({
-          id: t.meta().testId ?? t.name, title: t.name, status, durationMs: Math.round(t.diagnostic()?.duration ?? 0),
+          id: t.meta().testId ?? t.name, title: t.name, status, durationMs: Math.round(t.diagnostic()?.duration ?? 0), tier: t.meta().tier,
+          ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
           ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
         });
       }

@@ -58,9 +58,13 @@ export interface HarnessRun {
   summary: RunSummary;
 }
 
-export async function runHarness(args: string[], o: { onLine?: (line: string) => void } = {}): Promise<HarnessRun> {
-  const reports = mkdtempSync(join(tmpdir(), "dcnv-reports-"));
-  const child = execa(process.execPath, [BIN, "run", "--reports", reports, ...args], { reject: false, timeout: 1200000, all: true });
+/** dcn-verify run against the lab, at tier disruptive unless args say otherwise (the lab is there to be disrupted). */
+export async function runHarness(args: string[], o: { onLine?: (line: string) => void; reports?: string; env?: Record<string, string> } = {}): Promise<HarnessRun> {
+  const reports = o.reports ?? mkdtempSync(join(tmpdir(), "dcnv-reports-"));
+  const tier = args.includes("--tier") ? [] : ["--tier", "disruptive"];
+  const child = execa(process.execPath, [BIN, "run", "--reports", reports, ...tier, ...args], {
+    reject: false, timeout: 1200000, all: true, env: o.env ? { ...process.env, ...o.env } : undefined,
+  });
   if (o.onLine) {
     let buf = "";
     child.all!.on("data", (d: Buffer) => {

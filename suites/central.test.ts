@@ -7,7 +7,7 @@ import { procedureTest, siteSuite } from "./support.ts";
 const { ctx, site } = siteSuite();
 
 describe.sequential(`central site ${site}`, () => {
-  procedureTest(site, "dcn-1-stores", "1. the Glance stores list central as the default and every configured edge store", { tier: "read-only" }, async () => {
+  procedureTest(site, "dcn-1-stores", "1. the Glance stores list central as the default and every configured edge store", {}, async () => {
     const c = ctx();
     const stores = await step("list the Glance stores (GET /v2/info/stores)", async () => {
       const s = await c.clients.image.listStores();
@@ -28,7 +28,7 @@ describe.sequential(`central site ${site}`, () => {
     if (unexpected.length) await warning(`stores not in the config: ${unexpected.join(", ")}`, `Glance lists ${ids.join(", ")}; the config names ${[...expected].join(", ")}`);
   });
 
-  procedureTest(site, "dcn-2-raw-import", "2. a raw image uploaded to central lands in the central store only, with the hash computed while streaming", { tier: "standard" }, async () => {
+  procedureTest(site, "dcn-2-raw-import", "2. a raw image uploaded to central lands in the central store only, with the hash computed while streaming", {}, async () => {
     const c = ctx();
     const { image, localSha512, prepared } = await importRawImageToCentral(c);
     await step(`the image is raw and its stores are exactly ${c.central.store}`, async () => {

@@ -41,7 +41,7 @@ function copyOrder(tasks: Task[]): string[][] {
 
 /** The DCN architecture rules, checked for one edge site after its procedure ran. */
 export function edgeRules(site: string, ctx: () => SiteContext): void {
-  procedureTest(site, "rule-1-same-names", `rule: ${site}'s Nova AZ, Cinder AZ and Glance store share one name, and its Cinder backend writes to ${site}'s cluster`, { tier: "read-only" }, async () => {
+  procedureTest(site, "rule-1-same-names", `rule: ${site}'s Nova AZ, Cinder AZ and Glance store share one name, and its Cinder backend writes to ${site}'s cluster`, {}, async () => {
     const c = ctx();
     const { az, store, name } = c.site;
     await step(`the configured AZ (${az}) and store (${store}) carry one name`, async () => {
@@ -77,7 +77,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
   });
 
-  procedureTest(site, "rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, { tier: "read-only" }, async () => {
+  procedureTest(site, "rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, {}, async () => {
     const c = ctx();
     const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
     await step(`each of the ${judged.length} is also in ${c.central.store}`, async () => {
@@ -89,7 +89,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
   });
 
-  procedureTest(site, "rule-3-edge-images-raw", `rule: the images used at ${site} are raw`, { tier: "read-only" }, async () => {
+  procedureTest(site, "rule-3-edge-images-raw", `rule: the images used at ${site} are raw`, {}, async () => {
     const c = ctx();
     const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
     await step(`each of the ${judged.length} has disk_format raw`, async () => {
@@ -101,7 +101,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
   });
 
-  procedureTest(site, "rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, { tier: "read-only" }, async () => {
+  procedureTest(site, "rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, {}, async () => {
     const c = ctx();
     const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
     const others = new Set(c.config.edges.map((e) => e.store).filter((s) => s !== c.site.store));
@@ -138,7 +138,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
   });
 
-  procedureTest(site, "rule-5-image-local-before-use", `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`, { tier: "standard" }, async () => {
+  procedureTest(site, "rule-5-image-local-before-use", `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`, {}, async () => {
     const c = ctx();
     const { imagesPool, volumesPool, imageSnapshot } = c.config.rbd;
     await step(`every image-backed volume in AZ ${c.site.az} is a copy-on-write clone on ${site}'s cluster`, async () => {

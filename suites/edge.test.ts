@@ -19,7 +19,7 @@ const needs = (what: keyof typeof state, step: string) => () => (state[what] ? u
 
 /** Steps 3 to 7 at this edge. */
 function procedure(): void {
-  procedureTest(site, "dcn-3-copy-to-edge", `3. copy-image puts the image in store ${site}, on ${site}'s own Ceph cluster`, { tier: "standard" }, async () => {
+  procedureTest(site, "dcn-3-copy-to-edge", `3. copy-image puts the image in store ${site}, on ${site}'s own Ceph cluster`, {}, async () => {
     const c = ctx();
     // NOTE: copy-image requests for one image must never overlap (the lock in os_glance_import_task
     // refuses the second with 409), so each edge site copies an image of its own.
@@ -41,7 +41,7 @@ function procedure(): void {
     });
   });
 
-  procedureTest(site, "dcn-4-boot-from-volume", `4. a volume from the image in AZ ${site} boots a server in AZ ${site}`, { tier: "standard", needs: needs("image", "step 3") }, async () => {
+  procedureTest(site, "dcn-4-boot-from-volume", `4. a volume from the image in AZ ${site} boots a server in AZ ${site}`, { needs: needs("image", "step 3") }, async () => {
     const c = ctx();
     const { volume, compute } = c.clients;
     const vol = await step(`create a ${c.config.volume.sizeGiB} GiB volume from the image in AZ ${c.site.az}`, async () => {
@@ -78,7 +78,7 @@ function procedure(): void {
     });
   });
 
-  procedureTest(site, "dcn-5-rbd-parent", `5. rbd -p volumes ls -l on ${site} shows the volume as a clone of images/<image>@snap`, { tier: "read-only", needs: needs("volumeId", "step 4") }, async () => {
+  procedureTest(site, "dcn-5-rbd-parent", `5. rbd -p volumes ls -l on ${site} shows the volume as a clone of images/<image>@snap`, { needs: needs("volumeId", "step 4") }, async () => {
     const c = ctx();
     const rbdName = `volume-${state.volumeId}`;
     const entries = await step(`run rbd -p volumes ls -l on ${site}'s cluster`, () => rbdEvidence(c.probe(c.site), "volumes", `${site} volumes pool`));
@@ -93,7 +93,7 @@ function procedure(): void {
     });
   });
 
-  procedureTest(site, "dcn-6-cinder-snapshot", `6. a Cinder snapshot of the stopped server's root volume on ${site} is a protected clone of the same parent`, { tier: "disruptive", needs: needs("serverId", "step 4") }, async () => {
+  procedureTest(site, "dcn-6-cinder-snapshot", `6. a Cinder snapshot of the stopped server's root volume on ${site} is a protected clone of the same parent`, { needs: needs("serverId", "step 4") }, async () => {
     const c = ctx();
     const { compute, volume } = c.clients;
     await step("stop the server", () => compute.stopServer(state.serverId!));
@@ -117,7 +117,7 @@ function procedure(): void {
     });
   });
 
-  procedureTest(site, "dcn-7-back-to-central", `7. an image made at ${site} comes back to central with its data`, { tier: "standard", needs: needs("snapshotId", "step 6") }, async () => {
+  procedureTest(site, "dcn-7-back-to-central", `7. an image made at ${site} comes back to central with its data`, { needs: needs("snapshotId", "step 6") }, async () => {
     const c = ctx();
     const { compute, image: glance, volume } = c.clients;
     const snapImage = await step(`make an image of server ${c.name("server")}`, async () => {

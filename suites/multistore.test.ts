@@ -29,7 +29,7 @@ async function served(c: SiteContext): Promise<WebImage> {
 const edgeStores = (c: SiteContext) => c.config.edges.map((e) => e.store);
 
 describe.sequential(`multi-store import at ${site}`, () => {
-  procedureTest(site, "ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", {}, async () => {
     const c = ctx();
     const src = await served(c);
     const stores = [c.central.store, edgeStores(c)[0]!];
@@ -39,7 +39,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     state.several = r.image;
   });
 
-  procedureTest(site, "ms-2-web-download-all-stores", "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-2-web-download-all-stores", "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store", {}, async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-all", "raw");
@@ -59,7 +59,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     state.all = r.image;
   });
 
-  procedureTest(site, "ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", {}, async () => {
     const c = ctx();
     const src = await served(c);
     const store = edgeStores(c).at(-1)!;
@@ -68,7 +68,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await expectImported(c, r, { sha512: src.rawSha512 });
   });
 
-  procedureTest(site, "ms-4-web-download-default-store", `web-download without a store lands in the default store (${site}) only`, { tier: "standard" }, async () => {
+  procedureTest(site, "ms-4-web-download-default-store", `web-download without a store lands in the default store (${site}) only`, {}, async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-default", "raw");
@@ -80,7 +80,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     state.central = r.image;
   });
 
-  procedureTest(site, "ms-5-allow-failure", "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-5-allow-failure", "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import", {}, async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-allow-failure", "raw");
@@ -103,7 +103,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", {}, async () => {
     const c = ctx();
     const src = await step("prepare the qcow2 image Glance fetches", async () => {
       const w = await webImage(c, "qcow2");
@@ -140,7 +140,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", { tier: "standard" }, async () => {
+  procedureTest(site, "ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", {}, async () => {
     const c = ctx();
     const src = await served(c);
     const stores = [c.central.store, ...edgeStores(c)];
@@ -159,7 +159,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await expectImported(c, r, { sha512: staged.sha512 });
   });
 
-  procedureTest(site, "ms-8-locations", "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot", { tier: "read-only", needs: needs("all", "ms-2") }, async () => {
+  procedureTest(site, "ms-8-locations", "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot", { needs: needs("all", "ms-2") }, async () => {
     const c = ctx();
     const image = await c.clients.image.showImage(state.all!.id);
     await attachJson("image locations", image.locations ?? []);
@@ -182,7 +182,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     }
   });
 
-  procedureTest(site, "ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", { tier: "standard", needs: needs("all", "ms-2") }, async () => {
+  procedureTest(site, "ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", { needs: needs("all", "ms-2") }, async () => {
     const c = ctx();
     await step(`copy-image ${state.all!.id} to ${c.central.store}, which holds it`, async () => {
       try {
@@ -200,7 +200,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-10-delete-from-store", "deleting the image from one store removes it there only; it stays usable in the others", { tier: "standard", needs: needs("all", "ms-2") }, async () => {
+  procedureTest(site, "ms-10-delete-from-store", "deleting the image from one store removes it there only; it stays usable in the others", { needs: needs("all", "ms-2") }, async () => {
     const c = ctx();
     const { image: glance } = c.clients;
     const store = edgeStores(c).at(-1)!;
@@ -240,7 +240,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-11-copy-all-stores", "copy-image with all_stores copies to the stores that lack the image and skips those that hold it", { tier: "standard", needs: needs("several", "ms-1") }, async () => {
+  procedureTest(site, "ms-11-copy-all-stores", "copy-image with all_stores copies to the stores that lack the image and skips those that hold it", { needs: needs("several", "ms-1") }, async () => {
     const c = ctx();
     const before = await c.clients.image.showImage(state.several!.id);
     const all = await targetStores(c, { allStores: true });
@@ -259,7 +259,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", { tier: "standard", needs: needs("central", "ms-4") }, async () => {
+  procedureTest(site, "ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", { needs: needs("central", "ms-4") }, async () => {
     const c = ctx();
     const stores = edgeStores(c);
     const r = await copyImageWithTimeline(c, state.central!.id, stores);

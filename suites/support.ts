@@ -1,6 +1,9 @@
 import * as allure from "allure-js-commons";
 import { afterAll, beforeAll, inject, test, type TestContext } from "vitest";
+import type { KnownIssue } from "../helpers/config-schema.ts";
+import { classifyFailure, type FailureKind } from "../helpers/failure-kind.ts";
 import { formatCleanupFailures } from "../helpers/resources.ts";
+import { catalogEntry, tierAllows, type Tier } from "./catalog.ts";
 import { openSiteContext, readRunInfo, type SiteContext, type SuiteGroup } from "../helpers/run-context.ts";
 import { attachText, progress, setProgressSite } from "../helpers/steps.ts";
 
@@ -10,10 +13,10 @@ declare module "vitest" {
   }
   export interface TaskMeta {
     testId?: string;
+    tier?: Tier;
+    failureKind?: FailureKind;
   }
 }
-
-export type Tier = "read-only" | "standard" | "disruptive";
 
 /** Whether the run asked for this group of tests (dcn-verify run --suites). */
 export function suiteSelected(group: SuiteGroup): boolean {
@@ -46,29 +49,57 @@ export function siteSuite(): { ctx: () => SiteContext; site: string } {
   };
 }
 
+/** The known issue of the config that covers this test at this site today, if any. */
+export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
+  const day = today.toISOString().slice(0, 10);
+  return issues.find((k) => k.test === id && (!k.site || k.site === site) && k.expires >= day);
+}
+
 /**
- * One test of the procedure, with a stable id (Allure history follows it across runs), its
- * site and tier as labels, and a skip when a step it builds on did not succeed.
+ * One test, with a stable id (Allure history follows it across runs), its site and tier as labels,
+ * a skip when its tier is above the run's or a step it builds on did not succeed, and on failure the
+ * kind of failure (product, infrastructure, harness) as a label the reports' categories group by.
  */
 export function procedureTest(
   site: string,
   id: string,
   title: string,
-  o: { tier: Tier; needs?: () => string | undefined },
+  o: { needs?: () => string | undefined },
   body: (t: TestContext) => Promise<void>,
 ): void {
+  const { tier } = catalogEntry(id);
   test(title, async (t) => {
     t.task.meta.testId = id;
+    t.task.meta.tier = tier;
     await allure.label("site", site);
     await allure.label("testId", id);
-    await allure.label("tier", o.tier);
-    await allure.tags(o.tier, site);
+    await allure.label("tier", tier);
+    await allure.tags(tier, site);
+    const run = readRunInfo();
+    if (!tierAllows(run.tier, tier)) {
+      const why = `tier ${tier} is above this run's --tier ${run.tier}`;
+      await attachText("skipped", why);
+      t.skip(why);
+      return;
+    }
     const missing = o.needs?.();
     if (missing) {
       await attachText("skipped", missing);
       t.skip(missing);
       return;
     }
-    await body(t);
+    const known = activeKnownIssue(run.knownIssues, site, id);
+    if (known) {
+      await allure.issue(known.reason, known.link);
+      await allure.label("knownIssue", "yes");
+    }
+    try {
+      await body(t);
+    } catch (e) {
+      const kind = classifyFailure(e);
+      t.task.meta.failureKind = kind;
+      await allure.label("failure", kind);
+      throw e;
+    }
   });
 }

@@ -1,5 +1,6 @@
 import type { Config } from "../config.ts";
-import type { RequestObserver } from "../http.ts";
+import { appendFileSync } from "node:fs";
+import { onRequest, type RequestObserver } from "../http.ts";
 import { ComputeClient } from "./compute.ts";
 import { openSession, type Session } from "./identity.ts";
 import { ImageClient } from "./image.ts";
@@ -12,11 +13,23 @@ export interface Clients {
   compute: ComputeClient;
 }
 
+/** Set to a file, every request the harness sends is appended to it (method, service, redacted URL, status). */
+export const REQUEST_LOG_ENV = "DCN_VERIFY_REQUEST_LOG";
+let requestLog: string | undefined;
+
+export function recordRequests(): void {
+  const file = process.env[REQUEST_LOG_ENV];
+  if (!file || requestLog === file) return;
+  requestLog = file;
+  onRequest((e) => appendFileSync(file, `${JSON.stringify({ service: e.service, method: e.method, url: e.url, status: e.status ?? null })}\n`));
+}
+
 /** One session (one credential) shared by the Glance, Cinder and Nova clients, microversions negotiated. */
 export async function openClients(
   cfg: Pick<Config, "cloud" | "timeouts">,
   o: { onRequest?: RequestObserver; volumeMicroversion?: string; computeMicroversion?: string } = {},
 ): Promise<Clients> {
+  recordRequests();
   const session = await openSession(cfg, { onRequest: o.onRequest });
   const [volume, compute] = await Promise.all([
     VolumeClient.negotiate(session, { microversion: o.volumeMicroversion }),

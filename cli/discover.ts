@@ -1,0 +1,69 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { openClients } from "../helpers/clients/index.ts";
+import { cloudSchema } from "../helpers/config-schema.ts";
+import { loadConfig, resolveConfigPath } from "../helpers/config.ts";
+import { configFromDiscovery, discover } from "../helpers/discover.ts";
+import { redactText } from "../helpers/redact.ts";
+
+const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | --config FILE) [--out FILE]
+  Builds a site config from the cloud: Glance stores, Nova and Cinder AZs, Cinder's volume services and backends
+  (and the Ceph cluster each writes to). Prints the config (or writes it to --out) and, on stderr, where they
+  disagree: a store without an AZ, an AZ without a volume service or store, names that differ. Exits 1 when
+  there are findings. The Ceph transports are left as { kind: local } for you to fill in.`;
+
+export async function discoverCommand(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.cloud && args.config) {
+    process.stderr.write(`dcn-verify discover: give --cloud or --config, not both\n`);
+    return 2;
+  }
+  let cloud: Record<string, unknown>;
+  let timeouts;
+  try {
+    if (args.cloud) {
+      cloud = cloudSchema.parse({ cloud: args.cloud, ...(args["clouds-file"] ? { cloudsFile: args["clouds-file"] } : {}) });
+      timeouts = (await import("../helpers/config-schema.ts")).timeoutsSchema.parse({});
+    } else {
+      const cfg = await loadConfig(resolveConfigPath(args.config));
+      cloud = cfg.cloud;
+      timeouts = cfg.timeouts;
+    }
+  } catch (e) {
+    process.stderr.write(`dcn-verify discover: ${redactText((e as Error).message)}\n`);
+    return 2;
+  }
+  let d;
+  try {
+    const clients = await openClients({ cloud: cloud as never, timeouts });
+    d = await discover(clients);
+  } catch (e) {
+    process.stderr.write(`dcn-verify discover: ${redactText((e as Error).message)}\n`);
+    return 1;
+  }
+  const yaml = `# dcn-verify config discovered ${new Date().toISOString()}\n# set each site's ceph.transport to how the harness reaches that cluster\n${stringify(configFromDiscovery(d, cloud))}`;
+  if (args.out) writeFileSync(args.out, yaml, { mode: 0o600 });
+  else process.stdout.write(yaml);
+  for (const s of d.sites) {
+    process.stderr.write(`site ${s.name}: store${s.default ? " (default)" : ""}, Nova AZ ${s.novaAz ? `${s.novaAz.upHosts.length}/${s.novaAz.hosts.length} hosts up` : "MISSING"}, ` +
+      `Cinder AZ ${s.cinderAz ? (s.cinderAz.available ? "available" : "unavailable") : "MISSING"}, volume services ${s.volumeServices.filter((v) => v.up).length}/${s.volumeServices.length} up, ` +
+      `backends ${s.backends.map((b) => `${b.pool}${b.cluster ? ` -> ceph ${b.cluster}` : ""}`).join(", ") || "none"}\n`);
+  }
+  for (const f of d.findings) process.stderr.write(`FINDING ${f}\n`);
+  if (!d.findings.length) process.stderr.write("no inconsistencies found\n");
+  return d.findings.length ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+import type { SuiteGroup } from "../helpers/run-context.ts";
+
+/** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
+export const TIERS = ["read-only", "standard", "disruptive"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export interface CatalogEntry {
+  id: string;
+  group: SuiteGroup;
+  where: "central" | "edge";
+  tier: Tier;
+  /** What the test creates in the cloud (all of it named with the run id, and deleted at the end). */
+  creates: string[];
+  /** Tests whose results it builds on: it is skipped when they do not run. */
+  needs?: string[];
+}
+
+/** Every test dcn-verify runs: the suites take their tier from here, and `dcn-verify plan` prints it. */
+export const CATALOG: readonly CatalogEntry[] = [
+  { id: "dcn-1-stores", group: "procedure", where: "central", tier: "read-only", creates: [] },
+  { id: "dcn-2-raw-import", group: "procedure", where: "central", tier: "standard", creates: ["image (raw, central store)"] },
+  { id: "dcn-3-copy-to-edge", group: "procedure", where: "edge", tier: "standard", creates: ["image (raw, central store, copied to the edge store)"] },
+  { id: "dcn-4-boot-from-volume", group: "procedure", where: "edge", tier: "standard", creates: ["volume from the image in the edge AZ", "server booted from it in the edge AZ"], needs: ["dcn-3-copy-to-edge"] },
+  { id: "dcn-5-rbd-parent", group: "procedure", where: "edge", tier: "read-only", creates: [], needs: ["dcn-4-boot-from-volume"] },
+  { id: "dcn-6-cinder-snapshot", group: "procedure", where: "edge", tier: "disruptive", creates: ["Cinder snapshot of the server's root volume (the server is stopped, then started)"], needs: ["dcn-4-boot-from-volume"] },
+  {
+    id: "dcn-7-back-to-central", group: "procedure", where: "edge", tier: "standard",
+    creates: ["server image (and Nova's Cinder snapshot for it)", "volume from the Cinder snapshot", "image uploaded from that volume (edge store, copied to central)"],
+    needs: ["dcn-6-cinder-snapshot"],
+  },
+  { id: "ms-1-web-download-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (central and the first edge store)"] },
+  { id: "ms-2-web-download-all-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (all stores)"] },
+  { id: "ms-3-web-download-one-store", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (the last edge store)"] },
+  { id: "ms-4-web-download-default-store", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (default store)"] },
+  { id: "ms-5-allow-failure", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (all stores, allow failure)"] },
+  { id: "ms-6-qcow2-conversion", group: "multistore", where: "central", tier: "standard", creates: ["qcow2 image by web-download (central and the first edge store)"] },
+  { id: "ms-7-glance-direct-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by glance-direct (all stores)"] },
+  { id: "ms-8-locations", group: "multistore", where: "central", tier: "read-only", creates: [], needs: ["ms-2-web-download-all-stores"] },
+  { id: "ms-9-copy-rejected", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-2-web-download-all-stores"] },
+  { id: "ms-10-delete-from-store", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-2-web-download-all-stores"] },
+  { id: "ms-11-copy-all-stores", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-1-web-download-stores"] },
+  { id: "ms-12-copy-named-stores", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-4-web-download-default-store"] },
+  { id: "rule-1-same-names", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-2-edge-images-in-central", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-3-edge-images-raw", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-4-edge-upload-to-central-first", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-5-image-local-before-use", group: "rules", where: "edge", tier: "standard", creates: ["image (1 MiB raw, central store only)", "volume from it in the edge AZ"] },
+];
+
+export function catalogEntry(id: string): CatalogEntry {
+  const e = CATALOG.find((x) => x.id === id);
+  if (!e) throw new Error(`test ${id} is not in suites/catalog.ts`);
+  return e;
+}
+
+export function tierAllows(max: Tier, tier: Tier): boolean {
+  return TIERS.indexOf(tier) <= TIERS.indexOf(max);
+}
