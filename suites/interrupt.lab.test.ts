@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { expect, test } from "vitest";
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 
 test("SIGINT during a run stops it, cleans up what it created, writes its reports and exits non-zero", async () => {
   const reports = mkdtempSync(join(tmpdir(), "dcnv-reports-"));
-  const child = execa(process.execPath, [join(REPO_ROOT, "bin", "dcn-verify.mjs"), "run", "--reports", reports, "--sites", "dcn0"], { reject: false, all: true, timeout: 900000 });
+  const child = execa(process.execPath, [join(REPO_ROOT, "bin", "dcn-verify.mjs"), "run", "--reports", reports, "--sites", "dcn0", "--suites", "procedure"], { reject: false, all: true, timeout: 900000 });
   let sent = false;
   child.all!.on("data", (d: Buffer) => {
     if (!sent && /\[dcn0\] ✔ wait until the server is ACTIVE/.test(d.toString())) {
@@ -25,6 +25,7 @@ test("SIGINT during a run stops it, cleans up what it created, writes its report
   expect(r.all).toContain("SIGINT: starting no new steps");
   const summary = JSON.parse(readFileSync(join(reports, "latest", "summary.json"), "utf8")) as RunSummary;
   expect(summary.interrupted).toBe(true);
+  for (const site of ["central", "dcn0"]) expect(existsSync(join(reports, "latest", site, "report", "index.html")), site).toBe(true);
   const dcn0 = summary.sites.find((s) => s.site === "dcn0")!;
   expect(dcn0.tests.find((t) => t.id === "dcn-7-back-to-central")?.status ?? "skipped").not.toBe("passed");
   const c = await openClients(await loadConfig(paths().config));
