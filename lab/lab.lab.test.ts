@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { describe, expect, test } from "vitest";
@@ -87,6 +88,15 @@ describe("the embedded lab", () => {
     await withFault(edge, "az-mismatch", async () => {
       const r = await stock("openstack", ["aggregate", "show", edge, "-f", "json"]);
       expect(JSON.parse(r.stdout).hosts).not.toContain(`compute-${edge}`);
+    });
+    await withFault(edge, "store-write-denied", async () => {
+      const r = await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"]);
+      expect(JSON.parse(r.stdout)[0].caps.osd).toBe("profile rbd-read-only pool=images");
+    });
+    expect(JSON.parse((await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"])).stdout)[0].caps.osd).toBe("profile rbd pool=images");
+    await withFault("central", "no-conversion", async () => {
+      const r = await stock("grep", ["-A1", "^\\[image_import_opts\\]", join(paths().etc, "glance-api.conf")]);
+      expect(r.stdout).toContain("image_import_plugins = []");
     });
     await withFault(edge, "osd-down", async () => {
       const r = await stock("ceph", ["--cluster", edge, "osd", "dump", "--format", "json"]);
