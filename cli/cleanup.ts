@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { deleteLeftovers, findLeftovers, journalIds, RUN_ID } from "../helpers/cleanup.ts";
 import { openClients } from "../helpers/clients/index.ts";
 import { loadConfig, resolveConfigPath, type Config } from "../helpers/config.ts";
@@ -13,23 +13,11 @@ const USAGE = `usage: dcn-verify cleanup (--run-id ID | --all-runs) [--dry-run] 
   --dry-run lists what would be deleted and deletes nothing.`;
 
 export async function cleanupCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        "run-id": { type: "string" }, "all-runs": { type: "boolean" }, "dry-run": { type: "boolean" },
-        config: { type: "string" }, reports: { type: "string" }, help: { type: "boolean" },
-      },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, {
+    "run-id": { type: "string" }, "all-runs": { type: "boolean" }, "dry-run": { type: "boolean" }, config: { type: "string" }, reports: { type: "string" },
+  }, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
   const runId = args["run-id"];
   if (Boolean(runId) === Boolean(args["all-runs"])) {
     process.stderr.write(`dcn-verify cleanup: give exactly one of --run-id ID or --all-runs\n${USAGE}\n`);

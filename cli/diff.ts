@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import type { RunSummary, TestSummary } from "../helpers/run-reporter.ts";
 
 const USAGE = `usage: dcn-verify diff <runA> <runB> [--reports DIR] [--json]
@@ -90,17 +90,8 @@ export function formatDiff(d: RunDiff): string {
 }
 
 export async function diffCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { reports: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } } });
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, { reports: { type: "string" }, json: { type: "boolean" } }, USAGE, 2);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length !== 2) {
     process.stderr.write(`dcn-verify diff: give two runs (got ${parsed.positionals.length})\n${USAGE}\n`);
     return 2;

@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { stringify } from "yaml";
 import { openClients } from "../helpers/clients/index.ts";
 import { cloudSchema } from "../helpers/config-schema.ts";
@@ -14,20 +14,9 @@ const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | -
   there are findings. The Ceph transports are left as { kind: local } for you to fill in.`;
 
 export async function discoverCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" } }, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
   if (args.cloud && args.config) {
     process.stderr.write(`dcn-verify discover: give --cloud or --config, not both\n`);
     return 2;

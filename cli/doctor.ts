@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { createCephProbe } from "../helpers/ceph/probe.ts";
 import { ComputeClient } from "../helpers/clients/compute.ts";
 import { openSession, type Session } from "../helpers/clients/identity.ts";
@@ -103,17 +103,9 @@ export function formatChecks(checks: Check[]): string {
 }
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, options: { config: { type: "string" }, help: { type: "boolean" } } }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, { config: { type: "string" } }, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
   let cfg: Config;
   let path: string;
   try {

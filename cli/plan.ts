@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { recordRequests } from "../helpers/clients/index.ts";
 import { openSession } from "../helpers/clients/identity.ts";
 import { loadConfig, resolveConfigPath, type Config } from "../helpers/config.ts";
@@ -62,23 +62,11 @@ export function formatPlan(plan: Plan): string {
 }
 
 export async function planCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" },
-        "allow-writes": { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" },
-      },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, {
+    config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" }, "allow-writes": { type: "boolean" }, json: { type: "boolean" },
+  }, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
   let cfg: Config;
   let plan: Plan;
   try {

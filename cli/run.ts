@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommand } from "./args.ts";
 import { createCephProbe } from "../helpers/ceph/probe.ts";
 import { openClients, type Clients } from "../helpers/clients/index.ts";
 import { ConfigError, loadConfig, REPO_ROOT, resolveConfigPath, type Config } from "../helpers/config.ts";
@@ -105,19 +105,11 @@ function table(sites: SiteSummary[]): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({ args: argv, options: {
-      config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" }, "allow-writes": { type: "boolean" }, reports: { type: "string" }, help: { type: "boolean" },
-    } }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommand(argv, {
+    config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" }, "allow-writes": { type: "boolean" }, reports: { type: "string" },
+  }, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
   let cfg: Config;
   let configPath: string;
   let sites: string[];

@@ -1,0 +1,27 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>;
+
+/**
+ * A command's arguments, or the exit code when there is nothing to run: 0 after --help (usage on
+ * stdout), 2 after a bad option (the error and the usage on stderr).
+ */
+export function parseCommand<O extends Options>(argv: string[], options: O, usage: string, maxPositionals = 0): Parsed<O> | number {
+  let parsed: Parsed<O>;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean" } }, allowPositionals: true }) as Parsed<O>;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    process.stderr.write(`unexpected argument '${parsed.positionals[maxPositionals]}'\n${usage}\n`);
+    return 2;
+  }
+  return parsed;
+}
