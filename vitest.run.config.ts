@@ -6,9 +6,10 @@ import { readRunInfo } from "./helpers/run-context.ts";
 const run = readRunInfo();
 const [central, ...edges] = run.sites;
 const has = (g: string) => run.suites.some((x) => x === g);
-const centralFiles = [...(has("procedure") ? ["suites/central.test.ts"] : []), ...(has("multistore") ? ["suites/multistore.test.ts"] : [])];
+const conformance = has("conformance") ? ["suites/conformance.test.ts"] : [];
+const centralFiles = [...(has("procedure") ? ["suites/central.test.ts"] : []), ...(has("multistore") ? ["suites/multistore.test.ts"] : []), ...conformance];
 // The edge rules run in the edge file, after the procedure, so they judge what it left settled.
-const edgeFiles = has("procedure") || has("rules") ? ["suites/edge.test.ts"] : [];
+const edgeFiles = [...(has("procedure") || has("rules") ? ["suites/edge.test.ts"] : []), ...conformance];
 
 export default defineConfig({
   test: {

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["helpers/**/*.test.ts", "lab/**/*.test.ts", "cli/**/*.test.ts", "suites/**/*.test.ts"],
-    exclude: ["**/*.lab.test.ts", "suites/central.test.ts", "suites/edge.test.ts", "suites/multistore.test.ts", "node_modules/**"],
+    exclude: ["**/*.lab.test.ts", "suites/central.test.ts", "suites/edge.test.ts", "suites/multistore.test.ts", "suites/conformance.test.ts", "node_modules/**"],
     testTimeout: 20000,
   },
 });

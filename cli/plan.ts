@@ -37,7 +37,7 @@ export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tie
     notice,
     sites: sites.map((site, i) => {
       const tests: PlannedTest[] = [];
-      for (const e of CATALOG.filter((x) => x.where === (i === 0 ? "central" : "edge") && suites.includes(x.group))) {
+      for (const e of CATALOG.filter((x) => (x.where === "every" || x.where === (i === 0 ? "central" : "edge")) && suites.includes(x.group))) {
         const blocked = (e.needs ?? []).find((n) => !tests.find((t) => t.id === n)?.runs);
         const skip = !tierAllows(tier, e.tier) ? `tier ${e.tier} is above --tier ${tier}` : blocked ? `needs ${blocked}, which does not run` : undefined;
         tests.push({ id: e.id, group: e.group, tier: e.tier, runs: !skip, ...(skip ? { skip } : {}), creates: skip ? [] : e.creates });

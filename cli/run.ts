@@ -21,7 +21,7 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
   capped at read-only unless --allow-writes is given.
   --suites picks groups: procedure (steps 1-7), multistore (Glance multi-store import, at central),
-  rules (the DCN edge rules, at each edge). All by default.
+  rules (the DCN edge rules, at each edge), conformance (deployment checks, at every site). All by default.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 /** The run's highest tier: --tier (default standard), capped at read-only for a production cloud unless writes are allowed. */

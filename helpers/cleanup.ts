@@ -25,13 +25,13 @@ export function runIdOf(name: string | null | undefined, prefix: string): string
 }
 
 /** Deletion order: servers hold volumes, snapshots hold volumes, volumes (clones) hold images. */
-const ORDER: ResourceKind[] = ["server", "snapshot", "volume", "image"];
+const ORDER: ResourceKind[] = ["server", "backup", "snapshot", "volume", "image"];
 
 /** What earlier runs left in Nova, Cinder and Glance, found by the run id in their names. */
 export async function findLeftovers(c: Clients, cfg: Pick<Config, "naming">, which: { runId?: string }): Promise<Leftover[]> {
   const prefix = cfg.naming.prefix;
-  const [servers, snapshots, volumes, images] = await Promise.all([
-    c.compute.listServers(), c.volume.listSnapshots(), c.volume.listVolumes(), c.image.listImages(),
+  const [servers, backups, snapshots, volumes, images] = await Promise.all([
+    c.compute.listServers(), c.volume.listBackups(), c.volume.listSnapshots(), c.volume.listVolumes(), c.image.listImages(),
   ]);
   const found: Leftover[] = [];
   const add = (kind: ResourceKind, id: string, name: string | null | undefined) => {
@@ -41,6 +41,7 @@ export async function findLeftovers(c: Clients, cfg: Pick<Config, "naming">, whi
     found.push({ kind, id, name: name!, site, runId });
   };
   for (const s of servers) add("server", s.id, s.name);
+  for (const b of backups) add("backup", b.id, b.name);
   for (const s of snapshots) add("snapshot", s.id, s.name);
   for (const v of volumes) add("volume", v.id, v.name);
   for (const i of images) add("image", i.id, i.name);

@@ -137,6 +137,25 @@ export const knownIssueSchema = z.object({
   expires: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a valid date"),
 }).strict();
 
+/** What the deployment conformance checks expect. */
+export const conformanceSchema = z.object({
+  /** Smallest replication size a pool may have (the lab's single-OSD clusters use 1). */
+  minPoolSize: z.number().int().min(1).default(3),
+  /** The pools Nova and cinder-backup use (images and volumes come from rbd). */
+  vmsPool: z.string().min(1).default("vms"),
+  backupsPool: z.string().min(1).default("backups"),
+  /** The cephx users of the Ceph-with-OpenStack guide. */
+  cephUsers: z.object({
+    glance: z.string().min(1).default("client.glance"),
+    cinder: z.string().min(1).default("client.cinder"),
+    cinderBackup: z.string().min(1).default("client.cinder-backup"),
+  }).strict().default({ glance: "client.glance", cinder: "client.cinder", cinderBackup: "client.cinder-backup" }),
+  /** A credential without the admin role, for the policy checks; they are skipped without it. */
+  nonAdminCloud: cloudSchema.optional(),
+  /** At most this many images per site get their rbd features and snapshots inspected. */
+  maxImagesChecked: z.number().int().min(1).default(50),
+}).strict();
+
 export const configSchema = z.object({
   cloud: cloudSchema,
   central: siteSchema,
@@ -165,6 +184,7 @@ export const configSchema = z.object({
     sites: z.record(z.string(), gateSchema).default({}),
   }).strict().default({ default: { maxFailures: 0 }, sites: {} }),
   knownIssues: z.array(knownIssueSchema).default([]),
+  conformance: conformanceSchema.default(conformanceSchema.parse({})),
 }).strict().superRefine((cfg, ctx) => {
   const all = [cfg.central, ...cfg.edges];
   const seen = new Map<string, number>();

@@ -99,7 +99,7 @@ export interface ConfigLookup {
 /** The given path, else $DCN_VERIFY_CONFIG, else the lab's .lab/dcn-verify.yaml when it exists. */
 export function resolveConfigPath(path?: string, o: ConfigLookup = {}): string {
   const env = o.env ?? process.env;
-  const lab = o.labConfigPath ?? LAB_CONFIG_PATH;
+  const lab = o.labConfigPath ?? (env.DCN_LAB_DIR ? join(resolve(env.DCN_LAB_DIR), "dcn-verify.yaml") : LAB_CONFIG_PATH);
   if (path) return resolve(path);
   if (env.DCN_VERIFY_CONFIG) return resolve(env.DCN_VERIFY_CONFIG);
   if (existsSync(lab)) return lab;
@@ -124,6 +124,8 @@ export async function loadConfig(path?: string, o: ConfigLookup = {}): Promise<C
   if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: "", message: "the file is empty" }]);
   const cfg = parseWith(configSchema, raw, file);
   const base = dirname(file);
+  const nonAdmin = cfg.conformance.nonAdminCloud;
+  if (nonAdmin && "cloudsFile" in nonAdmin && nonAdmin.cloudsFile && !isAbsolute(nonAdmin.cloudsFile)) nonAdmin.cloudsFile = resolve(base, nonAdmin.cloudsFile);
   if ("cloudsFile" in cfg.cloud && cfg.cloud.cloudsFile && !isAbsolute(cfg.cloud.cloudsFile)) {
     cfg.cloud.cloudsFile = resolve(base, cfg.cloud.cloudsFile);
   }

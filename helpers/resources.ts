@@ -2,9 +2,9 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import type { Clients } from "./clients/index.ts";
 import { isApiError } from "./http.ts";
 import { redactText } from "./redact.ts";
-import { waitForDeletion, waitForVolumeStatus, type WaitTiming } from "./waiters.ts";
+import { waitForBackupStatus, waitForDeletion, waitForVolumeStatus, type WaitTiming } from "./waiters.ts";
 
-export type ResourceKind = "image" | "volume" | "snapshot" | "server";
+export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup";
 
 export interface TrackedResource {
   kind: ResourceKind;
@@ -51,6 +51,14 @@ export async function deleteResource(c: Clients, r: TrackedResource, t: WaitTimi
       await c.compute.deleteServer(r.id).catch((e) => { if (!gone(e)) throw e; });
       await waitForDeletion(() => c.compute.showServer(r.id), `server ${r.name} (${r.id})`, t);
       return;
+    case "backup": {
+      const b = await c.volume.showBackup(r.id).catch((e) => { if (gone(e)) return undefined; throw e; });
+      if (!b) return;
+      if (!["available", "error"].includes(b.status)) await waitForBackupStatus(c.volume, r.id, ["available", "error"], t);
+      await c.volume.deleteBackup(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.volume.showBackup(r.id), `volume backup ${r.name} (${r.id})`, t);
+      return;
+    }
     case "snapshot":
       await c.volume.deleteSnapshot(r.id).catch((e) => { if (!gone(e)) throw e; });
       await waitForDeletion(() => c.volume.showSnapshot(r.id), `volume snapshot ${r.name} (${r.id})`, t);

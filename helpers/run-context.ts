@@ -9,7 +9,7 @@ import { timing } from "./waiters.ts";
 import type { KnownIssue } from "./config-schema.ts";
 import type { Tier } from "../suites/catalog.ts";
 
-export const SUITE_GROUPS = ["procedure", "multistore", "rules"] as const;
+export const SUITE_GROUPS = ["procedure", "multistore", "rules", "conformance"] as const;
 export type SuiteGroup = (typeof SUITE_GROUPS)[number];
 
 export interface RunInfo {

@@ -3,7 +3,7 @@ import { isApiError } from "./http.ts";
 import { redactText } from "./redact.ts";
 import type { ComputeClient, Server } from "./clients/compute.ts";
 import type { Image, ImageClient, Task } from "./clients/image.ts";
-import type { Snapshot, Volume, VolumeClient } from "./clients/volume.ts";
+import type { Backup, Snapshot, Volume, VolumeClient } from "./clients/volume.ts";
 
 export interface WaitTiming {
   timeoutS: number;
@@ -347,6 +347,24 @@ export async function waitForSnapshotStatus(
     done: (s) => s.status === status,
     terminal: (s) => (VOLUME_ERROR.test(s.status) && s.status !== status ? `snapshot status is ${s.status}` : undefined),
     describe: (s) => `status=${s.status}`,
+  });
+}
+
+export async function waitForBackupStatus(
+  volume: Pick<VolumeClient, "showBackup">,
+  id: string,
+  status: string | readonly string[],
+  t: WaitTiming,
+): Promise<WaitResult<Backup>> {
+  const wanted = typeof status === "string" ? [status] : [...status];
+  return waitFor({
+    ...t,
+    what: `volume backup ${id}`,
+    expected: `status ${wanted.join(" or ")}`,
+    poll: () => volume.showBackup(id),
+    done: (b) => wanted.includes(b.status),
+    terminal: (b) => (b.status === "error" ? `backup status is error${b.fail_reason ? `: ${b.fail_reason}` : ""}` : undefined),
+    describe: (b) => `status=${b.status}`,
   });
 }
 

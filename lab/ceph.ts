@@ -219,6 +219,19 @@ export async function setGlanceWrites(site: string, allowed: boolean): Promise<v
   await ceph(site, "auth", "caps", "client.glance", ...caps);
 }
 
+/** Fault ceph-caps-broad: client.glance may do anything anywhere, as a careless deployment leaves it. */
+export async function setGlanceCapsBroad(site: string): Promise<void> {
+  await ceph(site, "auth", "caps", "client.glance", "mon", "allow *", "osd", "allow *");
+}
+
+export const MISSING_POOL = "backups";
+
+/** Fault pool-missing: the backups pool is renamed away (and back), keeping its data. */
+export async function setPoolMissing(site: string, missing: boolean): Promise<void> {
+  const [from, to] = missing ? [MISSING_POOL, `${MISSING_POOL}-renamed`] : [`${MISSING_POOL}-renamed`, MISSING_POOL];
+  await ceph(site, "osd", "pool", "rename", from, to);
+}
+
 export async function fsidOf(site: string): Promise<string> {
   return (await ceph(site, "fsid")).trim();
 }

@@ -2,11 +2,11 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites } from "./ceph.ts";
+import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites, setGlanceCapsBroad, setPoolMissing } from "./ceph.ts";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
-  ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensurePlacement, ensureGlance, ensureCinder,
-  ensureNeutron, ensureNova, ensureNovaDb, discoverHosts, startCompute, startCinderVolume, cinderVolumeName, computeName,
+  ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensureMemberUser, ensurePlacement, ensureGlance, ensureCinder,
+  ensureNeutron, ensureNova, ensureNovaDb, discoverHosts, startCompute, startCinderVolume, cinderVolumeName, computeName, MEMBER_PROJECT, MEMBER_USER,
   type GlanceOptions,
 } from "./openstack.ts";
 import { ensureAggregates, ensureFlavor, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
@@ -14,7 +14,7 @@ import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil } from
 import { labStatus, type LabStatus } from "./status.ts";
 import {
   CENTRAL, ensureDirs, loadOrCreateSecrets, paths, readState, REPO_ROOT, siteNames, writeSecretFile, writeState,
-  FAULT_KINDS, type FaultKind, type LabState,
+  FAULT_KINDS, type FaultKind, type LabSecrets, type LabState,
 } from "./state.ts";
 
 const PACKAGES = [
@@ -76,17 +76,16 @@ async function ensureDockerShims(state: LabState, sites: string[]): Promise<void
   await waitUntil(name, "every site's socket", async () => sites.every((s) => existsSync(dockerSocket(s))), 30000, started);
 }
 
-function writeClientConfig(state: LabState, admin: string): void {
+function writeClientConfig(state: LabState, secrets: LabSecrets): void {
   const p = paths();
+  const entry = (username: string, password: string, project: string) => ({
+    auth: { auth_url: KEYSTONE_URL, username, password, project_name: project, user_domain_name: "Default", project_domain_name: "Default" },
+    region_name: REGION,
+    interface: "public",
+    identity_api_version: 3,
+  });
   writeSecretFile(p.cloudsYaml, stringify({
-    clouds: {
-      "dcn-lab": {
-        auth: { auth_url: KEYSTONE_URL, username: "admin", password: admin, project_name: "admin", user_domain_name: "Default", project_domain_name: "Default" },
-        region_name: REGION,
-        interface: "public",
-        identity_api_version: 3,
-      },
-    },
+    clouds: { "dcn-lab": entry("admin", secrets.admin, "admin"), "dcn-lab-member": entry(MEMBER_USER, secrets.member!, MEMBER_PROJECT) },
   }));
   const sites = siteNames(state.edges);
   const site = (name: string) => ({
@@ -101,10 +100,12 @@ function writeClientConfig(state: LabState, admin: string): void {
     flavor: LAB_FLAVOR,
     network: "none",
     timeouts: { imageActive: 120, copyImage: 180, volumeAvailable: 120, volumeUpload: 300, serverActive: 120, serverStopped: 90, snapshotAvailable: 120, deletion: 120 },
+    // NOTE: one OSD per cluster: pools have size 1.
+    conformance: { minPoolSize: 1, nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml } },
   }));
   writeSecretFile(join(p.root, "openrc"), [
     `export OS_AUTH_URL=${KEYSTONE_URL}`, "export OS_IDENTITY_API_VERSION=3", "export OS_USERNAME=admin",
-    `export OS_PASSWORD='${admin}'`, "export OS_PROJECT_NAME=admin", "export OS_USER_DOMAIN_NAME=Default",
+    `export OS_PASSWORD='${secrets.admin}'`, "export OS_PROJECT_NAME=admin", "export OS_USER_DOMAIN_NAME=Default",
     "export OS_PROJECT_DOMAIN_NAME=Default", `export OS_REGION_NAME=${REGION}`, "export OS_INTERFACE=public", "",
   ].join("\n"));
 }
@@ -143,6 +144,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
   await ensureKeystone(state, secrets);
   await registerCatalog(state, secrets);
+  await ensureMemberUser(state, secrets);
 
   log("placement, glance, cinder, neutron, nova");
   await ensureNovaDb(state, secrets);
@@ -167,7 +169,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   await ensureAggregates(admin, sites.filter((s) => !faults("az-mismatch").includes(s)));
   await ensureFlavor(admin);
   await ensureVolumeTypes(admin, sites);
-  writeClientConfig(state, secrets.admin);
+  writeClientConfig(state, secrets);
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
   const st = await waitForStatus(state, (s) => s.sites.every((x) => !volumeSites.includes(x.site) || x.backend), 90000);
@@ -254,6 +256,12 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
     case "store-write-denied":
       await setGlanceWrites(site, false);
       return status();
+    case "ceph-caps-broad":
+      await setGlanceCapsBroad(site);
+      return status();
+    case "pool-missing":
+      await setPoolMissing(site, true);
+      return status();
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
       return waitForStatus(state, (s) => !check(s).backend, 90000);
@@ -289,7 +297,11 @@ export async function heal(site?: string): Promise<LabStatus> {
         glanceRestart = true;
         break;
       case "store-write-denied":
+      case "ceph-caps-broad":
         await setGlanceWrites(f.site, true);
+        break;
+      case "pool-missing":
+        await setPoolMissing(f.site, false);
         break;
       case "volume-down":
         await startCinderVolume(state, f.site);

@@ -210,6 +210,23 @@ async function findOrCreate(admin: LabAdmin, coll: string, key: string, name: st
   return created[key].id;
 }
 
+export const MEMBER_USER = "dcnv-member";
+export const MEMBER_PROJECT = "dcnv-demo";
+
+/** A user with only the member role, in a project of its own: what the policy checks run as. */
+export async function ensureMemberUser(state: LabState, s: LabSecrets): Promise<void> {
+  if (state.done.includes("keystone:member")) return;
+  const admin = new LabAdmin(s.admin);
+  await admin.login();
+  const project = await findOrCreate(admin, "projects", "project", MEMBER_PROJECT, { domain_id: "default", description: "dcn-verify policy checks" });
+  const role = await findOrCreate(admin, "roles", "role", "member", {});
+  const user = await findOrCreate(admin, "users", "user", MEMBER_USER, { domain_id: "default", password: s.member });
+  await admin.expect([200, 204], "PATCH", `${KEYSTONE_URL}/users/${user}`, { user: { password: s.member } });
+  await admin.expect([201, 204], "PUT", `${KEYSTONE_URL}/projects/${project}/users/${user}/roles/${role}`);
+  state.done.push("keystone:member");
+  writeState(state);
+}
+
 export async function registerCatalog(state: LabState, s: LabSecrets): Promise<void> {
   if (state.done.includes("keystone:catalog")) return;
   const admin = new LabAdmin(s.admin);
@@ -403,6 +420,24 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
   }
   await ensureProcess(state, "cinder-api", ["cinder-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.cinder}/`), "GET /");
   if (!isRunning(state.processes["cinder-scheduler"])) startProcess(state, "cinder-scheduler", ["cinder-scheduler", "--config-file", conf]);
+  // NOTE: Cinder schedules a backup on a backup service in the volume's AZ, so each site runs one; but it sends
+  // restores and deletions to any backup service (the backup records no AZ), so all of them write to one cluster,
+  // central's, where any of them finds every backup.
+  let started = false;
+  for (const site of sites) {
+    const name = `cinder-backup-${site}`;
+    const siteConf = etc(`${name}.conf`);
+    writeFileSync(siteConf, [
+      "[DEFAULT]", `host = backup-${site}`, `storage_availability_zone = ${site}`, `backup_ceph_conf = /etc/ceph/${sites[0]}.conf`,
+      "backup_driver_stats_polling_interval = 10", "periodic_interval = 5", "periodic_fuzzy_delay = 0", "",
+    ].join("\n"));
+    if (isRunning(state.processes[name])) continue;
+    startProcess(state, name, ["cinder-backup", "--config-file", conf, "--config-file", siteConf]);
+    started = true;
+  }
+  // NOTE: the scheduler only places backups on services that have reported their capabilities, which they do every
+  // 10 s here; no API shows those reports, so a backup service just started is given two rounds.
+  if (started) await sleep(25000);
   for (const site of sites) if (!skipVolume.includes(site)) await startCinderVolume(state, site);
 }
 

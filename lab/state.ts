@@ -19,6 +19,7 @@ export function siteNames(edges: number): string[] {
 
 export const FAULT_KINDS = [
   "osd-down", "store-missing", "no-locations", "volume-down", "compute-down", "az-mismatch", "store-write-denied", "no-conversion",
+  "ceph-caps-broad", "pool-missing",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -44,6 +45,8 @@ export interface LabSecrets {
   db: Record<string, string>;
   rabbit: string;
   services: Record<string, string>;
+  /** The lab's non-admin user, for the policy checks. */
+  member?: string;
 }
 
 export function paths() {
@@ -102,12 +105,20 @@ export function loadOrCreateSecrets(): LabSecrets {
 
 function readOrCreateSecrets(): LabSecrets {
   const p = paths();
-  if (existsSync(p.secrets)) return JSON.parse(readFileSync(p.secrets, "utf8")) as LabSecrets;
+  if (existsSync(p.secrets)) {
+    const s = JSON.parse(readFileSync(p.secrets, "utf8")) as LabSecrets;
+    if (!s.member) {
+      s.member = password();
+      writeSecretFile(p.secrets, JSON.stringify(s, null, 2));
+    }
+    return s;
+  }
   const secrets: LabSecrets = {
     admin: password(),
     db: Object.fromEntries(DB_USERS.map((u) => [u, password()])),
     rabbit: password(),
     services: Object.fromEntries(SERVICE_USERS.map((u) => [u, password()])),
+    member: password(),
   };
   writeSecretFile(p.secrets, JSON.stringify(secrets, null, 2));
   return secrets;
@@ -115,5 +126,5 @@ function readOrCreateSecrets(): LabSecrets {
 
 /** Every secret of the lab, so a test can scan reports and logs for them. */
 export function allSecrets(s: LabSecrets): string[] {
-  return [s.admin, s.rabbit, ...Object.values(s.db), ...Object.values(s.services)];
+  return [s.admin, s.rabbit, ...Object.values(s.db), ...Object.values(s.services), ...(s.member ? [s.member] : [])];
 }

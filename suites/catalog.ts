@@ -7,7 +7,8 @@ export type Tier = (typeof TIERS)[number];
 export interface CatalogEntry {
   id: string;
   group: SuiteGroup;
-  where: "central" | "edge";
+  /** The sites it runs at: central, each edge, or every site. */
+  where: "central" | "edge" | "every";
   tier: Tier;
   /** What the test creates in the cloud (all of it named with the run id, and deleted at the end). */
   creates: string[];
@@ -45,6 +46,20 @@ export const CATALOG: readonly CatalogEntry[] = [
   { id: "rule-3-edge-images-raw", group: "rules", where: "edge", tier: "read-only", creates: [] },
   { id: "rule-4-edge-upload-to-central-first", group: "rules", where: "edge", tier: "read-only", creates: [] },
   { id: "rule-5-image-local-before-use", group: "rules", where: "edge", tier: "standard", creates: ["image (1 MiB raw, central store only)", "volume from it in the edge AZ"] },
+  { id: "conf-1-ceph-health", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-2-ceph-pools", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-3-ceph-image-snapshots", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-4-ceph-caps", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-5-cinder-backend", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-6-nova-az", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-7-glance-import-methods", group: "conformance", where: "central", tier: "read-only", creates: [] },
+  { id: "conf-8-glance-disk-formats", group: "conformance", where: "central", tier: "read-only", creates: [] },
+  { id: "conf-9-glance-locations-exposure", group: "conformance", where: "central", tier: "standard", creates: ["image (1 MiB raw) of the non-admin user"] },
+  { id: "conf-10-glance-metadef-policy", group: "conformance", where: "central", tier: "standard", creates: ["metadef namespace, only if the policy lets a non-admin user create one"] },
+  { id: "conf-11-cinder-az-fallback", group: "conformance", where: "central", tier: "standard", creates: ["volume in an AZ that does not exist, only if Cinder accepts it"] },
+  { id: "conf-12-images-hidden", group: "conformance", where: "central", tier: "standard", creates: ["image with os_hidden"] },
+  { id: "conf-13-images-sparse", group: "conformance", where: "every", tier: "standard", creates: ["sparse raw image (64 MiB, 1 MiB of data) in the site's store"] },
+  { id: "conf-14-cinder-backup", group: "conformance", where: "edge", tier: "standard", creates: ["image (site's store), volume from it, its backup, a volume restored from the backup"] },
 ];
 
 export function catalogEntry(id: string): CatalogEntry {

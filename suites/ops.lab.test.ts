@@ -58,7 +58,7 @@ describe("dcn-verify plan", () => {
     const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");
     const r = await cli(["plan", "--sites", "dcn1"], { env: { ...process.env, [REQUEST_LOG_ENV]: log } as Record<string, string> });
     expect(r.exitCode, r.all).toBe(0);
-    expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 14 of 14 tests\n/);
+    expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 27 tests\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-6-cinder-snapshot +disruptive +SKIP: tier disruptive is above --tier standard\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-7-back-to-central +standard +SKIP: needs dcn-6-cinder-snapshot, which does not run\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-4-boot-from-volume +standard +creates: volume from the image in the edge AZ; server booted from it in the edge AZ\n/);

@@ -178,6 +178,21 @@ export class ImageClient {
     return (await this.http.request("GET", "/v2/info/import", { expect: 200, schema: importInfoSchema })).data;
   }
 
+  /** GET /v2/schemas/image: the disk formats this Glance allows are its disk_format enum. */
+  async getImageSchema(): Promise<{ diskFormats: string[] }> {
+    const schema = z.looseObject({ properties: z.looseObject({ disk_format: z.looseObject({ enum: z.array(z.string().nullable()) }) }) });
+    const data = (await this.http.request("GET", "/v2/schemas/image", { expect: 200, schema })).data;
+    return { diskFormats: data.properties.disk_format.enum.filter((x): x is string => x !== null) };
+  }
+
+  async createMetadefNamespace(namespace: string): Promise<void> {
+    await this.http.request("POST", "/v2/metadefs/namespaces", { expect: 201, json: { namespace, visibility: "private" }, responseType: "text" });
+  }
+
+  async deleteMetadefNamespace(namespace: string): Promise<void> {
+    await this.http.request("DELETE", `/v2/metadefs/namespaces/${encodeURIComponent(namespace)}`, { expect: 204, responseType: "text" });
+  }
+
   async createImage(body: CreateImageBody): Promise<Image> {
     return (await this.createImageWithHeaders(body)).image;
   }

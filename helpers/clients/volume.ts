@@ -74,6 +74,18 @@ export const volumeServiceSchema = z.looseObject({
 });
 export type VolumeService = z.infer<typeof volumeServiceSchema>;
 
+export const backupSchema = z.looseObject({
+  id: z.string(),
+  name: z.string().nullable(),
+  status: z.string(),
+  volume_id: z.string().optional(),
+  size: z.number().optional(),
+  container: z.string().nullable().optional(),
+  availability_zone: z.string().nullable().optional(),
+  fail_reason: z.string().nullable().optional(),
+});
+export type Backup = z.infer<typeof backupSchema>;
+
 /** GET /scheduler-stats/get_pools?detail=true: name is host@backend#pool. */
 export const backendPoolSchema = z.looseObject({
   name: z.string(),
@@ -233,6 +245,28 @@ export class VolumeClient {
     return (
       await this.http.request("GET", "/os-availability-zone", { expect: 200, schema: z.looseObject({ availabilityZoneInfo: z.array(volumeAzSchema) }) })
     ).data.availabilityZoneInfo;
+  }
+
+  /** availability_zone (microversion 3.51) pins the backup, its restores and its deletion to that AZ's backup service. */
+  async createBackup(body: { volume_id: string; name: string; force?: boolean; availability_zone?: string }): Promise<Backup> {
+    return (await this.http.request("POST", "/backups", { expect: 202, json: { backup: body }, schema: z.looseObject({ backup: backupSchema.partial({ status: true }) }) })).data.backup as Backup;
+  }
+
+  async showBackup(id: string): Promise<Backup> {
+    return (await this.http.request("GET", `/backups/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ backup: backupSchema }) })).data.backup;
+  }
+
+  async listBackups(filter: Query = {}): Promise<Backup[]> {
+    return (await this.http.request("GET", "/backups/detail", { expect: 200, query: filter, schema: z.looseObject({ backups: z.array(backupSchema) }) })).data.backups;
+  }
+
+  async deleteBackup(id: string): Promise<void> {
+    await this.http.request("DELETE", `/backups/${encodeURIComponent(id)}`, { expect: 202, responseType: "text" });
+  }
+
+  /** Restores into an existing volume (so that it stays in its AZ). */
+  async restoreBackup(id: string, volumeId: string): Promise<void> {
+    await this.http.request("POST", `/backups/${encodeURIComponent(id)}/restore`, { expect: 202, json: { restore: { volume_id: volumeId } }, responseType: "text" });
   }
 
   async listBackendPools(): Promise<BackendPool[]> {

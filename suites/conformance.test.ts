@@ -1,0 +1,322 @@
+import { describe, type TestContext } from "vitest";
+import { capsOf, judgeCaps, poolDetails, rbdUsage } from "../helpers/ceph/conformance.ts";
+import { openClients } from "../helpers/clients/index.ts";
+import { rbdBackendTarget } from "../helpers/clients/volume.ts";
+import { defect, imageEvidence, waitVolume } from "../helpers/dcn.ts";
+import { isApiError } from "../helpers/http.ts";
+import { generateRawImage } from "../helpers/image-source.ts";
+import { createImportImage } from "../helpers/multistore.ts";
+import { readRunInfo, type SiteContext } from "../helpers/run-context.ts";
+import { attachJson, attachText, step, warning } from "../helpers/steps.ts";
+import { timing, waitForBackupStatus, waitForImageStatus } from "../helpers/waiters.ts";
+import { createReadStream, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { procedureTest, siteSuite } from "./support.ts";
+
+const { ctx, site } = siteSuite();
+
+/** A conformance finding: what was expected, what was found, and how to fix it. */
+function finding(c: SiteContext, f: { expected: string; found: string; fix: string }): never {
+  defect(c, `expected ${f.expected}; found ${f.found}; fix: ${f.fix}`);
+}
+
+async function skipCheck(t: TestContext, reason: string): Promise<void> {
+  await attachText("skipped", reason);
+  t.skip(reason);
+}
+
+const atCentral = readRunInfo().sites[0] === site;
+
+/** A raw file of sizeMiB with dataMiB of non-zero bytes at its start and holes after. */
+async function sparseFile(path: string, sizeMiB: number, dataMiB: number): Promise<void> {
+  const fh = await open(path, "w", 0o600);
+  try {
+    await fh.truncate(sizeMiB * 1024 * 1024);
+    await fh.write(Buffer.alloc(dataMiB * 1024 * 1024, 0x5a), 0, dataMiB * 1024 * 1024, 0);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Uploads raw bytes to the site's store and waits until the image is active; tracked for deletion. */
+async function imageInStore(c: SiteContext, what: string, path: string) {
+  const img = await createImportImage(c, what, "raw");
+  await c.clients.image.uploadImageData(img.id, createReadStream(path), { store: c.site.store, size: statSync(path).size, timeoutMs: c.config.timeouts.imageActive * 1000 });
+  return (await waitForImageStatus(c.clients.image, img.id, "active", timing(c.config.timeouts, "imageActive"))).value;
+}
+
+describe.sequential(`deployment conformance at ${site}`, () => {
+  procedureTest(site, "conf-1-ceph-health", `Ceph at ${site} is healthy (HEALTH_WARN reported with its reasons, HEALTH_ERR fails)`, {}, async () => {
+    const c = ctx();
+    const h = await step(`ceph health on ${site}'s cluster`, () => c.probe(c.site).health());
+    await attachJson("ceph health", h);
+    const reasons = Object.entries(h.checks).map(([k, v]) => `${k}: ${(v as { summary?: { message?: string } }).summary?.message ?? ""}`);
+    if (h.status === "HEALTH_ERR") finding(c, { expected: "HEALTH_OK", found: `HEALTH_ERR (${reasons.join("; ")})`, fix: "resolve the health errors ('ceph health detail') before relying on this site" });
+    if (h.status === "HEALTH_WARN") await warning(`Ceph at ${site} is HEALTH_WARN`, reasons.join("\n"));
+  });
+
+  procedureTest(site, "conf-2-ceph-pools", `the pools images, volumes, vms and backups exist at ${site} with enough replicas`, {}, async () => {
+    const c = ctx();
+    const { imagesPool, volumesPool } = c.config.rbd;
+    const { vmsPool, backupsPool, minPoolSize } = c.config.conformance;
+    const pools = await step(`ceph osd pool ls detail on ${site}'s cluster`, () => poolDetails(c.probe(c.site)));
+    await attachJson("pools", pools.map((p) => ({ name: p.pool_name, size: p.size, min_size: p.min_size })));
+    const want = [imagesPool, volumesPool, vmsPool, backupsPool];
+    await step(`pools ${want.join(", ")} exist`, async () => {
+      const missing = want.filter((w) => !pools.some((p) => p.pool_name === w));
+      if (missing.length) finding(c, { expected: `pools ${want.join(", ")}`, found: `no pool ${missing.join(", ")} (pools: ${pools.map((p) => p.pool_name).join(", ")})`, fix: `create them ('ceph osd pool create <name>', then 'rbd pool init <name>')` });
+    });
+    await step(`each has a replication size of at least ${minPoolSize}`, async () => {
+      const small = pools.filter((p) => want.includes(p.pool_name) && p.size < minPoolSize);
+      if (small.length) finding(c, { expected: `size >= ${minPoolSize} (conformance.minPoolSize)`, found: small.map((p) => `${p.pool_name} size ${p.size}`).join(", "), fix: "'ceph osd pool set <pool> size <n>'" });
+    });
+  });
+
+  procedureTest(site, "conf-3-ceph-image-snapshots", `the rbd images in ${site}'s images pool have layering and protected snapshots`, {}, async () => {
+    const c = ctx();
+    const pool = c.config.rbd.imagesPool;
+    const entries = await step(`rbd ls -l ${pool} on ${site}'s cluster`, () => c.probe(c.site).rbdList(pool));
+    const images = [...new Set(entries.filter((e) => !e.snapshot).map((e) => e.image))];
+    const checked = images.slice(0, c.config.conformance.maxImagesChecked);
+    if (images.length > checked.length) await warning(`only ${checked.length} of ${images.length} images checked`, "conformance.maxImagesChecked bounds the rbd info calls");
+    const noLayering: string[] = [];
+    const unprotected: string[] = [];
+    await step(`rbd info and rbd snap ls of ${checked.length} image(s)`, async () => {
+      for (const image of checked) {
+        const [info, snaps] = await Promise.all([c.probe(c.site).rbdInfo(pool, image), c.probe(c.site).rbdSnapshots(pool, image)]);
+        if (!(info.features ?? []).includes("layering")) noLayering.push(`${image} (features: ${(info.features ?? []).join(", ") || "none"})`);
+        for (const s of snaps.filter((x) => !x.protected)) unprotected.push(`${pool}/${image}@${s.name}`);
+      }
+    });
+    await step("every image has the layering feature copy-on-write needs", async () => {
+      if (noLayering.length) finding(c, { expected: "the layering feature on every image", found: `none on ${noLayering.join("; ")}`, fix: "'rbd feature enable' cannot add layering: re-upload the images (rbd_default_features must include layering)" });
+    });
+    await step("every Glance image snapshot is protected", async () => {
+      if (unprotected.length) finding(c, { expected: "protected snapshots (Cinder clones from them)", found: `unprotected ${unprotected.join(", ")}`, fix: "'rbd snap protect <pool>/<image>@<snap>'" });
+    });
+  });
+
+  procedureTest(site, "conf-4-ceph-caps", `the cephx users at ${site} have the capabilities of the Ceph guide and no more`, {}, async () => {
+    const c = ctx();
+    const { imagesPool, volumesPool } = c.config.rbd;
+    const { vmsPool, backupsPool, cephUsers } = c.config.conformance;
+    const rules = [
+      { entity: cephUsers.glance, rule: { writes: [imagesPool], readsOnly: [] } },
+      { entity: cephUsers.cinder, rule: { writes: [volumesPool, vmsPool], readsOnly: [imagesPool] } },
+      { entity: cephUsers.cinderBackup, rule: { writes: [backupsPool], readsOnly: [] } },
+    ];
+    const all: string[] = [];
+    for (const { entity, rule } of rules) {
+      await step(`${entity}: writes ${rule.writes.join(", ")}${rule.readsOnly.length ? `, reads ${rule.readsOnly.join(", ")}` : ""}, nothing more`, async () => {
+        const caps = await capsOf(c.probe(c.site), entity);
+        await attachJson(`${entity} caps (key not read into the report)`, caps);
+        all.push(...judgeCaps(caps, rule));
+      });
+    }
+    if (all.length) finding(c, { expected: "the guide's caps (glance: profile rbd pool=images; cinder: profile rbd pool=volumes, pool=vms, profile rbd-read-only pool=images; cinder-backup: profile rbd pool=backups)", found: all.join("; "), fix: "'ceph auth caps <user> mon \"profile rbd\" osd \"<the guide's osd caps>\"'" });
+  });
+
+  procedureTest(site, "conf-5-cinder-backend", `an enabled, up cinder-volume serves AZ ${site} and writes to ${site}'s cluster`, {}, async (t) => {
+    const c = ctx();
+    let services, pools;
+    try {
+      [services, pools] = await Promise.all([c.clients.volume.listServices({ binary: "cinder-volume" }), c.clients.volume.listBackendPools()]);
+    } catch (e) {
+      if (isApiError(e, 403)) return skipCheck(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
+      throw e;
+    }
+    const fsid = await c.probe(c.site).fsid();
+    const mine = services.filter((s) => s.zone === c.site.az);
+    await attachJson(`cinder-volume services in AZ ${c.site.az}`, mine);
+    const up = mine.filter((s) => s.state === "up" && s.status === "enabled");
+    if (!up.length) {
+      finding(c, { expected: `an enabled, up cinder-volume in AZ ${c.site.az}`, found: mine.length ? mine.map((s) => `${s.host} ${s.status}/${s.state}`).join(", ") : "none", fix: `start cinder-volume for the ${site} backend, with backend_availability_zone = ${c.site.az}` });
+    }
+    const hosts = new Set(up.map((s) => s.host));
+    const targets = pools.filter((p) => hosts.has(p.name.split("#")[0]!)).map((p) => ({ pool: p.name, target: rbdBackendTarget(p) }));
+    await attachJson("their backend pools", targets);
+    const wrong = targets.filter((t) => t.target?.fsid !== fsid);
+    if (!targets.length || wrong.length) {
+      finding(c, { expected: `backends writing to ${site}'s cluster (fsid ${fsid})`, found: targets.length ? wrong.map((t) => `${t.pool} -> ${t.target?.fsid ?? "no RBD location_info"}`).join(", ") : "no backend pool reported", fix: `set rbd_ceph_conf/rbd_cluster_name of the ${site} backend to ${site}'s cluster` });
+    }
+  });
+
+  procedureTest(site, "conf-6-nova-az", `Nova AZ ${site} has an enabled, up compute host, and Nova and Cinder share the AZ name`, {}, async () => {
+    const c = ctx();
+    const [nova, cinder] = await Promise.all([c.clients.compute.listAvailabilityZones(true), c.clients.volume.listAvailabilityZones()]);
+    await attachJson("Nova AZs", nova);
+    await attachJson("Cinder AZs", cinder);
+    const z = nova.find((x) => x.zoneName === c.site.az);
+    const hosts = Object.entries((z?.hosts ?? {}) as Record<string, Record<string, { active?: boolean; available?: boolean }>>)
+      .filter(([, svc]) => Object.values(svc).some((s) => s.active && s.available));
+    if (!hosts.length) finding(c, { expected: `Nova AZ ${c.site.az} with an enabled, up compute host`, found: z ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${nova.map((x) => x.zoneName).join(", ")})`, fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')` });
+    if (!cinder.some((x) => x.zoneName === c.site.az)) finding(c, { expected: `Cinder AZ ${c.site.az}, named as Nova's`, found: `Cinder AZs ${cinder.map((x) => x.zoneName).join(", ")}`, fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend` });
+  });
+
+  procedureTest(site, "conf-13-images-sparse", `a sparse raw image in store ${site} occupies less than its size in Ceph where thin provisioning is on`, {}, async () => {
+    const c = ctx();
+    const path = join(c.workDir, `sparse-${site}.raw`);
+    await sparseFile(path, 64, 1);
+    const img = await step(`upload a 64 MiB sparse raw image (1 MiB of data, at its start) to store ${c.site.store}`, () => imageInStore(c, "sparse", path));
+    const usage = await step(`rbd du ${c.config.rbd.imagesPool}/${img.id} on ${site}'s cluster`, () => rbdUsage(c.probe(c.site), c.config.rbd.imagesPool, img.id));
+    const detail = await c.clients.image.listStoresDetail().catch(() => undefined);
+    const thin = detail?.find((s) => s.id === c.site.store)?.properties.thin_provisioning;
+    await attachJson("usage", { ...usage, thinProvisioning: thin ?? "not reported by Glance" });
+    const sparse = usage.used < usage.provisioned;
+    await step(`thin provisioning in store ${c.site.store}: ${thin === undefined ? "not reported" : thin ? "on" : "off"}; ${usage.used} of ${usage.provisioned} bytes used`, async () => {
+      if (thin === true && !sparse) finding(c, { expected: "less used than provisioned (thin provisioning is on)", found: `${usage.used} of ${usage.provisioned} bytes`, fix: "check rbd_thin_provisioning in the store's section of glance-api.conf" });
+      if (!sparse) await warning(`store ${c.site.store} writes sparse images in full`, `${usage.used} of ${usage.provisioned} bytes used: set rbd_thin_provisioning = True in the store's section of glance-api.conf`);
+    });
+  });
+
+  if (atCentral) centralChecks();
+  else edgeChecks();
+});
+
+/** Glance, Cinder's AZ fallback and hidden images: one cloud-wide check each, reported at central. */
+function centralChecks(): void {
+  procedureTest(site, "conf-7-glance-import-methods", "Glance enables the import methods DCN needs: web-download, glance-direct, copy-image", {}, async () => {
+    const c = ctx();
+    const info = await c.clients.image.getImportInfo();
+    const methods = info["import-methods"].value;
+    await attachJson("GET /v2/info/import", info);
+    const missing = ["web-download", "glance-direct", "copy-image"].filter((m) => !methods.includes(m));
+    if (missing.length) finding(c, { expected: "import methods web-download, glance-direct, copy-image", found: `[${methods.join(", ")}]`, fix: `add ${missing.join(", ")} to enabled_import_methods in glance-api.conf` });
+  });
+
+  procedureTest(site, "conf-8-glance-disk-formats", "raw is an allowed Glance disk format (the allowed formats are listed)", {}, async () => {
+    const c = ctx();
+    const { diskFormats } = await c.clients.image.getImageSchema();
+    await attachText("allowed disk formats", diskFormats.join(", "));
+    if (!diskFormats.includes("raw")) finding(c, { expected: "raw among the allowed disk formats", found: diskFormats.join(", "), fix: "add raw to [image_format] disk_formats in glance-api.conf" });
+  });
+
+  procedureTest(site, "conf-9-glance-locations-exposure", "image locations reach the services; whether a non-admin user sees them is reported", {}, async (t) => {
+    const c = ctx();
+    const nonAdmin = c.config.conformance.nonAdminCloud;
+    if (!nonAdmin) return skipCheck(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
+    const member = await openClients({ cloud: nonAdmin, timeouts: c.config.timeouts });
+    const name = c.name("member-image");
+    const img = await step("as the non-admin user, upload a 1 MiB raw image", async () => {
+      const i = await member.image.createImage({ name, disk_format: "raw", container_format: "bare", visibility: "private", dcn_verify_run: c.run.runId });
+      c.tracker.track({ kind: "image", id: i.id, name, site });
+      await member.image.uploadImageData(i.id, Buffer.alloc(1024 * 1024, 5), { size: 1024 * 1024 });
+      return (await waitForImageStatus(member.image, i.id, "active", timing(c.config.timeouts, "imageActive"))).value;
+    });
+    await step("as admin, the image shows its rbd location (what Cinder and Nova need to clone)", async () => {
+      const admin = await c.clients.image.showImage(img.id);
+      await attachJson("admin's view", imageEvidence(admin));
+      if (!admin.locations?.length && !admin.direct_url) finding(c, { expected: "locations visible to the services (admin)", found: "no locations and no direct_url", fix: "set show_multiple_locations or show_image_direct_url in glance-api.conf so Cinder can clone" });
+    });
+    await step("as the non-admin user, look for direct_url and locations", async () => {
+      const seen = await member.image.showImage(img.id);
+      await attachJson("non-admin's view", { direct_url: seen.direct_url, locations: seen.locations });
+      if (seen.direct_url || seen.locations?.length) {
+        await warning("security: a non-admin user sees the image's backend location", `direct_url ${seen.direct_url ?? "-"}, ${seen.locations?.length ?? 0} location(s): the Ceph guide warns this exposes the backend. Restrict the get_image_location policy, or expose locations only on an internal Glance for the services.`);
+      }
+    });
+  });
+
+  procedureTest(site, "conf-10-glance-metadef-policy", "a non-admin user may not create a metadef namespace (hardened policy)", {}, async (t) => {
+    const c = ctx();
+    const nonAdmin = c.config.conformance.nonAdminCloud;
+    if (!nonAdmin) return skipCheck(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to try with");
+    const member = await openClients({ cloud: nonAdmin, timeouts: c.config.timeouts });
+    const ns = c.name("policy-check");
+    await step(`as the non-admin user, POST /v2/metadefs/namespaces ${ns}`, async () => {
+      try {
+        await member.image.createMetadefNamespace(ns);
+      } catch (e) {
+        if (isApiError(e, 403)) {
+          await attachText("refused", (e as Error).message);
+          return;
+        }
+        throw e;
+      }
+      await c.clients.image.deleteMetadefNamespace(ns);
+      await warning("the metadef API is open to non-admin users", `a non-admin user created namespace ${ns} (deleted again). Glance's hardened policy makes metadef writes admin-only: set the add_metadef_namespace policy to role:admin.`);
+    });
+  });
+
+  procedureTest(site, "conf-11-cinder-az-fallback", "Cinder refuses a volume in an AZ that has no backend (no AZ fallback)", {}, async () => {
+    const c = ctx();
+    const az = `${c.name("no-such-az")}`;
+    await step(`create a 1 GiB volume in AZ ${az}`, async () => {
+      try {
+        const v = await c.clients.volume.createVolume({ size: 1, name: c.name("az-fallback"), availability_zone: az });
+        c.tracker.track({ kind: "volume", id: v.id, name: c.name("az-fallback"), site });
+        finding(c, { expected: "HTTP 400 for an AZ with no backend", found: `volume ${v.id} accepted (in AZ ${v.availability_zone ?? "?"})`, fix: "set allow_availability_zone_fallback = False in cinder.conf, so a volume never lands outside its site" });
+      } catch (e) {
+        if (!isApiError(e, 400)) throw e;
+        await attachText("refused", (e as Error).message);
+      }
+    });
+  });
+
+  procedureTest(site, "conf-12-images-hidden", "a hidden image (os_hidden) is left out of the default listing and shown when asked for", {}, async () => {
+    const c = ctx();
+    const img = await step("create an image with os_hidden true", async () => {
+      const i = await createImportImage(c, "hidden", "raw");
+      await c.clients.image.updateImage(i.id, [{ op: "add", path: "/os_hidden", value: true }]);
+      return i;
+    });
+    const [plain, hidden] = await step("list images by name, without and with os_hidden=true", () =>
+      Promise.all([c.clients.image.listImages({ name: img.name ?? "" }), c.clients.image.listImages({ name: img.name ?? "", os_hidden: "true" })]));
+    if (plain.some((i) => i.id === img.id)) finding(c, { expected: "the hidden image left out of the default listing", found: "it is listed", fix: "Glance older than Rocky ignores os_hidden: upgrade" });
+    if (!hidden.some((i) => i.id === img.id)) finding(c, { expected: "the hidden image listed with os_hidden=true", found: "it is not", fix: "check Glance's os_hidden support" });
+  });
+
+}
+
+function edgeChecks(): void {
+  procedureTest(site, "conf-14-cinder-backup", `a backup of a volume at ${site} lands in the backups pool and restores to the same data`, {}, async (t) => {
+    const c = ctx();
+    const { volume } = c.clients;
+    const services = await volume.listServices({ binary: "cinder-backup" });
+    if (!services.some((s) => s.state === "up" && s.status === "enabled")) return skipCheck(t, "no enabled, up cinder-backup service: the cloud has no backup service");
+    const path = join(c.workDir, `backup-src-${site}.raw`);
+    await generateRawImage(path, 8, `${c.run.runId}-backup`);
+    const img = await step(`upload an 8 MiB raw image to store ${c.site.store}`, () => imageInStore(c, "backup-src", path));
+    const mk = async (what: string, imageRef?: string) => {
+      const v = await volume.createVolume({ size: 1, name: c.name(what), availability_zone: c.site.az, ...(imageRef ? { imageRef } : {}), ...(c.site.volumeType ? { volume_type: c.site.volumeType } : {}) });
+      c.tracker.track({ kind: "volume", id: v.id, name: c.name(what), site });
+      await waitVolume(c, v.id, "available");
+      return v;
+    };
+    const src = await step(`create a volume from it in AZ ${c.site.az}`, () => mk("backup-src-volume", img.id));
+    const backup = await step("back the volume up", async () => {
+      // NOTE: without an AZ the backup gets none, and Cinder sends its restore and delete to any site's backup service.
+      const b = await volume.createBackup({ volume_id: src.id, name: c.name("backup"), availability_zone: c.site.az });
+      c.tracker.track({ kind: "backup", id: b.id, name: c.name("backup"), site });
+      const r = await waitForBackupStatus(volume, b.id, "available", timing(c.config.timeouts, "volumeUpload"));
+      await attachJson("backup", r.value);
+      return r.value;
+    });
+    await step(`the backup is in the ${c.config.conformance.backupsPool} pool`, async () => {
+      const where = [];
+      for (const s of [c.config.central, ...c.config.edges]) {
+        const names = (await c.probe(s).rbdList(c.config.conformance.backupsPool).catch(() => [])).map((e) => e.image);
+        if (names.some((n) => n.includes(backup.id))) where.push(s.name);
+      }
+      await attachText("backup found in the backups pool of", where.join(", ") || "no site");
+      if (!where.length) finding(c, { expected: `an rbd image for backup ${backup.id} in a ${c.config.conformance.backupsPool} pool`, found: "none in any configured site's cluster", fix: "set backup_driver to the Ceph driver with backup_ceph_pool" });
+    });
+    const target = await step(`restore it into a new volume in AZ ${c.site.az}`, async () => {
+      const v = await mk("backup-restored");
+      await volume.restoreBackup(backup.id, v.id);
+      await waitVolume(c, v.id, "available");
+      await waitForBackupStatus(volume, backup.id, "available", timing(c.config.timeouts, "volumeUpload"));
+      return v;
+    });
+    await step("the restored volume's data hashes like the original's", async () => {
+      const opts = { timeoutMs: c.config.timeouts.volumeUpload * 1000 };
+      const [a, b] = await Promise.all([
+        c.probe(c.site).exportSha512(`${c.config.rbd.volumesPool}/volume-${src.id}`, opts),
+        c.probe(c.site).exportSha512(`${c.config.rbd.volumesPool}/volume-${target.id}`, opts),
+      ]);
+      await attachJson("sha512", { original: a, restored: b });
+      if (a.sha512 !== b.sha512) finding(c, { expected: "the restored volume's data to equal the original's", found: `sha512 ${a.sha512.slice(0, 16)}… vs ${b.sha512.slice(0, 16)}…`, fix: "check cinder-backup's logs for the backup and the restore" });
+    });
+  });
+}
