@@ -17,9 +17,9 @@ describe("run", () => {
   });
 
   test("--suites picks groups in a fixed order and refuses an unknown group by name", () => {
-    expect(selectSuites()).toEqual(["procedure", "multistore", "rules"]);
+    expect(selectSuites()).toEqual(["procedure", "multistore", "rules", "conformance"]);
     expect(selectSuites("rules, procedure")).toEqual(["procedure", "rules"]);
-    expect(() => selectSuites("procedure,rulez")).toThrow("--suites: unknown group rulez; the groups are procedure, multistore, rules");
+    expect(() => selectSuites("procedure,rulez")).toThrow("--suites: unknown group rulez; the groups are procedure, multistore, rules, conformance");
     expect(() => selectSuites(",")).toThrow("--suites: unknown group (none given)");
   });
 
