@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { startProcess, waitUntil, isRunning, LabError } from "./procs.ts";
@@ -230,6 +230,15 @@ export const MISSING_POOL = "backups";
 export async function setPoolMissing(site: string, missing: boolean): Promise<void> {
   const [from, to] = missing ? [MISSING_POOL, `${MISSING_POOL}-renamed`] : [`${MISSING_POOL}-renamed`, MISSING_POOL];
   await ceph(site, "osd", "pool", "rename", from, to);
+}
+
+/** Forgets a site's cluster: its data, its config and keyrings, and that it was provisioned. */
+export function removeCluster(state: LabState, site: string): void {
+  rmSync(siteDir(site), { recursive: true, force: true });
+  for (const f of readdirSync(CEPH_ETC).filter((x) => x === `${site}.conf` || x.startsWith(`${site}.client.`))) rmSync(join(CEPH_ETC, f), { force: true });
+  state.done = state.done.filter((d) => d !== `ceph:${site}`);
+  delete state.ceph[site];
+  writeState(state);
 }
 
 export async function fsidOf(site: string): Promise<string> {

@@ -2,14 +2,14 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites, setGlanceCapsBroad, setPoolMissing } from "./ceph.ts";
+import { ensureCluster, removeCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites, setGlanceCapsBroad, setPoolMissing } from "./ceph.ts";
 import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
   ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensureMemberUser, ensurePlacement, ensureGlance, ensureCinder,
   ensureNeutron, ensureNova, ensureNovaDb, discoverHosts, startCompute, startCinderVolume, cinderVolumeName, computeName, MEMBER_PROJECT, MEMBER_USER,
   type GlanceOptions,
 } from "./openstack.ts";
-import { ensureAggregates, ensureFlavor, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
+import { ensureAggregates, ensureFlavor, ensureQuotas, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
 import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil } from "./procs.ts";
 import { labStatus, type LabStatus } from "./status.ts";
 import {
@@ -131,7 +131,9 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   state.edges = edges;
   writeState(state);
   for (const site of removed) {
-    for (const name of [computeName(site), cinderVolumeName(site), `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
+    for (const name of [computeName(site), cinderVolumeName(site), `cinder-backup-${site}`, `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
+    // NOTE: memstore keeps the OSD's data in memory only: a removed site is rebuilt from scratch if it comes back.
+    removeCluster(state, site);
   }
   const secrets = loadOrCreateSecrets();
   const sites = siteNames(edges);
@@ -168,6 +170,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   }
   await ensureAggregates(admin, sites.filter((s) => !faults("az-mismatch").includes(s)));
   await ensureFlavor(admin);
+  await ensureQuotas(admin);
   await ensureVolumeTypes(admin, sites);
   writeClientConfig(state, secrets);
 

@@ -63,3 +63,17 @@ export async function ensureVolumeTypes(admin: LabAdmin, sites: string[]): Promi
     }
   }
 }
+
+/**
+ * The admin project's Cinder and Nova quotas lifted: each edge site's run holds a few volumes, snapshots and a
+ * server at once, and the defaults (10 volumes, 10 snapshots) stop a run at 8 edge sites.
+ */
+export async function ensureQuotas(admin: LabAdmin): Promise<void> {
+  const project = await admin.projectId();
+  const cinder = await admin.endpoint("volumev3");
+  const nova = await admin.endpoint("compute");
+  await admin.expect([200], "PUT", `${cinder}/os-quota-sets/${project}`, {
+    quota_set: { volumes: -1, snapshots: -1, gigabytes: -1, backups: -1, backup_gigabytes: -1 },
+  });
+  await admin.expect([200], "PUT", `${nova}/os-quota-sets/${project}`, { quota_set: { instances: -1, cores: -1, ram: -1 } });
+}
