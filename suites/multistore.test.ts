@@ -1,11 +1,11 @@
-import { describe } from "vitest";
+import { describe, type TestContext } from "vitest";
 import { locationForStore, parseRbdLocation, type Image } from "../helpers/clients/image.ts";
 import { apiRefusal, copyImageWithTimeline, defect, imageEvidence } from "../helpers/dcn.ts";
 import {
   createImportImage, expectImported, runImport, siteOfStore, stageImage, storeLabel, targetStores, webImage, type WebImage,
 } from "../helpers/multistore.ts";
 import type { SiteContext } from "../helpers/run-context.ts";
-import { attachJson, attachText, outcome, step } from "../helpers/steps.ts";
+import { attachJson, attachText, step } from "../helpers/steps.ts";
 import { formatTimeline, importTiming, waitFor } from "../helpers/waiters.ts";
 import { procedureTest, siteSuite } from "./support.ts";
 
@@ -27,6 +27,11 @@ async function served(c: SiteContext): Promise<WebImage> {
 }
 
 const edgeStores = (c: SiteContext) => c.config.edges.map((e) => e.store);
+
+async function skip(t: TestContext, reason: string): Promise<void> {
+  await attachText("skipped", reason);
+  t.skip(reason);
+}
 
 describe.sequential(`multi-store import at ${site}`, () => {
   procedureTest(site, "ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", {}, async () => {
@@ -103,17 +108,14 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", {}, async () => {
+  procedureTest(site, "ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", {}, async (t) => {
     const c = ctx();
     const src = await step("prepare the qcow2 image Glance fetches", async () => {
       const w = await webImage(c, "qcow2");
       if (w) await attachJson("web-download source", { uri: w.uri, origin: w.origin, rawBytes: w.rawBytes, rawSha512: w.rawSha512 });
       return w;
     });
-    if (!src) {
-      await outcome("no qcow2 source", "webDownload.uri is set without webDownload.qcow2Uri: there is no qcow2 image for Glance to fetch");
-      return;
-    }
+    if (!src) return skip(t, "webDownload.uri is set without webDownload.qcow2Uri: there is no qcow2 image for Glance to fetch");
     const stores = [c.central.store, edgeStores(c)[0]!];
     const img = await createImportImage(c, "ms-qcow2", "qcow2");
     const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
@@ -140,16 +142,13 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", {}, async () => {
+  procedureTest(site, "ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", {}, async (t) => {
     const c = ctx();
     const src = await served(c);
     const stores = [c.central.store, ...edgeStores(c)];
-    const img = await createImportImage(c, "ms-direct", "raw");
     const path = c.run.web ? `${c.run.web.dir}/${src.uri.split("/").at(-1)}` : undefined;
-    if (!path) {
-      await outcome("no local file to stage", "webDownload.uri is set: the harness has no local copy of the image to stage");
-      return;
-    }
+    if (!path) return skip(t, "webDownload.uri is set: the harness has no local copy of the image to stage");
+    const img = await createImportImage(c, "ms-direct", "raw");
     const staged = await stageImage(c, img, path);
     await step("the staged image is uploading", async () => {
       const now = await c.clients.image.showImage(img.id);
