@@ -1,5 +1,6 @@
 import type { Clients } from "./clients/index.ts";
-import { rbdBackendTarget } from "./clients/volume.ts";
+import { upHosts } from "./clients/compute.ts";
+import { poolsInAz, rbdBackendTarget } from "./clients/volume.ts";
 import { isApiError } from "./http.ts";
 
 export interface DiscoveredSite {
@@ -22,7 +23,6 @@ export interface Discovery {
   smallestFlavor?: string;
 }
 
-type Hosts = Record<string, Record<string, { available?: boolean; active?: boolean }>>;
 
 /** Reads Glance's stores, Nova's and Cinder's AZs, Cinder's volume services and backends, and says where they disagree. */
 export async function discover(c: Clients): Promise<Discovery> {
@@ -39,22 +39,20 @@ export async function discover(c: Clients): Promise<Discovery> {
   if (!detail) findings.push("GET /v2/info/stores/detail is refused (not admin): the stores' Ceph clusters are unknown");
   const nova = novaAzs.filter((z) => z.zoneName !== "internal");
   const backendsIn = (az: string) => {
-    const hosts = new Set(services.filter((s) => s.zone === az).map((s) => s.host));
-    return pools.filter((p) => hosts.has(p.name.split("#")[0]!)).map((p) => {
+    return poolsInAz(services, pools, az).map((p) => {
       const t = rbdBackendTarget(p);
       return { pool: p.name, cluster: t?.cluster, fsid: t?.fsid };
     });
   };
   const sites: DiscoveredSite[] = stores.map((s) => {
     const n = nova.find((z) => z.zoneName === s.id);
-    const hosts = Object.entries((n?.hosts ?? {}) as Hosts);
     const cz = cinderAzs.find((z) => z.zoneName === s.id);
     return {
       name: s.id,
       store: s.id,
       default: s.default === "true",
       storeFsid: detail?.find((d) => d.id === s.id)?.properties.fsid,
-      novaAz: n ? { hosts: hosts.map(([h]) => h), upHosts: hosts.filter(([, svc]) => Object.values(svc).some((x) => x.active && x.available)).map(([h]) => h) } : undefined,
+      novaAz: n ? { hosts: Object.keys(n.hosts ?? {}), upHosts: upHosts(n) } : undefined,
       cinderAz: cz ? { available: cz.zoneState.available } : undefined,
       volumeServices: services.filter((v) => v.zone === s.id).map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
       backends: backendsIn(s.id),

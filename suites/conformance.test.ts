@@ -1,7 +1,8 @@
-import { describe, type TestContext } from "vitest";
+import { describe } from "vitest";
 import { capsOf, judgeCaps, poolDetails, rbdUsage } from "../helpers/ceph/conformance.ts";
-import { openClients } from "../helpers/clients/index.ts";
-import { rbdBackendTarget } from "../helpers/clients/volume.ts";
+import { openClients, type Clients } from "../helpers/clients/index.ts";
+import { upHosts } from "../helpers/clients/compute.ts";
+import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { defect, imageEvidence, waitVolume } from "../helpers/dcn.ts";
 import { isApiError } from "../helpers/http.ts";
 import { generateRawImage } from "../helpers/image-source.ts";
@@ -12,7 +13,7 @@ import { timing, waitForBackupStatus, waitForImageStatus } from "../helpers/wait
 import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { procedureTest, siteSuite } from "./support.ts";
+import { procedureTest, siteSuite, skipTest } from "./support.ts";
 
 const { ctx, site } = siteSuite();
 
@@ -21,9 +22,10 @@ function finding(c: SiteContext, f: { expected: string; found: string; fix: stri
   defect(c, `expected ${f.expected}; found ${f.found}; fix: ${f.fix}`);
 }
 
-async function skipCheck(t: TestContext, reason: string): Promise<void> {
-  await attachText("skipped", reason);
-  t.skip(reason);
+/** The config's non-admin credential's clients, for the policy checks; undefined when there is none. */
+async function nonAdminClients(c: SiteContext): Promise<Clients | undefined> {
+  const cloud = c.config.conformance.nonAdminCloud;
+  return cloud ? openClients({ cloud, timeouts: c.config.timeouts }) : undefined;
 }
 
 const atCentral = readRunInfo().sites[0] === site;
@@ -123,7 +125,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     try {
       [services, pools] = await Promise.all([c.clients.volume.listServices({ binary: "cinder-volume" }), c.clients.volume.listBackendPools()]);
     } catch (e) {
-      if (isApiError(e, 403)) return skipCheck(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
+      if (isApiError(e, 403)) return skipTest(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
       throw e;
     }
     const fsid = await c.probe(c.site).fsid();
@@ -133,8 +135,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     if (!up.length) {
       finding(c, { expected: `an enabled, up cinder-volume in AZ ${c.site.az}`, found: mine.length ? mine.map((s) => `${s.host} ${s.status}/${s.state}`).join(", ") : "none", fix: `start cinder-volume for the ${site} backend, with backend_availability_zone = ${c.site.az}` });
     }
-    const hosts = new Set(up.map((s) => s.host));
-    const targets = pools.filter((p) => hosts.has(p.name.split("#")[0]!)).map((p) => ({ pool: p.name, target: rbdBackendTarget(p) }));
+    const targets = poolsInAz(up, pools, c.site.az).map((p) => ({ pool: p.name, target: rbdBackendTarget(p) }));
     await attachJson("their backend pools", targets);
     const wrong = targets.filter((t) => t.target?.fsid !== fsid);
     if (!targets.length || wrong.length) {
@@ -148,9 +149,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     await attachJson("Nova AZs", nova);
     await attachJson("Cinder AZs", cinder);
     const z = nova.find((x) => x.zoneName === c.site.az);
-    const hosts = Object.entries((z?.hosts ?? {}) as Record<string, Record<string, { active?: boolean; available?: boolean }>>)
-      .filter(([, svc]) => Object.values(svc).some((s) => s.active && s.available));
-    if (!hosts.length) finding(c, { expected: `Nova AZ ${c.site.az} with an enabled, up compute host`, found: z ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${nova.map((x) => x.zoneName).join(", ")})`, fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')` });
+    if (!upHosts(z).length) finding(c, { expected: `Nova AZ ${c.site.az} with an enabled, up compute host`, found: z ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${nova.map((x) => x.zoneName).join(", ")})`, fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')` });
     if (!cinder.some((x) => x.zoneName === c.site.az)) finding(c, { expected: `Cinder AZ ${c.site.az}, named as Nova's`, found: `Cinder AZs ${cinder.map((x) => x.zoneName).join(", ")}`, fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend` });
   });
 
@@ -194,9 +193,8 @@ function centralChecks(): void {
 
   procedureTest(site, "conf-9-glance-locations-exposure", "image locations reach the services; whether a non-admin user sees them is reported", {}, async (t) => {
     const c = ctx();
-    const nonAdmin = c.config.conformance.nonAdminCloud;
-    if (!nonAdmin) return skipCheck(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
-    const member = await openClients({ cloud: nonAdmin, timeouts: c.config.timeouts });
+    const member = await nonAdminClients(c);
+    if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
     const name = c.name("member-image");
     const img = await step("as the non-admin user, upload a 1 MiB raw image", async () => {
       const i = await member.image.createImage({ name, disk_format: "raw", container_format: "bare", visibility: "private", dcn_verify_run: c.run.runId });
@@ -220,9 +218,8 @@ function centralChecks(): void {
 
   procedureTest(site, "conf-10-glance-metadef-policy", "a non-admin user may not create a metadef namespace (hardened policy)", {}, async (t) => {
     const c = ctx();
-    const nonAdmin = c.config.conformance.nonAdminCloud;
-    if (!nonAdmin) return skipCheck(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to try with");
-    const member = await openClients({ cloud: nonAdmin, timeouts: c.config.timeouts });
+    const member = await nonAdminClients(c);
+    if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to try with");
     const ns = c.name("policy-check");
     await step(`as the non-admin user, POST /v2/metadefs/namespaces ${ns}`, async () => {
       try {
@@ -274,7 +271,7 @@ function edgeChecks(): void {
     const c = ctx();
     const { volume } = c.clients;
     const services = await volume.listServices({ binary: "cinder-backup" });
-    if (!services.some((s) => s.state === "up" && s.status === "enabled")) return skipCheck(t, "no enabled, up cinder-backup service: the cloud has no backup service");
+    if (!services.some((s) => s.state === "up" && s.status === "enabled")) return skipTest(t, "no enabled, up cinder-backup service: the cloud has no backup service");
     const path = join(c.workDir, `backup-src-${site}.raw`);
     await generateRawImage(path, 8, `${c.run.runId}-backup`);
     const img = await step(`upload an 8 MiB raw image to store ${c.site.store}`, () => imageInStore(c, "backup-src", path));

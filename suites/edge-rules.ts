@@ -1,5 +1,6 @@
 import type { Image, Task } from "../helpers/clients/image.ts";
-import { rbdBackendTarget } from "../helpers/clients/volume.ts";
+import { upHosts } from "../helpers/clients/compute.ts";
+import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { defect, imageEvidence, waitVolume } from "../helpers/dcn.ts";
 import { isApiError } from "../helpers/http.ts";
@@ -51,8 +52,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
       const zones = await c.clients.compute.listAvailabilityZones(true);
       await attachJson("Nova availability zones", zones);
       const z = zones.find((x) => x.zoneName === az);
-      const hosts = Object.entries(z?.hosts ?? {}).filter(([, svcs]) => Object.values(svcs as Record<string, { active?: boolean; available?: boolean }>).some((s) => s.active && s.available));
-      if (!z || hosts.length === 0) defect(c, `Nova has no AZ ${az} with an enabled, up compute host (AZs: ${zones.map((x) => x.zoneName).join(", ")})`);
+      if (!z || upHosts(z).length === 0) defect(c, `Nova has no AZ ${az} with an enabled, up compute host (AZs: ${zones.map((x) => x.zoneName).join(", ")})`);
     });
     await step(`Cinder has AZ ${az}, available`, async () => {
       const zones = await c.clients.volume.listAvailabilityZones();
@@ -65,10 +65,9 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
     await step(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, async () => {
       const [services, pools, fsid] = await Promise.all([c.clients.volume.listServices({ binary: "cinder-volume" }), c.clients.volume.listBackendPools(), c.probe(c.site).fsid()]);
-      const hosts = new Set(services.filter((s) => s.zone === az).map((s) => s.host));
-      const mine = pools.filter((p) => hosts.has(p.name.split("#")[0]!));
+      const mine = poolsInAz(services, pools, az);
       await attachJson(`Cinder backends in AZ ${az}`, mine.map((p) => ({ name: p.name, backend: p.capabilities?.volume_backend_name, target: rbdBackendTarget(p), state: p.capabilities?.backend_state })));
-      if (mine.length === 0) defect(c, `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${[...hosts].join(", ") || "none"})`);
+      if (mine.length === 0) defect(c, `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${services.filter((s) => s.zone === az).map((s) => s.host).join(", ") || "none"})`);
       const wrong = mine.filter((p) => rbdBackendTarget(p)?.fsid !== fsid);
       if (wrong.length) {
         defect(c, `Cinder backend ${wrong.map((p) => `${p.name} writes to ${rbdBackendTarget(p)?.fsid ? `Ceph fsid ${rbdBackendTarget(p)!.fsid}` : "no RBD cluster it reports"}`).join(", ")}, ` +

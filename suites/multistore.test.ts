@@ -1,4 +1,4 @@
-import { describe, type TestContext } from "vitest";
+import { describe } from "vitest";
 import { locationForStore, parseRbdLocation, type Image } from "../helpers/clients/image.ts";
 import { apiRefusal, copyImageWithTimeline, defect, imageEvidence } from "../helpers/dcn.ts";
 import {
@@ -7,7 +7,7 @@ import {
 import type { SiteContext } from "../helpers/run-context.ts";
 import { attachJson, attachText, step } from "../helpers/steps.ts";
 import { formatTimeline, importTiming, waitFor } from "../helpers/waiters.ts";
-import { procedureTest, siteSuite } from "./support.ts";
+import { procedureTest, siteSuite, skipTest } from "./support.ts";
 
 const { ctx, site } = siteSuite();
 
@@ -27,11 +27,6 @@ async function served(c: SiteContext): Promise<WebImage> {
 }
 
 const edgeStores = (c: SiteContext) => c.config.edges.map((e) => e.store);
-
-async function skip(t: TestContext, reason: string): Promise<void> {
-  await attachText("skipped", reason);
-  t.skip(reason);
-}
 
 describe.sequential(`multi-store import at ${site}`, () => {
   procedureTest(site, "ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", {}, async () => {
@@ -115,7 +110,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
       if (w) await attachJson("web-download source", { uri: w.uri, origin: w.origin, rawBytes: w.rawBytes, rawSha512: w.rawSha512 });
       return w;
     });
-    if (!src) return skip(t, "webDownload.uri is set without webDownload.qcow2Uri: there is no qcow2 image for Glance to fetch");
+    if (!src) return skipTest(t, "webDownload.uri is set without webDownload.qcow2Uri: there is no qcow2 image for Glance to fetch");
     const stores = [c.central.store, edgeStores(c)[0]!];
     const img = await createImportImage(c, "ms-qcow2", "qcow2");
     const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
@@ -147,7 +142,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     const src = await served(c);
     const stores = [c.central.store, ...edgeStores(c)];
     const path = c.run.web ? `${c.run.web.dir}/${src.uri.split("/").at(-1)}` : undefined;
-    if (!path) return skip(t, "webDownload.uri is set: the harness has no local copy of the image to stage");
+    if (!path) return skipTest(t, "webDownload.uri is set: the harness has no local copy of the image to stage");
     const img = await createImportImage(c, "ms-direct", "raw");
     const staged = await stageImage(c, img, path);
     await step("the staged image is uploading", async () => {

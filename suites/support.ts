@@ -49,6 +49,12 @@ export function siteSuite(): { ctx: () => SiteContext; site: string } {
   };
 }
 
+/** Skips the running test with its reason, in the report as well as in the summary. */
+export async function skipTest(t: TestContext, reason: string): Promise<void> {
+  await attachText("skipped", reason);
+  t.skip(reason);
+}
+
 /** The known issue of the config that covers this test at this site today, if any. */
 export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
   const day = today.toISOString().slice(0, 10);
@@ -77,17 +83,10 @@ export function procedureTest(
     await allure.tags(tier, site);
     const run = readRunInfo();
     if (!tierAllows(run.tier, tier)) {
-      const why = `tier ${tier} is above this run's --tier ${run.tier}`;
-      await attachText("skipped", why);
-      t.skip(why);
-      return;
+      return skipTest(t, `tier ${tier} is above this run's --tier ${run.tier}`);
     }
     const missing = o.needs?.();
-    if (missing) {
-      await attachText("skipped", missing);
-      t.skip(missing);
-      return;
-    }
+    if (missing) return skipTest(t, missing);
     const known = activeKnownIssue(run.knownIssues, site, id);
     if (known) {
       await allure.issue(known.reason, known.link);

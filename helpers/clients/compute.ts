@@ -40,9 +40,15 @@ export type Flavor = z.infer<typeof flavorSchema>;
 export const computeAzSchema = z.looseObject({
   zoneName: z.string(),
   zoneState: z.looseObject({ available: z.boolean() }),
-  hosts: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** With detail: host -> service -> state. */
+  hosts: z.record(z.string(), z.record(z.string(), z.looseObject({ available: z.boolean().optional(), active: z.boolean().optional() }))).nullable().optional(),
 });
 export type ComputeAvailabilityZone = z.infer<typeof computeAzSchema>;
+
+/** The hosts of an AZ (from the detailed listing) with an enabled, up service. */
+export function upHosts(zone: ComputeAvailabilityZone | undefined): string[] {
+  return Object.entries(zone?.hosts ?? {}).filter(([, svcs]) => Object.values(svcs).some((s) => s.active && s.available)).map(([h]) => h);
+}
 
 export const hypervisorSchema = z.looseObject({
   id: z.union([z.string(), z.number()]),

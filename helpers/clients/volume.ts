@@ -99,6 +99,12 @@ export const backendPoolSchema = z.looseObject({
 });
 export type BackendPool = z.infer<typeof backendPoolSchema>;
 
+/** The backend pools (host@backend#pool) served by the cinder-volume services of an AZ. */
+export function poolsInAz(services: VolumeService[], pools: BackendPool[], az: string): BackendPool[] {
+  const hosts = new Set(services.filter((s) => s.binary === "cinder-volume" && s.zone === az).map((s) => s.host));
+  return pools.filter((p) => hosts.has(p.name.split("#")[0]!));
+}
+
 /** The Ceph cluster an RBD backend writes to, from its location_info capability. */
 export function rbdBackendTarget(pool: BackendPool): { cluster: string; fsid: string; pool: string } | undefined {
   const info = pool.capabilities?.location_info;
