@@ -59,6 +59,13 @@ export async function outcome(title: string, detail: string): Promise<void> {
   await attachText(`outcome: ${title}`, detail);
 }
 
+/** What a check could not look at: its own step in the report, never a pass. */
+export async function notVerified(title: string, reason: string): Promise<void> {
+  progress(`○ not verified: ${title}`);
+  await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
+  await attachText(`not verified: ${title}`, reason);
+}
+
 export async function warning(title: string, detail: string): Promise<void> {
   progress(`⚠ ${title}`);
   await allure.logStep(`warning: ${title}`, Status.BROKEN);

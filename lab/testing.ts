@@ -58,10 +58,16 @@ export interface HarnessRun {
   summary: RunSummary;
 }
 
-/** dcn-verify run against the lab, at tier disruptive unless args say otherwise (the lab is there to be disrupted). */
-export async function runHarness(args: string[], o: { onLine?: (line: string) => void; reports?: string; env?: Record<string, string> } = {}): Promise<HarnessRun> {
+/**
+ * dcn-verify run against the lab, at tier disruptive unless args say otherwise (the lab is there to be
+ * disrupted) or asTyped asks for the command exactly as an operator types it.
+ */
+export async function runHarness(
+  args: string[],
+  o: { onLine?: (line: string) => void; reports?: string; env?: Record<string, string>; asTyped?: boolean } = {},
+): Promise<HarnessRun> {
   const reports = o.reports ?? mkdtempSync(join(tmpdir(), "dcnv-reports-"));
-  const tier = args.includes("--tier") ? [] : ["--tier", "disruptive"];
+  const tier = args.includes("--tier") || o.asTyped ? [] : ["--tier", "disruptive"];
   const child = execa(process.execPath, [BIN, "run", "--reports", reports, ...tier, ...args], {
     reject: false, timeout: 1200000, all: true, env: o.env ? { ...process.env, ...o.env } : undefined,
   });

@@ -1,4 +1,6 @@
-import type { Image, Task } from "../helpers/clients/image.ts";
+import type { Image } from "../helpers/clients/image.ts";
+import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
+import { runIdOf } from "../helpers/cleanup.ts";
 import { upHosts } from "../helpers/clients/compute.ts";
 import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
@@ -6,39 +8,34 @@ import { defect, imageEvidence, waitVolume } from "../helpers/dcn.ts";
 import { isApiError } from "../helpers/http.ts";
 import { createImportImage, storeLabel } from "../helpers/multistore.ts";
 import type { SiteContext } from "../helpers/run-context.ts";
-import { attachJson, outcome, step, warning } from "../helpers/steps.ts";
+import { attachJson, notVerified, outcome, step, warning } from "../helpers/steps.ts";
 import { timing, waitForImageStatus } from "../helpers/waiters.ts";
-import { procedureTest } from "./support.ts";
+import { procedureTest, skipTest } from "./support.ts";
+
+/** Whether the run made this resource: its run-id property, or the run id in its name. */
+function ownedByRun(c: SiteContext, r: { name?: string | null; [k: string]: unknown }): boolean {
+  return r.dcn_verify_run === c.run.runId || runIdOf(r.name, c.config.naming.prefix) === c.run.runId;
+}
 
 /**
- * The images a rule judges: every active image in the site's store, except those other sites of
- * this run are still working with (central's multi-store tests put images in edge stores on purpose).
+ * The images a rule judges: every active image in the site's store that this run did not make.
+ * NOTE: the run's own images (the procedure's, conformance's at this site, multi-store's at central)
+ * come and go while the rules look; they are left out by the run's mark, never by timing.
  */
 async function imagesInStore(c: SiteContext): Promise<{ judged: Image[]; skipped: Image[] }> {
   const all = await c.clients.image.listImages({ limit: 200 });
-  const runPrefix = `${c.config.naming.prefix}-${c.run.runId}-`;
-  const ownPrefix = `${runPrefix}${c.site.name}-`;
   const inStore = all.filter((i) => i.stores.includes(c.site.store));
-  const otherSitesOfRun = (i: Image) => (i.name ?? "").startsWith(runPrefix) && !(i.name ?? "").startsWith(ownPrefix);
-  const judged = inStore.filter((i) => i.status === "active" && !otherSitesOfRun(i));
+  const judged = inStore.filter((i) => i.status === "active" && !ownedByRun(c, i));
   const skipped = inStore.filter((i) => !judged.includes(i));
   await attachJson(`images in store ${c.site.store}`, {
     judged: judged.map((i) => ({ id: i.id, name: i.name, stores: i.stores, disk_format: i.disk_format })),
-    notJudged: skipped.map((i) => ({ id: i.id, name: i.name, status: i.status, why: i.status !== "active" ? `status ${i.status}` : "another site of this run is using it" })),
+    notJudged: skipped.map((i) => ({ id: i.id, name: i.name, status: i.status, why: ownedByRun(c, i) ? "made by this run" : `status ${i.status}` })),
   });
   return { judged, skipped };
 }
 
 const listed = <T extends { id: string; name: string | null }>(images: T[], why: (i: T) => string) =>
   images.slice(0, 10).map((i) => `${i.id} (${i.name ?? "no name"})${why(i)}`).join("; ") + (images.length > 10 ? `; and ${images.length - 10} more` : "");
-
-/** The order in which an image reached its stores, from its import tasks (oldest first). */
-function copyOrder(tasks: Task[]): string[][] {
-  return tasks
-    .filter((t) => t.input?.import_req?.method?.name === "copy-image" && t.status === "success")
-    .sort((a, b) => (a.created_at ?? "").localeCompare(b.created_at ?? ""))
-    .map((t) => (t.input?.backend ?? []).filter((s): s is string => Boolean(s)));
-}
 
 /** The DCN architecture rules, checked for one edge site after its procedure ran. */
 export function edgeRules(site: string, ctx: () => SiteContext): void {
@@ -100,41 +97,36 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
     });
   });
 
-  procedureTest(site, "rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, {}, async () => {
+  procedureTest(site, "rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, {}, async (t) => {
     const c = ctx();
     const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
     const others = new Set(c.config.edges.map((e) => e.store).filter((s) => s !== c.site.store));
     const violations: { id: string; name: string | null; order: string }[] = [];
-    const unknown: string[] = [];
+    const unknown: { id: string; name: string | null; reason: string }[] = [];
+    let verified = 0;
     await step(`read the import tasks of the ${judged.length} image(s): where each came from, and the order of its copies`, async () => {
       const history: Record<string, unknown> = {};
       for (const img of judged) {
         const tasks = await c.clients.image.listImageTasks(img.id);
-        const copies = copyOrder(tasks);
-        const copied = new Set(copies.flat());
-        const origin = img.stores.filter((s) => !copied.has(s));
-        history[img.id] = { name: img.name, stores: img.stores, origin, copies };
-        if (!origin.includes(c.site.store) || origin.includes(c.central.store)) continue;
-        if (tasks.length === 0) {
-          unknown.push(img.id);
-          continue;
-        }
-        const sequence = copies.flat();
-        const firstCentral = sequence.indexOf(c.central.store);
-        const firstOther = sequence.findIndex((s) => others.has(s));
-        if (firstOther >= 0 && (firstCentral < 0 || firstOther < firstCentral)) {
-          violations.push({ id: img.id, name: img.name, order: [c.site.store, ...sequence].join(" -> ") });
-        }
+        const v = judgeCopyOrder(img.stores, tasks, { edge: c.site.store, central: c.central.store, otherEdges: others });
+        history[img.id] = { name: img.name, stores: img.stores, verdict: v };
+        if (v.kind === "unknown") unknown.push({ id: img.id, name: img.name, reason: v.reason });
+        if (v.kind === "edge-first") violations.push({ id: img.id, name: img.name, order: v.order.join(" -> ") });
+        if (v.kind === "central-first" || v.kind === "edge-first") verified++;
       }
       await attachJson("origin and copy order per image", history);
     });
-    if (unknown.length) await warning(`${unknown.length} image(s) uploaded at ${site} have no task history left`, `Glance expires tasks (task_time_to_live); their copy order cannot be judged: ${unknown.join(", ")}`);
     await step(`each image uploaded at ${site} reached ${c.central.store} before another edge`, async () => {
       if (violations.length) {
         defect(c, `${violations.length} image(s) uploaded at ${site} were copied to another edge before ${c.central.store}: ` +
           `${listed(violations, (i) => ` ${i.order}`)}; copy an edge image to ${c.central.store} first`);
       }
     });
+    if (unknown.length) {
+      const detail = listed(unknown, (i) => `: ${i.reason}`);
+      if (verified === 0) return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
+      await notVerified(`the copy order of ${unknown.length} image(s) uploaded at ${site}`, detail);
+    }
   });
 
   procedureTest(site, "rule-5-image-local-before-use", `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`, {}, async () => {
@@ -145,7 +137,7 @@ export function edgeRules(site: string, ctx: () => SiteContext): void {
         c.clients.volume.listVolumes({ all_tenants: "1", availability_zone: c.site.az }),
         c.probe(c.site).rbdList(volumesPool),
       ]);
-      const fromImage = volumes.filter((v) => v.availability_zone === c.site.az && typeof v.volume_image_metadata?.image_id === "string" && !v.snapshot_id && !v.source_volid);
+      const fromImage = volumes.filter((v) => v.availability_zone === c.site.az && typeof v.volume_image_metadata?.image_id === "string" && !v.snapshot_id && !v.source_volid && !ownedByRun(c, v));
       const full: { id: string; name: string | null; image: string }[] = [];
       for (const v of fromImage) {
         const e = entries.find((x) => x.image === `volume-${v.id}` && !x.snapshot);

@@ -8,7 +8,7 @@ import { openClients } from "../helpers/clients/index.ts";
 import { loadConfig } from "../helpers/config.ts";
 import { createCephProbe } from "../helpers/ceph/probe.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../lab/state.ts";
-import { runHarness, type HarnessRun } from "../lab/testing.ts";
+import { runHarness, testOf, type HarnessRun } from "../lab/testing.ts";
 import { runWorkDir, type RunInfo } from "../helpers/run-context.ts";
 import axios from "axios";
 
@@ -132,4 +132,21 @@ describe("dcn-verify run on the healthy lab", () => {
   });
 });
 
-
+describe("dcn-verify run with no options (the first command an operator types)", () => {
+  test("passes at every site on the healthy lab: the rules leave out what the run itself made", async () => {
+    const r = await runHarness([], { asTyped: true });
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.summary.tier).toBe("standard");
+    for (const s of r.summary.sites) {
+      expect(s.status, `${s.site}: ${JSON.stringify(s.tests.filter((t) => t.status === "failed"))}`).toBe("passed");
+      expect(s.errors).toEqual([]);
+    }
+    for (const edge of r.summary.sites.map((s) => s.site).filter((s) => s !== "central")) {
+      for (const id of ["rule-1-same-names", "rule-2-edge-images-in-central", "rule-3-edge-images-raw", "rule-5-image-local-before-use"]) {
+        expect(testOf(r, edge, id).status, `${edge} ${id}`).toBe("passed");
+      }
+      expect(testOf(r, edge, "conf-14-cinder-backup").status).toBe("passed");
+      expect(testOf(r, edge, "dcn-6-cinder-snapshot").status).toBe("skipped");
+    }
+  }, 1200000);
+});
