@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { openClients } from "../helpers/clients/index.ts";
-import { loadConfig } from "../helpers/config.ts";
-import { generateRawImage, hashingReadStream, prepareImage } from "../helpers/image-source.ts";
-import { timing, waitForImageStatus } from "../helpers/waiters.ts";
+import { loadConfig } from "../helpers/config/load.ts";
+import { generateRawImage, hashingReadStream, prepareImage } from "../helpers/images/source.ts";
+import { timing } from "../helpers/config/timing.ts";
+import { waitForImageStatus } from "../helpers/clients/waiters.ts";
 
 const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
 

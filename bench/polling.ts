@@ -3,8 +3,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import axios from "axios";
-import { timeoutsSchema } from "../helpers/config-schema.ts";
-import { importTiming, timing, waitFor, type WaitTiming } from "../helpers/waiters.ts";
+import { timeoutsSchema } from "../helpers/config/schema.ts";
+import { importTiming, timing } from "../helpers/config/timing.ts";
+import { waitFor, type WaitTiming } from "../helpers/core/wait.ts";
 
 export interface PollingFigures {
   trials: number;

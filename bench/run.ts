@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { generateRawImage } from "../helpers/image-source.ts";
-import type { RunSummary } from "../helpers/run-reporter.ts";
-import { labEnv } from "../lab/testing.ts";
+import { generateRawImage } from "../helpers/images/source.ts";
+import type { RunSummary } from "../helpers/harness/model.ts";
+import { labEnv } from "../tests/e2e/testing.ts";
 import { paths, REPO_ROOT, readState } from "../lab/state.ts";
 import { measurePolling, type PollingFigures } from "./polling.ts";
 

@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { resolveConfigPath } from "../helpers/config/load.ts";
+import { paths } from "../lab/state.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>;
@@ -24,4 +26,9 @@ export function parseCommand<O extends Options>(argv: string[], options: O, usag
     return 2;
   }
   return parsed;
+}
+
+/** --config, else $DCN_VERIFY_CONFIG, else the embedded lab's config when the lab is up. */
+export function configPathOf(arg: string | undefined): string {
+  return resolveConfigPath(arg, { labConfigPath: paths().config });
 }

@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseCommand } from "./args.ts";
-import { deleteLeftovers, findLeftovers, journalIds, RUN_ID } from "../helpers/cleanup.ts";
+import { configPathOf, parseCommand } from "./args.ts";
+import { deleteLeftovers, findLeftovers, journalIds } from "../helpers/ops/leftovers.ts";
+import { RUN_ID } from "../helpers/harness/naming.ts";
 import { openClients } from "../helpers/clients/index.ts";
-import { loadConfig, resolveConfigPath, type Config } from "../helpers/config.ts";
-import { redactText } from "../helpers/redact.ts";
+import { loadConfig } from "../helpers/config/load.ts";
+import type { Config } from "../helpers/config/schema.ts";
+import { redactText } from "../helpers/core/redact.ts";
 
 const USAGE = `usage: dcn-verify cleanup (--run-id ID | --all-runs) [--dry-run] [--config FILE] [--reports DIR]
   Finds what earlier runs left behind in Nova, Cinder and Glance, by the run id in the names the harness gives
@@ -29,7 +31,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   }
   let cfg: Config;
   try {
-    cfg = await loadConfig(resolveConfigPath(args.config));
+    cfg = await loadConfig(configPathOf(args.config));
   } catch (e) {
     process.stderr.write(`dcn-verify cleanup: ${redactText((e as Error).message)}\n`);
     return 2;

@@ -1,93 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseCommand } from "./args.ts";
-import type { RunSummary, TestSummary } from "../helpers/run-reporter.ts";
+import type { RunSummary, TestSummary } from "../helpers/harness/model.ts";
+import { DiffError, RunDiff, diffRuns, formatDiff, loadRun } from "../helpers/ops/diff.ts";
 
 const USAGE = `usage: dcn-verify diff <runA> <runB> [--reports DIR] [--json]
   Compares two runs of the same cloud (before and after an upgrade, say): per site, which tests are new, fixed,
   regressed or still failing, and how their durations changed. A run is a run id under the reports folder
   (--reports, default ./reports) or the path of a run's folder. Exits 1 when a test regressed.`;
-
-export type Change = "new" | "removed" | "fixed" | "regressed" | "still failing" | "still passing" | "skipped";
-
-export interface TestDiff {
-  site: string;
-  id: string;
-  change: Change;
-  before?: TestSummary["status"];
-  after?: TestSummary["status"];
-  durationMsBefore?: number;
-  durationMsAfter?: number;
-  durationMsDelta?: number;
-}
-
-export interface RunDiff {
-  runA: string;
-  runB: string;
-  tests: TestDiff[];
-  regressions: number;
-}
-
-export class DiffError extends Error {}
-
-export function loadRun(ref: string, reportsRoot: string): RunSummary {
-  const candidates = [resolve(ref), join(resolve(reportsRoot), ref)];
-  const dir = candidates.find((d) => existsSync(join(d, "summary.json")));
-  if (!dir) throw new DiffError(`run '${ref}' does not exist: no summary.json in ${candidates.join(" or ")}`);
-  const s = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as RunSummary;
-  if (!s.runId || !Array.isArray(s.sites)) throw new DiffError(`${join(dir, "summary.json")} is not a dcn-verify run summary`);
-  return s;
-}
-
-function change(a: TestSummary | undefined, b: TestSummary | undefined): Change {
-  if (!a) return "new";
-  if (!b) return "removed";
-  if (a.status === "skipped" || b.status === "skipped") return "skipped";
-  if (a.status === "passed") return b.status === "passed" ? "still passing" : "regressed";
-  return b.status === "passed" ? "fixed" : "still failing";
-}
-
-export function diffRuns(a: RunSummary, b: RunSummary): RunDiff {
-  if (a.cloud && b.cloud && (a.cloud.authUrl !== b.cloud.authUrl || a.cloud.region !== b.cloud.region)) {
-    throw new DiffError(
-      `runs ${a.runId} and ${b.runId} are of different clouds (${a.cloud.authUrl} region ${a.cloud.region || "-"} vs ${b.cloud.authUrl} region ${b.cloud.region || "-"}): ` +
-        "diff compares one cloud before and after a change",
-    );
-  }
-  const tests: TestDiff[] = [];
-  const sites = [...new Set([...a.sites.map((s) => s.site), ...b.sites.map((s) => s.site)])];
-  for (const site of sites) {
-    const ta = a.sites.find((s) => s.site === site)?.tests ?? [];
-    const tb = b.sites.find((s) => s.site === site)?.tests ?? [];
-    const ids = [...new Set([...ta.map((t) => t.id), ...tb.map((t) => t.id)])];
-    for (const id of ids) {
-      const x = ta.find((t) => t.id === id);
-      const y = tb.find((t) => t.id === id);
-      tests.push({
-        site, id, change: change(x, y), before: x?.status, after: y?.status, durationMsBefore: x?.durationMs, durationMsAfter: y?.durationMs,
-        ...(x && y ? { durationMsDelta: y.durationMs - x.durationMs } : {}),
-      });
-    }
-  }
-  return { runA: a.runId, runB: b.runId, tests, regressions: tests.filter((t) => t.change === "regressed").length };
-}
-
-const secs = (ms: number | undefined) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`);
-
-export function formatDiff(d: RunDiff): string {
-  const rows = [["site", "test", "change", "before", "after", "time before", "time after", "delta"]];
-  for (const t of d.tests) {
-    const delta = t.durationMsDelta === undefined ? "-" : `${t.durationMsDelta >= 0 ? "+" : ""}${(t.durationMsDelta / 1000).toFixed(1)} s`;
-    rows.push([t.site, t.id, t.change === "regressed" ? "REGRESSED" : t.change, t.before ?? "-", t.after ?? "-", secs(t.durationMsBefore), secs(t.durationMsAfter), delta]);
-  }
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const count = (c: Change) => d.tests.filter((t) => t.change === c).length;
-  return [
-    `${d.runA} -> ${d.runB}`,
-    ...rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()),
-    `regressed ${count("regressed")}, fixed ${count("fixed")}, still failing ${count("still failing")}, new ${count("new")}, removed ${count("removed")}`,
-  ].join("\n");
-}
 
 export async function diffCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, { reports: { type: "string" }, json: { type: "boolean" } }, USAGE, 2);

@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
-import { parseCommand } from "./args.ts";
+import { configPathOf, parseCommand } from "./args.ts";
 import { stringify } from "yaml";
 import { openClients } from "../helpers/clients/index.ts";
-import { cloudSchema } from "../helpers/config-schema.ts";
-import { loadConfig, resolveConfigPath } from "../helpers/config.ts";
-import { configFromDiscovery, discover } from "../helpers/discover.ts";
-import { redactText } from "../helpers/redact.ts";
+import { cloudSchema } from "../helpers/config/schema.ts";
+import { loadConfig } from "../helpers/config/load.ts";
+import { configFromDiscovery, discover } from "../helpers/ops/discover.ts";
+import { redactText } from "../helpers/core/redact.ts";
 
 const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | --config FILE) [--out FILE]
   Builds a site config from the cloud: Glance stores, Nova and Cinder AZs, Cinder's volume services and backends
@@ -26,9 +26,9 @@ export async function discoverCommand(argv: string[]): Promise<number> {
   try {
     if (args.cloud) {
       cloud = cloudSchema.parse({ cloud: args.cloud, ...(args["clouds-file"] ? { cloudsFile: args["clouds-file"] } : {}) });
-      timeouts = (await import("../helpers/config-schema.ts")).timeoutsSchema.parse({});
+      timeouts = (await import("../helpers/config/schema.ts")).timeoutsSchema.parse({});
     } else {
-      const cfg = await loadConfig(resolveConfigPath(args.config));
+      const cfg = await loadConfig(configPathOf(args.config));
       cloud = cfg.cloud;
       timeouts = cfg.timeouts;
     }

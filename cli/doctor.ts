@@ -1,106 +1,17 @@
-import { parseCommand } from "./args.ts";
+import { configPathOf, parseCommand } from "./args.ts";
 import { createCephProbe } from "../helpers/ceph/probe.ts";
 import { ComputeClient } from "../helpers/clients/compute.ts";
 import { openSession, type Session } from "../helpers/clients/identity.ts";
 import { ImageClient } from "../helpers/clients/image.ts";
 import { VolumeClient } from "../helpers/clients/volume.ts";
-import { loadConfig, resolveConfigPath, type Config } from "../helpers/config.ts";
-import { redactText } from "../helpers/redact.ts";
+import { loadConfig } from "../helpers/config/load.ts";
+import type { Config } from "../helpers/config/schema.ts";
+import { redactText } from "../helpers/core/redact.ts";
+import { formatChecks, runChecks } from "../helpers/ops/doctor.ts";
 
 const USAGE = `usage: dcn-verify doctor [--config FILE]
   Checks what a run needs, one line per check with a hint when it fails: the config, the credentials, the
   service catalog, each endpoint, and each site's Ceph probe. Exits 1 when a check fails.`;
-
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** A warning: the run can go on, some tests will be weaker. */
-  warn?: boolean;
-  detail: string;
-  hint?: string;
-}
-
-const first = (e: unknown) => redactText((e as Error).message ?? String(e)).split("\n")[0]!;
-
-/** The catalog services a run talks to: type, and what needs it. */
-const SERVICES: { types: string[]; name: string; hint: string }[] = [
-  { types: ["image"], name: "Glance", hint: "the run needs Glance's public endpoint in the catalog for this region" },
-  { types: ["block-storage", "volumev3"], name: "Cinder v3", hint: "the run needs Cinder's v3 endpoint (type block-storage or volumev3)" },
-  { types: ["compute"], name: "Nova", hint: "the run needs Nova's endpoint" },
-  { types: ["network"], name: "Neutron", hint: "Nova looks up the network endpoint when showing servers; without it server calls fail with 500" },
-];
-
-export async function runChecks(cfg: Config): Promise<Check[]> {
-  const checks: Check[] = [];
-  let session: Session;
-  try {
-    session = await openSession(cfg);
-    checks.push({ name: "credentials", ok: true, detail: `authenticated as ${session.userName}, project ${session.projectName ?? "-"}, roles ${session.roles.join(", ") || "none"}` });
-  } catch (e) {
-    checks.push({ name: "credentials", ok: false, detail: first(e), hint: "check the cloud entry in clouds.yaml (or the OS_* variables): auth_url, user, password, project and domain" });
-    return checks;
-  }
-  if (!session.roles.includes("admin")) {
-    checks.push({
-      name: "admin role", ok: true, warn: true, detail: "the credential has no admin role",
-      hint: "image locations, /v2/info/stores/detail, Cinder's backend pools and copy-image are admin-only by default: those checks will fail",
-    });
-  }
-  for (const s of SERVICES) {
-    const found = s.types.map((t) => {
-      try {
-        return { t, url: session.endpoint(t) };
-      } catch {
-        return undefined;
-      }
-    }).find(Boolean);
-    checks.push(found
-      ? { name: `catalog ${s.name}`, ok: true, detail: `${found.t} at ${found.url}` }
-      : { name: `catalog ${s.name}`, ok: false, detail: `no ${s.types.join(" or ")} endpoint (interface ${session.credentials.interface}, region ${session.credentials.regionName ?? "any"})`, hint: s.hint });
-  }
-  const endpoint = async (name: string, probe: () => Promise<string>, hint: string) => {
-    const t0 = performance.now();
-    try {
-      const detail = await probe();
-      checks.push({ name: `endpoint ${name}`, ok: true, detail: `${detail} (${Math.round(performance.now() - t0)} ms)` });
-    } catch (e) {
-      checks.push({ name: `endpoint ${name}`, ok: false, detail: first(e), hint });
-    }
-  };
-  await endpoint("Glance", async () => {
-    const stores = await new ImageClient(session).listStores();
-    const want = [cfg.central, ...cfg.edges].map((s) => s.store);
-    const missing = want.filter((w) => !stores.some((s) => s.id === w));
-    if (missing.length) throw new Error(`GET /v2/info/stores answers, but lists no store ${missing.join(", ")} (it has ${stores.map((s) => s.id).join(", ")})`);
-    return `GET /v2/info/stores: ${stores.map((s) => s.id).join(", ")}`;
-  }, "the stores in the config must be Glance's store ids (run dcn-verify discover to see them)");
-  await endpoint("Cinder", async () => `microversion ${(await VolumeClient.negotiate(session)).microversion}`, "Cinder must answer its version document on the catalog's endpoint");
-  await endpoint("Nova", async () => {
-    const c = await ComputeClient.negotiate(session);
-    await c.findFlavor(cfg.flavor);
-    return `microversion ${c.microversion}, flavor ${cfg.flavor} found`;
-  }, `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`);
-  for (const site of [cfg.central, ...cfg.edges]) {
-    const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
-    try {
-      const [fsid, health] = await Promise.all([probe.fsid(), probe.health()]);
-      checks.push({ name: `ceph ${site.name}`, ok: true, detail: `${site.ceph.transport.kind}: cluster ${site.ceph.cluster} fsid ${fsid}, ${health.status}` });
-    } catch (e) {
-      checks.push({
-        name: `ceph ${site.name}`, ok: false, detail: `${site.ceph.transport.kind}: ${first(e)}`,
-        hint: `check ${site.name}'s ceph.transport (${site.ceph.transport.kind}) and that 'rbd --cluster ${site.ceph.cluster}' works there`,
-      });
-    } finally {
-      await probe.close();
-    }
-  }
-  return checks;
-}
-
-export function formatChecks(checks: Check[]): string {
-  const w = Math.max(...checks.map((c) => c.name.length));
-  return checks.map((c) => `${c.ok ? (c.warn ? "WARN" : "OK  ") : "FAIL"}  ${c.name.padEnd(w)}  ${c.detail}${c.hint && (!c.ok || c.warn) ? `\n${" ".repeat(w + 8)}hint: ${c.hint}` : ""}`).join("\n");
-}
 
 export async function doctorCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, { config: { type: "string" } }, USAGE);
@@ -109,7 +20,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   let cfg: Config;
   let path: string;
   try {
-    path = resolveConfigPath(args.config);
+    path = configPathOf(args.config);
     cfg = await loadConfig(path);
   } catch (e) {
     process.stdout.write(`${formatChecks([{ name: "config", ok: false, detail: redactText((e as Error).message), hint: "fix the field named above" }])}\n`);

@@ -1,4 +1,4 @@
-import { redactText } from "../helpers/redact.ts";
+import { redactText } from "../helpers/core/redact.ts";
 import { LabError } from "./procs.ts";
 import { FAULT_KINDS, MAX_EDGES } from "./state.ts";
 import { formatStatus } from "./status.ts";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { registerSecret } from "../helpers/redact.ts";
+import { registerSecret } from "../helpers/core/redact.ts";
 import { fileURLToPath } from "node:url";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

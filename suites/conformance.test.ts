@@ -1,21 +1,23 @@
 import { describe } from "vitest";
+import { siteBackends, siteZones, type SiteBackends } from "../helpers/checks/backends.ts";
 import { capsOf, judgeCaps, poolDetails, rbdUsage } from "../helpers/ceph/conformance.ts";
 import { openClients, type Clients } from "../helpers/clients/index.ts";
 import { upHosts } from "../helpers/clients/compute.ts";
 import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
-import { defect, imageEvidence, waitVolume } from "../helpers/dcn.ts";
-import { isApiError } from "../helpers/http.ts";
-import { generateRawImage } from "../helpers/image-source.ts";
-import { createImportImage } from "../helpers/multistore.ts";
-import { readRunInfo, type SiteContext } from "../helpers/run-context.ts";
-import { attachJson, attachText, step, warning } from "../helpers/steps.ts";
-import { timing, waitForBackupStatus, waitForImageStatus } from "../helpers/waiters.ts";
+import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
+import { isApiError } from "../helpers/core/http.ts";
+import { generateRawImage } from "../helpers/images/source.ts";
+import { createImportImage } from "../helpers/checks/imports.ts";
+import type { SiteContext } from "../helpers/harness/context.ts";
+import { attachJson, attachText, step, warning } from "../helpers/harness/steps.ts";
+import { timing } from "../helpers/config/timing.ts";
+import { waitForBackupStatus, waitForImageStatus } from "../helpers/clients/waiters.ts";
 import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { procedureTest, siteSuite, skipTest } from "./support.ts";
+import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
 
-const { ctx, site } = siteSuite();
+const { ctx, site, test, give, take } = siteSuite();
 
 /** A conformance finding: what was expected, what was found, and how to fix it. */
 function finding(c: SiteContext, f: { expected: string; found: string; fix: string }): never {
@@ -28,7 +30,6 @@ async function nonAdminClients(c: SiteContext): Promise<Clients | undefined> {
   return cloud ? openClients({ cloud, timeouts: c.config.timeouts }) : undefined;
 }
 
-const atCentral = readRunInfo().sites[0] === site;
 
 /** A raw file of sizeMiB with dataMiB of non-zero bytes at its start and holes after. */
 async function sparseFile(path: string, sizeMiB: number, dataMiB: number): Promise<void> {
@@ -41,15 +42,13 @@ async function sparseFile(path: string, sizeMiB: number, dataMiB: number): Promi
   }
 }
 
-/** Uploads raw bytes to the site's store and waits until the image is active; tracked for deletion. */
-async function imageInStore(c: SiteContext, what: string, path: string) {
-  const img = await createImportImage(c, what, "raw");
-  await c.clients.image.uploadImageData(img.id, createReadStream(path), { store: c.site.store, size: statSync(path).size, timeoutMs: c.config.timeouts.imageActive * 1000 });
-  return (await waitForImageStatus(c.clients.image, img.id, "active", timing(c.config.timeouts, "imageActive"))).value;
+/** A raw file's bytes in an image in the site's store, active. */
+function imageInStore(c: SiteContext, what: string, path: string) {
+  return c.create.uploadedImage(what, createReadStream(path), { store: c.site.store, size: statSync(path).size });
 }
 
 describe.sequential(`deployment conformance at ${site}`, () => {
-  procedureTest(site, "conf-1-ceph-health", `Ceph at ${site} is healthy (HEALTH_WARN reported with its reasons, HEALTH_ERR fails)`, {}, async () => {
+  test("conf-1-ceph-health", `Ceph at ${site} is healthy (HEALTH_WARN reported with its reasons, HEALTH_ERR fails)`, async () => {
     const c = ctx();
     const h = await step(`ceph health on ${site}'s cluster`, () => c.probe(c.site).health());
     await attachJson("ceph health", h);
@@ -58,7 +57,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     if (h.status === "HEALTH_WARN") await warning(`Ceph at ${site} is HEALTH_WARN`, reasons.join("\n"));
   });
 
-  procedureTest(site, "conf-2-ceph-pools", `the pools images, volumes, vms and backups exist at ${site} with enough replicas`, {}, async () => {
+  test("conf-2-ceph-pools", `the pools images, volumes, vms and backups exist at ${site} with enough replicas`, async () => {
     const c = ctx();
     const { imagesPool, volumesPool } = c.config.rbd;
     const { vmsPool, backupsPool, minPoolSize } = c.config.conformance;
@@ -75,7 +74,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "conf-3-ceph-image-snapshots", `the rbd images in ${site}'s images pool have layering and protected snapshots`, {}, async () => {
+  test("conf-3-ceph-image-snapshots", `the rbd images in ${site}'s images pool have layering and protected snapshots`, async () => {
     const c = ctx();
     const pool = c.config.rbd.imagesPool;
     const entries = await step(`rbd ls -l ${pool} on ${site}'s cluster`, () => c.probe(c.site).rbdList(pool));
@@ -99,7 +98,7 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "conf-4-ceph-caps", `the cephx users at ${site} have the capabilities of the Ceph guide and no more`, {}, async () => {
+  test("conf-4-ceph-caps", `the cephx users at ${site} have the capabilities of the Ceph guide and no more`, async () => {
     const c = ctx();
     const { imagesPool, volumesPool } = c.config.rbd;
     const { vmsPool, backupsPool, cephUsers } = c.config.conformance;
@@ -119,41 +118,46 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     if (all.length) finding(c, { expected: "the guide's caps (glance: profile rbd pool=images; cinder: profile rbd pool=volumes, pool=vms, profile rbd-read-only pool=images; cinder-backup: profile rbd pool=backups)", found: all.join("; "), fix: "'ceph auth caps <user> mon \"profile rbd\" osd \"<the guide's osd caps>\"'" });
   });
 
-  procedureTest(site, "conf-5-cinder-backend", `an enabled, up cinder-volume serves AZ ${site} and writes to ${site}'s cluster`, {}, async (t) => {
+  test("conf-5-cinder-backend", `an enabled, up cinder-volume serves AZ ${site} and writes to ${site}'s cluster`, async (t) => {
     const c = ctx();
-    let services, pools;
+    let b: SiteBackends;
     try {
-      [services, pools] = await Promise.all([c.clients.volume.listServices({ binary: "cinder-volume" }), c.clients.volume.listBackendPools()]);
+      b = await siteBackends(c, { upOnly: true });
     } catch (e) {
       if (isApiError(e, 403)) return skipTest(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
       throw e;
     }
-    const fsid = await c.probe(c.site).fsid();
-    const mine = services.filter((s) => s.zone === c.site.az);
-    await attachJson(`cinder-volume services in AZ ${c.site.az}`, mine);
-    const up = mine.filter((s) => s.state === "up" && s.status === "enabled");
-    if (!up.length) {
-      finding(c, { expected: `an enabled, up cinder-volume in AZ ${c.site.az}`, found: mine.length ? mine.map((s) => `${s.host} ${s.status}/${s.state}`).join(", ") : "none", fix: `start cinder-volume for the ${site} backend, with backend_availability_zone = ${c.site.az}` });
+    if (!b.services.length) {
+      const mine = (await c.clients.volume.listServices({ binary: "cinder-volume" })).filter((s) => s.zone === c.site.az);
+      finding(c, {
+        expected: `an enabled, up cinder-volume in AZ ${c.site.az}`,
+        found: mine.length ? mine.map((s) => `${s.host} ${s.status}/${s.state}`).join(", ") : "none",
+        fix: `start cinder-volume for the ${site} backend, with backend_availability_zone = ${c.site.az}`,
+      });
     }
-    const targets = poolsInAz(up, pools, c.site.az).map((p) => ({ pool: p.name, target: rbdBackendTarget(p) }));
-    await attachJson("their backend pools", targets);
-    const wrong = targets.filter((t) => t.target?.fsid !== fsid);
-    if (!targets.length || wrong.length) {
-      finding(c, { expected: `backends writing to ${site}'s cluster (fsid ${fsid})`, found: targets.length ? wrong.map((t) => `${t.pool} -> ${t.target?.fsid ?? "no RBD location_info"}`).join(", ") : "no backend pool reported", fix: `set rbd_ceph_conf/rbd_cluster_name of the ${site} backend to ${site}'s cluster` });
+    if (!b.backends.length || b.elsewhere.length) {
+      finding(c, {
+        expected: `backends writing to ${site}'s cluster (fsid ${b.fsid})`,
+        found: b.backends.length ? b.elsewhere.map((p) => `${p.pool} -> ${p.fsid ?? "no RBD location_info"}`).join(", ") : "no backend pool reported",
+        fix: `set rbd_ceph_conf/rbd_cluster_name of the ${site} backend to ${site}'s cluster`,
+      });
     }
   });
 
-  procedureTest(site, "conf-6-nova-az", `Nova AZ ${site} has an enabled, up compute host, and Nova and Cinder share the AZ name`, {}, async () => {
+  test("conf-6-nova-az", `Nova AZ ${site} has an enabled, up compute host, and Nova and Cinder share the AZ name`, async () => {
     const c = ctx();
-    const [nova, cinder] = await Promise.all([c.clients.compute.listAvailabilityZones(true), c.clients.volume.listAvailabilityZones()]);
-    await attachJson("Nova AZs", nova);
-    await attachJson("Cinder AZs", cinder);
-    const z = nova.find((x) => x.zoneName === c.site.az);
-    if (!upHosts(z).length) finding(c, { expected: `Nova AZ ${c.site.az} with an enabled, up compute host`, found: z ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${nova.map((x) => x.zoneName).join(", ")})`, fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')` });
-    if (!cinder.some((x) => x.zoneName === c.site.az)) finding(c, { expected: `Cinder AZ ${c.site.az}, named as Nova's`, found: `Cinder AZs ${cinder.map((x) => x.zoneName).join(", ")}`, fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend` });
+    const z = await siteZones(c);
+    if (!z.upHosts.length) {
+      finding(c, {
+        expected: `Nova AZ ${c.site.az} with an enabled, up compute host`,
+        found: z.novaZone ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${z.nova.map((x) => x.zoneName).join(", ")})`,
+        fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')`,
+      });
+    }
+    if (!z.cinderZone) finding(c, { expected: `Cinder AZ ${c.site.az}, named as Nova's`, found: `Cinder AZs ${z.cinder.map((x) => x.zoneName).join(", ")}`, fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend` });
   });
 
-  procedureTest(site, "conf-13-images-sparse", `a sparse raw image in store ${site} occupies less than its size in Ceph where thin provisioning is on`, {}, async () => {
+  test("conf-13-images-sparse", `a sparse raw image in store ${site} occupies less than its size in Ceph where thin provisioning is on`, async () => {
     const c = ctx();
     const path = join(c.workDir, `sparse-${site}.raw`);
     await sparseFile(path, 64, 1);
@@ -169,13 +173,13 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     });
   });
 
-  if (atCentral) centralChecks();
-  else edgeChecks();
+  centralChecks();
+  edgeChecks();
 });
 
 /** Glance, Cinder's AZ fallback and hidden images: one cloud-wide check each, reported at central. */
 function centralChecks(): void {
-  procedureTest(site, "conf-7-glance-import-methods", "Glance enables the import methods DCN needs: web-download, glance-direct, copy-image", {}, async () => {
+  test("conf-7-glance-import-methods", "Glance enables the import methods DCN needs: web-download, glance-direct, copy-image", async () => {
     const c = ctx();
     const info = await c.clients.image.getImportInfo();
     const methods = info["import-methods"].value;
@@ -184,24 +188,20 @@ function centralChecks(): void {
     if (missing.length) finding(c, { expected: "import methods web-download, glance-direct, copy-image", found: `[${methods.join(", ")}]`, fix: `add ${missing.join(", ")} to enabled_import_methods in glance-api.conf` });
   });
 
-  procedureTest(site, "conf-8-glance-disk-formats", "raw is an allowed Glance disk format (the allowed formats are listed)", {}, async () => {
+  test("conf-8-glance-disk-formats", "raw is an allowed Glance disk format (the allowed formats are listed)", async () => {
     const c = ctx();
     const { diskFormats } = await c.clients.image.getImageSchema();
     await attachText("allowed disk formats", diskFormats.join(", "));
     if (!diskFormats.includes("raw")) finding(c, { expected: "raw among the allowed disk formats", found: diskFormats.join(", "), fix: "add raw to [image_format] disk_formats in glance-api.conf" });
   });
 
-  procedureTest(site, "conf-9-glance-locations-exposure", "image locations reach the services; whether a non-admin user sees them is reported", {}, async (t) => {
+  test("conf-9-glance-locations-exposure", "image locations reach the services; whether a non-admin user sees them is reported", async (t) => {
     const c = ctx();
     const member = await nonAdminClients(c);
     if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
     const name = c.name("member-image");
-    const img = await step("as the non-admin user, upload a 1 MiB raw image", async () => {
-      const i = await member.image.createImage({ name, disk_format: "raw", container_format: "bare", visibility: "private", dcn_verify_run: c.run.runId });
-      c.tracker.track({ kind: "image", id: i.id, name, site });
-      await member.image.uploadImageData(i.id, Buffer.alloc(1024 * 1024, 5), { size: 1024 * 1024 });
-      return (await waitForImageStatus(member.image, i.id, "active", timing(c.config.timeouts, "imageActive"))).value;
-    });
+    const img = await step("as the non-admin user, upload a 1 MiB raw image", () =>
+      c.create.uploadedImage("member-image", Buffer.alloc(1024 * 1024, 5), { size: 1024 * 1024, as: member }));
     await step("as admin, the image shows its rbd location (what Cinder and Nova need to clone)", async () => {
       const admin = await c.clients.image.showImage(img.id);
       await attachJson("admin's view", imageEvidence(admin));
@@ -216,7 +216,7 @@ function centralChecks(): void {
     });
   });
 
-  procedureTest(site, "conf-10-glance-metadef-policy", "a non-admin user may not create a metadef namespace (hardened policy)", {}, async (t) => {
+  test("conf-10-glance-metadef-policy", "a non-admin user may not create a metadef namespace (hardened policy)", async (t) => {
     const c = ctx();
     const member = await nonAdminClients(c);
     if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to try with");
@@ -236,13 +236,12 @@ function centralChecks(): void {
     });
   });
 
-  procedureTest(site, "conf-11-cinder-az-fallback", "Cinder refuses a volume in an AZ that has no backend (no AZ fallback)", {}, async () => {
+  test("conf-11-cinder-az-fallback", "Cinder refuses a volume in an AZ that has no backend (no AZ fallback)", async () => {
     const c = ctx();
     const az = `${c.name("no-such-az")}`;
     await step(`create a 1 GiB volume in AZ ${az}`, async () => {
       try {
-        const v = await c.clients.volume.createVolume({ size: 1, name: c.name("az-fallback"), availability_zone: az });
-        c.tracker.track({ kind: "volume", id: v.id, name: c.name("az-fallback"), site });
+        const v = await c.create.volume("az-fallback", { size: 1, az, settle: false });
         finding(c, { expected: "HTTP 400 for an AZ with no backend", found: `volume ${v.id} accepted (in AZ ${v.availability_zone ?? "?"})`, fix: "set allow_availability_zone_fallback = False in cinder.conf, so a volume never lands outside its site" });
       } catch (e) {
         if (!isApiError(e, 400)) throw e;
@@ -251,10 +250,10 @@ function centralChecks(): void {
     });
   });
 
-  procedureTest(site, "conf-12-images-hidden", "a hidden image (os_hidden) is left out of the default listing and shown when asked for", {}, async () => {
+  test("conf-12-images-hidden", "a hidden image (os_hidden) is left out of the default listing and shown when asked for", async () => {
     const c = ctx();
     const img = await step("create an image with os_hidden true", async () => {
-      const i = await createImportImage(c, "hidden", "raw");
+      const i = await c.create.image("hidden");
       await c.clients.image.updateImage(i.id, [{ op: "add", path: "/os_hidden", value: true }]);
       return i;
     });
@@ -267,7 +266,7 @@ function centralChecks(): void {
 }
 
 function edgeChecks(): void {
-  procedureTest(site, "conf-14-cinder-backup", `a backup of a volume at ${site} lands in the backups pool and restores to the same data`, {}, async (t) => {
+  test("conf-14-cinder-backup", `a backup of a volume at ${site} lands in the backups pool and restores to the same data`, async (t) => {
     const c = ctx();
     const { volume } = c.clients;
     const services = await volume.listServices({ binary: "cinder-backup" });
@@ -275,24 +274,15 @@ function edgeChecks(): void {
     const path = join(c.workDir, `backup-src-${site}.raw`);
     await generateRawImage(path, 8, `${c.run.runId}-backup`);
     const img = await step(`upload an 8 MiB raw image to store ${c.site.store}`, () => imageInStore(c, "backup-src", path));
-    const mk = async (what: string, imageRef?: string) => {
-      const v = await volume.createVolume({ size: 1, name: c.name(what), availability_zone: c.site.az, ...(imageRef ? { imageRef } : {}), ...(c.site.volumeType ? { volume_type: c.site.volumeType } : {}) });
-      c.tracker.track({ kind: "volume", id: v.id, name: c.name(what), site });
-      await waitVolume(c, v.id, "available");
-      return v;
-    };
-    const src = await step(`create a volume from it in AZ ${c.site.az}`, () => mk("backup-src-volume", img.id));
+    const src = await step(`create a volume from it in AZ ${c.site.az}`, () => c.create.volume("backup-src-volume", { size: 1, imageRef: img.id }));
     const backup = await step("back the volume up", async () => {
-      // NOTE: without an AZ the backup gets none, and Cinder sends its restore and delete to any site's backup service.
-      const b = await volume.createBackup({ volume_id: src.id, name: c.name("backup"), availability_zone: c.site.az });
-      c.tracker.track({ kind: "backup", id: b.id, name: c.name("backup"), site });
-      const r = await waitForBackupStatus(volume, b.id, "available", timing(c.config.timeouts, "volumeUpload"));
-      await attachJson("backup", r.value);
-      return r.value;
+      const b = await c.create.backup("backup", src.id);
+      await attachJson("backup", b);
+      return b;
     });
     await step(`the backup is in the ${c.config.conformance.backupsPool} pool`, async () => {
       const where = [];
-      for (const s of [c.config.central, ...c.config.edges]) {
+      for (const s of c.sites) {
         const names = (await c.probe(s).rbdList(c.config.conformance.backupsPool).catch(() => [])).map((e) => e.image);
         if (names.some((n) => n.includes(backup.id))) where.push(s.name);
       }
@@ -300,10 +290,10 @@ function edgeChecks(): void {
       if (!where.length) finding(c, { expected: `an rbd image for backup ${backup.id} in a ${c.config.conformance.backupsPool} pool`, found: "none in any configured site's cluster", fix: "set backup_driver to the Ceph driver with backup_ceph_pool" });
     });
     const target = await step(`restore it into a new volume in AZ ${c.site.az}`, async () => {
-      const v = await mk("backup-restored");
+      const v = await c.create.volume("backup-restored", { size: 1 });
       await volume.restoreBackup(backup.id, v.id);
-      await waitVolume(c, v.id, "available");
-      await waitForBackupStatus(volume, backup.id, "available", timing(c.config.timeouts, "volumeUpload"));
+      await c.create.volumeStatus(v.id, "available");
+      await c.create.backupAvailable(backup.id);
       return v;
     });
     await step("the restored volume's data hashes like the original's", async () => {

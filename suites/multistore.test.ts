@@ -1,45 +1,44 @@
 import { describe } from "vitest";
 import { locationForStore, parseRbdLocation, type Image } from "../helpers/clients/image.ts";
-import { apiRefusal, copyImageWithTimeline, defect, imageEvidence } from "../helpers/dcn.ts";
+import { apiRefusal, defect, imageEvidence } from "../helpers/checks/evidence.ts";
+import { copyImageWithTimeline } from "../helpers/checks/images.ts";
 import {
   createImportImage, expectImported, runImport, siteOfStore, stageImage, storeLabel, targetStores, webImage, type WebImage,
-} from "../helpers/multistore.ts";
-import type { SiteContext } from "../helpers/run-context.ts";
-import { attachJson, attachText, step } from "../helpers/steps.ts";
-import { formatTimeline, importTiming, waitFor } from "../helpers/waiters.ts";
-import { procedureTest, siteSuite, skipTest } from "./support.ts";
+} from "../helpers/checks/imports.ts";
+import type { SiteContext } from "../helpers/harness/context.ts";
+import { attachJson, attachText, step } from "../helpers/harness/steps.ts";
+import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
+import { importTiming } from "../helpers/config/timing.ts";
+import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
 
-const { ctx, site } = siteSuite();
+const { ctx, site, test, give, take } = siteSuite();
 
-/** What the tests hand on: images in known stores, and the served image. */
-const state: { raw?: WebImage; several?: Image; all?: Image; central?: Image } = {};
-const needs = (what: keyof typeof state, test: string) => () => (state[what] ? undefined : `needs ${test}, which did not complete`);
+let raw: WebImage | undefined;
 
+/** The raw image Glance fetches, prepared once for the suite. */
 async function served(c: SiteContext): Promise<WebImage> {
-  if (!state.raw) {
-    state.raw = await step("prepare the raw image Glance fetches", async () => {
-      const w = (await webImage(c, "raw"))!;
-      await attachJson("web-download source", { uri: w.uri, origin: w.origin, bytes: w.rawBytes, sha512: w.rawSha512 });
-      return w;
-    });
-  }
-  return state.raw;
+  raw ??= await step("prepare the raw image Glance fetches", async () => {
+    const w = (await webImage(c, "raw"))!;
+    await attachJson("web-download source", { uri: w.uri, origin: w.origin, bytes: w.rawBytes, sha512: w.rawSha512 });
+    return w;
+  });
+  return raw;
 }
 
 const edgeStores = (c: SiteContext) => c.config.edges.map((e) => e.store);
 
 describe.sequential(`multi-store import at ${site}`, () => {
-  procedureTest(site, "ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", {}, async () => {
+  test("ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", async () => {
     const c = ctx();
     const src = await served(c);
     const stores = [c.central.store, edgeStores(c)[0]!];
     const img = await createImportImage(c, "ms-several", "raw");
     const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
     await expectImported(c, r, { sha512: src.rawSha512 });
-    state.several = r.image;
+    give("ms-several", r.image);
   });
 
-  procedureTest(site, "ms-2-web-download-all-stores", "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store", {}, async () => {
+  test("ms-2-web-download-all-stores", "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store", async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-all", "raw");
@@ -56,10 +55,10 @@ describe.sequential(`multi-store import at ${site}`, () => {
       });
     }
     await expectImported(c, r, { sha512: src.rawSha512 });
-    state.all = r.image;
+    give("ms-all", r.image);
   });
 
-  procedureTest(site, "ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", {}, async () => {
+  test("ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", async () => {
     const c = ctx();
     const src = await served(c);
     const store = edgeStores(c).at(-1)!;
@@ -68,7 +67,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await expectImported(c, r, { sha512: src.rawSha512 });
   });
 
-  procedureTest(site, "ms-4-web-download-default-store", `web-download without a store lands in the default store (${site}) only`, {}, async () => {
+  test("ms-4-web-download-default-store", `web-download without a store lands in the default store (${site}) only`, async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-default", "raw");
@@ -77,10 +76,10 @@ describe.sequential(`multi-store import at ${site}`, () => {
       if (r.targets[0] !== c.central.store) defect(c, `Glance's default store is ${r.targets[0]}, expected ${c.central.store}`);
     });
     await expectImported(c, r, { sha512: src.rawSha512 });
-    state.central = r.image;
+    give("ms-central", r.image);
   });
 
-  procedureTest(site, "ms-5-allow-failure", "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import", {}, async () => {
+  test("ms-5-allow-failure", "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import", async () => {
     const c = ctx();
     const src = await served(c);
     const img = await createImportImage(c, "ms-allow-failure", "raw");
@@ -103,7 +102,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", {}, async (t) => {
+  test("ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", async (t) => {
     const c = ctx();
     const src = await step("prepare the qcow2 image Glance fetches", async () => {
       const w = await webImage(c, "qcow2");
@@ -137,7 +136,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", {}, async (t) => {
+  test("ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", async (t) => {
     const c = ctx();
     const src = await served(c);
     const stores = [c.central.store, ...edgeStores(c)];
@@ -153,9 +152,9 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await expectImported(c, r, { sha512: staged.sha512 });
   });
 
-  procedureTest(site, "ms-8-locations", "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot", { needs: needs("all", "ms-2") }, async () => {
+  test("ms-8-locations", "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot", async () => {
     const c = ctx();
-    const image = await c.clients.image.showImage(state.all!.id);
+    const image = await c.clients.image.showImage(take<Image>("ms-all").id);
     await attachJson("image locations", image.locations ?? []);
     const { imagesPool, imageSnapshot } = c.config.rbd;
     for (const store of image.stores) {
@@ -176,11 +175,11 @@ describe.sequential(`multi-store import at ${site}`, () => {
     }
   });
 
-  procedureTest(site, "ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", { needs: needs("all", "ms-2") }, async () => {
+  test("ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", async () => {
     const c = ctx();
-    await step(`copy-image ${state.all!.id} to ${c.central.store}, which holds it`, async () => {
+    await step(`copy-image ${take<Image>("ms-all").id} to ${c.central.store}, which holds it`, async () => {
       try {
-        await c.clients.image.importImage(state.all!.id, { method: "copy-image", stores: [c.central.store] });
+        await c.clients.image.importImage(take<Image>("ms-all").id, { method: "copy-image", stores: [c.central.store] });
       } catch (e) {
         const refusal = apiRefusal(e);
         if (!refusal) throw e;
@@ -190,16 +189,16 @@ describe.sequential(`multi-store import at ${site}`, () => {
         }
         return;
       }
-      defect(c, `Glance accepted copy-image of ${state.all!.id} to ${c.central.store}, which already holds it (expected HTTP 400)`);
+      defect(c, `Glance accepted copy-image of ${take<Image>("ms-all").id} to ${c.central.store}, which already holds it (expected HTTP 400)`);
     });
   });
 
-  procedureTest(site, "ms-10-delete-from-store", "deleting the image from one store removes it there only; it stays usable in the others", { needs: needs("all", "ms-2") }, async () => {
+  test("ms-10-delete-from-store", "deleting the image from one store removes it there only; it stays usable in the others", async () => {
     const c = ctx();
     const { image: glance } = c.clients;
     const store = edgeStores(c).at(-1)!;
     const s = siteOfStore(c, store)!;
-    const before = await glance.showImage(state.all!.id);
+    const before = await glance.showImage(take<Image>("ms-all").id);
     await step(`DELETE /v2/stores/${store}/${before.id}`, () => glance.deleteImageFromStore(store, before.id));
     const after = await step(`${store} leaves the image's stores`, async () => {
       const r = await waitFor({
@@ -234,9 +233,9 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-11-copy-all-stores", "copy-image with all_stores copies to the stores that lack the image and skips those that hold it", { needs: needs("several", "ms-1") }, async () => {
+  test("ms-11-copy-all-stores", "copy-image with all_stores copies to the stores that lack the image and skips those that hold it", async () => {
     const c = ctx();
-    const before = await c.clients.image.showImage(state.several!.id);
+    const before = await c.clients.image.showImage(take<Image>("ms-several").id);
     const all = await targetStores(c, { allStores: true });
     const held = before.stores;
     const r = await copyImageWithTimeline(c, before.id, all, { allStores: true });
@@ -253,14 +252,14 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
   });
 
-  procedureTest(site, "ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", { needs: needs("central", "ms-4") }, async () => {
+  test("ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", async () => {
     const c = ctx();
     const stores = edgeStores(c);
-    const r = await copyImageWithTimeline(c, state.central!.id, stores);
+    const r = await copyImageWithTimeline(c, take<Image>("ms-central").id, stores);
     await step(`stores are exactly ${[c.central.store, ...stores].join(", ")}`, async () => {
       const want = new Set([c.central.store, ...stores]);
       const got = r.value.image.stores;
-      if (got.length !== want.size || !got.every((x) => want.has(x))) defect(c, `image ${state.central!.id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
+      if (got.length !== want.size || !got.every((x) => want.has(x))) defect(c, `image ${take<Image>("ms-central").id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
     });
   });
 });

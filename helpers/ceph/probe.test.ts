@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { CephTransport } from "../config-schema.ts";
+import type { CephTransport } from "../config/schema.ts";
 import { CephCommandError, CephProbeError, CephTimeoutError, createCephProbe, shellQuote } from "./probe.ts";
 
 const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa } from "execa";
-import type { CephTransport } from "../config-schema.ts";
+import type { CephTransport } from "../config/schema.ts";
 import { checkReadOnly, needsKeyStrip, redactSecrets, stripKeys } from "./readonly.ts";
 import {
   parseCephFsid,

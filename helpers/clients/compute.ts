@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { HttpClient, Query } from "../http.ts";
-import { isApiError } from "../http.ts";
+import type { HttpClient, Query } from "../core/http.ts";
+import { isApiError } from "../core/http.ts";
 import type { Session } from "./identity.ts";
 import { negotiateMicroversion, versionAtLeast, versionRoot, versionsSchema } from "./microversion.ts";
 

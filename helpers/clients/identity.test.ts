@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { CloudCredentials } from "../config.ts";
-import { clearRegisteredSecrets, redactText } from "../redact.ts";
+import type { CloudCredentials } from "./credentials.ts";
+import { clearRegisteredSecrets, redactText } from "../core/redact.ts";
 import { authRequestBody, findEndpoint, identityV3Url, Session, type CatalogEntry } from "./identity.ts";
 
 let server: Server;

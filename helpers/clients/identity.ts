@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { loadCloudCredentials, type CloudAuth, type CloudCredentials, type Config, type Interface } from "../config.ts";
-import { HttpClient, type AuthProvider, type RequestObserver } from "../http.ts";
-import { registerSecret } from "../redact.ts";
+import type { Config } from "../config/schema.ts";
+import { loadCloudCredentials, type CloudAuth, type CloudCredentials, type Interface } from "./credentials.ts";
+import { HttpClient, type AuthProvider, type RequestObserver } from "../core/http.ts";
+import { registerSecret } from "../core/redact.ts";
 
 export const endpointSchema = z.looseObject({
   id: z.string().optional(),

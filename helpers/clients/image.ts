@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { z } from "zod";
-import type { HttpClient, Query } from "../http.ts";
+import type { HttpClient, Query } from "../core/http.ts";
 import type { Session } from "./identity.ts";
 
 /** Glance's comma-separated store lists: "" is [] and the order (store weight) is kept. */

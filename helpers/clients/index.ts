@@ -1,6 +1,6 @@
-import type { Config } from "../config.ts";
+import type { Config } from "../config/schema.ts";
 import { appendFileSync } from "node:fs";
-import { onRequest, type RequestObserver } from "../http.ts";
+import { onRequest, type RequestObserver } from "../core/http.ts";
 import { ComputeClient } from "./compute.ts";
 import { openSession, type Session } from "./identity.ts";
 import { ImageClient } from "./image.ts";

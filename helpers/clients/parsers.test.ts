@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { REPO_ROOT } from "../config.ts";
+import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { aggregateSchema, computeAzSchema, computeServiceSchema, flavorSchema, hypervisorSchema, imageIdFromLocation, computeEndpoint } from "./compute.ts";
 import { catalogEntrySchema, findEndpoint, tokenSchema } from "./identity.ts";
 import {
@@ -21,7 +21,7 @@ import {
 import { negotiateMicroversion, versionRoot, versionsSchema } from "./microversion.ts";
 import { backendPoolSchema, rbdBackendTarget, snapshotSchema, volumeAzSchema, volumeEndpoint, volumeSchema, volumeServiceSchema } from "./volume.ts";
 
-const FIXTURES = join(REPO_ROOT, "fixtures", "openstack");
+const FIXTURES = join(PACKAGE_ROOT, "fixtures", "openstack");
 const fixture = (name: string): any => JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), "utf8"));
 const manifest = fixture("manifest") as { central: string; edges: string[] };
 const allStores = [manifest.central, ...manifest.edges];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { HttpClient, Query } from "../http.ts";
+import type { HttpClient, Query } from "../core/http.ts";
 import type { Session } from "./identity.ts";
 import { negotiateMicroversion, versionAtLeast, versionRoot, versionsSchema } from "./microversion.ts";
 

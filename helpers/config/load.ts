@@ -1,0 +1,133 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { configSchema, type Config } from "./schema.ts";
+import { redactText, registerSecret } from "../core/redact.ts";
+
+export type { Config, Site, Timeouts, CephTransport } from "./schema.ts";
+
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A configuration problem found before any cloud call; the message names the file and each field. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+    readonly kind = "config",
+  ) {
+    super(redactText(ConfigError.format(kind, source, issues)));
+    this.name = "ConfigError";
+  }
+
+  static format(kind: string, source: string, issues: ConfigIssue[]): string {
+    const lines = issues.map((i) => `${kind} ${i.path ? `${i.path}: ` : ""}${i.message}`);
+    return lines.length === 1 ? `${lines[0]} (in ${source})` : `${lines.join("\n")}\n(in ${source})`;
+  }
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else if (typeof p === "string" && /^[A-Za-z_][A-Za-z0-9_-]*$/.test(p)) out += out ? `.${p}` : p;
+    else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out;
+}
+
+type ZodIssue = z.core.$ZodIssue;
+export interface RawIssue {
+  path: PropertyKey[];
+  message: string;
+}
+
+export function flattenIssues(issues: ReadonlyArray<ZodIssue>, prefix: PropertyKey[] = []): RawIssue[] {
+  const out: RawIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      for (const k of issue.keys) out.push({ path: [...path, k], message: "unknown field" });
+    } else if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      out.push(...flattenIssues(best, path));
+    } else {
+      out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}
+
+export const errorMap = (iss: { code: string; input?: unknown }): string | undefined =>
+  iss.code === "invalid_type" && iss.input === undefined ? "Required" : undefined;
+
+/** zod parse whose failure lists every issue with its field path. */
+export function parseWith<S extends z.ZodType>(schema: S, data: unknown, source: string, kind = "config"): z.output<S> {
+  const r = schema.safeParse(data, { error: errorMap });
+  if (!r.success) {
+    throw new ConfigError(source, flattenIssues(r.error.issues).map((i) => ({ path: formatPath(i.path), message: i.message })), kind);
+  }
+  return r.data;
+}
+
+export function parseYaml(text: string, source: string, kind: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => ({ path: "", message: `YAML ${e.message.replace(/\s+/g, " ").trim()}` })),
+      kind,
+    );
+  }
+  return doc.toJS();
+}
+
+export interface ConfigLookup {
+  env?: NodeJS.ProcessEnv;
+  labConfigPath?: string;
+}
+
+/** The given path, else $DCN_VERIFY_CONFIG, else the fallback (the embedded lab's config, from the CLI) when it exists. */
+export function resolveConfigPath(path?: string, o: ConfigLookup = {}): string {
+  const env = o.env ?? process.env;
+  if (path) return resolve(path);
+  if (env.DCN_VERIFY_CONFIG) return resolve(env.DCN_VERIFY_CONFIG);
+  if (o.labConfigPath && existsSync(o.labConfigPath)) return o.labConfigPath;
+  throw new ConfigError("(no file)", [
+    {
+      path: "",
+      message: `no configuration: pass a path, set DCN_VERIFY_CONFIG${o.labConfigPath ? `, or bring the lab up so that ${o.labConfigPath} exists` : ""}`,
+    },
+  ]);
+}
+
+/** Reads and validates the harness configuration; relative cloudsFile and image paths are taken from the file's directory. */
+export async function loadConfig(path?: string, o: ConfigLookup = {}): Promise<Config> {
+  const file = resolveConfigPath(path, o);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as Error).message}` }]);
+  }
+  const raw = parseYaml(text, file, "config");
+  if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: "", message: "the file is empty" }]);
+  const cfg = parseWith(configSchema, raw, file);
+  const base = dirname(file);
+  const nonAdmin = cfg.conformance.nonAdminCloud;
+  if (nonAdmin && "cloudsFile" in nonAdmin && nonAdmin.cloudsFile && !isAbsolute(nonAdmin.cloudsFile)) nonAdmin.cloudsFile = resolve(base, nonAdmin.cloudsFile);
+  if ("cloudsFile" in cfg.cloud && cfg.cloud.cloudsFile && !isAbsolute(cfg.cloud.cloudsFile)) {
+    cfg.cloud.cloudsFile = resolve(base, cfg.cloud.cloudsFile);
+  }
+  if ("path" in cfg.image.source && !isAbsolute(cfg.image.source.path)) {
+    cfg.image.source.path = resolve(base, cfg.image.source.path);
+  }
+  return cfg;
+}

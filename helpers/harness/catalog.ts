@@ -1,0 +1,103 @@
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../core/package-root.ts";
+import type { Config } from "../config/schema.ts";
+import { TIERS, type SiteRole, type SuiteGroup, type Tier } from "./model.ts";
+
+export interface CatalogEntry {
+  id: string;
+  group: SuiteGroup;
+  /** The sites it runs at: central, each edge, or every site. */
+  where: "central" | "edge" | "every";
+  tier: Tier;
+  /** What the test creates in the cloud (all of it named with the run id, and deleted at the end). */
+  creates: string[];
+  /** What it hands to later tests of its suite (an image, a volume...), by name. */
+  provides?: string[];
+  /** What it builds on, by name: it is skipped when the test that provides it does not run or did not produce it. */
+  needs?: string[];
+}
+
+/** Every test dcn-verify runs: the suites take their tier from here, and `dcn-verify plan` prints it. */
+export const CATALOG: readonly CatalogEntry[] = [
+  { id: "dcn-1-stores", group: "procedure", where: "central", tier: "read-only", creates: [] },
+  { id: "dcn-2-raw-import", group: "procedure", where: "central", tier: "standard", creates: ["image (raw, central store)"] },
+  { id: "dcn-3-copy-to-edge", group: "procedure", where: "edge", tier: "standard", creates: ["image (raw, central store, copied to the edge store)"], provides: ["edge-image"] },
+  { id: "dcn-4-boot-from-volume", group: "procedure", where: "edge", tier: "standard", creates: ["volume from the image in the edge AZ", "server booted from it in the edge AZ"], needs: ["edge-image"], provides: ["root-volume", "server"] },
+  { id: "dcn-5-rbd-parent", group: "procedure", where: "edge", tier: "read-only", creates: [], needs: ["root-volume", "edge-image"] },
+  { id: "dcn-6-cinder-snapshot", group: "procedure", where: "edge", tier: "disruptive", creates: ["Cinder snapshot of the server's root volume (the server is stopped, then started)"], needs: ["server", "root-volume", "edge-image"], provides: ["root-snapshot"] },
+  {
+    id: "dcn-7-back-to-central", group: "procedure", where: "edge", tier: "standard",
+    creates: ["server image (and Nova's Cinder snapshot for it)", "volume from the Cinder snapshot", "image uploaded from that volume (edge store, copied to central)"],
+    needs: ["root-snapshot", "server"],
+  },
+  { id: "ms-1-web-download-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (central and the first edge store)"], provides: ["ms-several"] },
+  { id: "ms-2-web-download-all-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (all stores)"], provides: ["ms-all"] },
+  { id: "ms-3-web-download-one-store", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (the last edge store)"] },
+  { id: "ms-4-web-download-default-store", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (default store)"], provides: ["ms-central"] },
+  { id: "ms-5-allow-failure", group: "multistore", where: "central", tier: "standard", creates: ["image by web-download (all stores, allow failure)"] },
+  { id: "ms-6-qcow2-conversion", group: "multistore", where: "central", tier: "standard", creates: ["qcow2 image by web-download (central and the first edge store)"] },
+  { id: "ms-7-glance-direct-stores", group: "multistore", where: "central", tier: "standard", creates: ["image by glance-direct (all stores)"] },
+  { id: "ms-8-locations", group: "multistore", where: "central", tier: "read-only", creates: [], needs: ["ms-all"] },
+  { id: "ms-9-copy-rejected", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-all"] },
+  { id: "ms-10-delete-from-store", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-all"] },
+  { id: "ms-11-copy-all-stores", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-several"] },
+  { id: "ms-12-copy-named-stores", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-central"] },
+  { id: "rule-1-same-names", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-2-edge-images-in-central", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-3-edge-images-raw", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-4-edge-upload-to-central-first", group: "rules", where: "edge", tier: "read-only", creates: [] },
+  { id: "rule-5-image-local-before-use", group: "rules", where: "edge", tier: "standard", creates: ["image (1 MiB raw, central store only)", "volume from it in the edge AZ"] },
+  { id: "conf-1-ceph-health", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-2-ceph-pools", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-3-ceph-image-snapshots", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-4-ceph-caps", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-5-cinder-backend", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-6-nova-az", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  { id: "conf-7-glance-import-methods", group: "conformance", where: "central", tier: "read-only", creates: [] },
+  { id: "conf-8-glance-disk-formats", group: "conformance", where: "central", tier: "read-only", creates: [] },
+  { id: "conf-9-glance-locations-exposure", group: "conformance", where: "central", tier: "standard", creates: ["image (1 MiB raw) of the non-admin user"] },
+  { id: "conf-10-glance-metadef-policy", group: "conformance", where: "central", tier: "standard", creates: ["metadef namespace, only if the policy lets a non-admin user create one"] },
+  { id: "conf-11-cinder-az-fallback", group: "conformance", where: "central", tier: "standard", creates: ["volume in an AZ that does not exist, only if Cinder accepts it"] },
+  { id: "conf-12-images-hidden", group: "conformance", where: "central", tier: "standard", creates: ["image with os_hidden"] },
+  { id: "conf-13-images-sparse", group: "conformance", where: "every", tier: "standard", creates: ["sparse raw image (64 MiB, 1 MiB of data) in the site's store"] },
+  { id: "conf-14-cinder-backup", group: "conformance", where: "edge", tier: "standard", creates: ["image (site's store), volume from it, its backup, a volume restored from the backup"] },
+];
+
+export function catalogEntry(id: string): CatalogEntry {
+  const e = CATALOG.find((x) => x.id === id);
+  if (!e) throw new Error(`test ${id} is not in helpers/harness/catalog.ts`);
+  return e;
+}
+
+export function tierAllows(max: Tier, tier: Tier): boolean {
+  return TIERS.indexOf(tier) <= TIERS.indexOf(max);
+}
+
+/** The site's role in the config: its central site, or an edge. */
+export function roleOf(cfg: Pick<Config, "central">, site: string): SiteRole {
+  return site === cfg.central.name ? "central" : "edge";
+}
+
+export function runsAt(e: CatalogEntry, role: SiteRole): boolean {
+  return e.where === "every" || e.where === role;
+}
+
+/** The catalog's tests at a site of this role, in the groups asked for, in catalog order. */
+export function testsAt(role: SiteRole, groups: readonly SuiteGroup[]): CatalogEntry[] {
+  return CATALOG.filter((e) => runsAt(e, role) && groups.includes(e.group));
+}
+
+/** Each group's tests live in suites/<group>.test.ts. */
+export function suiteFile(group: SuiteGroup): string {
+  return join(PACKAGE_ROOT, "suites", `${group}.test.ts`);
+}
+
+/** The suite files a site of this role runs: those holding at least one of its tests. */
+export function suiteFilesAt(role: SiteRole, groups: readonly SuiteGroup[]): string[] {
+  return [...new Set(testsAt(role, groups).map((e) => e.group))].map(suiteFile);
+}
+
+/** The test at this site that provides a thing, if it runs there. */
+export function providerOf(role: SiteRole, group: SuiteGroup, product: string): CatalogEntry | undefined {
+  return CATALOG.find((e) => e.group === group && runsAt(e, role) && e.provides?.includes(product));
+}

@@ -1,0 +1,176 @@
+import type { Readable } from "node:stream";
+import type { Server } from "../clients/compute.ts";
+import type { Image } from "../clients/image.ts";
+import type { Clients } from "../clients/index.ts";
+import type { Backup, Snapshot, Volume } from "../clients/volume.ts";
+import {
+  waitForBackupStatus, waitForImageStatus, waitForServerStatus, waitForSnapshotStatus, waitForVolumeStatus,
+} from "../clients/waiters.ts";
+import { timing } from "../config/timing.ts";
+import type { SiteContext } from "./context.ts";
+import { RUN_PROPERTY } from "./naming.ts";
+import type { ResourceKind } from "./resources.ts";
+import { attachWait, step } from "./steps.ts";
+
+/**
+ * Creates the run's resources. Each call names the resource after the run and the site, marks it as
+ * the run's, registers its cleanup the moment the cloud has it (last in, first out) and waits until
+ * it is usable, in a step of its own.
+ */
+export class ResourceFactory {
+  constructor(private readonly c: SiteContext) {}
+
+  private track(kind: ResourceKind, id: string, name: string): void {
+    this.c.tracker.track({ kind, id, name, site: this.c.site.name });
+  }
+
+  /** The site's volume type, else the config's default, else none (the cloud's default type). */
+  private volumeType(): { volume_type?: string } {
+    const t = this.c.site.volumeType ?? this.c.config.volume.type;
+    return t ? { volume_type: t } : {};
+  }
+
+  /** An image record, queued for its data. `as` creates it with other clients (a non-admin user). */
+  async image(what: string, o: { diskFormat?: string; as?: Clients } = {}): Promise<Image> {
+    const name = this.c.name(what);
+    // NOTE: Cinder 21 uploads a volume made from an image with properties {} when the image has no
+    // custom property, and Glance refuses that (400); the run's property keeps the image uploadable.
+    const img = await (o.as ?? this.c.clients).image.createImage({
+      name, disk_format: o.diskFormat ?? "raw", container_format: "bare", visibility: "private", [RUN_PROPERTY]: this.c.run.runId,
+    });
+    this.track("image", img.id, name);
+    return img;
+  }
+
+  /** An image whose data is uploaded (PUT /file) to one store, or the default one, active. */
+  async uploadedImage(what: string, data: Readable | Buffer, o: { size: number; store?: string; diskFormat?: string; as?: Clients }): Promise<Image> {
+    const glance = (o.as ?? this.c.clients).image;
+    const img = await this.image(what, o);
+    await glance.uploadImageData(img.id, data, { store: o.store, size: o.size, timeoutMs: this.c.config.timeouts.imageActive * 1000 });
+    return this.imageActive(img.id, o.as);
+  }
+
+  async imageActive(id: string, as?: Clients): Promise<Image> {
+    return step("wait until the image is active", async () => {
+      const r = await waitForImageStatus((as ?? this.c.clients).image, id, "active", timing(this.c.config.timeouts, "imageActive"));
+      await attachWait("image active", r);
+      return r.value;
+    });
+  }
+
+  /**
+   * A volume in the site's AZ (from an image, a snapshot, or blank), available. With settle false it
+   * is returned as Cinder accepted it, for checks that judge how it settles.
+   */
+  async volume(what: string, o: { imageRef?: string; snapshotId?: string; size?: number; az?: string; settle?: boolean } = {}): Promise<Volume> {
+    const name = this.c.name(what);
+    const v = await this.c.clients.volume.createVolume({
+      size: o.size ?? this.c.config.volume.sizeGiB, name, availability_zone: o.az ?? this.c.site.az,
+      ...(o.imageRef ? { imageRef: o.imageRef } : {}), ...(o.snapshotId ? { snapshot_id: o.snapshotId } : {}), ...this.volumeType(),
+    });
+    this.track("volume", v.id, name);
+    if (o.settle !== false) await this.volumeStatus(v.id, "available");
+    return v;
+  }
+
+  async volumeStatus(id: string, status: string): Promise<Volume> {
+    return step(`wait until the volume is ${status}`, async () => {
+      const r = await waitForVolumeStatus(this.c.clients.volume, id, status, timing(this.c.config.timeouts, "volumeAvailable"));
+      await attachWait(`volume ${status}`, r);
+      return r.value;
+    });
+  }
+
+  /** A server booted from a volume in the site's AZ, ACTIVE. */
+  async serverFromVolume(what: string, volumeId: string): Promise<Server> {
+    const name = this.c.name(what);
+    const flavor = await this.c.clients.compute.findFlavor(this.c.config.flavor);
+    const s = await this.c.clients.compute.createServer({
+      name, flavorRef: flavor.id, availability_zone: this.c.site.az,
+      block_device_mapping_v2: [{ boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false }],
+      networks: this.c.config.network === "none" ? "none" : [{ uuid: this.c.config.network }],
+    });
+    this.track("server", s.id, name);
+    return this.serverStatus(s.id, "ACTIVE");
+  }
+
+  async serverStatus(id: string, status: "ACTIVE" | "SHUTOFF"): Promise<Server> {
+    return step(`wait until the server is ${status}`, async () => {
+      const r = await waitForServerStatus(this.c.clients.compute, id, status, timing(this.c.config.timeouts, status === "ACTIVE" ? "serverActive" : "serverStopped"));
+      await attachWait(`server ${status}`, r);
+      return r.value;
+    });
+  }
+
+  /** A Cinder snapshot of a volume (force: the volume may be in use), available. */
+  async snapshot(what: string, volumeId: string, o: { force?: boolean } = {}): Promise<Snapshot> {
+    const name = this.c.name(what);
+    const s = await this.c.clients.volume.createSnapshot({ volume_id: volumeId, name, ...(o.force ? { force: true } : {}) });
+    this.track("snapshot", s.id, name);
+    return step("wait until the snapshot is available", async () => {
+      const r = await waitForSnapshotStatus(this.c.clients.volume, s.id, "available", timing(this.c.config.timeouts, "snapshotAvailable"));
+      await attachWait("snapshot available", r);
+      return r.value;
+    });
+  }
+
+  /** A backup of a volume, in the site's AZ, available. */
+  async backup(what: string, volumeId: string): Promise<Backup> {
+    const name = this.c.name(what);
+    // NOTE: without an AZ the backup gets none, and Cinder sends its restore and delete to any site's backup service.
+    const b = await this.c.clients.volume.createBackup({ volume_id: volumeId, name, availability_zone: this.c.site.az });
+    this.track("backup", b.id, name);
+    return this.backupAvailable(b.id);
+  }
+
+  async backupAvailable(id: string): Promise<Backup> {
+    return step("wait until the backup is available", async () => {
+      const r = await waitForBackupStatus(this.c.clients.volume, id, "available", timing(this.c.config.timeouts, "volumeUpload"));
+      await attachWait("backup available", r);
+      return r.value;
+    });
+  }
+
+  /** Nova's image of a server (createImage), active; the Cinder snapshots Nova makes for it are tracked too. */
+  async serverImage(what: string, serverId: string): Promise<Image> {
+    const name = this.c.name(what);
+    const { imageId } = await this.c.clients.compute.createServerImage(serverId, name);
+    this.track("image", imageId, name);
+    const tracked = new Set<string>();
+    const trackBdmSnapshots = (img: Image) => {
+      for (const id of bdmSnapshotIds(img).filter((x) => !tracked.has(x))) {
+        tracked.add(id);
+        this.track("snapshot", id, `snapshot for ${name}`);
+      }
+    };
+    trackBdmSnapshots(await this.c.clients.image.showImage(imageId));
+    const active = await this.imageActive(imageId);
+    trackBdmSnapshots(active);
+    return active;
+  }
+
+  /** Cinder's upload of a volume's data to a new image (upload-to-image), active, with the volume available again. */
+  async volumeImage(what: string, volumeId: string): Promise<Image> {
+    const name = this.c.name(what);
+    const up = await this.c.clients.volume.uploadVolumeToImage(volumeId, { image_name: name, disk_format: "raw", container_format: "bare" });
+    this.track("image", up.image_id, name);
+    const active = await step("wait until the uploaded image is active", async () => {
+      const r = await waitForImageStatus(this.c.clients.image, up.image_id, "active", timing(this.c.config.timeouts, "volumeUpload"));
+      await attachWait("uploaded image active", r);
+      return r.value;
+    });
+    await this.volumeStatus(volumeId, "available");
+    return active;
+  }
+}
+
+/** The Cinder snapshots Nova made for a volume-backed server image, from its block_device_mapping property. */
+export function bdmSnapshotIds(image: Image): string[] {
+  const raw = (image as Record<string, unknown>).block_device_mapping;
+  if (typeof raw !== "string") return [];
+  try {
+    return (JSON.parse(raw) as { snapshot_id?: string }[]).map((b) => b.snapshot_id).filter((x): x is string => Boolean(x));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,86 @@
+import type { Config } from "../config/schema.ts";
+import type {} from "vitest";
+import type { SiteGates } from "./gates.ts";
+
+/** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
+export const TIERS = ["read-only", "standard", "disruptive"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const SUITE_GROUPS = ["procedure", "multistore", "rules", "conformance"] as const;
+export type SuiteGroup = (typeof SUITE_GROUPS)[number];
+
+/** A site is the run's central site, or one of its edges. */
+export type SiteRole = "central" | "edge";
+
+/**
+ * Why a test failed, for the reports' categories:
+ * - product: a check about the cloud failed (a defect, a refusal, a resource in an error state);
+ * - infrastructure: the cloud or Ceph could not be reached or did not answer in time (timeouts, 5xx, network, probe);
+ * - harness: anything else, a bug in dcn-verify or an answer it does not understand.
+ */
+export type FailureKind = "product" | "infrastructure" | "harness";
+
+/** What a run hands to each site's tests, once, as data. */
+export interface RunInfo {
+  runId: string;
+  runDir: string;
+  configPath: string;
+  /** The validated config: the workers neither read nor validate the file again. */
+  config: Config;
+  /** The central site first, then the edge sites to run. */
+  sites: string[];
+  suites: SuiteGroup[];
+  /** The highest tier the run may execute. */
+  tier: Tier;
+  startedAt: string;
+  testTimeoutMs: number;
+  /** Scratch space for image files, outside reports/; the run removes it at its end. */
+  workDir: string;
+  /** The run's image server for web-download: files written to dir are at <baseUrl>/<name>. */
+  web?: { baseUrl: string; dir: string };
+}
+
+export interface TestSummary {
+  id: string;
+  title: string;
+  status: "passed" | "failed" | "skipped";
+  durationMs: number;
+  tier?: string;
+  /** For a failure: product, infrastructure or harness. */
+  failureKind?: string;
+  failure?: string;
+}
+
+export interface SiteSummary {
+  site: string;
+  status: "passed" | "failed";
+  tests: TestSummary[];
+  /** Errors outside a test: setup, or cleanup that left resources behind. */
+  errors: string[];
+  /** The site's quality gates, evaluated at the end of the run. */
+  gates?: SiteGates;
+}
+
+export interface RunSummary {
+  runId: string;
+  /** Which cloud the run was against (no credentials): diff refuses to compare runs of different clouds. */
+  cloud?: { authUrl: string; region: string; project: string };
+  tier?: string;
+  suites?: string[];
+  startedAt: string;
+  finishedAt: string;
+  interrupted: boolean;
+  sites: SiteSummary[];
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    site: string;
+    run: RunInfo;
+  }
+  export interface TaskMeta {
+    testId?: string;
+    tier?: Tier;
+    failureKind?: FailureKind;
+  }
+}

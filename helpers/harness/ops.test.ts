@@ -1,0 +1,145 @@
+import { describe, expect, test } from "vitest";
+import { runIdOf } from "./naming.ts";
+import { configSchema } from "../config/schema.ts";
+import { ProductDefect } from "./failure-kind.ts";
+import { classifyFailure } from "./failure-kind.ts";
+import { evaluateGates, gateFor } from "./gates.ts";
+import { ApiError, ResponseValidationError } from "../core/http.ts";
+import { CephTimeoutError } from "../ceph/probe.ts";
+import type { RunSummary } from "./model.ts";
+import { WaitError } from "../core/wait.ts";
+import { CATALOG } from "./catalog.ts";
+import { activeKnownIssue } from "./suite.ts";
+import { diffRuns, DiffError } from "../ops/diff.ts";
+import { buildPlan } from "./plan.ts";
+import { selectTier } from "./selection.ts";
+
+const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
+const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
+
+describe("tiers and plan", () => {
+  test("the default tier is standard; production caps at read-only unless writes are allowed", () => {
+    expect(selectTier(undefined, false, false)).toEqual({ tier: "standard" });
+    expect(selectTier("disruptive", true, true)).toEqual({ tier: "disruptive" });
+    expect(selectTier("standard", true, false).tier).toBe("read-only");
+    expect(selectTier("read-only", true, false)).toEqual({ tier: "read-only" });
+    expect(() => selectTier("all", false, false)).toThrow("--tier: unknown tier 'all'");
+  });
+
+  test("every catalog entry's needs are provided by one earlier entry of the same suite and site kind", () => {
+    for (const e of CATALOG) {
+      for (const n of e.needs ?? []) {
+        const providers = CATALOG.filter((x) => x.provides?.includes(n));
+        expect(providers.map((p) => p.id), `${e.id} needs ${n}`).toHaveLength(1);
+        const dep = CATALOG.indexOf(providers[0]!);
+        expect(dep).toBeLessThan(CATALOG.indexOf(e));
+        expect(CATALOG[dep]!.where).toBe(e.where);
+        expect(CATALOG[dep]!.group).toBe(e.group);
+      }
+    }
+    expect(new Set(CATALOG.map((e) => e.id)).size).toBe(CATALOG.length);
+  });
+
+  test("a read-only plan creates nothing anywhere, and skips what builds on a skipped test", () => {
+    const plan = buildPlan(cfg, { tier: "read-only" });
+    expect(plan.sites.map((s) => s.site)).toEqual(["central", "dcn0", "dcn1"]);
+    const running = plan.sites.flatMap((s) => s.tests.filter((t) => t.runs));
+    expect(running.every((t) => t.tier === "read-only" && t.creates.length === 0)).toBe(true);
+    const dcn0 = plan.sites[1]!.tests;
+    expect(dcn0.find((t) => t.id === "dcn-5-rbd-parent")).toMatchObject({ runs: false, skip: "needs dcn-4-boot-from-volume, which does not run" });
+    expect(dcn0.find((t) => t.id === "rule-1-same-names")?.runs).toBe(true);
+  });
+
+  test("--suites and --sites narrow the plan", () => {
+    const plan = buildPlan(cfg, { suites: "rules", sites: "dcn1", tier: "disruptive" });
+    expect(plan.sites.map((s) => [s.site, s.tests.length])).toEqual([["dcn1", 5]]);
+  });
+});
+
+describe("gates and known issues", () => {
+  const tests = [
+    { id: "a", status: "passed" as const, durationMs: 1000 },
+    { id: "b", status: "failed" as const, durationMs: 2000 },
+    { id: "c", status: "skipped" as const, durationMs: 0 },
+  ];
+  const issue = { test: "b", reason: "r", link: "https://bugs.example/1", expires: "2026-12-31" };
+  const day = new Date("2026-11-23T12:00:00Z");
+
+  test("a failure fails maxFailures 0; a known issue covers it until its day has passed", () => {
+    expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [], day).ok).toBe(false);
+    const covered = evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], day);
+    expect(covered).toMatchObject({ ok: true, known: [{ test: "b" }], expired: [] });
+    expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], new Date("2026-12-31T23:00:00Z")).ok).toBe(true);
+    const expired = evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], new Date("2027-01-01T00:00:00Z"));
+    expect(expired).toMatchObject({ ok: false, expired: [{ test: "b", expires: "2026-12-31" }] });
+    expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [{ ...issue, site: "dcn1" }], day).ok).toBe(false);
+    expect(activeKnownIssue([issue], "dcn0", "b", day)).toBe(issue);
+    expect(activeKnownIssue([{ ...issue, site: "dcn1" }], "dcn0", "b", day)).toBeUndefined();
+  });
+
+  test("minTests counts executed tests; maxDurationS the site's test time; a site's gate overrides the default", () => {
+    const r = evaluateGates("dcn0", tests, { minTests: 3, maxDurationS: 2 }, [], day);
+    expect(r.results).toEqual([
+      { name: "minTests", ok: false, detail: "2 executed (at least 3)" },
+      { name: "maxDurationS", ok: false, detail: "3.0 s (at most 2 s)" },
+    ]);
+    expect(gateFor({ default: { maxFailures: 0, minTests: 1 }, sites: { dcn0: { minTests: 5 } } }, "dcn0")).toEqual({ maxFailures: 0, minTests: 5 });
+  });
+
+  test("gates and known issues naming sites that do not exist are config errors", () => {
+    const bad = configSchema.safeParse({ ...cfg, gates: { sites: { dcn7: { minTests: 1 } } }, knownIssues: [{ ...issue, site: "dcn9", expires: "2026-02-30x" }] });
+    expect(bad.success).toBe(false);
+    const paths = bad.error!.issues.map((i) => i.path.join("."));
+    expect(paths).toEqual(expect.arrayContaining(["gates.sites.dcn7", "knownIssues.0.expires"]));
+  });
+});
+
+describe("diff", () => {
+  const run = (runId: string, statuses: Record<string, "passed" | "failed" | "skipped">, authUrl = "http://k/v3"): RunSummary => ({
+    runId, cloud: { authUrl, region: "r", project: "p" }, startedAt: "", finishedAt: "", interrupted: false,
+    sites: [{ site: "dcn0", status: "passed", errors: [], tests: Object.entries(statuses).map(([id, status]) => ({ id, title: id, status, durationMs: 1500 })) }],
+  });
+
+  test("new, removed, fixed, regressed, still failing and still passing, with duration deltas", () => {
+    const d = diffRuns(
+      run("A", { keep: "passed", fix: "failed", broke: "passed", bad: "failed", gone: "passed", skip: "skipped" }),
+      run("B", { keep: "passed", fix: "passed", broke: "failed", bad: "failed", fresh: "passed", skip: "passed" }),
+    );
+    expect(Object.fromEntries(d.tests.map((t) => [t.id, t.change]))).toEqual({
+      keep: "still passing", fix: "fixed", broke: "regressed", bad: "still failing", gone: "removed", skip: "skipped", fresh: "new",
+    });
+    expect(d.regressions).toBe(1);
+    expect(d.tests.find((t) => t.id === "keep")?.durationMsDelta).toBe(0);
+  });
+
+  test("runs of different clouds are refused", () => {
+    expect(() => diffRuns(run("A", {}), run("B", {}, "http://other/v3"))).toThrow(DiffError);
+  });
+});
+
+describe("failure kinds and leftovers", () => {
+  test("defects and refusals are the product's; timeouts, 5xx, network and Ceph are infrastructure; the rest is the harness's", () => {
+    const api = (status: number | undefined, code?: string) => new ApiError({ service: "glance", method: "GET", url: "http://g/v2/images", status, code });
+    expect(classifyFailure(new ProductDefect("dcn0", "x"))).toBe("product");
+    expect(classifyFailure(api(409))).toBe("product");
+    expect(classifyFailure(api(503))).toBe("infrastructure");
+    expect(classifyFailure(api(undefined, "ECONNREFUSED"))).toBe("infrastructure");
+    expect(classifyFailure(api(401))).toBe("infrastructure");
+    expect(classifyFailure(new ResponseValidationError({ service: "glance", method: "GET", url: "http://g/x", status: 200 }, ["id: Required"]))).toBe("harness");
+    const wait = (kind: "timeout" | "terminal" | "poll", cause?: unknown) =>
+      new WaitError(kind, "image x", "active", 1, 1, undefined, undefined, [], "m", cause === undefined ? undefined : { cause });
+    expect(classifyFailure(wait("timeout"))).toBe("infrastructure");
+    expect(classifyFailure(wait("terminal"))).toBe("product");
+    expect(classifyFailure(wait("poll", api(502)))).toBe("infrastructure");
+    expect(classifyFailure(new CephTimeoutError("dcn0", "docker", "rbd ls", 1000))).toBe("infrastructure");
+    expect(classifyFailure(new TypeError("x is undefined"))).toBe("harness");
+  });
+
+  test("only names the harness gives carry a run id", () => {
+    expect(runIdOf("dcnv-20261123t144905-116f-dcn0-volume", "dcnv")).toBe("20261123t144905-116f");
+    expect(runIdOf("snapshot for dcnv-20261123t144905-116f-dcn0-server-snapshot", "dcnv")).toBe("20261123t144905-116f");
+    for (const n of ["dcnv-manual-keep", "x-dcnv-20261123t144905-116f-dcn0-volume", "dcnv-20261123t144905-116f", "dcnvx-20261123t144905-116f-dcn0-v", null]) {
+      expect(runIdOf(n, "dcnv"), String(n)).toBeUndefined();
+    }
+  });
+});

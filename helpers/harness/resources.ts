@@ -1,0 +1,154 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import type { Clients } from "../clients/index.ts";
+import { isApiError } from "../core/http.ts";
+import { redactText } from "../core/redact.ts";
+import { waitForBackupStatus, waitForVolumeStatus } from "../clients/waiters.ts";
+import { waitForDeletion, type WaitTiming } from "../core/wait.ts";
+
+export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup";
+
+export interface TrackedResource {
+  kind: ResourceKind;
+  id: string;
+  name: string;
+  site: string;
+}
+
+export interface JournalLine extends TrackedResource {
+  op: "created" | "deleted";
+  at: string;
+}
+
+/** Appends to the run's resource journal, so a later sweep can find what an interrupted run left. */
+export class ResourceJournal {
+  constructor(readonly path: string) {}
+
+  record(op: JournalLine["op"], r: TrackedResource): void {
+    appendFileSync(this.path, `${JSON.stringify({ op, ...r, at: new Date().toISOString() })}\n`, { mode: 0o600 });
+  }
+
+  /** Every line of the journal, oldest first. */
+  lines(): JournalLine[] {
+    if (!existsSync(this.path)) return [];
+    return readFileSync(this.path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as JournalLine);
+  }
+
+  /** Resources created and not recorded as deleted, newest first. */
+  outstanding(): TrackedResource[] {
+    const live = new Map<string, TrackedResource>();
+    for (const l of this.lines()) {
+      const key = `${l.kind}:${l.id}`;
+      if (l.op === "created") live.set(key, { kind: l.kind, id: l.id, name: l.name, site: l.site });
+      else live.delete(key);
+    }
+    return [...live.values()].reverse();
+  }
+}
+
+/**
+ * Deletes one resource and waits until it is gone; a 404 counts as gone. A volume still detaching
+ * from a deleted server is waited for first.
+ */
+export async function deleteResource(c: Clients, r: TrackedResource, t: WaitTiming): Promise<void> {
+  const gone = (e: unknown) => isApiError(e, 404);
+  switch (r.kind) {
+    case "server":
+      await c.compute.deleteServer(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.compute.showServer(r.id), `server ${r.name} (${r.id})`, t);
+      return;
+    case "backup": {
+      const b = await c.volume.showBackup(r.id).catch((e) => { if (gone(e)) return undefined; throw e; });
+      if (!b) return;
+      if (!["available", "error"].includes(b.status)) await waitForBackupStatus(c.volume, r.id, ["available", "error"], t);
+      await c.volume.deleteBackup(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.volume.showBackup(r.id), `volume backup ${r.name} (${r.id})`, t);
+      return;
+    }
+    case "snapshot":
+      await c.volume.deleteSnapshot(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.volume.showSnapshot(r.id), `volume snapshot ${r.name} (${r.id})`, t);
+      return;
+    case "volume": {
+      // NOTE: after a server delete, Nova detaches its volumes asynchronously; the volume stays in-use a while.
+      const v = await c.volume.showVolume(r.id).catch((e) => { if (gone(e)) return undefined; throw e; });
+      if (!v) return;
+      if (!["available", "error", "error_restoring", "error_extending", "error_managing"].includes(v.status)) {
+        await waitForVolumeStatus(c.volume, r.id, ["available", "error"], t);
+      }
+      await c.volume.deleteVolume(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.volume.showVolume(r.id), `volume ${r.name} (${r.id})`, t);
+      return;
+    }
+    case "image":
+      await c.image.deleteImage(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await waitForDeletion(() => c.image.showImage(r.id), `image ${r.name} (${r.id})`, t);
+      return;
+  }
+}
+
+export interface CleanupFailure<R extends TrackedResource = TrackedResource> {
+  resource: R;
+  error: string;
+}
+
+/**
+ * Deletes resources in the order given, each waited for until gone; one that will not delete is
+ * reported with its (redacted) error, never ignored, and the others still go.
+ */
+export async function deleteAll<R extends TrackedResource>(
+  clients: Clients,
+  resources: readonly R[],
+  t: WaitTiming,
+  o: { journal?: ResourceJournal; log?: (line: string, r: R) => void } = {},
+): Promise<{ deleted: R[]; failed: CleanupFailure<R>[] }> {
+  const out: { deleted: R[]; failed: CleanupFailure<R>[] } = { deleted: [], failed: [] };
+  for (const r of resources) {
+    try {
+      await deleteResource(clients, r, t);
+      o.journal?.record("deleted", r);
+      out.deleted.push(r);
+      o.log?.(`deleted ${r.kind} ${r.name} (${r.id})`, r);
+    } catch (e) {
+      const error = redactText((e as Error).message);
+      out.failed.push({ resource: r, error });
+      o.log?.(`could NOT delete ${r.kind} ${r.name} (${r.id}): ${error}`, r);
+    }
+  }
+  return out;
+}
+
+/**
+ * Registers each resource the moment it is created and deletes them last-in-first-out.
+ * A resource that will not delete is reported, never ignored.
+ */
+export class ResourceTracker {
+  private readonly stack: TrackedResource[] = [];
+
+  constructor(
+    private readonly clients: () => Clients,
+    private readonly timing: WaitTiming,
+    private readonly journal?: ResourceJournal,
+  ) {}
+
+  track(r: TrackedResource): void {
+    this.stack.push(r);
+    this.journal?.record("created", r);
+  }
+
+  get size(): number {
+    return this.stack.length;
+  }
+
+  list(): readonly TrackedResource[] {
+    return this.stack;
+  }
+
+  async cleanup(log: (line: string) => void = () => undefined): Promise<CleanupFailure[]> {
+    const lifo = this.stack.splice(0).reverse();
+    return (await deleteAll(this.clients(), lifo, this.timing, { journal: this.journal, log: (line) => log(line) })).failed;
+  }
+}
+
+export function formatCleanupFailures(f: CleanupFailure[]): string {
+  return f.map((x) => `${x.resource.kind} ${x.resource.name} (${x.resource.id}) at ${x.resource.site}: ${x.error}`).join("\n");
+}

@@ -1,0 +1,222 @@
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCephProbe } from "../ceph/probe.ts";
+import { openClients, type Clients } from "../clients/index.ts";
+import type { Config } from "../config/schema.ts";
+import { timing } from "../config/timing.ts";
+import { PACKAGE_ROOT } from "../core/package-root.ts";
+import { redactText } from "../core/redact.ts";
+import { startImageServer, type ImageServer } from "../images/server.ts";
+import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
+import { evaluateGates, gateFor } from "./gates.ts";
+import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
+import { newRunId } from "./naming.ts";
+import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
+import { RunReporter } from "./reporter.ts";
+import { deleteAll, ResourceJournal } from "./resources.ts";
+import type { Selection } from "./selection.ts";
+
+/** Scratch space for image files, outside reports/; the run removes it at its end. */
+export function runWorkDir(runId: string): string {
+  return join(tmpdir(), `dcn-verify-${runId}`);
+}
+
+function testTimeoutMs(cfg: Config): number {
+  const t = cfg.timeouts;
+  return (t.imageActive * 3 + t.copyImage * 3 + t.volumeAvailable * 3 + t.volumeUpload + t.serverActive * 2 + t.serverStopped + t.snapshotAvailable + t.request * 10) * 1000;
+}
+
+/** Deletes, newest first, whatever the run's journal says was created and not deleted; returns what would not go. */
+export async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<string[]> {
+  const { failed } = await deleteAll(clients, journal.outstanding(), timing(cfg.timeouts, "deletion"), {
+    journal,
+    log: (line, r) => process.stderr.write(`[${r.site}] cleanup sweep: ${line}\n`),
+  });
+  return failed.map((f) => `${f.resource.kind} ${f.resource.name} (${f.resource.id}) at ${f.resource.site}: ${f.error}`);
+}
+
+export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
+  const c = clients.session.credentials;
+  return { authUrl: c.auth.authUrl.replace(/\/+$/, ""), region: c.regionName ?? "", project: clients.session.projectName ?? "" };
+}
+
+/** The sites that run at least one suite file, each with its files: the catalog decides. */
+export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites">): { site: string; files: string[] }[] {
+  return sel.sites.map((site) => ({ site, files: suiteFilesAt(roleOf(cfg, site), sel.suites) })).filter((s) => s.files.length > 0);
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  runDir: string;
+  summary?: RunSummary;
+  /** Sweep failures: resources that would not delete. */
+  leftovers: string[];
+}
+
+/**
+ * Runs the selected suites, one vitest project per site (all sites in parallel, each site's files in
+ * its own workers), with the run handed to every worker as data. Then sweeps what the journal still
+ * lists, writes summary.json and one Allure report per site.
+ */
+export async function runVerification(
+  cfg: Config,
+  configPath: string,
+  sel: Selection,
+  o: { reportsRoot: string; log: (line: string) => void },
+): Promise<RunOutcome> {
+  const { log } = o;
+  let clients: Clients;
+  try {
+    clients = await openClients(cfg);
+  } catch (e) {
+    log(`cannot reach the cloud: ${redactText((e as Error).message)}`);
+    return { exitCode: 1, runDir: "", leftovers: [] };
+  }
+  const runId = newRunId();
+  const runDir = join(o.reportsRoot, runId);
+  mkdirSync(runDir, { recursive: true });
+  const workDir = runWorkDir(runId);
+  let imageServer: ImageServer | undefined;
+  const webDir = join(workDir, "web");
+  if (!cfg.webDownload.uri && sel.suites.includes("multistore") && tierAllows(sel.tier, "standard")) {
+    mkdirSync(webDir, { recursive: true, mode: 0o700 });
+    try {
+      imageServer = await startImageServer(cfg.webDownload, webDir);
+    } catch (e) {
+      log((e as Error).message);
+      rmSync(workDir, { recursive: true, force: true });
+      return { exitCode: 2, runDir, leftovers: [] };
+    }
+  }
+  const plan = siteFiles(cfg, sel);
+  const info: RunInfo = {
+    runId, runDir, configPath, config: cfg, sites: sel.sites, suites: sel.suites, tier: sel.tier, startedAt: new Date().toISOString(),
+    testTimeoutMs: testTimeoutMs(cfg), workDir, ...(imageServer ? { web: { baseUrl: imageServer.baseUrl, dir: webDir } } : {}),
+  };
+  const { config: _config, ...record } = info;
+  writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));
+  const journal = new ResourceJournal(join(runDir, "resources.jsonl"));
+  log(`${runId}: sites ${sel.sites.join(", ")}; reports in ${runDir}`);
+
+  const reporter = new RunReporter();
+  const { createVitest } = await import("vitest/node");
+  let interrupted = false;
+  let vitest: Awaited<ReturnType<typeof createVitest>> | undefined;
+  const onSignal = (sig: string) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: starting no new steps; cleaning up what the run created\n`);
+    void vitest?.cancelCurrentRun("keyboard-input");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    vitest = await createVitest("test", {
+      config: false, root: PACKAGE_ROOT, watch: false, run: true,
+      pool: "threads", maxWorkers: plan.length, fileParallelism: true,
+      testTimeout: info.testTimeoutMs, hookTimeout: info.testTimeoutMs, retry: 0,
+      reporters: [
+        reporter,
+        ["allure-vitest/reporter", { resultsDir: join(runDir, "allure-results") }],
+        ["junit", { outputFile: join(runDir, "junit.xml"), suiteName: `dcn-verify ${runId}` }],
+      ],
+      projects: plan.map(({ site, files }) => ({
+        test: { name: site, root: PACKAGE_ROOT, include: files, setupFiles: ["allure-vitest/setup"], provide: { site, run: info } },
+      })),
+    });
+    // NOTE: vitest's logger exits the process on SIGINT/SIGTERM; here a signal must stop the run and clean up instead.
+    for (const sig of ["SIGINT", "SIGTERM"] as const) for (const l of process.listeners(sig)) if (l !== onSignal) process.off(sig, l);
+    await vitest.start();
+    await vitest.close();
+  } catch (e) {
+    log(`the test runner failed: ${redactText((e as Error).message)}`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await imageServer?.close();
+  }
+
+  const leftovers = await sweep(clients, cfg, journal);
+  rmSync(workDir, { recursive: true, force: true });
+
+  const ran = plan.map((p) => p.site);
+  const siteResults: SiteSummary[] = reporter.sites();
+  for (const site of ran) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
+  siteResults.sort((a, b) => sel.sites.indexOf(a.site) - sel.sites.indexOf(b.site));
+  const summary: RunSummary = {
+    runId, cloud: cloudOf(clients), tier: sel.tier, suites: sel.suites, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults,
+  };
+  if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
+  for (const s of summary.sites) s.gates = evaluateGates(s.site, s.tests, gateFor(cfg.gates, s.site), cfg.knownIssues);
+  writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
+
+  await writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
+  const ok = !interrupted && leftovers.length === 0 && summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
+  return { exitCode: ok ? 0 : 1, runDir, summary, leftovers };
+}
+
+/** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
+async function writeReports(cfg: Config, clients: Clients, runDir: string, reportsRoot: string, runId: string, sites: string[]): Promise<void> {
+  const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
+  const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
+  for (const site of sites) {
+    const siteCfg = [cfg.central, ...cfg.edges].find((s) => s.name === site)!;
+    const ceph = await createCephProbe(siteCfg, { timeoutMs: 15000 })
+      .version()
+      .catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`);
+    writeEnvironment(resultDirs[site]!, {
+      cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
+      region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",
+      "compute microversion": versions.compute,
+      "volume microversion": versions.volume,
+      "ceph version": ceph,
+      "dcn-verify": JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version,
+      "run id": runId,
+      site,
+    });
+    try {
+      await generateReport(resultDirs[site]!, join(runDir, site, "report"), `dcn-verify ${site} ${runId}`, { historyFile: join(reportsRoot, "history", `${site}.jsonl`) });
+    } catch (e) {
+      process.stderr.write(`[${site}] ${(e as Error).message}\n`);
+    }
+  }
+  const latest = join(reportsRoot, "latest");
+  rmSync(latest, { force: true });
+  symlinkSync(runId, latest);
+}
+
+/** The final table: per site, its result, counts, time and gates. */
+export function summaryTable(sites: SiteSummary[]): string {
+  const rows = [["site", "result", "passed", "failed", "known", "skipped", "time", "gates"]];
+  for (const s of sites) {
+    const n = (st: string) => String(s.tests.filter((t) => t.status === st).length);
+    const secs = s.tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
+    const known = s.gates?.known.length ?? 0;
+    const failed = s.tests.filter((t) => t.status === "failed").length - known;
+    const gates = !s.gates ? "-" : s.gates.ok ? "met" : `NOT MET (${s.gates.results.filter((r) => !r.ok).map((r) => r.name).join(", ")})`;
+    rows.push([s.site, s.status.toUpperCase(), n("passed"), String(failed), String(known), n("skipped"), `${secs.toFixed(1)} s`, gates]);
+  }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** What the operator reads at the end: the table, each failure with its category, gates, errors and leftovers. */
+export function formatOutcome(out: RunOutcome): string {
+  const summary = out.summary!;
+  const lines = [`\n${summaryTable(summary.sites)}\n`];
+  if (summary.interrupted) lines.push(`\nthe run was INTERRUPTED: the steps it did not start are not verified\n`);
+  for (const s of summary.sites) {
+    for (const t of s.tests.filter((x) => x.status === "failed")) {
+      const known = s.gates?.known.find((k) => k.test === t.id);
+      const tag = known ? `FAILED (known issue until ${known.expires}: ${known.reason} ${known.link})` : `FAILED [${t.failureKind}]`;
+      lines.push(`\n[${s.site}] ${tag} ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
+    }
+    for (const k of s.gates?.expired ?? []) lines.push(`\n[${s.site}] known issue for ${k.test} expired on ${k.expires}: the failure counts again (${k.link})\n`);
+    for (const g of s.gates?.results.filter((r) => !r.ok) ?? []) lines.push(`\n[${s.site}] GATE ${g.name} not met: ${g.detail}\n`);
+    for (const e of s.errors) lines.push(`\n[${s.site}] ERROR ${e}\n`);
+  }
+  if (out.leftovers.length) lines.push(`\nresources that could not be deleted:\n  ${out.leftovers.join("\n  ")}\n`);
+  lines.push(`\nreports: ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`);
+  return lines.join("");
+}

@@ -1,0 +1,73 @@
+import * as allure from "allure-js-commons";
+import { Status } from "allure-js-commons";
+import { redact, redactText } from "../core/redact.ts";
+import type { WaitResult } from "../core/wait.ts";
+import { formatTimeline } from "../core/wait.ts";
+
+/** A line the CLI's progress reporter shows as it comes: "§progress <site> <text>". */
+export const PROGRESS_MARK = "§progress";
+
+let progressSite = "-";
+
+export function setProgressSite(site: string): void {
+  progressSite = site;
+}
+
+export function progress(text: string): void {
+  console.log(`${PROGRESS_MARK} ${progressSite} ${redactText(text)}`);
+}
+
+/** One named step of the procedure: an Allure step, a live progress line, and its duration. */
+export async function step<T>(title: string, body: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  progress(`▶ ${title}`);
+  try {
+    const value = await allure.step(title, async () => body());
+    progress(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return value;
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (!err.message.startsWith("[")) err.message = `[${progressSite}] ${title}: ${err.message}`;
+    err.message = redactText(err.message);
+    progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err.message.split("\n")[0]}`);
+    throw err;
+  }
+}
+
+export async function attachJson(name: string, value: unknown): Promise<void> {
+  await allure.attachment(name, JSON.stringify(redact(value), null, 2), "application/json");
+}
+
+export async function attachText(name: string, text: string): Promise<void> {
+  await allure.attachment(name, redactText(text), "text/plain");
+}
+
+/** Records how long a wait took, how often it polled and the states it saw. */
+export async function attachWait(name: string, r: WaitResult<unknown>): Promise<void> {
+  await attachJson(`wait: ${name}`, {
+    elapsedSeconds: +(r.elapsedMs / 1000).toFixed(2),
+    polls: r.polls,
+    secondsBetweenPolls: { min: +(r.gaps.minMs / 1000).toFixed(2), mean: +(r.gaps.meanMs / 1000).toFixed(2), max: +(r.gaps.maxMs / 1000).toFixed(2) },
+    timeline: formatTimeline(r.timeline),
+  });
+}
+
+/** A named outcome that is neither pass nor fail on its own: shown as its own step in the report. */
+export async function outcome(title: string, detail: string): Promise<void> {
+  progress(`● ${title}`);
+  await allure.logStep(title, Status.PASSED);
+  await attachText(`outcome: ${title}`, detail);
+}
+
+/** What a check could not look at: its own step in the report, never a pass. */
+export async function notVerified(title: string, reason: string): Promise<void> {
+  progress(`○ not verified: ${title}`);
+  await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
+  await attachText(`not verified: ${title}`, reason);
+}
+
+export async function warning(title: string, detail: string): Promise<void> {
+  progress(`⚠ ${title}`);
+  await allure.logStep(`warning: ${title}`, Status.BROKEN);
+  await attachText(`warning: ${title}`, detail);
+}

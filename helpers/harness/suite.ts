@@ -1,0 +1,114 @@
+import * as allure from "allure-js-commons";
+import { afterAll, beforeAll, inject, test, type TestContext } from "vitest";
+import type { KnownIssue } from "../config/schema.ts";
+import { catalogEntry, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
+import { openSiteContext, type SiteContext } from "./context.ts";
+import { classifyFailure } from "./failure-kind.ts";
+import type { RunInfo, SiteRole } from "./model.ts";
+import { formatCleanupFailures } from "./resources.ts";
+import { attachText, progress, setProgressSite } from "./steps.ts";
+
+/** The known issue of the config that covers this test at this site today, if any. */
+export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
+  const day = today.toISOString().slice(0, 10);
+  return issues.find((k) => k.test === id && (!k.site || k.site === site) && k.expires >= day);
+}
+
+/** Skips the running test with its reason, in the report as well as in the summary. */
+export async function skipTest(t: TestContext, reason: string): Promise<void> {
+  await attachText("skipped", reason);
+  t.skip(reason);
+}
+
+export interface SiteSuite {
+  site: string;
+  role: SiteRole;
+  run: RunInfo;
+  /** The site's context, open while the suite's tests run. */
+  ctx(): SiteContext;
+  /**
+   * Declares one test of the catalog. Where it runs, its tier and what it builds on come from its
+   * catalog entry; a test that does not run at this site's role is not declared.
+   */
+  test(id: string, title: string, body: (t: TestContext) => Promise<void>): void;
+  /** Hands a thing the catalog says this test provides to the later tests that need it. */
+  give<T>(product: string, value: T): void;
+  /** A thing an earlier test gave; the test is skipped before its body when it is missing. */
+  take<T>(product: string): T;
+}
+
+/**
+ * One suite file at one site: opens the site's context before its tests and, after them, deletes
+ * what they created, last-in-first-out. A resource that will not delete fails the run.
+ */
+export function siteSuite(): SiteSuite {
+  const site = inject("site");
+  const run = inject("run");
+  const role = roleOf(run.config, site);
+  setProgressSite(site);
+  let ctx: SiteContext | undefined;
+  const products = new Map<string, unknown>();
+  beforeAll(async () => {
+    ctx = await openSiteContext(run, site);
+  });
+  afterAll(async () => {
+    if (!ctx) return;
+    const failures = await ctx.tracker.cleanup((line) => progress(`cleanup: ${line}`));
+    await Promise.all([...ctx.probes.values()].map((p) => p.close()));
+    if (failures.length) throw new Error(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
+  });
+
+  /** Why a test cannot run yet: a tier above the run's, or a thing it builds on that no earlier test gave. */
+  function blocked(id: string): string | undefined {
+    const e = catalogEntry(id);
+    if (!tierAllows(run.tier, e.tier)) return `tier ${e.tier} is above this run's --tier ${run.tier}`;
+    const missing = (e.needs ?? []).find((p) => !products.has(p));
+    if (!missing) return undefined;
+    const from = providerOf(role, e.group, missing);
+    return `needs the ${missing} of ${from?.id ?? "no test at this site"}, which did not produce it`;
+  }
+
+  return {
+    site,
+    role,
+    run,
+    ctx: () => {
+      if (!ctx) throw new Error(`[${site}] the site context did not open (see the suite's setup error)`);
+      return ctx;
+    },
+    give: (product, value) => {
+      products.set(product, value);
+    },
+    take: <T>(product: string) => {
+      if (!products.has(product)) throw new Error(`[${site}] nothing gave ${product}: declare it in the catalog's needs`);
+      return products.get(product) as T;
+    },
+    test(id, title, body) {
+      const entry = catalogEntry(id);
+      if (!runsAt(entry, role)) return;
+      test(title, async (t) => {
+        t.task.meta.testId = id;
+        t.task.meta.tier = entry.tier;
+        await allure.label("site", site);
+        await allure.label("testId", id);
+        await allure.label("tier", entry.tier);
+        await allure.tags(entry.tier, site);
+        const why = blocked(id);
+        if (why) return skipTest(t, why);
+        const known = activeKnownIssue(run.config.knownIssues, site, id);
+        if (known) {
+          await allure.issue(known.reason, known.link);
+          await allure.label("knownIssue", "yes");
+        }
+        try {
+          await body(t);
+        } catch (e) {
+          const kind = classifyFailure(e);
+          t.task.meta.failureKind = kind;
+          await allure.label("failure", kind);
+          throw e;
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough, Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import axios from "axios";
+import { execa } from "execa";
+import { z } from "zod";
+import type { Config } from "../config/schema.ts";
+
+export class ImageSourceError extends Error {}
+
+export const qemuInfoSchema = z.looseObject({
+  format: z.string(),
+  "virtual-size": z.number(),
+  "actual-size": z.number().optional(),
+  filename: z.string(),
+});
+export type QemuInfo = z.infer<typeof qemuInfoSchema>;
+
+export interface PreparedImage {
+  /** A raw file, ready to upload. */
+  path: string;
+  sizeBytes: number;
+  source: string;
+  sourceInfo: QemuInfo;
+  convertedFrom?: string;
+}
+
+export async function qemuImgInfo(path: string): Promise<QemuInfo> {
+  const r = await execa("qemu-img", ["info", "--output=json", path], { reject: false, timeout: 60000 });
+  if (r.exitCode !== 0) throw new ImageSourceError(`image.source: qemu-img info ${path} failed: ${r.stderr.trim()}`);
+  return qemuInfoSchema.parse(JSON.parse(r.stdout));
+}
+
+/** A sparse raw disk: a recognisable header, pseudo-random blocks spread through it, zeros between. */
+export async function generateRawImage(path: string, sizeMiB: number, seed: string): Promise<void> {
+  const MiB = 1024 * 1024;
+  const fh = await open(path, "w", 0o600);
+  try {
+    await fh.truncate(sizeMiB * MiB);
+    const blocks = Math.max(1, Math.min(8, sizeMiB));
+    for (let i = 0; i < blocks; i++) {
+      const offset = Math.floor((i * sizeMiB) / blocks) * MiB;
+      const buf = Buffer.alloc(MiB);
+      let state = createHash("sha512").update(`${seed}:${i}`).digest();
+      for (let o = 0; o < MiB; o += state.length) {
+        state.copy(buf, o);
+        state = createHash("sha512").update(state).digest();
+      }
+      if (i === 0) buf.write(`dcn-verify test image ${seed}\n`, 0);
+      await fh.write(buf, 0, MiB, offset);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function download(url: string, dest: string, timeoutMs: number): Promise<void> {
+  const r = await axios.get(url, { responseType: "stream", timeout: timeoutMs, validateStatus: () => true, proxy: false });
+  if (r.status !== 200) throw new ImageSourceError(`image.source.url: GET ${url} returned HTTP ${r.status}`);
+  await pipeline(r.data as Readable, createWriteStream(dest, { mode: 0o600 }));
+}
+
+/**
+ * Turns the configured source into a raw file: a generated fixture, a path, or an http(s) URL.
+ * A qcow2 is converted with qemu-img; any other non-raw format is refused with the field named.
+ */
+export async function prepareImage(cfg: Config, workDir: string, seed: string): Promise<PreparedImage> {
+  const src = cfg.image.source;
+  let path: string;
+  let source: string;
+  if ("generated" in src) {
+    path = join(workDir, `generated-${seed}.raw`);
+    source = `generated ${src.generated.sizeMiB} MiB raw`;
+    if (!existsSync(path)) await generateRawImage(path, src.generated.sizeMiB, seed);
+  } else if ("path" in src) {
+    if (!existsSync(src.path)) throw new ImageSourceError(`image.source.path: no file at ${src.path}`);
+    path = src.path;
+    source = src.path;
+  } else {
+    path = join(workDir, `downloaded-${seed}`);
+    source = src.url;
+    if (!existsSync(path)) await download(src.url, path, cfg.timeouts.request * 1000 * 10);
+  }
+  const info = await qemuImgInfo(path);
+  if (info.format === "raw") return { path, sizeBytes: statSync(path).size, source, sourceInfo: info };
+  if (info.format !== "qcow2") {
+    throw new ImageSourceError(`image.source: ${source} is ${info.format}; dcn-verify takes raw or qcow2 (RBD needs raw, qcow2 is converted)`);
+  }
+  const raw = join(workDir, `converted-${seed}.raw`);
+  const r = await execa("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw], { reject: false, timeout: 600000 });
+  if (r.exitCode !== 0) throw new ImageSourceError(`image.source: qemu-img convert of ${source} failed: ${r.stderr.trim()}`);
+  return { path: raw, sizeBytes: statSync(raw).size, source, sourceInfo: info, convertedFrom: "qcow2" };
+}
+
+export interface HashedStream {
+  stream: Readable;
+  /** Resolves once the stream has been read to its end. */
+  digest: Promise<{ sha512: string; bytes: number }>;
+}
+
+/** Reads the file once: the bytes go to the uploader and through sha512 on their way. */
+export function hashingReadStream(path: string): HashedStream {
+  const hash = createHash("sha512");
+  let bytes = 0;
+  let resolve!: (v: { sha512: string; bytes: number }) => void;
+  let reject!: (e: Error) => void;
+  const digest = new Promise<{ sha512: string; bytes: number }>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  const tap = new Transform({
+    highWaterMark: 1024 * 1024,
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      resolve({ sha512: hash.digest("hex"), bytes });
+      cb();
+    },
+  });
+  const file = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  file.on("error", (e) => {
+    reject(e);
+    tap.destroy(e);
+  });
+  const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+  file.pipe(tap).pipe(out);
+  digest.catch(() => undefined);
+  return { stream: out, digest };
+}

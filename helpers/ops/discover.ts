@@ -1,0 +1,103 @@
+import type { Clients } from "../clients/index.ts";
+import { upHosts } from "../clients/compute.ts";
+import { poolsInAz, rbdBackendTarget } from "../clients/volume.ts";
+import { isApiError } from "../core/http.ts";
+
+export interface DiscoveredSite {
+  name: string;
+  store: string;
+  default: boolean;
+  /** From Glance's stores detail (admin): the store's Ceph cluster. */
+  storeFsid?: string;
+  novaAz?: { hosts: string[]; upHosts: string[] };
+  cinderAz?: { available: boolean };
+  volumeServices: { host: string; up: boolean }[];
+  backends: { pool: string; cluster?: string; fsid?: string }[];
+}
+
+export interface Discovery {
+  sites: DiscoveredSite[];
+  /** AZs of Nova or Cinder that no store carries the name of. */
+  orphanAzs: { az: string; nova: boolean; cinder: boolean; fsids: string[] }[];
+  findings: string[];
+  smallestFlavor?: string;
+}
+
+
+/** Reads Glance's stores, Nova's and Cinder's AZs, Cinder's volume services and backends, and says where they disagree. */
+export async function discover(c: Clients): Promise<Discovery> {
+  const [stores, detail, novaAzs, cinderAzs, services, pools, flavors] = await Promise.all([
+    c.image.listStores(),
+    c.image.listStoresDetail().catch((e) => (isApiError(e, 403) ? undefined : Promise.reject(e))),
+    c.compute.listAvailabilityZones(true),
+    c.volume.listAvailabilityZones(),
+    c.volume.listServices({ binary: "cinder-volume" }),
+    c.volume.listBackendPools().catch((e) => (isApiError(e, 403) ? [] : Promise.reject(e))),
+    c.compute.listFlavors(),
+  ]);
+  const findings: string[] = [];
+  if (!detail) findings.push("GET /v2/info/stores/detail is refused (not admin): the stores' Ceph clusters are unknown");
+  const nova = novaAzs.filter((z) => z.zoneName !== "internal");
+  const backendsIn = (az: string) => {
+    return poolsInAz(services, pools, az).map((p) => {
+      const t = rbdBackendTarget(p);
+      return { pool: p.name, cluster: t?.cluster, fsid: t?.fsid };
+    });
+  };
+  const sites: DiscoveredSite[] = stores.map((s) => {
+    const n = nova.find((z) => z.zoneName === s.id);
+    const cz = cinderAzs.find((z) => z.zoneName === s.id);
+    return {
+      name: s.id,
+      store: s.id,
+      default: s.default === "true",
+      storeFsid: detail?.find((d) => d.id === s.id)?.properties.fsid,
+      novaAz: n ? { hosts: Object.keys(n.hosts ?? {}), upHosts: upHosts(n) } : undefined,
+      cinderAz: cz ? { available: cz.zoneState.available } : undefined,
+      volumeServices: services.filter((v) => v.zone === s.id).map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
+      backends: backendsIn(s.id),
+    };
+  });
+  for (const s of sites) {
+    if (!s.novaAz) findings.push(`store ${s.store} has no Nova AZ of its name`);
+    else if (s.novaAz.upHosts.length === 0) findings.push(`Nova AZ ${s.name} has no enabled, up compute host`);
+    if (!s.cinderAz) findings.push(`store ${s.store} has no Cinder AZ of its name`);
+    if (s.volumeServices.length === 0) findings.push(`AZ ${s.name} has no cinder-volume service`);
+    else if (!s.volumeServices.some((v) => v.up)) findings.push(`AZ ${s.name}'s cinder-volume services are all down or disabled (${s.volumeServices.map((v) => v.host).join(", ")})`);
+    for (const b of s.backends) {
+      if (s.storeFsid && b.fsid && b.fsid !== s.storeFsid) findings.push(`store ${s.store} is on Ceph fsid ${s.storeFsid}, but Cinder backend ${b.pool} of AZ ${s.name} writes to fsid ${b.fsid}`);
+    }
+  }
+  const azNames = [...new Set([...nova.map((z) => z.zoneName), ...cinderAzs.map((z) => z.zoneName)])].filter((z) => !stores.some((s) => s.id === z));
+  const orphanAzs = azNames.map((az) => ({
+    az, nova: nova.some((z) => z.zoneName === az), cinder: cinderAzs.some((z) => z.zoneName === az),
+    fsids: backendsIn(az).map((b) => b.fsid).filter((f): f is string => Boolean(f)),
+  }));
+  for (const o of orphanAzs) {
+    const twin = sites.find((s) => s.storeFsid && o.fsids.includes(s.storeFsid));
+    const where = [o.nova && "Nova", o.cinder && "Cinder"].filter(Boolean).join(" and ");
+    findings.push(twin
+      ? `${where} AZ ${o.az} and Glance store ${twin.store} are on the same Ceph cluster (${twin.storeFsid}) but their names differ`
+      : `${where} AZ ${o.az} has no Glance store of its name`);
+  }
+  const smallest = [...flavors].sort((a, b) => (a.ram ?? 0) - (b.ram ?? 0) || (a.vcpus ?? 0) - (b.vcpus ?? 0))[0];
+  return { sites, orphanAzs, findings, smallestFlavor: smallest?.name };
+}
+
+/** A config for dcn-verify run, from what was discovered; the Ceph transports are for the operator to fill in. */
+export function configFromDiscovery(d: Discovery, cloud: Record<string, unknown>): Record<string, unknown> {
+  const site = (s: DiscoveredSite) => ({
+    name: s.name,
+    az: s.name,
+    store: s.store,
+    ceph: { cluster: s.backends.find((b) => b.cluster)?.cluster ?? s.name, transport: { kind: "local" } },
+  });
+  const central = d.sites.find((s) => s.default) ?? d.sites[0];
+  return {
+    cloud,
+    central: central ? site(central) : undefined,
+    edges: d.sites.filter((s) => s !== central).map(site),
+    flavor: d.smallestFlavor ?? "CHANGE-ME",
+    network: "none",
+  };
+}

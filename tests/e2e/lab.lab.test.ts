@@ -1,0 +1,118 @@
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import Docker from "dockerode";
+import { describe, expect, test } from "vitest";
+import { dockerSocket } from "../../lab/index.ts";
+import { cli, stock, withFault } from "./testing.ts";
+import { paths, readState, siteNames } from "../../lab/state.ts";
+
+const sites = siteNames(readState()?.edges ?? 2);
+const edge = sites[sites.length - 1];
+
+describe("the embedded lab", () => {
+  test("lab status reports every site up, and a second lab up is quick", async () => {
+    const t0 = Date.now();
+    const up = await cli(["lab", "up"]);
+    expect(up.exitCode, up.all).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(30000);
+    const st = await cli(["lab", "status"]);
+    expect(st.exitCode, st.all).toBe(0);
+    for (const s of sites) expect(st.stdout).toMatch(new RegExp(`^${s}\\s+HEALTH_OK\\s+up\\s+up\\s+up$`, "m"));
+  });
+
+  test("secrets and the client config are private to root", () => {
+    for (const f of [paths().secrets, paths().cloudsYaml, paths().config]) expect(statSync(f).mode & 0o077, f).toBe(0);
+  });
+
+  test("the stock clients agree: stores, AZs and rbd", async () => {
+    const stores = await stock("glance", ["stores-info"]);
+    expect(stores.exitCode, stores.stderr).toBe(0);
+    const flat = stores.stdout.replace(/[|\s]+/g, " ");
+    expect(flat).toContain(`"id": "central", "description": "central rbd glance store", "default": "true"`);
+    for (const s of sites.slice(1)) expect(stores.stdout).toContain(`"id": "${s}"`);
+    for (const kind of ["--compute", "--volume"]) {
+      const az = await stock("openstack", ["availability", "zone", "list", kind, "-f", "value", "-c", "Zone Name"]);
+      expect(az.exitCode, az.stderr).toBe(0);
+      for (const s of sites) expect(az.stdout.split("\n")).toContain(s);
+    }
+    const rbd = await stock("rbd", ["--cluster", "dcn0", "-p", "volumes", "ls", "-l"]);
+    expect(rbd.exitCode, rbd.stderr).toBe(0);
+  });
+
+  test("dockerode lists ceph-mon-dcn0 and runs read-only rbd in it; a mutating command is refused", async () => {
+    const docker = new Docker({ socketPath: dockerSocket("dcn0") });
+    const containers = await docker.listContainers();
+    expect(containers.map((c) => c.Names[0])).toContain("/ceph-mon-dcn0");
+    const run = async (Cmd: string[]) => {
+      const exec = await docker.getContainer("ceph-mon-dcn0").exec({ Cmd, AttachStdout: true, AttachStderr: true });
+      const stream = await exec.start({});
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on("data", (d: Buffer) => chunks.push(d));
+      docker.modem.demuxStream(stream, out, new PassThrough());
+      await new Promise((r) => stream.on("end", r));
+      return { stdout: Buffer.concat(chunks).toString(), exitCode: (await exec.inspect()).ExitCode };
+    };
+    const r = await run(["rbd", "-p", "volumes", "ls", "-l", "--format", "json"]);
+    expect(r.exitCode).toBe(0);
+    const local = await stock("rbd", ["--cluster", "dcn0", "-p", "volumes", "ls", "-l", "--format", "json"]);
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(local.stdout));
+    await expect(docker.getContainer("ceph-mon-dcn0").exec({ Cmd: ["rbd", "rm", "volumes/x"], AttachStdout: true })).rejects.toThrow(/refused/);
+  });
+
+  test("each fault is visible with the stock clients, and lab heal brings everything back", async () => {
+    await withFault(edge, "store-missing", async () => {
+      const r = await stock("glance", ["stores-info"]);
+      expect(r.stdout).not.toContain(`"id": "${edge}"`);
+      expect((await cli(["lab", "status"])).stdout).toContain(`store-missing@${edge}`);
+    });
+    await withFault(edge, "no-locations", async () => {
+      const img = await stock("openstack", ["image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", "/dev/null", "dcnv-labtest-locations", "-f", "value", "-c", "id"]);
+      const id = img.stdout.trim();
+      try {
+        const show = await stock("openstack", ["image", "show", id, "-f", "json"]);
+        expect(show.stdout).not.toContain("rbd://");
+      } finally {
+        await stock("openstack", ["image", "delete", id]);
+      }
+    });
+    await withFault(edge, "volume-down", async () => {
+      const r = await stock("openstack", ["volume", "service", "list", "-f", "value", "-c", "Host", "-c", "State"]);
+      expect(r.stdout).toContain(`cinder@${edge} down`);
+    });
+    await withFault(edge, "compute-down", async () => {
+      const r = await stock("openstack", ["compute", "service", "list", "--service", "nova-compute", "-f", "value", "-c", "Host", "-c", "State"]);
+      expect(r.stdout).toContain(`compute-${edge} down`);
+    });
+    await withFault(edge, "az-mismatch", async () => {
+      const r = await stock("openstack", ["aggregate", "show", edge, "-f", "json"]);
+      expect(JSON.parse(r.stdout).hosts).not.toContain(`compute-${edge}`);
+    });
+    await withFault(edge, "store-write-denied", async () => {
+      const r = await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"]);
+      expect(JSON.parse(r.stdout)[0].caps.osd).toBe("profile rbd-read-only pool=images");
+    });
+    expect(JSON.parse((await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"])).stdout)[0].caps.osd).toBe("profile rbd pool=images");
+    await withFault("central", "no-conversion", async () => {
+      const r = await stock("grep", ["-A1", "^\\[image_import_opts\\]", join(paths().etc, "glance-api.conf")]);
+      expect(r.stdout).toContain("image_import_plugins = []");
+    });
+    await withFault(edge, "osd-down", async () => {
+      const r = await stock("ceph", ["--cluster", edge, "osd", "dump", "--format", "json"]);
+      expect(JSON.parse(r.stdout).osds[0].up).toBe(0);
+      expect((await cli(["lab", "status"])).exitCode).not.toBe(0);
+    });
+    const st = await cli(["lab", "status"]);
+    expect(st.exitCode, st.all).toBe(0);
+    expect(st.stdout).not.toContain("active faults");
+  });
+
+  test("the config the lab writes names every site with its Docker API socket", () => {
+    const cfg = readFileSync(paths().config, "utf8");
+    for (const s of sites) {
+      expect(cfg).toContain(`name: ${s}`);
+      expect(existsSync(dockerSocket(s))).toBe(true);
+    }
+  });
+});

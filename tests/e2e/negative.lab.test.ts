@@ -1,0 +1,123 @@
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { sweep } from "../../helpers/harness/run.ts";
+import { openClients } from "../../helpers/clients/index.ts";
+import { loadConfig } from "../../helpers/config/load.ts";
+import { ResourceJournal } from "../../helpers/harness/resources.ts";
+import { cli, labConfigWith, runHarness, testOf, withFault, type HarnessRun } from "./testing.ts";
+
+// Short waits: a broken lab should fail fast, and the message must name the site and the cause.
+const config = () => labConfigWith({
+  timeouts: { imageActive: 60, copyImage: 40, volumeAvailable: 30, volumeUpload: 120, serverActive: 60, serverStopped: 25, snapshotAvailable: 30, deletion: 45, request: 30 },
+});
+
+/** A run's leftovers, swept after the lab is healed (an OSD that was down can hold deletions up). */
+async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[]> {
+  const cfg = await loadConfig(cfgPath);
+  return sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
+}
+
+/**
+ * Applies a fault when the run's progress shows a line matching the trigger, and heals it as soon as
+ * a step fails (so the run's own cleanup meets a healthy lab) or, at the latest, when done() is called.
+ */
+function faultWhen(trigger: RegExp, site: string, kind: string) {
+  let fired: Promise<unknown> | undefined;
+  let healed: Promise<{ exitCode?: number; all?: string }> | undefined;
+  const heal = () => (healed ??= (async () => {
+    await fired;
+    return cli(["lab", "heal", site]);
+  })());
+  return {
+    onLine: (line: string) => {
+      if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind]);
+      else if (fired && /^\[\w+\] ✘ /.test(line)) void heal();
+    },
+    done: async () => {
+      const h = await heal();
+      if (h.exitCode !== 0) throw new Error(`lab heal ${site} failed:\n${h.all}`);
+      return Boolean(fired);
+    },
+  };
+}
+
+describe("dcn-verify run on a lab broken on purpose", () => {
+  test("an edge store missing from Glance fails step 1 at central and step 3 at that edge", async () => {
+    const run = await withFault("dcn1", "store-missing", () => runHarness(["--config", config(), "--sites", "dcn1", "--suites", "procedure"]));
+    expect(run.exitCode).not.toBe(0);
+    const stores = testOf(run, "central", "dcn-1-stores");
+    expect(stores.status).toBe("failed");
+    expect(stores.failure).toMatch(/\[central\] Glance has no store dcn1 \(site dcn1\)/);
+    const copy = testOf(run, "dcn1", "dcn-3-copy-to-edge");
+    expect(copy.status).toBe("failed");
+    expect(copy.failure).toMatch(/^\[dcn1\] copy-image .* to dcn1: .*409/);
+    expect(testOf(run, "dcn1", "dcn-4-boot-from-volume").status).toBe("skipped");
+  });
+
+  test("Glance hiding image locations fails step 2's and step 3's location checks, and step 5 finds a full copy", async () => {
+    const run = await withFault("central", "no-locations", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]));
+    expect(run.exitCode).not.toBe(0);
+    const importing = testOf(run, "central", "dcn-2-raw-import");
+    expect(importing.status).toBe("failed");
+    expect(importing.failure).toMatch(/\[central\] image .* shows no locations/);
+    expect(testOf(run, "dcn0", "dcn-3-copy-to-edge").failure).toMatch(/\[dcn0\] image .* shows no locations: Glance does not expose them/);
+    expect(testOf(run, "dcn0", "dcn-4-boot-from-volume").status).toBe("passed");
+    const parent = testOf(run, "dcn0", "dcn-5-rbd-parent");
+    expect(parent.status).toBe("failed");
+    expect(parent.failure).toMatch(/\[dcn0\] volume-\S+ on dcn0 has no parent: Cinder made a full copy of the image instead of a copy-on-write clone of images\/\S+@snap/);
+    expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
+  });
+
+  test("an edge cluster's OSD stopped before the copy fails step 3 with what it waited for", async () => {
+    const cfg = config();
+    const run = await withFault("dcn0", "osd-down", () => runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"]));
+    const left = await sweepAfterHeal(run, cfg);
+    expect(run.exitCode).not.toBe(0);
+    expect(testOf(run, "central", "dcn-2-raw-import").status).toBe("passed");
+    const copy = testOf(run, "dcn0", "dcn-3-copy-to-edge");
+    expect(copy.status).toBe("failed");
+    // NOTE: the lab's Ceph clients time out OSD ops after 20 s, so Glance records the failed store
+    // (os_glance_failed_import) and the waiter stops early; without that timeout it waits until its own.
+    expect(copy.failure).toMatch(/^\[dcn0\] wait until no store is left importing and dcn0 hold the image: image \S+: .*(os_glance_failed_import lists \[dcn0\]|gave up waiting for stores \[dcn0\])/s);
+    expect(left).toEqual([]);
+  });
+
+  test("a compute host that is down means the server never reaches ACTIVE, and step 4 says so", async () => {
+    const run = await withFault("dcn0", "compute-down", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]));
+    expect(run.exitCode).not.toBe(0);
+    const boot = testOf(run, "dcn0", "dcn-4-boot-from-volume");
+    expect(boot.status).toBe("failed");
+    expect(boot.failure).toMatch(/^\[dcn0\] wait until the server is ACTIVE: .*server \S+.*ERROR/s);
+    expect(boot.failure).toMatch(/No valid host/i);
+    // The volume was made before the boot failed: its clone is still checked.
+    expect(testOf(run, "dcn0", "dcn-5-rbd-parent").status).toBe("passed");
+    expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("skipped");
+  });
+
+  test("a compute service that dies after the boot leaves the server stuck in step 6, and step 6 says so", async () => {
+    const cfg = config();
+    const f = faultWhen(/^\[dcn0\] ▶ run rbd -p volumes ls -l/, "dcn0", "compute-down");
+    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"], { onLine: f.onLine });
+    expect(await f.done()).toBe(true);
+    const left = await sweepAfterHeal(run, cfg);
+    expect(testOf(run, "dcn0", "dcn-5-rbd-parent").status).toBe("passed");
+    const snap = testOf(run, "dcn0", "dcn-6-cinder-snapshot");
+    expect(snap.status).toBe("failed");
+    // NOTE: a stop already on its way may still be served while nova-compute shuts down; then the start is what hangs.
+    expect(snap.failure).toMatch(/^\[dcn0\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s);
+    expect(left).toEqual([]);
+  });
+
+  test("central's OSD stopped while the edge's data is copied back fails step 7, naming the store", async () => {
+    const cfg = config();
+    const f = faultWhen(/^\[dcn0\] ▶ copy-image [0-9a-f-]{36} to central/, "central", "osd-down");
+    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"], { onLine: f.onLine });
+    expect(await f.done()).toBe(true);
+    const left = await sweepAfterHeal(run, cfg);
+    expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");
+    const back = testOf(run, "dcn0", "dcn-7-back-to-central");
+    expect(back.status).toBe("failed");
+    expect(back.failure).toMatch(/^\[dcn0\] (wait until no store is left importing and central hold the image|the central location|the data in).*central/s);
+    expect(left).toEqual([]);
+  });
+});

@@ -1,0 +1,270 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { openClients, REQUEST_LOG_ENV, type Clients } from "../../helpers/clients/index.ts";
+import { configSchema } from "../../helpers/config/schema.ts";
+import { loadConfig } from "../../helpers/config/load.ts";
+import type { Config } from "../../helpers/config/schema.ts";
+import { isApiError } from "../../helpers/core/http.ts";
+import type { RunSummary } from "../../helpers/harness/model.ts";
+import { timing } from "../../helpers/config/timing.ts";
+import { waitForDeletion } from "../../helpers/core/wait.ts";
+import { waitForImageStatus, waitForSnapshotStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
+import { paths } from "../../lab/state.ts";
+import { cli, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
+
+interface LoggedRequest {
+  service: string;
+  method: string;
+  url: string;
+}
+
+const readLog = (file: string): LoggedRequest[] =>
+  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest) : [];
+
+/** Anything but a read, except asking Keystone for a token. */
+const writes = (log: LoggedRequest[]) => log.filter((r) => !["GET", "HEAD"].includes(r.method) && !(r.method === "POST" && /\/v3\/auth\/tokens$/.test(r.url)));
+
+describe("safety tiers", () => {
+  test("a read-only run sends nothing but reads (and its token request), runs only read-only tests, and creates nothing", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");
+    const run = await runHarness(["--tier", "read-only"], { env: { [REQUEST_LOG_ENV]: log } });
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.summary.tier).toBe("read-only");
+    const requests = readLog(log);
+    expect(requests.length).toBeGreaterThan(20);
+    expect(new Set(requests.map((r) => r.service))).toEqual(new Set(["keystone", "glance", "cinder", "nova"]));
+    expect(writes(requests)).toEqual([]);
+    const ran = run.summary.sites.flatMap((s) => s.tests.filter((t) => t.status !== "skipped").map((t) => `${s.site}:${t.id}:${t.tier}`));
+    expect(ran.length).toBeGreaterThanOrEqual(9);
+    expect(ran.filter((r) => !r.endsWith(":read-only"))).toEqual([]);
+    const journal = join(run.runDir, "resources.jsonl");
+    expect(existsSync(journal) ? readFileSync(journal, "utf8") : "").toBe("");
+    expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").failure).toBe("tier disruptive is above this run's --tier read-only");
+  });
+
+  test("production: true caps a run at read-only unless --allow-writes is given", async () => {
+    const cfg = labConfigWith({ production: true });
+    const capped = await runHarness(["--config", cfg, "--tier", "standard", "--sites", "dcn0", "--suites", "procedure"]);
+    expect(capped.output).toContain("production: true in the config caps the run at tier read-only (asked: standard); give --allow-writes to lift the cap");
+    expect(capped.summary.tier).toBe("read-only");
+    const plan = await cli(["plan", "--config", cfg, "--tier", "disruptive", "--allow-writes", "--json"]);
+    expect(plan.exitCode, plan.all).toBe(0);
+    expect(JSON.parse(plan.stdout).tier).toBe("disruptive");
+  });
+});
+
+describe("dcn-verify plan", () => {
+  test("prints each site's tests, tier and what they would create, calling the cloud only to authenticate", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");
+    const r = await cli(["plan", "--sites", "dcn1"], { env: { ...process.env, [REQUEST_LOG_ENV]: log } as Record<string, string> });
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 27 tests\n/);
+    expect(r.stdout).toMatch(/\n {2}dcn-6-cinder-snapshot +disruptive +SKIP: tier disruptive is above --tier standard\n/);
+    expect(r.stdout).toMatch(/\n {2}dcn-7-back-to-central +standard +SKIP: needs dcn-6-cinder-snapshot, which does not run\n/);
+    expect(r.stdout).toMatch(/\n {2}dcn-4-boot-from-volume +standard +creates: volume from the image in the edge AZ; server booted from it in the edge AZ\n/);
+    expect(r.stdout).not.toContain("dcn0:");
+    expect(readLog(log).map((q) => `${q.method} ${q.url}`)).toEqual(["POST http://127.0.0.1:5000/v3/auth/tokens"]);
+  });
+
+  test("bad input is refused before any cloud call, naming what is wrong", async () => {
+    const unknownSite = await cli(["plan", "--sites", "dcn9"]);
+    expect(unknownSite.exitCode).toBe(2);
+    expect(unknownSite.stderr).toContain("--sites: unknown site dcn9; the config has central, dcn0, dcn1");
+    const badTier = await cli(["plan", "--tier", "reckless"]);
+    expect(badTier.stderr).toContain("--tier: unknown tier 'reckless'; one of read-only, standard, disruptive");
+    const missing = await cli(["plan", "--config", "/nonexistent/dcn-verify.yaml"]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/\/nonexistent\/dcn-verify\.yaml/);
+    const known = await cli(["plan", "--config", labConfigWith({ knownIssues: [{ test: "dcn-99", reason: "r", link: "https://bugs.example/1", expires: "2030-01-01" }] })]);
+    expect(known.exitCode).toBe(2);
+    expect(known.stderr).toContain("config knownIssues[0].test: no test 'dcn-99'");
+  });
+});
+
+describe("dcn-verify doctor and discover", () => {
+  test("doctor passes every check on the healthy lab and fails one with a hint when the config is wrong", async () => {
+    const ok = await cli(["doctor"]);
+    expect(ok.exitCode, ok.all).toBe(0);
+    for (const name of ["config", "credentials", "catalog Glance", "catalog Cinder v3", "catalog Nova", "catalog Neutron", "endpoint Glance", "endpoint Cinder", "endpoint Nova", "ceph central", "ceph dcn0", "ceph dcn1"]) {
+      expect(ok.stdout).toMatch(new RegExp(`^OK +${name} `, "m"));
+    }
+    const bad = await cli(["doctor", "--config", labConfigWith({ flavor: "no-such-flavor" })]);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL +endpoint Nova +.*no-such-flavor.*\n +hint: Nova must answer on the catalog's endpoint and have the flavor 'no-such-flavor' \(config flavor\)$/m);
+    const unreadable = await cli(["doctor", "--config", "/nonexistent.yaml"]);
+    expect(unreadable.exitCode).toBe(2);
+    expect(unreadable.stdout).toMatch(/^FAIL +config +.*nonexistent\.yaml/);
+  });
+
+  test("discover rebuilds the lab's sites from the cloud, and reports a store whose AZ lost its compute host", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "dcnv-disc-")), "discovered.yaml");
+    const healthy = await cli(["discover", "--cloud", "dcn-lab", "--clouds-file", paths().cloudsYaml, "--out", out]);
+    expect(healthy.exitCode, healthy.all).toBe(0);
+    expect(healthy.stderr).toContain("no inconsistencies found");
+    const cfg = configSchema.parse(parse(readFileSync(out, "utf8")));
+    expect([cfg.central, ...cfg.edges].map((s) => [s.name, s.az, s.store, s.ceph.cluster])).toEqual([
+      ["central", "central", "central", "central"], ["dcn0", "dcn0", "dcn0", "dcn0"], ["dcn1", "dcn1", "dcn1", "dcn1"],
+    ]);
+    const broken = await withFault("dcn1", "az-mismatch", () => cli(["discover", "--config", paths().config]));
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toContain("FINDING store dcn1 has no Nova AZ of its name");
+    const conflicting = await cli(["discover", "--cloud", "x", "--config", paths().config]);
+    expect(conflicting.exitCode).toBe(2);
+  });
+});
+
+describe("dcn-verify cleanup", () => {
+  let cfg: Config;
+  let c: Clients;
+  const foreign: { images: string[]; volumes: string[] } = { images: [], volumes: [] };
+  const DEAD = "20260101t000000-dead";
+  const OTHER = "20260102t000000-beef";
+  const made: Record<string, string> = {};
+
+  async function image(name: string): Promise<string> {
+    const img = await c.image.createImage({ name, disk_format: "raw", container_format: "bare", visibility: "private" });
+    await c.image.uploadImageData(img.id, Buffer.alloc(1024 * 1024, 3), { store: "central" });
+    await waitForImageStatus(c.image, img.id, "active", timing(cfg.timeouts, "imageActive"));
+    return img.id;
+  }
+
+  async function volume(name: string, imageRef: string): Promise<string> {
+    const v = await c.volume.createVolume({ size: 1, name, imageRef, availability_zone: "central" });
+    await waitForVolumeStatus(c.volume, v.id, "available", timing(cfg.timeouts, "volumeAvailable"));
+    return v.id;
+  }
+
+  beforeAll(async () => {
+    cfg = await loadConfig(paths().config);
+    c = await openClients(cfg);
+    // Not the harness's: a plain name, a name with the prefix but no run id, a run-like name with a different prefix.
+    for (const n of ["foreign-keep", "dcnv-manual-keep", `other-${DEAD}-central-image`]) foreign.images.push(await image(n));
+    foreign.volumes.push(await volume("dcnv-manual-keep-volume", foreign.images[0]!));
+    // What a run that died would have left: an image, a volume cloned from it, a snapshot of the volume.
+    made.image = await image(`dcnv-${DEAD}-central-image`);
+    made.volume = await volume(`dcnv-${DEAD}-central-volume`, made.image);
+    const snap = await c.volume.createSnapshot({ volume_id: made.volume, name: `dcnv-${DEAD}-central-snapshot` });
+    await waitForSnapshotStatus(c.volume, snap.id, "available", timing(cfg.timeouts, "snapshotAvailable"));
+    made.snapshot = snap.id;
+    made.other = await image(`dcnv-${OTHER}-dcn0-image`);
+  }, 300000);
+
+  afterAll(async () => {
+    for (const id of foreign.volumes) {
+      await c.volume.deleteVolume(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
+      await waitForDeletion(() => c.volume.showVolume(id), `volume ${id}`, timing(cfg.timeouts, "deletion"));
+    }
+    for (const id of foreign.images) await c.image.deleteImage(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
+  }, 300000);
+
+  test("finds a dead run's leftovers by its id, deletes them in dependency order, and touches nothing else", async () => {
+    const dry = await cli(["cleanup", "--run-id", DEAD, "--dry-run"]);
+    expect(dry.exitCode, dry.all).toBe(0);
+    expect(dry.stdout.split("\n").filter((l) => l.startsWith("would delete")).map((l) => l.split(" ").slice(2, 4).join(" "))).toEqual([
+      `snapshot dcnv-${DEAD}-central-snapshot`, `volume dcnv-${DEAD}-central-volume`, `image dcnv-${DEAD}-central-image`,
+    ]);
+    expect((await c.image.showImage(made.image!)).status).toBe("active");
+
+    const real = await cli(["cleanup", "--run-id", DEAD]);
+    expect(real.exitCode, real.all).toBe(0);
+    expect(real.stdout).toContain(`run ${DEAD}: deleted 3, failed 0, rbd images left 0`);
+    await expect(c.image.showImage(made.image!)).rejects.toMatchObject({ status: 404 });
+    await expect(c.volume.showVolume(made.volume!)).rejects.toMatchObject({ status: 404 });
+    for (const id of [...foreign.images, made.other!]) expect((await c.image.showImage(id)).status).toBe("active");
+    expect((await c.volume.showVolume(foreign.volumes[0]!)).status).toBe("available");
+
+    const all = await cli(["cleanup", "--all-runs"]);
+    expect(all.exitCode, all.all).toBe(0);
+    expect(all.stdout).toContain(`found image dcnv-${OTHER}-dcn0-image (${made.other}) [run ${OTHER}]`);
+    await expect(c.image.showImage(made.other!)).rejects.toMatchObject({ status: 404 });
+    for (const id of foreign.images) expect((await c.image.showImage(id)).status).toBe("active");
+  });
+
+  test("refuses a run id that does not exist or is not one, and needs a scope", async () => {
+    const none = await cli(["cleanup", "--run-id", "20250101t000000-0000"]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr).toContain("run 20250101t000000-0000 does not exist: nothing in the cloud carries its id");
+    const malformed = await cli(["cleanup", "--run-id", "yesterday"]);
+    expect(malformed.stderr).toContain("--run-id 'yesterday' is not a run id");
+    const noScope = await cli(["cleanup"]);
+    expect(noScope.exitCode).toBe(2);
+    expect(noScope.stderr).toContain("give exactly one of --run-id ID or --all-runs");
+  });
+});
+
+describe("diff, quality gates, known issues, categories and history", () => {
+  const reports = mkdtempSync(join(tmpdir(), "dcnv-reports-"));
+  const rules = ["--sites", "dcn1", "--suites", "rules", "--tier", "read-only"];
+  let before: RunSummary;
+  let after: RunSummary;
+
+  beforeAll(async () => {
+    before = (await runHarness(rules, { reports })).summary;
+    const broken = await withFault("dcn1", "az-mismatch", () => runHarness(rules, { reports }));
+    after = broken.summary;
+    expect(broken.exitCode).toBe(1);
+  }, 600000);
+
+  test("diff shows the regression per site with durations, as a table and as JSON, and exits 1", async () => {
+    const table = await cli(["diff", before.runId, after.runId, "--reports", reports]);
+    expect(table.exitCode, table.all).toBe(1);
+    expect(table.stdout).toMatch(/^dcn1 +rule-1-same-names +REGRESSED +passed +failed +\d+\.\d s +\d+\.\d s +[+-]\d+\.\d s$/m);
+    expect(table.stdout).toMatch(/^dcn1 +rule-2-edge-images-in-central +still passing /m);
+    expect(table.stdout).toContain("regressed 1, fixed 0");
+    const json = await cli(["diff", join(reports, before.runId), join(reports, after.runId), "--json"]);
+    const d = JSON.parse(json.stdout) as { regressions: number; tests: { id: string; change: string }[] };
+    expect(d.regressions).toBe(1);
+    const back = await cli(["diff", after.runId, before.runId, "--reports", reports]);
+    expect(back.exitCode).toBe(0);
+    expect(back.stdout).toMatch(/^dcn1 +rule-1-same-names +fixed /m);
+  });
+
+  test("diff refuses a run that does not exist and two runs of different clouds", async () => {
+    const missing = await cli(["diff", before.runId, "20250101t000000-0000", "--reports", reports]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain("run '20250101t000000-0000' does not exist");
+    const elsewhere = join(mkdtempSync(join(tmpdir(), "dcnv-other-")), "run");
+    cpSync(join(reports, after.runId), elsewhere, { recursive: true });
+    const s = JSON.parse(readFileSync(join(elsewhere, "summary.json"), "utf8")) as RunSummary;
+    writeFileSync(join(elsewhere, "summary.json"), JSON.stringify({ ...s, cloud: { ...s.cloud, authUrl: "https://keystone.other.example/v3" } }));
+    const other = await cli(["diff", join(reports, before.runId), elsewhere]);
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).toMatch(/are of different clouds \(http:\/\/127\.0\.0\.1:5000\/v3 region \S+ vs https:\/\/keystone\.other\.example\/v3/);
+  });
+
+  test("the failure is a product defect in summary and report categories, and the report carries the earlier run in its history", () => {
+    const failed = after.sites[0]!.tests.find((t) => t.id === "rule-1-same-names")!;
+    expect(failed.failureKind).toBe("product");
+    const rc = JSON.parse(readFileSync(join(reports, after.runId, "dcn1", "allurerc.json"), "utf8"));
+    expect(rc.historyPath).toBe(join(reports, "history", "dcn1.jsonl"));
+    expect(rc.categories.rules.map((r: { name: string }) => r.name)).toEqual(["Known issues", "Product defects", "Infrastructure problems", "Harness errors"]);
+    const history = readFileSync(rc.historyPath, "utf8").split("\n").filter(Boolean);
+    expect(history.length).toBe(2);
+    const results = join(reports, after.runId, "dcn1", "allure-results");
+    const labels = readdirSync(results).filter((f) => f.endsWith("-result.json"))
+      .map((f) => JSON.parse(readFileSync(join(results, f), "utf8")) as { name: string; labels: { name: string; value: string }[] })
+      .find((r) => r.labels.some((l) => l.name === "testId" && l.value === "rule-1-same-names"))!.labels;
+    expect(labels).toContainEqual({ name: "failure", value: "product" });
+    const widget = readFileSync(join(reports, after.runId, "dcn1", "report", "widgets", "categories.json"), "utf8");
+    expect(widget).toContain("Product defects");
+    expect(widget).not.toContain("Harness errors");
+  });
+
+  test("a known issue keeps the gate met until it expires; a gate on tests executed fails the run", async () => {
+    const issue = { test: "rule-1-same-names", site: "dcn1", reason: "compute host moved for maintenance", link: "https://bugs.example/42" };
+    const live = await withFault("dcn1", "az-mismatch", () => runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]));
+    expect(live.exitCode, live.output).toBe(0);
+    expect(live.summary.sites[0]!.gates).toMatchObject({ ok: true, known: [{ test: "rule-1-same-names", expires: "2099-12-31" }] });
+    expect(live.output).toContain("FAILED (known issue until 2099-12-31: compute host moved for maintenance https://bugs.example/42)");
+    const expired = await withFault("dcn1", "az-mismatch", () => runHarness([...rules, "--config", labConfigWith({
+      knownIssues: [{ ...issue, expires: "2020-01-01" }], gates: { sites: { dcn1: { minTests: 50 } } },
+    })]));
+    expect(expired.exitCode).toBe(1);
+    expect(expired.output).toContain("[dcn1] known issue for rule-1-same-names expired on 2020-01-01: the failure counts again");
+    expect(expired.output).toContain("[dcn1] GATE maxFailures not met: 1 failed (at most 0)");
+    expect(expired.output).toMatch(/\[dcn1\] GATE minTests not met: 4 executed \(at least 50\)/);
+  });
+});

@@ -1,0 +1,153 @@
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { execa } from "execa";
+import { beforeAll, describe, expect, test } from "vitest";
+import { openClients } from "../../helpers/clients/index.ts";
+import { loadConfig } from "../../helpers/config/load.ts";
+import { createCephProbe } from "../../helpers/ceph/probe.ts";
+import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
+import { runHarness, testOf, type HarnessRun } from "./testing.ts";
+import { runWorkDir } from "../../helpers/harness/run.ts";
+import { type RunInfo } from "../../helpers/harness/model.ts";
+import axios from "axios";
+
+let run: HarnessRun;
+
+beforeAll(async () => {
+  run = await runHarness([]);
+}, 1200000);
+
+function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".json": "application/json", ".css": "text/css", ".svg": "image/svg+xml" };
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^(\.\.[/\\])+/, "");
+    const file = join(dir, path === "/" ? "index.html" : path);
+    if (!file.startsWith(dir) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+}
+
+async function renderedDom(url: string): Promise<string> {
+  const r = await execa("chromium", [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "dcnv-chromium-"))}`, "--virtual-time-budget=15000", "--dump-dom", url,
+  ], { reject: false, timeout: 120000 });
+  return r.stdout;
+}
+
+function unescape(html: string): string {
+  return html.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+}
+
+describe("dcn-verify run on the healthy lab", () => {
+  test("passes for central and every edge site and exits 0", () => {
+    expect(run.exitCode, run.output).toBe(0);
+    const cfgSites = run.summary.sites.map((s) => s.site);
+    expect(cfgSites[0]).toBe("central");
+    for (const s of run.summary.sites) {
+      expect(s.status, `${s.site}: ${JSON.stringify(s)}`).toBe("passed");
+      // central: steps 1-2, 12 multi-store tests and 13 conformance checks; each edge: steps 3-7, 5 DCN rules and 8 checks.
+      expect(s.tests.length).toBe(s.site === "central" ? 27 : 18);
+      expect(s.tests.every((t) => t.status === "passed")).toBe(true);
+    }
+    expect(existsSync(join(run.runDir, "junit.xml"))).toBe(true);
+  });
+
+  test("leaves no image, volume, snapshot, server or rbd image of its run behind", async () => {
+    const cfg = await loadConfig(paths().config);
+    const c = await openClients(cfg);
+    const runId = run.summary.runId;
+    const mine = (n: string | null | undefined) => Boolean(n?.includes(runId));
+    expect((await c.image.listImages()).filter((i) => mine(i.name))).toEqual([]);
+    expect((await c.volume.listVolumes()).filter((v) => mine(v.name))).toEqual([]);
+    expect((await c.volume.listSnapshots()).filter((s) => mine(s.name) || mine(s.description as string))).toEqual([]);
+    expect((await c.compute.listServers()).filter((s) => mine(s.name))).toEqual([]);
+    const journal = readFileSync(join(run.runDir, "resources.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const ids = new Set(journal.map((l: { id: string }) => l.id));
+    expect(ids.size).toBeGreaterThan(10);
+    for (const site of [cfg.central, ...cfg.edges]) {
+      const probe = createCephProbe(site);
+      for (const pool of ["images", "volumes"]) {
+        const names = (await probe.rbdList(pool)).map((e) => e.image);
+        expect(names.filter((n) => [...ids].some((id) => n.includes(id))), `${site.name}/${pool}`).toEqual([]);
+      }
+      await probe.close();
+    }
+  });
+
+  test("stops its image server and removes its scratch files at the end of the run", async () => {
+    const info = JSON.parse(readFileSync(join(run.runDir, "run.json"), "utf8")) as RunInfo;
+    expect(info.web?.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{24}$/);
+    const err = await axios.get(`${info.web!.baseUrl}/x`, { timeout: 5000, proxy: false }).then(() => undefined, (e: { code?: string }) => e.code);
+    expect(err).toBe("ECONNREFUSED");
+    expect(existsSync(runWorkDir(info.runId))).toBe(false);
+  });
+
+  test("central's report carries each import's timeline and how often it polled", () => {
+    const dir = join(run.runDir, "central", "allure-results");
+    const timelines = readdirSync(dir).filter((f) => f.endsWith("-attachment.json"))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { timeline?: unknown; secondsBetweenPolls?: { min: number } })
+      .filter((a) => Array.isArray(a.timeline) && a.secondsBetweenPolls);
+    expect(timelines.length).toBeGreaterThanOrEqual(6);
+    const states = timelines.flatMap((t) => (t.timeline as { state: string }[]).map((p) => p.state));
+    expect(states.some((st) => /^status=importing importing=\[[^\]]+\]/.test(st))).toBe(true);
+    expect(states.some((st) => /^status=active importing=\[\] failed=\[\]/.test(st))).toBe(true);
+  });
+
+  test("its reports, logs and summary hold none of the lab's secrets", async () => {
+    const secrets = allSecrets(loadOrCreateSecrets());
+    const r = await execa("grep", ["-rlF", ...secrets.flatMap((s) => ["-e", s]), run.runDir], { reject: false });
+    expect(r.stdout, "files holding a secret").toBe("");
+    expect(run.output.includes(secrets[0])).toBe(false);
+    const key = await execa("grep", ["-rlE", "AQ[A-Za-z0-9+/]{38}==", run.runDir], { reject: false });
+    expect(key.stdout, "files holding a Ceph key").toBe("");
+  });
+
+  test("each site's Allure report opens in Chromium and shows that site's tests and their steps", async () => {
+    for (const s of run.summary.sites) {
+      const dir = join(run.runDir, s.site, "report");
+      const { server, url } = await serve(dir);
+      try {
+        const results = readdirSync(join(dir, "data", "test-results")).map((f) => JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")));
+        expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
+        const index = await renderedDom(`${url}/index.html`);
+        expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
+        // A sample of each site's results, spread over its suites, keeps this check to about a minute.
+        const step = Math.max(1, Math.floor(results.length / 6));
+        for (const r of results.filter((_, i) => i % step === 0)) {
+          const dom = unescape(await renderedDom(`${url}/index.html#${r.id}`));
+          expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
+          for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4)) expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
+        }
+      } finally {
+        server.close();
+      }
+    }
+  });
+});
+
+describe("dcn-verify run with no options (the first command an operator types)", () => {
+  test("passes at every site on the healthy lab: the rules leave out what the run itself made", async () => {
+    const r = await runHarness([], { asTyped: true });
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.summary.tier).toBe("standard");
+    for (const s of r.summary.sites) {
+      expect(s.status, `${s.site}: ${JSON.stringify(s.tests.filter((t) => t.status === "failed"))}`).toBe("passed");
+      expect(s.errors).toEqual([]);
+    }
+    for (const edge of r.summary.sites.map((s) => s.site).filter((s) => s !== "central")) {
+      for (const id of ["rule-1-same-names", "rule-2-edge-images-in-central", "rule-3-edge-images-raw", "rule-5-image-local-before-use"]) {
+        expect(testOf(r, edge, id).status, `${edge} ${id}`).toBe("passed");
+      }
+      expect(testOf(r, edge, "conf-14-cinder-backup").status).toBe("passed");
+      expect(testOf(r, edge, "dcn-6-cinder-snapshot").status).toBe("skipped");
+    }
+  }, 1200000);
+});

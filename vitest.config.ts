@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+// The harness's own tests. The suites under suites/ are not run from here: 'dcn-verify run' builds
+// their projects, one per site, from the catalog (helpers/harness/run.ts).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // No cloud, no lab: recorded responses under fixtures/.
+        test: {
+          name: "unit",
+          include: ["helpers/**/*.test.ts", "lab/**/*.test.ts", "cli/**/*.test.ts", "tests/unit/**/*.test.ts"],
+          testTimeout: 20000,
+        },
+      },
+      {
+        // Against the embedded lab ('dcn-verify lab up' first). They break the lab on purpose, so they run one file at a time.
+        test: {
+          name: "e2e",
+          include: ["tests/e2e/**/*.lab.test.ts"],
+          fileParallelism: false,
+          sequence: { concurrent: false },
+          testTimeout: 900000,
+          hookTimeout: 300000,
+          retry: 0,
+        },
+      },
+    ],
+  },
+});
