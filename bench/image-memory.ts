@@ -1,14 +1,14 @@
 // One upload as the harness does it, measured from outside (peak RSS by /usr/bin/time) and inside
 // (bytes read from the file, from /proc/self/io): node --import tsx bench/image-memory.ts <sizeMiB> <raw|qcow2> <config>
-import { readFileSync, rmSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { openClients } from "../helpers/clients/index.ts";
-import { loadConfig } from "../helpers/config/load.ts";
-import { generateRawImage, hashingReadStream, prepareImage } from "../helpers/images/source.ts";
-import { timing } from "../helpers/config/timing.ts";
 import { waitForImageStatus } from "../helpers/clients/waiters.ts";
+import { loadConfig } from "../helpers/config/load.ts";
+import { timing } from "../helpers/config/timing.ts";
+import { generateRawImage, hashingReadStream, prepareImage } from "../helpers/images/source.ts";
 
 const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
 
@@ -27,7 +27,12 @@ try {
   }
   const prepared = await prepareImage({ ...cfg, image: { source: { path: source } } }, dir, "bench");
   const c = await openClients(cfg);
-  const img = await c.image.createImage({ name: `dcnv-bench-${process.pid}`, disk_format: "raw", container_format: "bare", visibility: "private" });
+  const img = await c.image.createImage({
+    name: `dcnv-bench-${process.pid}`,
+    disk_format: "raw",
+    container_format: "bare",
+    visibility: "private",
+  });
   try {
     const before = rchar();
     const src = hashingReadStream(prepared.path);
@@ -37,10 +42,17 @@ try {
     const uploadS = (performance.now() - t0) / 1000;
     const readBytes = rchar() - before;
     const active = (await waitForImageStatus(c.image, img.id, "active", timing(cfg.timeouts, "imageActive"))).value;
-    process.stdout.write(`${JSON.stringify({
-      sizeMiB, format, bytes: prepared.sizeBytes, uploadS: +uploadS.toFixed(2), readBytes,
-      readRatio: +(readBytes / prepared.sizeBytes).toFixed(3), hashMatches: active.os_hash_value === digest.sha512,
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        sizeMiB,
+        format,
+        bytes: prepared.sizeBytes,
+        uploadS: +uploadS.toFixed(2),
+        readBytes,
+        readRatio: +(readBytes / prepared.sizeBytes).toFixed(3),
+        hashMatches: active.os_hash_value === digest.sha512,
+      })}\n`,
+    );
   } finally {
     await c.image.deleteImage(img.id);
   }

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import axios from "axios";
 import { timeoutsSchema } from "../helpers/config/schema.ts";
 import { importTiming, timing } from "../helpers/config/timing.ts";
-import { waitFor, type WaitTiming } from "../helpers/core/wait.ts";
+import { type WaitTiming, waitFor } from "../helpers/core/wait.ts";
 
 export interface PollingFigures {
   trials: number;
@@ -23,7 +23,9 @@ export async function measurePolling(trials = 40, cliSeconds = 0): Promise<Polli
   const flips = new Map<string, number>();
   const server = createServer((req, res) => {
     const at = flips.get(req.url ?? "") ?? Infinity;
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ status: performance.now() >= at ? "active" : "saving" }));
+    res
+      .writeHead(200, { "Content-Type": "application/json" })
+      .end(JSON.stringify({ status: performance.now() >= at ? "active" : "saving" }));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -34,13 +36,16 @@ export async function measurePolling(trials = 40, cliSeconds = 0): Promise<Polli
     const flipAt = performance.now() + 500 + Math.random() * 7500;
     flips.set(path, flipAt);
     await waitFor({
-      ...timingOpts, what: path, expected: "active",
+      ...timingOpts,
+      what: path,
+      expected: "active",
       poll: async () => (await http.get(path, { baseURL: base })).data as { status: string },
       done: (v) => v.status === "active",
     });
     return (performance.now() - flipAt) / 1000;
   };
-  const run = async (name: string, timingOpts: WaitTiming) => Promise.all(Array.from({ length: trials }, (_, i) => one(name, i, timingOpts)));
+  const run = async (name: string, timingOpts: WaitTiming) =>
+    Promise.all(Array.from({ length: trials }, (_, i) => one(name, i, timingOpts)));
   try {
     const [harness, harnessImport, watch] = await Promise.all([
       run("harness", timing(t, "imageActive")),
@@ -48,7 +53,10 @@ export async function measurePolling(trials = 40, cliSeconds = 0): Promise<Polli
       // `watch -n 2 openstack ...` sleeps 2 s after each CLI call: one poll per 2 s plus a CLI start-up.
       run("watch", { timeoutS: 60, intervalS: 2 + cliSeconds }),
     ]);
-    const fig = (xs: number[], extra = 0) => ({ medianS: +(quantile(xs, 0.5) + extra).toFixed(2), p95S: +(quantile(xs, 0.95) + extra).toFixed(2) });
+    const fig = (xs: number[], extra = 0) => ({
+      medianS: +(quantile(xs, 0.5) + extra).toFixed(2),
+      p95S: +(quantile(xs, 0.95) + extra).toFixed(2),
+    });
     // NOTE: the manual loop runs a CLI per poll: it sees the state one CLI start-up after the poll began.
     return { trials, harness: fig(harness), harnessImport: fig(harnessImport), watch2s: fig(watch, cliSeconds) };
   } finally {

@@ -1,15 +1,16 @@
 // npm run bench [-- --sizes 1,2,4,8] [--skip-image] [--skip-scaling]
 // Measures, on the embedded lab, dcn-verify against the manual way and against itself as the lab grows.
 // Prints a table of ratios and writes the raw numbers to bench/results/latest.json.
-import { cpus, totalmem, tmpdir } from "node:os";
+
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { generateRawImage } from "../helpers/images/source.ts";
 import type { RunSummary } from "../helpers/harness/model.ts";
-import { labEnv } from "../tests/e2e/testing.ts";
+import { generateRawImage } from "../helpers/images/source.ts";
 import { paths, REPO_ROOT, readState } from "../lab/state.ts";
+import { labEnv } from "../tests/e2e/testing.ts";
 import { measurePolling, type PollingFigures } from "./polling.ts";
 
 const BIN = join(REPO_ROOT, "bin", "dcn-verify.mjs");
@@ -28,7 +29,14 @@ async function timed(cmd: string, args: string[], env?: Record<string, string>):
   const out = join(mkdtempSync(join(tmpdir(), "dcnv-bench-")), "time");
   const r = await execa("/usr/bin/time", ["-f", "%e %U %S %M", "-o", out, cmd, ...args], { reject: false, env, timeout: 3600_000 });
   const [e, u, s, m] = readFileSync(out, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number) as [number, number, number, number];
-  return { wallS: e, cpuS: +(u + s).toFixed(2), maxRssMB: Math.round(m / 1024), exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return {
+    wallS: e,
+    cpuS: +(u + s).toFixed(2),
+    maxRssMB: Math.round(m / 1024),
+    exitCode: r.exitCode ?? -1,
+    stdout: r.stdout,
+    stderr: r.stderr,
+  };
 }
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -39,7 +47,12 @@ async function labUp(edges: number): Promise<void> {
   if (r.exitCode !== 0) throw new Error(`lab up --edges ${edges} failed:\n${r.all}`);
 }
 
-interface AllureStep { name?: string; status?: string; steps?: AllureStep[]; attachments?: { name: string; source: string }[] }
+interface AllureStep {
+  name?: string;
+  status?: string;
+  steps?: AllureStep[];
+  attachments?: { name: string; source: string }[];
+}
 
 /** Named steps that passed (each one a check the test makes or an action it verifies), and the seconds spent in waits. */
 function evidence(runDir: string, site: string): { checks: number; waitedS: number } {
@@ -57,7 +70,8 @@ function evidence(runDir: string, site: string): { checks: number; waitedS: numb
       waitedS += w.elapsedSeconds ?? 0;
     }
   };
-  for (const f of readdirSync(dir).filter((x) => x.endsWith("-result.json"))) walk(JSON.parse(readFileSync(join(dir, f), "utf8")) as AllureStep);
+  for (const f of readdirSync(dir).filter((x) => x.endsWith("-result.json")))
+    walk(JSON.parse(readFileSync(join(dir, f), "utf8")) as AllureStep);
   return { checks, waitedS: +waitedS.toFixed(1) };
 }
 
@@ -91,9 +105,21 @@ async function baseline(edge: string): Promise<Timed & { checks: number; failed:
   const raw = join(mkdtempSync(join(tmpdir(), "dcnv-bench-raw-")), "cirros.raw");
   await generateRawImage(raw, 64, "bench-manual");
   log(`manual baseline (stock CLIs, 2 s polling) on ${edge}`);
-  const t = await timed("bash", [join(REPO_ROOT, "bench", "manual-baseline.sh"), edge, raw], { ...process.env, ...labEnv() } as Record<string, string>);
+  const t = await timed("bash", [join(REPO_ROOT, "bench", "manual-baseline.sh"), edge, raw], { ...process.env, ...labEnv() } as Record<
+    string,
+    string
+  >);
   const m = /CHECKS (\d+) FAILED (\d+)/.exec(t.stdout);
-  return { ...t, stdout: t.stdout.split("\n").filter((l) => l.startsWith("CHECK")).join("\n"), stderr: "", checks: Number(m?.[1] ?? 0), failed: Number(m?.[2] ?? 0) };
+  return {
+    ...t,
+    stdout: t.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("CHECK"))
+      .join("\n"),
+    stderr: "",
+    checks: Number(m?.[1] ?? 0),
+    failed: Number(m?.[2] ?? 0),
+  };
 }
 
 async function cliSeconds(): Promise<number> {
@@ -108,7 +134,14 @@ async function cliSeconds(): Promise<number> {
 
 async function imageMemory(sizeMiB: number, format: string): Promise<Timed & Record<string, unknown>> {
   log(`image upload of ${sizeMiB} MiB (${format})`);
-  const t = await timed(process.execPath, ["--import", "tsx", join(REPO_ROOT, "bench", "image-memory.ts"), String(sizeMiB), format, paths().config]);
+  const t = await timed(process.execPath, [
+    "--import",
+    "tsx",
+    join(REPO_ROOT, "bench", "image-memory.ts"),
+    String(sizeMiB),
+    format,
+    paths().config,
+  ]);
   if (t.exitCode !== 0) throw new Error(`image-memory ${sizeMiB} ${format} failed: ${t.stderr}`);
   return { ...t, ...(JSON.parse(t.stdout.trim().split("\n").at(-1)!) as Record<string, unknown>), stdout: "", stderr: "" };
 }
@@ -116,7 +149,9 @@ async function imageMemory(sizeMiB: number, format: string): Promise<Timed & Rec
 const r2 = (x: number) => +x.toFixed(2);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { sizes: { type: "string" }, "skip-image": { type: "boolean" }, "skip-scaling": { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { sizes: { type: "string" }, "skip-image": { type: "boolean" }, "skip-scaling": { type: "boolean" } },
+  });
   const sizes = (values.sizes ?? "1,2,4,8").split(",").map(Number);
   const startEdges = readState()?.edges ?? 2;
   const results: Record<string, unknown> = {
@@ -158,8 +193,18 @@ async function main(): Promise<void> {
   const rows: [string, string, string, string][] = [["figure", "measured", "target", "met"]];
   const row = (f: string, v: number, target: string, met: boolean) => rows.push([f, String(v), target, met ? "yes" : "NO"]);
   row("dcn-verify wall (2 edges) / manual wall (1 edge)", r2(two.wallS / manual.wallS), "<= 1.0", two.wallS / manual.wallS <= 1);
-  row("checks: dcn-verify (2 edges, all sites) / manual (1 edge)", r2(allChecks / Math.max(1, manual.checks)), ">= 3", allChecks / Math.max(1, manual.checks) >= 3);
-  row("checks: dcn-verify per edge site (+ central) / manual", r2((edgeChecks + (two.checksPerSite.central ?? 0)) / Math.max(1, manual.checks)), "info", true);
+  row(
+    "checks: dcn-verify (2 edges, all sites) / manual (1 edge)",
+    r2(allChecks / Math.max(1, manual.checks)),
+    ">= 3",
+    allChecks / Math.max(1, manual.checks) >= 3,
+  );
+  row(
+    "checks: dcn-verify per edge site (+ central) / manual",
+    r2((edgeChecks + (two.checksPerSite.central ?? 0)) / Math.max(1, manual.checks)),
+    "info",
+    true,
+  );
   const one = scaling.find((s) => s.edges === 1);
   const eight = scaling.find((s) => s.edges === Math.max(...sizes));
   if (one && eight) row(`wall at ${eight.edges} edges / wall at 1`, r2(eight.wallS / one.wallS), "<= 2.0", eight.wallS / one.wallS <= 2);
@@ -171,14 +216,33 @@ async function main(): Promise<void> {
   }
   const img = results.image as Record<string, { maxRssMB: number; readRatio: number; hashMatches: boolean }> | undefined;
   if (img) {
-    row("peak RSS, 4 GiB raw upload / 64 MiB", r2(img.raw4096!.maxRssMB / img.raw64!.maxRssMB), "<= 1.2", img.raw4096!.maxRssMB / img.raw64!.maxRssMB <= 1.2);
-    row("peak RSS, 4 GiB via qcow2 / 64 MiB via qcow2", r2(img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB), "<= 1.2", img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB <= 1.2);
-    row("bytes read from the file / file size, 4 GiB (sha512 while streaming)", img.raw4096!.readRatio, "~1.0, hash ok", img.raw4096!.readRatio < 1.05 && img.raw4096!.hashMatches);
+    row(
+      "peak RSS, 4 GiB raw upload / 64 MiB",
+      r2(img.raw4096!.maxRssMB / img.raw64!.maxRssMB),
+      "<= 1.2",
+      img.raw4096!.maxRssMB / img.raw64!.maxRssMB <= 1.2,
+    );
+    row(
+      "peak RSS, 4 GiB via qcow2 / 64 MiB via qcow2",
+      r2(img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB),
+      "<= 1.2",
+      img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB <= 1.2,
+    );
+    row(
+      "bytes read from the file / file size, 4 GiB (sha512 while streaming)",
+      img.raw4096!.readRatio,
+      "~1.0, hash ok",
+      img.raw4096!.readRatio < 1.05 && img.raw4096!.hashMatches,
+    );
   }
   row("noticing a change, median s: harness (waits) / watch -n 2", r2(polling.harness.medianS / polling.watch2s.medianS), "info", true);
   row("noticing a change, p95 s: harness (imports) / watch -n 2", r2(polling.harnessImport.p95S / polling.watch2s.p95S), "info", true);
   const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows.map((r, i) => `| ${r.map((c, j) => c.padEnd(w[j]!)).join(" | ")} |${i === 0 ? `\n|${w.map((n) => "-".repeat(n + 2)).join("|")}|` : ""}`).join("\n");
+  const table = rows
+    .map(
+      (r, i) => `| ${r.map((c, j) => c.padEnd(w[j]!)).join(" | ")} |${i === 0 ? `\n|${w.map((n) => "-".repeat(n + 2)).join("|")}|` : ""}`,
+    )
+    .join("\n");
   results.table = table;
   const dir = join(REPO_ROOT, "bench", "results");
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });

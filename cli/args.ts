@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { resolveConfigPath } from "../helpers/config/load.ts";
 import { paths } from "../lab/state.ts";
 

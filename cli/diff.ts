@@ -1,8 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { DiffError, diffRuns, formatDiff, loadRun, type RunDiff } from "../helpers/ops/diff.ts";
 import { parseCommand } from "./args.ts";
-import type { RunSummary, TestSummary } from "../helpers/harness/model.ts";
-import { DiffError, RunDiff, diffRuns, formatDiff, loadRun } from "../helpers/ops/diff.ts";
 
 const USAGE = `usage: dcn-verify diff <runA> <runB> [--reports DIR] [--json]
   Compares two runs of the same cloud (before and after an upgrade, say): per site, which tests are new, fixed,

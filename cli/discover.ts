@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
-import { configPathOf, parseCommand } from "./args.ts";
 import { stringify } from "yaml";
 import { openClients } from "../helpers/clients/index.ts";
-import { cloudSchema } from "../helpers/config/schema.ts";
 import { loadConfig } from "../helpers/config/load.ts";
-import { configFromDiscovery, discover } from "../helpers/ops/discover.ts";
+import { cloudSchema, type Timeouts } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
+import { configFromDiscovery, type Discovery, discover } from "../helpers/ops/discover.ts";
+import { configPathOf, parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | --config FILE) [--out FILE]
   Builds a site config from the cloud: Glance stores, Nova and Cinder AZs, Cinder's volume services and backends
@@ -14,7 +14,11 @@ const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | -
   there are findings. The Ceph transports are left as { kind: local } for you to fill in.`;
 
 export async function discoverCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" } }, USAGE);
+  const parsed = parseCommand(
+    argv,
+    { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" } },
+    USAGE,
+  );
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   if (args.cloud && args.config) {
@@ -22,7 +26,7 @@ export async function discoverCommand(argv: string[]): Promise<number> {
     return 2;
   }
   let cloud: Record<string, unknown>;
-  let timeouts;
+  let timeouts: Timeouts;
   try {
     if (args.cloud) {
       cloud = cloudSchema.parse({ cloud: args.cloud, ...(args["clouds-file"] ? { cloudsFile: args["clouds-file"] } : {}) });
@@ -36,7 +40,7 @@ export async function discoverCommand(argv: string[]): Promise<number> {
     process.stderr.write(`dcn-verify discover: ${redactText((e as Error).message)}\n`);
     return 2;
   }
-  let d;
+  let d: Discovery;
   try {
     const clients = await openClients({ cloud: cloud as never, timeouts });
     d = await discover(clients);
@@ -48,9 +52,11 @@ export async function discoverCommand(argv: string[]): Promise<number> {
   if (args.out) writeFileSync(args.out, yaml, { mode: 0o600 });
   else process.stdout.write(yaml);
   for (const s of d.sites) {
-    process.stderr.write(`site ${s.name}: store${s.default ? " (default)" : ""}, Nova AZ ${s.novaAz ? `${s.novaAz.upHosts.length}/${s.novaAz.hosts.length} hosts up` : "MISSING"}, ` +
-      `Cinder AZ ${s.cinderAz ? (s.cinderAz.available ? "available" : "unavailable") : "MISSING"}, volume services ${s.volumeServices.filter((v) => v.up).length}/${s.volumeServices.length} up, ` +
-      `backends ${s.backends.map((b) => `${b.pool}${b.cluster ? ` -> ceph ${b.cluster}` : ""}`).join(", ") || "none"}\n`);
+    process.stderr.write(
+      `site ${s.name}: store${s.default ? " (default)" : ""}, Nova AZ ${s.novaAz ? `${s.novaAz.upHosts.length}/${s.novaAz.hosts.length} hosts up` : "MISSING"}, ` +
+        `Cinder AZ ${s.cinderAz ? (s.cinderAz.available ? "available" : "unavailable") : "MISSING"}, volume services ${s.volumeServices.filter((v) => v.up).length}/${s.volumeServices.length} up, ` +
+        `backends ${s.backends.map((b) => `${b.pool}${b.cluster ? ` -> ceph ${b.cluster}` : ""}`).join(", ") || "none"}\n`,
+    );
   }
   for (const f of d.findings) process.stderr.write(`FINDING ${f}\n`);
   if (!d.findings.length) process.stderr.write("no inconsistencies found\n");

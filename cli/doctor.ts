@@ -1,13 +1,8 @@
-import { configPathOf, parseCommand } from "./args.ts";
-import { createCephProbe } from "../helpers/ceph/probe.ts";
-import { ComputeClient } from "../helpers/clients/compute.ts";
-import { openSession, type Session } from "../helpers/clients/identity.ts";
-import { ImageClient } from "../helpers/clients/image.ts";
-import { VolumeClient } from "../helpers/clients/volume.ts";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { formatChecks, runChecks } from "../helpers/ops/doctor.ts";
+import { configPathOf, parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify doctor [--config FILE]
   Checks what a run needs, one line per check with a hint when it fails: the config, the credentials, the
@@ -23,10 +18,15 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     path = configPathOf(args.config);
     cfg = await loadConfig(path);
   } catch (e) {
-    process.stdout.write(`${formatChecks([{ name: "config", ok: false, detail: redactText((e as Error).message), hint: "fix the field named above" }])}\n`);
+    process.stdout.write(
+      `${formatChecks([{ name: "config", ok: false, detail: redactText((e as Error).message), hint: "fix the field named above" }])}\n`,
+    );
     return 2;
   }
-  const checks = [{ name: "config", ok: true, detail: `${path}: central ${cfg.central.name}, edges ${cfg.edges.map((e) => e.name).join(", ")}` }, ...(await runChecks(cfg))];
+  const checks = [
+    { name: "config", ok: true, detail: `${path}: central ${cfg.central.name}, edges ${cfg.edges.map((e) => e.name).join(", ")}` },
+    ...(await runChecks(cfg)),
+  ];
   process.stdout.write(`${formatChecks(checks)}\n`);
   return checks.some((c) => !c.ok) ? 1 : 0;
 }

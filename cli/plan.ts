@@ -1,5 +1,5 @@
-import { recordRequests } from "../helpers/clients/index.ts";
 import { openSession } from "../helpers/clients/identity.ts";
+import { recordRequests } from "../helpers/clients/index.ts";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
@@ -11,9 +11,18 @@ const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--sui
   would create. It authenticates to check the credentials and calls nothing else.`;
 
 export async function planCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, {
-    config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" }, "allow-writes": { type: "boolean" }, json: { type: "boolean" },
-  }, USAGE);
+  const parsed = parseCommand(
+    argv,
+    {
+      config: { type: "string" },
+      sites: { type: "string" },
+      suites: { type: "string" },
+      tier: { type: "string" },
+      "allow-writes": { type: "boolean" },
+      json: { type: "boolean" },
+    },
+    USAGE,
+  );
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   let cfg: Config;

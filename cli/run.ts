@@ -4,7 +4,7 @@ import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
 import { formatOutcome, runVerification } from "../helpers/harness/run.ts";
-import { select, selectSuites, type Selection } from "../helpers/harness/selection.ts";
+import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tier TIER] [--allow-writes] [--reports DIR]
@@ -17,9 +17,18 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, {
-    config: { type: "string" }, sites: { type: "string" }, suites: { type: "string" }, tier: { type: "string" }, "allow-writes": { type: "boolean" }, reports: { type: "string" },
-  }, USAGE);
+  const parsed = parseCommand(
+    argv,
+    {
+      config: { type: "string" },
+      sites: { type: "string" },
+      suites: { type: "string" },
+      tier: { type: "string" },
+      "allow-writes": { type: "boolean" },
+      reports: { type: "string" },
+    },
+    USAGE,
+  );
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   const say = (line: string) => process.stderr.write(`dcn-verify run: ${line}\n`);

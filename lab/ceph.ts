@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { startProcess, waitUntil, isRunning, LabError } from "./procs.ts";
-import { paths, writeState, writeSecretFile, type LabState } from "./state.ts";
+import { isRunning, LabError, startProcess, waitUntil } from "./procs.ts";
+import { type LabState, paths, writeSecretFile, writeState } from "./state.ts";
 
 export const CEPH_ETC = "/etc/ceph";
 export const POOLS = ["images", "volumes", "vms", "backups"];
@@ -29,9 +29,7 @@ export function keyringPath(site: string, entity: string): string {
 
 function cephConf(site: string, fsid: string, port: number): string {
   const dir = siteDir(site);
-  const clients = ["client.admin", ...Object.keys(CEPH_CLIENTS)]
-    .map((c) => `[${c}]\nkeyring = ${keyringPath(site, c)}\n`)
-    .join("\n");
+  const clients = ["client.admin", ...Object.keys(CEPH_CLIENTS)].map((c) => `[${c}]\nkeyring = ${keyringPath(site, c)}\n`).join("\n");
   return `[global]
 fsid = ${fsid}
 mon initial members = a
@@ -119,7 +117,10 @@ async function monUp(site: string): Promise<boolean> {
 }
 
 export async function osdUp(site: string): Promise<boolean> {
-  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "osd", "dump", "--format", "json"], { reject: false, timeout: 10000 });
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "osd", "dump", "--format", "json"], {
+    reject: false,
+    timeout: 10000,
+  });
   if (r.exitCode !== 0) return false;
   const dump = JSON.parse(r.stdout) as { osds: { osd: number; up: number; in: number }[] };
   return dump.osds.some((o) => o.up === 1 && o.in === 1);
@@ -132,7 +133,7 @@ export async function ensureCluster(state: LabState, site: string, index: number
   const doneKey = `ceph:${site}`;
   if (!state.done.includes(doneKey)) {
     rmSync(dir, { recursive: true, force: true });
-    for (const d of ["run", "mon", "osd/" + `${site}-0`]) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
+    for (const d of ["run", "mon", `osd/${site}-0`]) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
     mkdirSync(CEPH_ETC, { recursive: true });
     const fsid = randomUUID();
     writeFileSync(join(CEPH_ETC, `${site}.conf`), cephConf(site, fsid, port), { mode: 0o644 });
@@ -140,8 +141,23 @@ export async function ensureCluster(state: LabState, site: string, index: number
     const adminKeyring = keyringPath(site, "client.admin");
     await run("ceph-authtool", ["--create-keyring", monKeyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *"]);
     await run("ceph-authtool", [
-      "--create-keyring", adminKeyring, "--gen-key", "-n", "client.admin",
-      "--cap", "mon", "allow *", "--cap", "osd", "allow *", "--cap", "mds", "allow *", "--cap", "mgr", "allow *",
+      "--create-keyring",
+      adminKeyring,
+      "--gen-key",
+      "-n",
+      "client.admin",
+      "--cap",
+      "mon",
+      "allow *",
+      "--cap",
+      "osd",
+      "allow *",
+      "--cap",
+      "mds",
+      "allow *",
+      "--cap",
+      "mgr",
+      "allow *",
     ]);
     chmodSync(adminKeyring, 0o600);
     await run("ceph-authtool", [monKeyring, "--import-keyring", adminKeyring]);
@@ -163,8 +179,21 @@ export async function ensureCluster(state: LabState, site: string, index: number
     const id = (await ceph(site, "osd", "create", uuid)).trim();
     if (id !== "0") throw new LabError(`expected osd.0 in a new cluster ${site}, got osd.${id}`, `ceph-${site}`);
     await run("ceph-osd", [
-      "--cluster", site, "-i", "0", "--mkfs", "--mkkey", "--no-mon-config",
-      "--osd-uuid", uuid, "--keyring", join(osdDir, "keyring"), "--osd-data", osdDir, "--osd-objectstore", "memstore",
+      "--cluster",
+      site,
+      "-i",
+      "0",
+      "--mkfs",
+      "--mkkey",
+      "--no-mon-config",
+      "--osd-uuid",
+      uuid,
+      "--keyring",
+      join(osdDir, "keyring"),
+      "--osd-data",
+      osdDir,
+      "--osd-objectstore",
+      "memstore",
     ]);
     await ceph(site, "auth", "add", "osd.0", "osd", "allow *", "mon", "allow profile osd", "-i", join(osdDir, "keyring"));
   }
@@ -204,7 +233,8 @@ export async function freezeOsd(state: LabState, site: string): Promise<void> {
 
 export async function thawOsd(state: LabState, site: string): Promise<void> {
   const rec = state.processes[osdName(site)];
-  if (!rec || !isRunning(rec)) throw new LabError(`ceph-osd-${site} is not running; the lab must be rebuilt (lab down, lab up)`, osdName(site));
+  if (!rec || !isRunning(rec))
+    throw new LabError(`ceph-osd-${site} is not running; the lab must be rebuilt (lab down, lab up)`, osdName(site));
   process.kill(rec.pid, "SIGCONT");
 }
 
@@ -235,7 +265,8 @@ export async function setPoolMissing(site: string, missing: boolean): Promise<vo
 /** Forgets a site's cluster: its data, its config and keyrings, and that it was provisioned. */
 export function removeCluster(state: LabState, site: string): void {
   rmSync(siteDir(site), { recursive: true, force: true });
-  for (const f of readdirSync(CEPH_ETC).filter((x) => x === `${site}.conf` || x.startsWith(`${site}.client.`))) rmSync(join(CEPH_ETC, f), { force: true });
+  for (const f of readdirSync(CEPH_ETC).filter((x) => x === `${site}.conf` || x.startsWith(`${site}.client.`)))
+    rmSync(join(CEPH_ETC, f), { force: true });
   state.done = state.done.filter((d) => d !== `ceph:${site}`);
   delete state.ceph[site];
   writeState(state);

@@ -15,7 +15,8 @@ function parseEdges(args: string[]): number | undefined {
   const i = args.indexOf("--edges");
   if (i < 0) return undefined;
   const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_EDGES) throw new LabError(`--edges: expected a whole number from 1 to ${MAX_EDGES}, got '${args[i + 1] ?? ""}'`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_EDGES)
+    throw new LabError(`--edges: expected a whole number from 1 to ${MAX_EDGES}, got '${args[i + 1] ?? ""}'`);
   return n;
 }
 
@@ -61,4 +62,3 @@ export async function labCommand(args: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -283,7 +283,9 @@ export function createShimServer(opts: ShimOptions): http.Server {
     const e = m ? execs.get(m[1]!) : undefined;
     const reject = (status: string, message: string) => {
       const text = JSON.stringify({ message });
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
     };
     if (method !== "POST" || !m) return reject("404 Not Found", "page not found");
     if (!e) return reject("404 Not Found", `No such exec instance: ${m[1]}`);
@@ -316,7 +318,7 @@ export function createShimServer(opts: ShimOptions): http.Server {
     const { method, path, query } = route(req.method, req.url ?? "/");
     let m: RegExpExecArray | null;
     if (path === "/_ping" && (method === "GET" || method === "HEAD")) {
-      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "Api-Version": API_VERSION, "Ostype": "linux" });
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8", "Api-Version": API_VERSION, Ostype: "linux" });
       return res.end(method === "HEAD" ? undefined : "OK");
     }
     if (method === "GET" && path === "/version") {
@@ -352,7 +354,19 @@ export function createShimServer(opts: ShimOptions): http.Server {
         Name: `/${name}`,
         Created: created.toISOString(),
         Image: summary().ImageID,
-        State: { Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: process.pid, ExitCode: 0, Error: "", StartedAt: created.toISOString(), FinishedAt: "0001-01-01T00:00:00Z" },
+        State: {
+          Status: "running",
+          Running: true,
+          Paused: false,
+          Restarting: false,
+          OOMKilled: false,
+          Dead: false,
+          Pid: process.pid,
+          ExitCode: 0,
+          Error: "",
+          StartedAt: created.toISOString(),
+          FinishedAt: "0001-01-01T00:00:00Z",
+        },
         Config: { Hostname: site, Image: image, Labels: summary().Labels, Tty: false },
         ExecIDs: [...execs.values()].filter((e) => e.running).map((e) => e.id),
       });
@@ -420,7 +434,9 @@ async function main(): Promise<void> {
   });
   if (values.site && values.socket) pairs.push([values.site, values.socket]);
   if (pairs.length === 0 || pairs.some(([site, socket]) => !site || !socket)) {
-    process.stderr.write("usage: node --import tsx lab/docker-shim.ts (--serve <site>=<socket>)... | --socket <path> --site <site> [--conf-dir /etc/ceph]\n");
+    process.stderr.write(
+      "usage: node --import tsx lab/docker-shim.ts (--serve <site>=<socket>)... | --socket <path> --site <site> [--conf-dir /etc/ceph]\n",
+    );
     process.exit(2);
   }
   const servers: [http.Server, string][] = [];

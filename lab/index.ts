@@ -2,26 +2,92 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
-import { ensureCluster, removeCluster, osdUp, freezeOsd, thawOsd, osdLost, setGlanceWrites, setGlanceCapsBroad, setPoolMissing } from "./ceph.ts";
-import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
 import {
-  ensureMariadb, ensureRabbit, ensureKeystone, registerCatalog, ensureMemberUser, ensurePlacement, ensureGlance, ensureCinder,
-  ensureNeutron, ensureNova, ensureNovaDb, discoverHosts, startCompute, startCinderVolume, cinderVolumeName, computeName, MEMBER_PROJECT, MEMBER_USER,
+  ensureCluster,
+  freezeOsd,
+  osdLost,
+  osdUp,
+  removeCluster,
+  setGlanceCapsBroad,
+  setGlanceWrites,
+  setPoolMissing,
+  thawOsd,
+} from "./ceph.ts";
+import {
+  cinderVolumeName,
+  computeName,
+  discoverHosts,
+  ensureCinder,
+  ensureGlance,
+  ensureKeystone,
+  ensureMariadb,
+  ensureMemberUser,
+  ensureNeutron,
+  ensureNova,
+  ensureNovaDb,
+  ensurePlacement,
+  ensureRabbit,
   type GlanceOptions,
+  MEMBER_PROJECT,
+  MEMBER_USER,
+  registerCatalog,
+  startCinderVolume,
+  startCompute,
 } from "./openstack.ts";
-import { ensureAggregates, ensureFlavor, ensureQuotas, ensureVolumeTypes, setAggregateMembership, waitForComputes, LAB_FLAVOR } from "./provision.ts";
+import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
 import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil } from "./procs.ts";
-import { labStatus, type LabStatus } from "./status.ts";
 import {
-  CENTRAL, ensureDirs, loadOrCreateSecrets, paths, readState, REPO_ROOT, siteNames, writeSecretFile, writeState,
-  FAULT_KINDS, type FaultKind, type LabSecrets, type LabState,
+  ensureAggregates,
+  ensureFlavor,
+  ensureQuotas,
+  ensureVolumeTypes,
+  LAB_FLAVOR,
+  setAggregateMembership,
+  waitForComputes,
+} from "./provision.ts";
+import {
+  CENTRAL,
+  ensureDirs,
+  FAULT_KINDS,
+  type FaultKind,
+  type LabSecrets,
+  type LabState,
+  loadOrCreateSecrets,
+  paths,
+  REPO_ROOT,
+  readState,
+  siteNames,
+  writeSecretFile,
+  writeState,
 } from "./state.ts";
+import { type LabStatus, labStatus } from "./status.ts";
 
 const PACKAGES = [
-  "ceph-mon", "ceph-osd", "ceph-common", "python3-rbd", "python3-rados", "mariadb-server", "python3-pymysql",
-  "rabbitmq-server", "keystone", "glance-api", "cinder-api", "cinder-scheduler", "cinder-volume", "cinder-backup",
-  "nova-api", "nova-conductor", "nova-scheduler", "python3-nova", "placement-api", "neutron-server",
-  "python3-openstackclient", "python3-glanceclient", "python3-cinderclient", "python3-novaclient", "qemu-utils",
+  "ceph-mon",
+  "ceph-osd",
+  "ceph-common",
+  "python3-rbd",
+  "python3-rados",
+  "mariadb-server",
+  "python3-pymysql",
+  "rabbitmq-server",
+  "keystone",
+  "glance-api",
+  "cinder-api",
+  "cinder-scheduler",
+  "cinder-volume",
+  "cinder-backup",
+  "nova-api",
+  "nova-conductor",
+  "nova-scheduler",
+  "python3-nova",
+  "placement-api",
+  "neutron-server",
+  "python3-openstackclient",
+  "python3-glanceclient",
+  "python3-cinderclient",
+  "python3-novaclient",
+  "qemu-utils",
   // The tests open the per-site Allure reports in Debian's headless Chromium.
   "chromium",
 ];
@@ -31,8 +97,14 @@ function log(msg: string): void {
 }
 
 async function ensurePackages(): Promise<void> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields
   const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...PACKAGES], { reject: false });
-  const installed = new Set(q.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+  const installed = new Set(
+    q.stdout
+      .split("\n")
+      .filter((l) => l.endsWith(" installed"))
+      .map((l) => l.split(" ")[0]),
+  );
   const missing = PACKAGES.filter((p) => !installed.has(p));
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new LabError(`missing Debian packages (${missing.join(" ")}); run lab up as root`);
@@ -40,10 +112,23 @@ async function ensurePackages(): Promise<void> {
   const env = { DEBIAN_FRONTEND: "noninteractive" };
   const upd = await execa("apt-get", ["update", "-q"], { env, reject: false });
   if (upd.exitCode !== 0) throw new LabError(`apt-get update failed:\n${upd.stderr.split("\n").slice(-10).join("\n")}`, "apt");
-  const inst = await execa("apt-get", [
-    "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", ...missing,
-  ], { env, reject: false });
-  if (inst.exitCode !== 0) throw new LabError(`apt-get install failed:\n${(inst.stdout + inst.stderr).split("\n").slice(-20).join("\n")}`, "apt");
+  const inst = await execa(
+    "apt-get",
+    [
+      "install",
+      "-y",
+      "-q",
+      "--no-install-recommends",
+      "-o",
+      "Dpkg::Options::=--force-confdef",
+      "-o",
+      "Dpkg::Options::=--force-confold",
+      ...missing,
+    ],
+    { env, reject: false },
+  );
+  if (inst.exitCode !== 0)
+    throw new LabError(`apt-get install failed:\n${(inst.stdout + inst.stderr).split("\n").slice(-20).join("\n")}`, "apt");
 }
 
 function newState(edges: number): LabState {
@@ -72,42 +157,79 @@ async function ensureDockerShims(state: LabState, sites: string[]): Promise<void
   if (isRunning(rec) && sites.every((s) => existsSync(dockerSocket(s))) && JSON.stringify(serving) === JSON.stringify(want)) return;
   await stopProcess(state, name);
   for (const s of sites) rmSync(dockerSocket(s), { force: true });
-  const started = startProcess(state, name, [process.execPath, "--import", "tsx", script, ...want.flatMap((w) => ["--serve", w])], { env: {} });
+  const started = startProcess(state, name, [process.execPath, "--import", "tsx", script, ...want.flatMap((w) => ["--serve", w])], {
+    env: {},
+  });
   await waitUntil(name, "every site's socket", async () => sites.every((s) => existsSync(dockerSocket(s))), 30000, started);
 }
 
 function writeClientConfig(state: LabState, secrets: LabSecrets): void {
   const p = paths();
   const entry = (username: string, password: string, project: string) => ({
-    auth: { auth_url: KEYSTONE_URL, username, password, project_name: project, user_domain_name: "Default", project_domain_name: "Default" },
+    auth: {
+      auth_url: KEYSTONE_URL,
+      username,
+      password,
+      project_name: project,
+      user_domain_name: "Default",
+      project_domain_name: "Default",
+    },
     region_name: REGION,
     interface: "public",
     identity_api_version: 3,
   });
-  writeSecretFile(p.cloudsYaml, stringify({
-    clouds: { "dcn-lab": entry("admin", secrets.admin, "admin"), "dcn-lab-member": entry(MEMBER_USER, secrets.member!, MEMBER_PROJECT) },
-  }));
+  writeSecretFile(
+    p.cloudsYaml,
+    stringify({
+      clouds: { "dcn-lab": entry("admin", secrets.admin, "admin"), "dcn-lab-member": entry(MEMBER_USER, secrets.member!, MEMBER_PROJECT) },
+    }),
+  );
   const sites = siteNames(state.edges);
   const site = (name: string) => ({
-    name, az: name, store: name,
+    name,
+    az: name,
+    store: name,
     ceph: { cluster: name, transport: { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` } },
     volumeType: name,
   });
-  writeSecretFile(p.config, `# Written by 'dcn-verify lab up' for the embedded lab; the same format serves a real cloud.\n` + stringify({
-    cloud: { cloud: "dcn-lab", cloudsFile: p.cloudsYaml },
-    central: site(CENTRAL),
-    edges: sites.slice(1).map(site),
-    flavor: LAB_FLAVOR,
-    network: "none",
-    timeouts: { imageActive: 120, copyImage: 180, volumeAvailable: 120, volumeUpload: 300, serverActive: 120, serverStopped: 90, snapshotAvailable: 120, deletion: 120 },
-    // NOTE: one OSD per cluster: pools have size 1.
-    conformance: { minPoolSize: 1, nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml } },
-  }));
-  writeSecretFile(join(p.root, "openrc"), [
-    `export OS_AUTH_URL=${KEYSTONE_URL}`, "export OS_IDENTITY_API_VERSION=3", "export OS_USERNAME=admin",
-    `export OS_PASSWORD='${secrets.admin}'`, "export OS_PROJECT_NAME=admin", "export OS_USER_DOMAIN_NAME=Default",
-    "export OS_PROJECT_DOMAIN_NAME=Default", `export OS_REGION_NAME=${REGION}`, "export OS_INTERFACE=public", "",
-  ].join("\n"));
+  writeSecretFile(
+    p.config,
+    `# Written by 'dcn-verify lab up' for the embedded lab; the same format serves a real cloud.\n` +
+      stringify({
+        cloud: { cloud: "dcn-lab", cloudsFile: p.cloudsYaml },
+        central: site(CENTRAL),
+        edges: sites.slice(1).map(site),
+        flavor: LAB_FLAVOR,
+        network: "none",
+        timeouts: {
+          imageActive: 120,
+          copyImage: 180,
+          volumeAvailable: 120,
+          volumeUpload: 300,
+          serverActive: 120,
+          serverStopped: 90,
+          snapshotAvailable: 120,
+          deletion: 120,
+        },
+        // NOTE: one OSD per cluster: pools have size 1.
+        conformance: { minPoolSize: 1, nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml } },
+      }),
+  );
+  writeSecretFile(
+    join(p.root, "openrc"),
+    [
+      `export OS_AUTH_URL=${KEYSTONE_URL}`,
+      "export OS_IDENTITY_API_VERSION=3",
+      "export OS_USERNAME=admin",
+      `export OS_PASSWORD='${secrets.admin}'`,
+      "export OS_PROJECT_NAME=admin",
+      "export OS_USER_DOMAIN_NAME=Default",
+      "export OS_PROJECT_DOMAIN_NAME=Default",
+      `export OS_REGION_NAME=${REGION}`,
+      "export OS_INTERFACE=public",
+      "",
+    ].join("\n"),
+  );
 }
 
 export interface UpOptions {
@@ -131,7 +253,8 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   state.edges = edges;
   writeState(state);
   for (const site of removed) {
-    for (const name of [computeName(site), cinderVolumeName(site), `cinder-backup-${site}`, `ceph-osd-${site}`, `ceph-mon-${site}`]) await stopProcess(state, name);
+    for (const name of [computeName(site), cinderVolumeName(site), `cinder-backup-${site}`, `ceph-osd-${site}`, `ceph-mon-${site}`])
+      await stopProcess(state, name);
     // NOTE: memstore keeps the OSD's data in memory only: a removed site is rebuilt from scratch if it comes back.
     removeCluster(state, site);
   }
@@ -168,7 +291,10 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     state.done.push(`nova:hosts:${edges}`);
     writeState(state);
   }
-  await ensureAggregates(admin, sites.filter((s) => !faults("az-mismatch").includes(s)));
+  await ensureAggregates(
+    admin,
+    sites.filter((s) => !faults("az-mismatch").includes(s)),
+  );
   await ensureFlavor(admin);
   await ensureQuotas(admin);
   await ensureVolumeTypes(admin, sites);
@@ -209,10 +335,14 @@ export async function down(): Promise<string[]> {
   const stopped: string[] = [];
   // The OpenStack services go first, together; then the message queue, the database and Ceph.
   const last = (n: string) => /^(rabbitmq|epmd|mariadb|ceph-)/.test(n);
-  await Promise.all(order.filter((n) => !last(n)).map(async (name) => {
-    await stopProcess(state, name);
-    stopped.push(name);
-  }));
+  await Promise.all(
+    order
+      .filter((n) => !last(n))
+      .map(async (name) => {
+        await stopProcess(state, name);
+        stopped.push(name);
+      }),
+  );
   for (const name of order.filter(last)) {
     await stopProcess(state, name);
     stopped.push(name);
@@ -321,4 +451,3 @@ export async function heal(site?: string): Promise<LabStatus> {
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
   return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
 }
-

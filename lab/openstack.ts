@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { LabAdmin, KEYSTONE_URL, REGION } from "./os-admin.ts";
-import { isRunning, LabError, portOpen, sleep, startProcess, stopProcess, waitUntil, logPath, tail } from "./procs.ts";
-import { paths, REPO_ROOT, writeSecretFile, writeState, type LabSecrets, type LabState } from "./state.ts";
+import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
+import { isRunning, LabError, logPath, portOpen, sleep, startProcess, stopProcess, tail, waitUntil } from "./procs.ts";
+import { type LabSecrets, type LabState, paths, REPO_ROOT, writeSecretFile, writeState } from "./state.ts";
 
 const PY_SERVE = join(REPO_ROOT, "lab", "wsgi_serve.py");
 const PY_COMPUTE = join(REPO_ROOT, "lab", "nova_compute.py");
@@ -88,14 +88,36 @@ export async function ensureMariadb(state: LabState, s: LabSecrets): Promise<voi
   const datadir = join(paths().data, "mysql");
   if (!existsSync(join(datadir, "mysql"))) {
     mkdirSync(datadir, { recursive: true, mode: 0o700 });
-    await run("mariadb", "mariadb-install-db", ["--no-defaults", "--user=root", `--datadir=${datadir}`, "--auth-root-authentication-method=socket", "--skip-test-db"]);
+    await run("mariadb", "mariadb-install-db", [
+      "--no-defaults",
+      "--user=root",
+      `--datadir=${datadir}`,
+      "--auth-root-authentication-method=socket",
+      "--skip-test-db",
+    ]);
   }
-  await ensureProcess(state, "mariadb", [
-    "mariadbd", "--no-defaults", "--user=root", `--datadir=${datadir}`, `--socket=${mysqlSocket()}`,
-    "--bind-address=127.0.0.1", `--port=${MYSQL_PORT}`, `--pid-file=${join(paths().run, "mysqld.pid")}`,
-    "--max-connections=2000", "--innodb-buffer-pool-size=128M", "--skip-name-resolve",
-    "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", "--log-error=" + logPath("mariadb-error"),
-  ], () => portOpen(MYSQL_PORT), "port 3306");
+  await ensureProcess(
+    state,
+    "mariadb",
+    [
+      "mariadbd",
+      "--no-defaults",
+      "--user=root",
+      `--datadir=${datadir}`,
+      `--socket=${mysqlSocket()}`,
+      "--bind-address=127.0.0.1",
+      `--port=${MYSQL_PORT}`,
+      `--pid-file=${join(paths().run, "mysqld.pid")}`,
+      "--max-connections=2000",
+      "--innodb-buffer-pool-size=128M",
+      "--skip-name-resolve",
+      "--character-set-server=utf8mb4",
+      "--collation-server=utf8mb4_general_ci",
+      `--log-error=${logPath("mariadb-error")}`,
+    ],
+    () => portOpen(MYSQL_PORT),
+    "port 3306",
+  );
   if (!state.done.includes("db:users")) {
     const sql = Object.entries(s.db).flatMap(([user, pw]) => {
       const dbs = user === "nova" ? ["nova", "nova_api", "nova_cell0"] : [user];
@@ -149,7 +171,8 @@ export async function ensureRabbit(state: LabState, s: LabSecrets): Promise<void
   if (!state.done.includes("rabbit:user")) {
     await waitUntil("rabbitmq", "rabbitmqctl status", async () => (await rabbitctl("status")).exitCode === 0, 60000);
     const add = await rabbitctl("add_user", "openstack", s.rabbit);
-    if (add.exitCode !== 0 && !/already exists/.test(add.stderr)) throw new LabError(`rabbitmq: add_user failed: ${add.stderr}`, "rabbitmq");
+    if (add.exitCode !== 0 && !/already exists/.test(add.stderr))
+      throw new LabError(`rabbitmq: add_user failed: ${add.stderr}`, "rabbitmq");
     const perm = await rabbitctl("set_permissions", "openstack", ".*", ".*", ".*");
     if (perm.exitCode !== 0) throw new LabError(`rabbitmq: set_permissions failed: ${perm.stderr}`, "rabbitmq");
     state.done.push("rabbit:user");
@@ -165,7 +188,9 @@ function serve(app: string, port: number, extra: string[] = []): string[] {
 
 export async function ensureKeystone(state: LabState, s: LabSecrets): Promise<void> {
   const conf = etc("keystone.conf");
-  writeSecretFile(conf, `[DEFAULT]
+  writeSecretFile(
+    conf,
+    `[DEFAULT]
 use_stderr = true
 [database]
 connection = ${dbUrl(s, "keystone", "keystone")}
@@ -176,21 +201,55 @@ expiration = 3600
 key_repository = ${data("keystone", "fernet-keys")}
 [credential]
 key_repository = ${data("keystone", "credential-keys")}
-`);
+`,
+  );
   const env = { OS_KEYSTONE_CONFIG_FILES: conf };
   if (!state.done.includes("keystone:bootstrap")) {
     await run("keystone", "keystone-manage", ["--config-file", conf, "db_sync"]);
-    await run("keystone", "keystone-manage", ["--config-file", conf, "fernet_setup", "--keystone-user", "root", "--keystone-group", "root"]);
-    await run("keystone", "keystone-manage", ["--config-file", conf, "credential_setup", "--keystone-user", "root", "--keystone-group", "root"]);
     await run("keystone", "keystone-manage", [
-      "--config-file", conf, "bootstrap", "--bootstrap-password", s.admin,
-      "--bootstrap-admin-url", `${KEYSTONE_URL}/`, "--bootstrap-internal-url", `${KEYSTONE_URL}/`,
-      "--bootstrap-public-url", `${KEYSTONE_URL}/`, "--bootstrap-region-id", REGION,
+      "--config-file",
+      conf,
+      "fernet_setup",
+      "--keystone-user",
+      "root",
+      "--keystone-group",
+      "root",
+    ]);
+    await run("keystone", "keystone-manage", [
+      "--config-file",
+      conf,
+      "credential_setup",
+      "--keystone-user",
+      "root",
+      "--keystone-group",
+      "root",
+    ]);
+    await run("keystone", "keystone-manage", [
+      "--config-file",
+      conf,
+      "bootstrap",
+      "--bootstrap-password",
+      s.admin,
+      "--bootstrap-admin-url",
+      `${KEYSTONE_URL}/`,
+      "--bootstrap-internal-url",
+      `${KEYSTONE_URL}/`,
+      "--bootstrap-public-url",
+      `${KEYSTONE_URL}/`,
+      "--bootstrap-region-id",
+      REGION,
     ]);
     state.done.push("keystone:bootstrap");
     writeState(state);
   }
-  await ensureProcess(state, "keystone", serve("keystone.server.wsgi:initialize_public_application", PORTS.keystone), () => httpUp(`${KEYSTONE_URL}`), "GET /v3", { env });
+  await ensureProcess(
+    state,
+    "keystone",
+    serve("keystone.server.wsgi:initialize_public_application", PORTS.keystone),
+    () => httpUp(`${KEYSTONE_URL}`),
+    "GET /v3",
+    { env },
+  );
 }
 
 const SERVICES: { name: string; type: string; user?: string; url: string }[] = [
@@ -218,7 +277,10 @@ export async function ensureMemberUser(state: LabState, s: LabSecrets): Promise<
   if (state.done.includes("keystone:member")) return;
   const admin = new LabAdmin(s.admin);
   await admin.login();
-  const project = await findOrCreate(admin, "projects", "project", MEMBER_PROJECT, { domain_id: "default", description: "dcn-verify policy checks" });
+  const project = await findOrCreate(admin, "projects", "project", MEMBER_PROJECT, {
+    domain_id: "default",
+    description: "dcn-verify policy checks",
+  });
   const role = await findOrCreate(admin, "roles", "role", "member", {});
   const user = await findOrCreate(admin, "users", "user", MEMBER_USER, { domain_id: "default", password: s.member });
   await admin.expect([200, 204], "PATCH", `${KEYSTONE_URL}/users/${user}`, { user: { password: s.member } });
@@ -238,7 +300,8 @@ export async function registerCatalog(state: LabState, s: LabSecrets): Promise<v
     if (svc.user) {
       const user = await findOrCreate(admin, "users", "user", svc.user, { domain_id: "default", password: s.services[svc.user] });
       await admin.expect([200, 204], "PATCH", `${KEYSTONE_URL}/users/${user}`, { user: { password: s.services[svc.user] } });
-      for (const role of [adminRole, serviceRole]) await admin.expect([201, 204], "PUT", `${KEYSTONE_URL}/projects/${project}/users/${user}/roles/${role}`);
+      for (const role of [adminRole, serviceRole])
+        await admin.expect([201, 204], "PUT", `${KEYSTONE_URL}/projects/${project}/users/${user}/roles/${role}`);
     }
     const serviceId = await findOrCreate(admin, "services", "service", svc.name, { type: svc.type, enabled: true });
     const existing = await admin.expect([200], "GET", `${KEYSTONE_URL}/endpoints?service_id=${serviceId}`);
@@ -246,7 +309,9 @@ export async function registerCatalog(state: LabState, s: LabSecrets): Promise<v
       if ((existing.endpoints as { interface: string }[]).some((e) => e.interface === iface)) continue;
       // NOTE: creating an endpoint right after its service can race; retry.
       for (let attempt = 0; ; attempt++) {
-        const r = await admin.request("POST", `${KEYSTONE_URL}/endpoints`, { endpoint: { service_id: serviceId, interface: iface, url: svc.url, region_id: REGION } });
+        const r = await admin.request("POST", `${KEYSTONE_URL}/endpoints`, {
+          endpoint: { service_id: serviceId, interface: iface, url: svc.url, region_id: REGION },
+        });
         if (r.status === 201) break;
         if (attempt >= 5) throw new LabError(`keystone: endpoint ${svc.name}/${iface}: HTTP ${r.status}`, "keystone");
         await sleep(500);
@@ -261,21 +326,31 @@ export async function registerCatalog(state: LabState, s: LabSecrets): Promise<v
 
 export async function ensurePlacement(state: LabState, s: LabSecrets): Promise<void> {
   const dir = data("placement-etc");
-  writeSecretFile(join(dir, "placement.conf"), `[DEFAULT]
+  writeSecretFile(
+    join(dir, "placement.conf"),
+    `[DEFAULT]
 use_stderr = true
 [placement_database]
 connection = ${dbUrl(s, "placement", "placement")}
 [api]
 auth_strategy = keystone
-${authtoken(s, "placement")}`);
+${authtoken(s, "placement")}`,
+  );
   if (!state.done.includes("placement:db")) {
     await run("placement", "placement-manage", ["--config-file", join(dir, "placement.conf"), "db", "sync"]);
     state.done.push("placement:db");
     writeState(state);
   }
-  await ensureProcess(state, "placement", serve("placement.wsgi:init_application", PORTS.placement), () => httpUp(`http://127.0.0.1:${PORTS.placement}/`), "GET /", {
-    env: { OS_PLACEMENT_CONFIG_DIR: dir },
-  });
+  await ensureProcess(
+    state,
+    "placement",
+    serve("placement.wsgi:init_application", PORTS.placement),
+    () => httpUp(`http://127.0.0.1:${PORTS.placement}/`),
+    "GET /",
+    {
+      env: { OS_PLACEMENT_CONFIG_DIR: dir },
+    },
+  );
 }
 
 // ---------------------------------------------------------------- Glance
@@ -309,14 +384,18 @@ ${authtoken(s, "glance")}
 flavor = keystone
 [glance_store]
 default_backend = ${sites[0]}
-${stores.map((x) => `[${x}]
+${stores
+  .map(
+    (x) => `[${x}]
 rbd_store_ceph_conf = /etc/ceph/${x}.conf
 rbd_store_user = glance
 rbd_store_pool = images
 rbd_store_chunk_size = 8
 rbd_thin_provisioning = True
 store_description = ${x} rbd glance store
-`).join("\n")}
+`,
+  )
+  .join("\n")}
 [os_glance_staging_store]
 filesystem_store_datadir = ${data("glance", "staging")}
 [os_glance_tasks_store]
@@ -334,7 +413,13 @@ lock_path = ${data("glance", "lock")}
 `;
 }
 
-export async function ensureGlance(state: LabState, s: LabSecrets, sites: string[], opts: GlanceOptions = {}, restart = false): Promise<void> {
+export async function ensureGlance(
+  state: LabState,
+  s: LabSecrets,
+  sites: string[],
+  opts: GlanceOptions = {},
+  restart = false,
+): Promise<void> {
   const conf = etc("glance-api.conf");
   const text = glanceConf(s, sites, opts);
   const changed = !existsSync(conf) || readFileSync(conf, "utf8") !== text;
@@ -345,8 +430,13 @@ export async function ensureGlance(state: LabState, s: LabSecrets, sites: string
     writeState(state);
   }
   if (restart || changed) await stopProcess(state, "glance");
-  await ensureProcess(state, "glance", ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
-    () => httpUp(`http://127.0.0.1:${PORTS.glance}/versions`), "GET /versions");
+  await ensureProcess(
+    state,
+    "glance",
+    ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
+    () => httpUp(`http://127.0.0.1:${PORTS.glance}/versions`),
+    "GET /versions",
+  );
 }
 
 // ---------------------------------------------------------------- Cinder
@@ -384,7 +474,9 @@ ${serviceAuth("nova", s, "cinder", "interface = public\n")}
 ${serviceAuth("service_user", s, "cinder", "send_service_user_token = true\n")}
 [oslo_concurrency]
 lock_path = ${data("cinder", "lock")}
-${sites.map((x) => `[${x}]
+${sites
+  .map(
+    (x) => `[${x}]
 volume_driver = cinder.volume.drivers.rbd.RBDDriver
 volume_backend_name = ${x}
 rbd_cluster_name = ${x}
@@ -396,7 +488,9 @@ rbd_max_clone_depth = 5
 backend_availability_zone = ${x}
 image_volume_cache_enabled = False
 report_discard_supported = True
-`).join("\n")}`;
+`,
+  )
+  .join("\n")}`;
 }
 
 export function cinderVolumeName(site: string): string {
@@ -418,7 +512,13 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
     state.done.push("cinder:db");
     writeState(state);
   }
-  await ensureProcess(state, "cinder-api", ["cinder-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.cinder}/`), "GET /");
+  await ensureProcess(
+    state,
+    "cinder-api",
+    ["cinder-api", "--config-file", conf],
+    () => httpUp(`http://127.0.0.1:${PORTS.cinder}/`),
+    "GET /",
+  );
   if (!isRunning(state.processes["cinder-scheduler"])) startProcess(state, "cinder-scheduler", ["cinder-scheduler", "--config-file", conf]);
   // NOTE: Cinder schedules a backup on a backup service in the volume's AZ, so each site runs one; but it sends
   // restores and deletions to any backup service (the backup records no AZ), so all of them write to one cluster,
@@ -427,10 +527,19 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
   for (const site of sites) {
     const name = `cinder-backup-${site}`;
     const siteConf = etc(`${name}.conf`);
-    writeFileSync(siteConf, [
-      "[DEFAULT]", `host = backup-${site}`, `storage_availability_zone = ${site}`, `backup_ceph_conf = /etc/ceph/${sites[0]}.conf`,
-      "backup_driver_stats_polling_interval = 10", "periodic_interval = 5", "periodic_fuzzy_delay = 0", "",
-    ].join("\n"));
+    writeFileSync(
+      siteConf,
+      [
+        "[DEFAULT]",
+        `host = backup-${site}`,
+        `storage_availability_zone = ${site}`,
+        `backup_ceph_conf = /etc/ceph/${sites[0]}.conf`,
+        "backup_driver_stats_polling_interval = 10",
+        "periodic_interval = 5",
+        "periodic_fuzzy_delay = 0",
+        "",
+      ].join("\n"),
+    );
     if (isRunning(state.processes[name])) continue;
     startProcess(state, name, ["cinder-backup", "--config-file", conf, "--config-file", siteConf]);
     started = true;
@@ -446,7 +555,9 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
 export async function ensureNeutron(state: LabState, s: LabSecrets): Promise<void> {
   const conf = etc("neutron.conf");
   const ml2 = etc("ml2_conf.ini");
-  writeSecretFile(conf, `[DEFAULT]
+  writeSecretFile(
+    conf,
+    `[DEFAULT]
 use_stderr = true
 core_plugin = ml2
 service_plugins = router,port_forwarding
@@ -465,20 +576,30 @@ connection = ${dbUrl(s, "neutron", "neutron")}
 ${authtoken(s, "neutron")}
 [oslo_concurrency]
 lock_path = ${data("neutron", "lock")}
-`);
-  writeFileSync(ml2, `[ml2]
+`,
+  );
+  writeFileSync(
+    ml2,
+    `[ml2]
 type_drivers = flat
 tenant_network_types =
 mechanism_drivers =
 extension_drivers =
-`);
+`,
+  );
   if (!state.done.includes("neutron:db")) {
     await run("neutron", "neutron-db-manage", ["--config-file", conf, "--config-file", ml2, "upgrade", "heads"], {}, 600000);
     state.done.push("neutron:db");
     writeState(state);
   }
-  await ensureProcess(state, "neutron", ["neutron-server", "--config-file", conf, "--config-file", ml2],
-    () => httpUp(`http://127.0.0.1:${PORTS.neutron}/`), "GET /", { timeoutMs: 180000 });
+  await ensureProcess(
+    state,
+    "neutron",
+    ["neutron-server", "--config-file", conf, "--config-file", ml2],
+    () => httpUp(`http://127.0.0.1:${PORTS.neutron}/`),
+    "GET /",
+    { timeoutMs: 180000 },
+  );
   // NOTE: neutron's get_ports reads the Port.port_forwardings backref, which SQLAlchemy adds only once
   // the mappers are configured by a first query; with no agents, a server show would be that first
   // query and fail with HTTP 500. One list of networks configures them.
@@ -549,7 +670,14 @@ export async function ensureNovaDb(state: LabState, s: LabSecrets): Promise<void
   writeSecretFile(conf, novaConf(s));
   if (state.done.includes("nova:db")) return;
   await run("nova", "nova-manage", ["--config-file", conf, "api_db", "sync"]);
-  await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "map_cell0", "--database_connection", dbUrl(s, "nova", "nova_cell0")]);
+  await run("nova", "nova-manage", [
+    "--config-file",
+    conf,
+    "cell_v2",
+    "map_cell0",
+    "--database_connection",
+    dbUrl(s, "nova", "nova_cell0"),
+  ]);
   const cells = await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "list_cells"]);
   if (!/\bcell1\b/.test(cells)) await run("nova", "nova-manage", ["--config-file", conf, "cell_v2", "create_cell", "--name", "cell1"]);
   await run("nova", "nova-manage", ["--config-file", conf, "db", "sync"]);

@@ -36,7 +36,12 @@ export class LabAdmin {
     return this.catalog;
   }
 
-  async request<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; data: T; headers: Record<string, any> }> {
+  async request<T = any>(
+    method: string,
+    url: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; data: T; headers: Record<string, any> }> {
     if (!this.catalog) await this.login();
     const r = await this.http.request({ method, url, data: body, headers: { "X-Auth-Token": this.catalog!.token, ...headers } });
     return { status: r.status, data: r.data, headers: r.headers };

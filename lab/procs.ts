@@ -2,10 +2,13 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { paths, writeState, type LabState, type ProcessRecord } from "./state.ts";
+import { type LabState, type ProcessRecord, paths, writeState } from "./state.ts";
 
 export class LabError extends Error {
-  constructor(message: string, readonly service?: string) {
+  constructor(
+    message: string,
+    readonly service?: string,
+  ) {
     super(message);
   }
 }

@@ -1,6 +1,6 @@
-import { LabAdmin } from "./os-admin.ts";
-import { LabError, sleep } from "./procs.ts";
 import { computeHost } from "./openstack.ts";
+import type { LabAdmin } from "./os-admin.ts";
+import { LabError, sleep } from "./procs.ts";
 
 export const LAB_FLAVOR = "dcnv.tiny";
 
@@ -17,15 +17,21 @@ export async function waitForComputes(admin: LabAdmin, sites: string[], timeoutM
     }
     await sleep(1000);
   }
-  throw new LabError(`nova-compute: hosts ${sites.map(computeHost).join(", ")} not all up after ${timeoutMs / 1000} s (up: ${seen.join(", ") || "none"})`, "nova-compute");
+  throw new LabError(
+    `nova-compute: hosts ${sites.map(computeHost).join(", ")} not all up after ${timeoutMs / 1000} s (up: ${seen.join(", ") || "none"})`,
+    "nova-compute",
+  );
 }
 
 export async function ensureAggregates(admin: LabAdmin, sites: string[]): Promise<void> {
   const nova = await admin.endpoint("compute");
   const list = await admin.expect([200], "GET", `${nova}/os-aggregates`);
   for (const site of sites) {
-    let agg = (list.aggregates as { id: number; name: string; hosts: string[]; availability_zone: string | null }[]).find((a) => a.name === site);
-    if (!agg) agg = (await admin.expect([200], "POST", `${nova}/os-aggregates`, { aggregate: { name: site, availability_zone: site } })).aggregate;
+    let agg = (list.aggregates as { id: number; name: string; hosts: string[]; availability_zone: string | null }[]).find(
+      (a) => a.name === site,
+    );
+    if (!agg)
+      agg = (await admin.expect([200], "POST", `${nova}/os-aggregates`, { aggregate: { name: site, availability_zone: site } })).aggregate;
     if (!(agg!.hosts ?? []).includes(computeHost(site))) {
       await admin.expect([200], "POST", `${nova}/os-aggregates/${agg!.id}/action`, { add_host: { host: computeHost(site) } });
     }
@@ -38,8 +44,10 @@ export async function setAggregateMembership(admin: LabAdmin, site: string, memb
   const agg = (list.aggregates as { id: number; name: string; hosts: string[] }[]).find((a) => a.name === site);
   if (!agg) throw new LabError(`no host aggregate named ${site}`);
   const has = (agg.hosts ?? []).includes(computeHost(site));
-  if (member && !has) await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { add_host: { host: computeHost(site) } });
-  if (!member && has) await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { remove_host: { host: computeHost(site) } });
+  if (member && !has)
+    await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { add_host: { host: computeHost(site) } });
+  if (!member && has)
+    await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { remove_host: { host: computeHost(site) } });
 }
 
 export async function ensureFlavor(admin: LabAdmin): Promise<void> {
@@ -55,7 +63,10 @@ export async function ensureVolumeTypes(admin: LabAdmin, sites: string[]): Promi
   const list = await admin.expect([200], "GET", `${cinder}/types`);
   for (const site of sites) {
     let type = (list.volume_types as { id: string; name: string }[]).find((t) => t.name === site);
-    if (!type) type = (await admin.expect([200], "POST", `${cinder}/types`, { volume_type: { name: site, "os-volume-type-access:is_public": true } })).volume_type;
+    if (!type)
+      type = (
+        await admin.expect([200], "POST", `${cinder}/types`, { volume_type: { name: site, "os-volume-type-access:is_public": true } })
+      ).volume_type;
     const want: Record<string, string> = { volume_backend_name: site, "image_service:store_id": site, "RESKEY:availability_zones": site };
     const have = (await admin.expect([200], "GET", `${cinder}/types/${type!.id}/extra_specs`)).extra_specs as Record<string, string>;
     if (Object.entries(want).some(([k, v]) => have[k] !== v)) {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, renameSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { registerSecret } from "../helpers/core/redact.ts";
 import { fileURLToPath } from "node:url";
+import { registerSecret } from "../helpers/core/redact.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -18,8 +18,16 @@ export function siteNames(edges: number): string[] {
 }
 
 export const FAULT_KINDS = [
-  "osd-down", "store-missing", "no-locations", "volume-down", "compute-down", "az-mismatch", "store-write-denied", "no-conversion",
-  "ceph-caps-broad", "pool-missing",
+  "osd-down",
+  "store-missing",
+  "no-locations",
+  "volume-down",
+  "compute-down",
+  "az-mismatch",
+  "store-write-denied",
+  "no-conversion",
+  "ceph-caps-broad",
+  "pool-missing",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -1,8 +1,8 @@
 import { health, osdUp } from "./ceph.ts";
-import { LabAdmin } from "./os-admin.ts";
 import { computeHost } from "./openstack.ts";
+import { LabAdmin } from "./os-admin.ts";
 import { isRunning } from "./procs.ts";
-import { siteNames, type LabSecrets, type LabState } from "./state.ts";
+import { type LabSecrets, type LabState, siteNames } from "./state.ts";
 
 export interface SiteStatus {
   site: string;
@@ -31,7 +31,10 @@ async function safe<T>(f: () => Promise<T>, fallback: T): Promise<T> {
 export async function labStatus(state: LabState, secrets: LabSecrets): Promise<LabStatus> {
   const sites = siteNames(state.edges);
   const admin = new LabAdmin(secrets.admin);
-  const loggedIn = await safe(async () => (await admin.login(), true), false);
+  const loggedIn = await safe(async () => {
+    await admin.login();
+    return true;
+  }, false);
 
   const stores = loggedIn
     ? await safe(async () => {
@@ -40,17 +43,24 @@ export async function labStatus(state: LabState, secrets: LabSecrets): Promise<L
       }, [] as string[])
     : [];
   const backends = loggedIn
-    ? await safe(async () => {
-        const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-volume`);
-        return (r.services as { host: string; state: string; status: string; zone: string }[])
-          .filter((s) => s.state === "up" && s.status === "enabled")
-          .map((s) => ({ backend: s.host.split("@")[1], zone: s.zone }));
-      }, [] as { backend: string; zone: string }[])
+    ? await safe(
+        async () => {
+          const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-volume`);
+          return (r.services as { host: string; state: string; status: string; zone: string }[])
+            .filter((s) => s.state === "up" && s.status === "enabled")
+            .map((s) => ({ backend: s.host.split("@")[1], zone: s.zone }));
+        },
+        [] as { backend: string; zone: string }[],
+      )
     : [];
   const zones = loggedIn
     ? await safe(async () => {
         const r = await admin.expect([200], "GET", `${await admin.endpoint("compute")}/os-availability-zone/detail`);
-        return r.availabilityZoneInfo as { zoneName: string; zoneState: { available: boolean }; hosts: Record<string, Record<string, { active: boolean; available: boolean }>> | null }[];
+        return r.availabilityZoneInfo as {
+          zoneName: string;
+          zoneState: { available: boolean };
+          hosts: Record<string, Record<string, { active: boolean; available: boolean }>> | null;
+        }[];
       }, [])
     : [];
 
@@ -79,7 +89,12 @@ export function formatStatus(st: LabStatus): string {
   const rows = [["site", "ceph", "glance store", "cinder backend", "nova az"]];
   for (const s of st.sites) rows.push([s.site, s.cephUp ? s.ceph : `DOWN (${s.ceph})`, mark(s.store), mark(s.backend), mark(s.az)]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd(),
+  );
   lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   const down = st.services.filter((s) => !s.up).map((s) => s.name);
   if (down.length) lines.push(`processes down: ${down.join(", ")}`);

@@ -1,23 +1,18 @@
-import { describe } from "vitest";
-import { siteBackends, siteZones, type SiteBackends } from "../helpers/checks/backends.ts";
-import { capsOf, judgeCaps, poolDetails, rbdUsage } from "../helpers/ceph/conformance.ts";
-import { openClients, type Clients } from "../helpers/clients/index.ts";
-import { upHosts } from "../helpers/clients/compute.ts";
-import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
-import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
-import { isApiError } from "../helpers/core/http.ts";
-import { generateRawImage } from "../helpers/images/source.ts";
-import { createImportImage } from "../helpers/checks/imports.ts";
-import type { SiteContext } from "../helpers/harness/context.ts";
-import { attachJson, attachText, step, warning } from "../helpers/harness/steps.ts";
-import { timing } from "../helpers/config/timing.ts";
-import { waitForBackupStatus, waitForImageStatus } from "../helpers/clients/waiters.ts";
 import { createReadStream, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { describe } from "vitest";
+import { capsOf, judgeCaps, poolDetails, rbdUsage } from "../helpers/ceph/conformance.ts";
+import { type SiteBackends, siteBackends, siteZones } from "../helpers/checks/backends.ts";
+import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
+import { type Clients, openClients } from "../helpers/clients/index.ts";
+import { isApiError } from "../helpers/core/http.ts";
+import type { SiteContext } from "../helpers/harness/context.ts";
+import { attachJson, attachText, step, warning } from "../helpers/harness/steps.ts";
 import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
+import { generateRawImage } from "../helpers/images/source.ts";
 
-const { ctx, site, test, give, take } = siteSuite();
+const { ctx, site, test } = siteSuite();
 
 /** A conformance finding: what was expected, what was found, and how to fix it. */
 function finding(c: SiteContext, f: { expected: string; found: string; fix: string }): never {
@@ -29,7 +24,6 @@ async function nonAdminClients(c: SiteContext): Promise<Clients | undefined> {
   const cloud = c.config.conformance.nonAdminCloud;
   return cloud ? openClients({ cloud, timeouts: c.config.timeouts }) : undefined;
 }
-
 
 /** A raw file of sizeMiB with dataMiB of non-zero bytes at its start and holes after. */
 async function sparseFile(path: string, sizeMiB: number, dataMiB: number): Promise<void> {
@@ -53,7 +47,12 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     const h = await step(`ceph health on ${site}'s cluster`, () => c.probe(c.site).health());
     await attachJson("ceph health", h);
     const reasons = Object.entries(h.checks).map(([k, v]) => `${k}: ${(v as { summary?: { message?: string } }).summary?.message ?? ""}`);
-    if (h.status === "HEALTH_ERR") finding(c, { expected: "HEALTH_OK", found: `HEALTH_ERR (${reasons.join("; ")})`, fix: "resolve the health errors ('ceph health detail') before relying on this site" });
+    if (h.status === "HEALTH_ERR")
+      finding(c, {
+        expected: "HEALTH_OK",
+        found: `HEALTH_ERR (${reasons.join("; ")})`,
+        fix: "resolve the health errors ('ceph health detail') before relying on this site",
+      });
     if (h.status === "HEALTH_WARN") await warning(`Ceph at ${site} is HEALTH_WARN`, reasons.join("\n"));
   });
 
@@ -62,15 +61,28 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     const { imagesPool, volumesPool } = c.config.rbd;
     const { vmsPool, backupsPool, minPoolSize } = c.config.conformance;
     const pools = await step(`ceph osd pool ls detail on ${site}'s cluster`, () => poolDetails(c.probe(c.site)));
-    await attachJson("pools", pools.map((p) => ({ name: p.pool_name, size: p.size, min_size: p.min_size })));
+    await attachJson(
+      "pools",
+      pools.map((p) => ({ name: p.pool_name, size: p.size, min_size: p.min_size })),
+    );
     const want = [imagesPool, volumesPool, vmsPool, backupsPool];
     await step(`pools ${want.join(", ")} exist`, async () => {
       const missing = want.filter((w) => !pools.some((p) => p.pool_name === w));
-      if (missing.length) finding(c, { expected: `pools ${want.join(", ")}`, found: `no pool ${missing.join(", ")} (pools: ${pools.map((p) => p.pool_name).join(", ")})`, fix: `create them ('ceph osd pool create <name>', then 'rbd pool init <name>')` });
+      if (missing.length)
+        finding(c, {
+          expected: `pools ${want.join(", ")}`,
+          found: `no pool ${missing.join(", ")} (pools: ${pools.map((p) => p.pool_name).join(", ")})`,
+          fix: `create them ('ceph osd pool create <name>', then 'rbd pool init <name>')`,
+        });
     });
     await step(`each has a replication size of at least ${minPoolSize}`, async () => {
       const small = pools.filter((p) => want.includes(p.pool_name) && p.size < minPoolSize);
-      if (small.length) finding(c, { expected: `size >= ${minPoolSize} (conformance.minPoolSize)`, found: small.map((p) => `${p.pool_name} size ${p.size}`).join(", "), fix: "'ceph osd pool set <pool> size <n>'" });
+      if (small.length)
+        finding(c, {
+          expected: `size >= ${minPoolSize} (conformance.minPoolSize)`,
+          found: small.map((p) => `${p.pool_name} size ${p.size}`).join(", "),
+          fix: "'ceph osd pool set <pool> size <n>'",
+        });
     });
   });
 
@@ -80,21 +92,33 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     const entries = await step(`rbd ls -l ${pool} on ${site}'s cluster`, () => c.probe(c.site).rbdList(pool));
     const images = [...new Set(entries.filter((e) => !e.snapshot).map((e) => e.image))];
     const checked = images.slice(0, c.config.conformance.maxImagesChecked);
-    if (images.length > checked.length) await warning(`only ${checked.length} of ${images.length} images checked`, "conformance.maxImagesChecked bounds the rbd info calls");
+    if (images.length > checked.length)
+      await warning(`only ${checked.length} of ${images.length} images checked`, "conformance.maxImagesChecked bounds the rbd info calls");
     const noLayering: string[] = [];
     const unprotected: string[] = [];
     await step(`rbd info and rbd snap ls of ${checked.length} image(s)`, async () => {
       for (const image of checked) {
         const [info, snaps] = await Promise.all([c.probe(c.site).rbdInfo(pool, image), c.probe(c.site).rbdSnapshots(pool, image)]);
-        if (!(info.features ?? []).includes("layering")) noLayering.push(`${image} (features: ${(info.features ?? []).join(", ") || "none"})`);
+        if (!(info.features ?? []).includes("layering"))
+          noLayering.push(`${image} (features: ${(info.features ?? []).join(", ") || "none"})`);
         for (const s of snaps.filter((x) => !x.protected)) unprotected.push(`${pool}/${image}@${s.name}`);
       }
     });
     await step("every image has the layering feature copy-on-write needs", async () => {
-      if (noLayering.length) finding(c, { expected: "the layering feature on every image", found: `none on ${noLayering.join("; ")}`, fix: "'rbd feature enable' cannot add layering: re-upload the images (rbd_default_features must include layering)" });
+      if (noLayering.length)
+        finding(c, {
+          expected: "the layering feature on every image",
+          found: `none on ${noLayering.join("; ")}`,
+          fix: "'rbd feature enable' cannot add layering: re-upload the images (rbd_default_features must include layering)",
+        });
     });
     await step("every Glance image snapshot is protected", async () => {
-      if (unprotected.length) finding(c, { expected: "protected snapshots (Cinder clones from them)", found: `unprotected ${unprotected.join(", ")}`, fix: "'rbd snap protect <pool>/<image>@<snap>'" });
+      if (unprotected.length)
+        finding(c, {
+          expected: "protected snapshots (Cinder clones from them)",
+          found: `unprotected ${unprotected.join(", ")}`,
+          fix: "'rbd snap protect <pool>/<image>@<snap>'",
+        });
     });
   });
 
@@ -109,13 +133,22 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     ];
     const all: string[] = [];
     for (const { entity, rule } of rules) {
-      await step(`${entity}: writes ${rule.writes.join(", ")}${rule.readsOnly.length ? `, reads ${rule.readsOnly.join(", ")}` : ""}, nothing more`, async () => {
-        const caps = await capsOf(c.probe(c.site), entity);
-        await attachJson(`${entity} caps (key not read into the report)`, caps);
-        all.push(...judgeCaps(caps, rule));
-      });
+      await step(
+        `${entity}: writes ${rule.writes.join(", ")}${rule.readsOnly.length ? `, reads ${rule.readsOnly.join(", ")}` : ""}, nothing more`,
+        async () => {
+          const caps = await capsOf(c.probe(c.site), entity);
+          await attachJson(`${entity} caps (key not read into the report)`, caps);
+          all.push(...judgeCaps(caps, rule));
+        },
+      );
     }
-    if (all.length) finding(c, { expected: "the guide's caps (glance: profile rbd pool=images; cinder: profile rbd pool=volumes, pool=vms, profile rbd-read-only pool=images; cinder-backup: profile rbd pool=backups)", found: all.join("; "), fix: "'ceph auth caps <user> mon \"profile rbd\" osd \"<the guide's osd caps>\"'" });
+    if (all.length)
+      finding(c, {
+        expected:
+          "the guide's caps (glance: profile rbd pool=images; cinder: profile rbd pool=volumes, pool=vms, profile rbd-read-only pool=images; cinder-backup: profile rbd pool=backups)",
+        found: all.join("; "),
+        fix: '\'ceph auth caps <user> mon "profile rbd" osd "<the guide\'s osd caps>"\'',
+      });
   });
 
   test("conf-5-cinder-backend", `an enabled, up cinder-volume serves AZ ${site} and writes to ${site}'s cluster`, async (t) => {
@@ -124,7 +157,8 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     try {
       b = await siteBackends(c, { upOnly: true });
     } catch (e) {
-      if (isApiError(e, 403)) return skipTest(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
+      if (isApiError(e, 403))
+        return skipTest(t, "Cinder's services and backend pools are admin-only: this check needs an admin credential");
       throw e;
     }
     if (!b.services.length) {
@@ -138,7 +172,9 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     if (!b.backends.length || b.elsewhere.length) {
       finding(c, {
         expected: `backends writing to ${site}'s cluster (fsid ${b.fsid})`,
-        found: b.backends.length ? b.elsewhere.map((p) => `${p.pool} -> ${p.fsid ?? "no RBD location_info"}`).join(", ") : "no backend pool reported",
+        found: b.backends.length
+          ? b.elsewhere.map((p) => `${p.pool} -> ${p.fsid ?? "no RBD location_info"}`).join(", ")
+          : "no backend pool reported",
         fix: `set rbd_ceph_conf/rbd_cluster_name of the ${site} backend to ${site}'s cluster`,
       });
     }
@@ -150,28 +186,55 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     if (!z.upHosts.length) {
       finding(c, {
         expected: `Nova AZ ${c.site.az} with an enabled, up compute host`,
-        found: z.novaZone ? `AZ ${c.site.az} with no such host` : `no Nova AZ ${c.site.az} (AZs: ${z.nova.map((x) => x.zoneName).join(", ")})`,
+        found: z.novaZone
+          ? `AZ ${c.site.az} with no such host`
+          : `no Nova AZ ${c.site.az} (AZs: ${z.nova.map((x) => x.zoneName).join(", ")})`,
         fix: `add the site's compute hosts to the aggregate of AZ ${c.site.az} ('openstack aggregate add host')`,
       });
     }
-    if (!z.cinderZone) finding(c, { expected: `Cinder AZ ${c.site.az}, named as Nova's`, found: `Cinder AZs ${z.cinder.map((x) => x.zoneName).join(", ")}`, fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend` });
+    if (!z.cinderZone)
+      finding(c, {
+        expected: `Cinder AZ ${c.site.az}, named as Nova's`,
+        found: `Cinder AZs ${z.cinder.map((x) => x.zoneName).join(", ")}`,
+        fix: `set backend_availability_zone = ${c.site.az} for the ${site} backend`,
+      });
   });
 
-  test("conf-13-images-sparse", `a sparse raw image in store ${site} occupies less than its size in Ceph where thin provisioning is on`, async () => {
-    const c = ctx();
-    const path = join(c.workDir, `sparse-${site}.raw`);
-    await sparseFile(path, 64, 1);
-    const img = await step(`upload a 64 MiB sparse raw image (1 MiB of data, at its start) to store ${c.site.store}`, () => imageInStore(c, "sparse", path));
-    const usage = await step(`rbd du ${c.config.rbd.imagesPool}/${img.id} on ${site}'s cluster`, () => rbdUsage(c.probe(c.site), c.config.rbd.imagesPool, img.id));
-    const detail = await c.clients.image.listStoresDetail().catch(() => undefined);
-    const thin = detail?.find((s) => s.id === c.site.store)?.properties.thin_provisioning;
-    await attachJson("usage", { ...usage, thinProvisioning: thin ?? "not reported by Glance" });
-    const sparse = usage.used < usage.provisioned;
-    await step(`thin provisioning in store ${c.site.store}: ${thin === undefined ? "not reported" : thin ? "on" : "off"}; ${usage.used} of ${usage.provisioned} bytes used`, async () => {
-      if (thin === true && !sparse) finding(c, { expected: "less used than provisioned (thin provisioning is on)", found: `${usage.used} of ${usage.provisioned} bytes`, fix: "check rbd_thin_provisioning in the store's section of glance-api.conf" });
-      if (!sparse) await warning(`store ${c.site.store} writes sparse images in full`, `${usage.used} of ${usage.provisioned} bytes used: set rbd_thin_provisioning = True in the store's section of glance-api.conf`);
-    });
-  });
+  test(
+    "conf-13-images-sparse",
+    `a sparse raw image in store ${site} occupies less than its size in Ceph where thin provisioning is on`,
+    async () => {
+      const c = ctx();
+      const path = join(c.workDir, `sparse-${site}.raw`);
+      await sparseFile(path, 64, 1);
+      const img = await step(`upload a 64 MiB sparse raw image (1 MiB of data, at its start) to store ${c.site.store}`, () =>
+        imageInStore(c, "sparse", path),
+      );
+      const usage = await step(`rbd du ${c.config.rbd.imagesPool}/${img.id} on ${site}'s cluster`, () =>
+        rbdUsage(c.probe(c.site), c.config.rbd.imagesPool, img.id),
+      );
+      const detail = await c.clients.image.listStoresDetail().catch(() => undefined);
+      const thin = detail?.find((s) => s.id === c.site.store)?.properties.thin_provisioning;
+      await attachJson("usage", { ...usage, thinProvisioning: thin ?? "not reported by Glance" });
+      const sparse = usage.used < usage.provisioned;
+      await step(
+        `thin provisioning in store ${c.site.store}: ${thin === undefined ? "not reported" : thin ? "on" : "off"}; ${usage.used} of ${usage.provisioned} bytes used`,
+        async () => {
+          if (thin === true && !sparse)
+            finding(c, {
+              expected: "less used than provisioned (thin provisioning is on)",
+              found: `${usage.used} of ${usage.provisioned} bytes`,
+              fix: "check rbd_thin_provisioning in the store's section of glance-api.conf",
+            });
+          if (!sparse)
+            await warning(
+              `store ${c.site.store} writes sparse images in full`,
+              `${usage.used} of ${usage.provisioned} bytes used: set rbd_thin_provisioning = True in the store's section of glance-api.conf`,
+            );
+        },
+      );
+    },
+  );
 
   centralChecks();
   edgeChecks();
@@ -185,36 +248,59 @@ function centralChecks(): void {
     const methods = info["import-methods"].value;
     await attachJson("GET /v2/info/import", info);
     const missing = ["web-download", "glance-direct", "copy-image"].filter((m) => !methods.includes(m));
-    if (missing.length) finding(c, { expected: "import methods web-download, glance-direct, copy-image", found: `[${methods.join(", ")}]`, fix: `add ${missing.join(", ")} to enabled_import_methods in glance-api.conf` });
+    if (missing.length)
+      finding(c, {
+        expected: "import methods web-download, glance-direct, copy-image",
+        found: `[${methods.join(", ")}]`,
+        fix: `add ${missing.join(", ")} to enabled_import_methods in glance-api.conf`,
+      });
   });
 
   test("conf-8-glance-disk-formats", "raw is an allowed Glance disk format (the allowed formats are listed)", async () => {
     const c = ctx();
     const { diskFormats } = await c.clients.image.getImageSchema();
     await attachText("allowed disk formats", diskFormats.join(", "));
-    if (!diskFormats.includes("raw")) finding(c, { expected: "raw among the allowed disk formats", found: diskFormats.join(", "), fix: "add raw to [image_format] disk_formats in glance-api.conf" });
+    if (!diskFormats.includes("raw"))
+      finding(c, {
+        expected: "raw among the allowed disk formats",
+        found: diskFormats.join(", "),
+        fix: "add raw to [image_format] disk_formats in glance-api.conf",
+      });
   });
 
-  test("conf-9-glance-locations-exposure", "image locations reach the services; whether a non-admin user sees them is reported", async (t) => {
-    const c = ctx();
-    const member = await nonAdminClients(c);
-    if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
-    const name = c.name("member-image");
-    const img = await step("as the non-admin user, upload a 1 MiB raw image", () =>
-      c.create.uploadedImage("member-image", Buffer.alloc(1024 * 1024, 5), { size: 1024 * 1024, as: member }));
-    await step("as admin, the image shows its rbd location (what Cinder and Nova need to clone)", async () => {
-      const admin = await c.clients.image.showImage(img.id);
-      await attachJson("admin's view", imageEvidence(admin));
-      if (!admin.locations?.length && !admin.direct_url) finding(c, { expected: "locations visible to the services (admin)", found: "no locations and no direct_url", fix: "set show_multiple_locations or show_image_direct_url in glance-api.conf so Cinder can clone" });
-    });
-    await step("as the non-admin user, look for direct_url and locations", async () => {
-      const seen = await member.image.showImage(img.id);
-      await attachJson("non-admin's view", { direct_url: seen.direct_url, locations: seen.locations });
-      if (seen.direct_url || seen.locations?.length) {
-        await warning("security: a non-admin user sees the image's backend location", `direct_url ${seen.direct_url ?? "-"}, ${seen.locations?.length ?? 0} location(s): the Ceph guide warns this exposes the backend. Restrict the get_image_location policy, or expose locations only on an internal Glance for the services.`);
-      }
-    });
-  });
+  test(
+    "conf-9-glance-locations-exposure",
+    "image locations reach the services; whether a non-admin user sees them is reported",
+    async (t) => {
+      const c = ctx();
+      const member = await nonAdminClients(c);
+      if (!member) return skipTest(t, "no conformance.nonAdminCloud in the config: there is no non-admin credential to look with");
+      const _name = c.name("member-image");
+      const img = await step("as the non-admin user, upload a 1 MiB raw image", () =>
+        c.create.uploadedImage("member-image", Buffer.alloc(1024 * 1024, 5), { size: 1024 * 1024, as: member }),
+      );
+      await step("as admin, the image shows its rbd location (what Cinder and Nova need to clone)", async () => {
+        const admin = await c.clients.image.showImage(img.id);
+        await attachJson("admin's view", imageEvidence(admin));
+        if (!admin.locations?.length && !admin.direct_url)
+          finding(c, {
+            expected: "locations visible to the services (admin)",
+            found: "no locations and no direct_url",
+            fix: "set show_multiple_locations or show_image_direct_url in glance-api.conf so Cinder can clone",
+          });
+      });
+      await step("as the non-admin user, look for direct_url and locations", async () => {
+        const seen = await member.image.showImage(img.id);
+        await attachJson("non-admin's view", { direct_url: seen.direct_url, locations: seen.locations });
+        if (seen.direct_url || seen.locations?.length) {
+          await warning(
+            "security: a non-admin user sees the image's backend location",
+            `direct_url ${seen.direct_url ?? "-"}, ${seen.locations?.length ?? 0} location(s): the Ceph guide warns this exposes the backend. Restrict the get_image_location policy, or expose locations only on an internal Glance for the services.`,
+          );
+        }
+      });
+    },
+  );
 
   test("conf-10-glance-metadef-policy", "a non-admin user may not create a metadef namespace (hardened policy)", async (t) => {
     const c = ctx();
@@ -232,7 +318,10 @@ function centralChecks(): void {
         throw e;
       }
       await c.clients.image.deleteMetadefNamespace(ns);
-      await warning("the metadef API is open to non-admin users", `a non-admin user created namespace ${ns} (deleted again). Glance's hardened policy makes metadef writes admin-only: set the add_metadef_namespace policy to role:admin.`);
+      await warning(
+        "the metadef API is open to non-admin users",
+        `a non-admin user created namespace ${ns} (deleted again). Glance's hardened policy makes metadef writes admin-only: set the add_metadef_namespace policy to role:admin.`,
+      );
     });
   });
 
@@ -242,7 +331,11 @@ function centralChecks(): void {
     await step(`create a 1 GiB volume in AZ ${az}`, async () => {
       try {
         const v = await c.create.volume("az-fallback", { size: 1, az, settle: false });
-        finding(c, { expected: "HTTP 400 for an AZ with no backend", found: `volume ${v.id} accepted (in AZ ${v.availability_zone ?? "?"})`, fix: "set allow_availability_zone_fallback = False in cinder.conf, so a volume never lands outside its site" });
+        finding(c, {
+          expected: "HTTP 400 for an AZ with no backend",
+          found: `volume ${v.id} accepted (in AZ ${v.availability_zone ?? "?"})`,
+          fix: "set allow_availability_zone_fallback = False in cinder.conf, so a volume never lands outside its site",
+        });
       } catch (e) {
         if (!isApiError(e, 400)) throw e;
         await attachText("refused", (e as Error).message);
@@ -258,11 +351,20 @@ function centralChecks(): void {
       return i;
     });
     const [plain, hidden] = await step("list images by name, without and with os_hidden=true", () =>
-      Promise.all([c.clients.image.listImages({ name: img.name ?? "" }), c.clients.image.listImages({ name: img.name ?? "", os_hidden: "true" })]));
-    if (plain.some((i) => i.id === img.id)) finding(c, { expected: "the hidden image left out of the default listing", found: "it is listed", fix: "Glance older than Rocky ignores os_hidden: upgrade" });
-    if (!hidden.some((i) => i.id === img.id)) finding(c, { expected: "the hidden image listed with os_hidden=true", found: "it is not", fix: "check Glance's os_hidden support" });
+      Promise.all([
+        c.clients.image.listImages({ name: img.name ?? "" }),
+        c.clients.image.listImages({ name: img.name ?? "", os_hidden: "true" }),
+      ]),
+    );
+    if (plain.some((i) => i.id === img.id))
+      finding(c, {
+        expected: "the hidden image left out of the default listing",
+        found: "it is listed",
+        fix: "Glance older than Rocky ignores os_hidden: upgrade",
+      });
+    if (!hidden.some((i) => i.id === img.id))
+      finding(c, { expected: "the hidden image listed with os_hidden=true", found: "it is not", fix: "check Glance's os_hidden support" });
   });
-
 }
 
 function edgeChecks(): void {
@@ -270,11 +372,14 @@ function edgeChecks(): void {
     const c = ctx();
     const { volume } = c.clients;
     const services = await volume.listServices({ binary: "cinder-backup" });
-    if (!services.some((s) => s.state === "up" && s.status === "enabled")) return skipTest(t, "no enabled, up cinder-backup service: the cloud has no backup service");
+    if (!services.some((s) => s.state === "up" && s.status === "enabled"))
+      return skipTest(t, "no enabled, up cinder-backup service: the cloud has no backup service");
     const path = join(c.workDir, `backup-src-${site}.raw`);
     await generateRawImage(path, 8, `${c.run.runId}-backup`);
     const img = await step(`upload an 8 MiB raw image to store ${c.site.store}`, () => imageInStore(c, "backup-src", path));
-    const src = await step(`create a volume from it in AZ ${c.site.az}`, () => c.create.volume("backup-src-volume", { size: 1, imageRef: img.id }));
+    const src = await step(`create a volume from it in AZ ${c.site.az}`, () =>
+      c.create.volume("backup-src-volume", { size: 1, imageRef: img.id }),
+    );
     const backup = await step("back the volume up", async () => {
       const b = await c.create.backup("backup", src.id);
       await attachJson("backup", b);
@@ -283,11 +388,21 @@ function edgeChecks(): void {
     await step(`the backup is in the ${c.config.conformance.backupsPool} pool`, async () => {
       const where = [];
       for (const s of c.sites) {
-        const names = (await c.probe(s).rbdList(c.config.conformance.backupsPool).catch(() => [])).map((e) => e.image);
+        const names = (
+          await c
+            .probe(s)
+            .rbdList(c.config.conformance.backupsPool)
+            .catch(() => [])
+        ).map((e) => e.image);
         if (names.some((n) => n.includes(backup.id))) where.push(s.name);
       }
       await attachText("backup found in the backups pool of", where.join(", ") || "no site");
-      if (!where.length) finding(c, { expected: `an rbd image for backup ${backup.id} in a ${c.config.conformance.backupsPool} pool`, found: "none in any configured site's cluster", fix: "set backup_driver to the Ceph driver with backup_ceph_pool" });
+      if (!where.length)
+        finding(c, {
+          expected: `an rbd image for backup ${backup.id} in a ${c.config.conformance.backupsPool} pool`,
+          found: "none in any configured site's cluster",
+          fix: "set backup_driver to the Ceph driver with backup_ceph_pool",
+        });
     });
     const target = await step(`restore it into a new volume in AZ ${c.site.az}`, async () => {
       const v = await c.create.volume("backup-restored", { size: 1 });
@@ -303,7 +418,12 @@ function edgeChecks(): void {
         c.probe(c.site).exportSha512(`${c.config.rbd.volumesPool}/volume-${target.id}`, opts),
       ]);
       await attachJson("sha512", { original: a, restored: b });
-      if (a.sha512 !== b.sha512) finding(c, { expected: "the restored volume's data to equal the original's", found: `sha512 ${a.sha512.slice(0, 16)}… vs ${b.sha512.slice(0, 16)}…`, fix: "check cinder-backup's logs for the backup and the restore" });
+      if (a.sha512 !== b.sha512)
+        finding(c, {
+          expected: "the restored volume's data to equal the original's",
+          found: `sha512 ${a.sha512.slice(0, 16)}… vs ${b.sha512.slice(0, 16)}…`,
+          fix: "check cinder-backup's logs for the backup and the restore",
+        });
     });
   });
 }

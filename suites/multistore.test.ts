@@ -1,14 +1,22 @@
 import { describe } from "vitest";
-import { locationForStore, parseRbdLocation, type Image } from "../helpers/clients/image.ts";
 import { apiRefusal, defect, imageEvidence } from "../helpers/checks/evidence.ts";
 import { copyImageWithTimeline } from "../helpers/checks/images.ts";
 import {
-  createImportImage, expectImported, runImport, siteOfStore, stageImage, storeLabel, targetStores, webImage, type WebImage,
+  createImportImage,
+  expectImported,
+  runImport,
+  siteOfStore,
+  stageImage,
+  storeLabel,
+  targetStores,
+  type WebImage,
+  webImage,
 } from "../helpers/checks/imports.ts";
+import { type Image, locationForStore, parseRbdLocation } from "../helpers/clients/image.ts";
+import { importTiming } from "../helpers/config/timing.ts";
+import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { attachJson, attachText, step } from "../helpers/harness/steps.ts";
-import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
-import { importTiming } from "../helpers/config/timing.ts";
 import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
 
 const { ctx, site, test, give, take } = siteSuite();
@@ -38,25 +46,33 @@ describe.sequential(`multi-store import at ${site}`, () => {
     give("ms-several", r.image);
   });
 
-  test("ms-2-web-download-all-stores", "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store", async () => {
-    const c = ctx();
-    const src = await served(c);
-    const img = await createImportImage(c, "ms-all", "raw");
-    const r = await runImport(c, img, "web-download", { allStores: true }, { uri: src.uri, allStoresMustSucceed: true });
-    const failed = r.image.os_glance_failed_import ?? [];
-    if (failed.length) {
-      await step("with all_stores_must_succeed=true one failed store fails the whole import", async () => {
-        const task = r.wait.value.task;
-        const semantics = r.image.status === "active"
-          ? `yet the image turned active in [${r.image.stores.join(", ")}]: all_stores_must_succeed=true was not honoured`
-          : `the image went back to ${r.image.status} with stores [${r.image.stores.join(", ")}], as all_stores_must_succeed=true requires`;
-        defect(c, `image ${r.image.id}: ${failed.map((s) => storeLabel(c, s)).join(", ")} failed the import (os_glance_failed_import)` +
-          `${task?.message ? ` (task: ${task.message})` : ""}; ${semantics}`);
-      });
-    }
-    await expectImported(c, r, { sha512: src.rawSha512 });
-    give("ms-all", r.image);
-  });
+  test(
+    "ms-2-web-download-all-stores",
+    "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store",
+    async () => {
+      const c = ctx();
+      const src = await served(c);
+      const img = await createImportImage(c, "ms-all", "raw");
+      const r = await runImport(c, img, "web-download", { allStores: true }, { uri: src.uri, allStoresMustSucceed: true });
+      const failed = r.image.os_glance_failed_import ?? [];
+      if (failed.length) {
+        await step("with all_stores_must_succeed=true one failed store fails the whole import", async () => {
+          const task = r.wait.value.task;
+          const semantics =
+            r.image.status === "active"
+              ? `yet the image turned active in [${r.image.stores.join(", ")}]: all_stores_must_succeed=true was not honoured`
+              : `the image went back to ${r.image.status} with stores [${r.image.stores.join(", ")}], as all_stores_must_succeed=true requires`;
+          defect(
+            c,
+            `image ${r.image.id}: ${failed.map((s) => storeLabel(c, s)).join(", ")} failed the import (os_glance_failed_import)` +
+              `${task?.message ? ` (task: ${task.message})` : ""}; ${semantics}`,
+          );
+        });
+      }
+      await expectImported(c, r, { sha512: src.rawSha512 });
+      give("ms-all", r.image);
+    },
+  );
 
   test("ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", async () => {
     const c = ctx();
@@ -79,28 +95,39 @@ describe.sequential(`multi-store import at ${site}`, () => {
     give("ms-central", r.image);
   });
 
-  test("ms-5-allow-failure", "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import", async () => {
-    const c = ctx();
-    const src = await served(c);
-    const img = await createImportImage(c, "ms-allow-failure", "raw");
-    const r = await runImport(c, img, "web-download", { allStores: true }, { uri: src.uri, allStoresMustSucceed: false });
-    const failed = r.image.os_glance_failed_import ?? [];
-    await step("the image turned active in the stores that succeeded", async () => {
-      if (r.image.status !== "active") {
-        defect(c, `image ${r.image.id} is ${r.image.status} after an import with all_stores_must_succeed=false; os_glance_failed_import [${failed.join(", ")}]: ` +
-          "a failing store must not stop the others");
-      }
-    });
-    await step("no store failed and no store is missing", async () => {
-      const ok = r.targets.filter((s) => r.image.stores.includes(s));
-      if (failed.length) {
-        defect(c, `image ${r.image.id}: ${failed.map((s) => storeLabel(c, s)).join(", ")} failed the import (os_glance_failed_import)` +
-          `${r.wait.value.task?.message ? ` (task: ${r.wait.value.task.message})` : ""}; the image turned active in [${ok.join(", ")}] as allow_failure promises`);
-      }
-      const missing = r.targets.filter((s) => !r.image.stores.includes(s));
-      if (missing.length) defect(c, `image ${r.image.id} is active but not in ${missing.join(", ")}, and os_glance_failed_import does not list them`);
-    });
-  });
+  test(
+    "ms-5-allow-failure",
+    "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import",
+    async () => {
+      const c = ctx();
+      const src = await served(c);
+      const img = await createImportImage(c, "ms-allow-failure", "raw");
+      const r = await runImport(c, img, "web-download", { allStores: true }, { uri: src.uri, allStoresMustSucceed: false });
+      const failed = r.image.os_glance_failed_import ?? [];
+      await step("the image turned active in the stores that succeeded", async () => {
+        if (r.image.status !== "active") {
+          defect(
+            c,
+            `image ${r.image.id} is ${r.image.status} after an import with all_stores_must_succeed=false; os_glance_failed_import [${failed.join(", ")}]: ` +
+              "a failing store must not stop the others",
+          );
+        }
+      });
+      await step("no store failed and no store is missing", async () => {
+        const ok = r.targets.filter((s) => r.image.stores.includes(s));
+        if (failed.length) {
+          defect(
+            c,
+            `image ${r.image.id}: ${failed.map((s) => storeLabel(c, s)).join(", ")} failed the import (os_glance_failed_import)` +
+              `${r.wait.value.task?.message ? ` (task: ${r.wait.value.task.message})` : ""}; the image turned active in [${ok.join(", ")}] as allow_failure promises`,
+          );
+        }
+        const missing = r.targets.filter((s) => !r.image.stores.includes(s));
+        if (missing.length)
+          defect(c, `image ${r.image.id} is active but not in ${missing.join(", ")}, and os_glance_failed_import does not list them`);
+      });
+    },
+  );
 
   test("ms-6-qcow2-conversion", "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)", async (t) => {
     const c = ctx();
@@ -115,11 +142,16 @@ describe.sequential(`multi-store import at ${site}`, () => {
     const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
     await step("the image is raw, and its virtual size is the raw data's size", async () => {
       if (r.image.status === "active" && r.image.disk_format === "qcow2") {
-        defect(c, `image ${r.image.id} is still qcow2 in [${r.image.stores.join(", ")}]: Glance's image_conversion import plugin is not enabled ` +
-          "([image_import_opts] image_import_plugins = ['image_conversion'], [image_conversion] output_format = raw); Ceph-backed edges need raw images to clone");
+        defect(
+          c,
+          `image ${r.image.id} is still qcow2 in [${r.image.stores.join(", ")}]: Glance's image_conversion import plugin is not enabled ` +
+            "([image_import_opts] image_import_plugins = ['image_conversion'], [image_conversion] output_format = raw); Ceph-backed edges need raw images to clone",
+        );
       }
-      if (r.image.disk_format !== "raw") defect(c, `image ${r.image.id} has disk_format ${r.image.disk_format} after the import, expected raw`);
-      if (r.image.virtual_size !== src.rawBytes) defect(c, `image ${r.image.id} has virtual_size ${r.image.virtual_size}, expected ${src.rawBytes}`);
+      if (r.image.disk_format !== "raw")
+        defect(c, `image ${r.image.id} has disk_format ${r.image.disk_format} after the import, expected raw`);
+      if (r.image.virtual_size !== src.rawBytes)
+        defect(c, `image ${r.image.id} has virtual_size ${r.image.virtual_size}, expected ${src.rawBytes}`);
     });
     await expectImported(c, r);
     await step(`rbd info in every store: the image's size is its virtual size (${src.rawBytes} bytes)`, async () => {
@@ -132,7 +164,11 @@ describe.sequential(`multi-store import at ${site}`, () => {
       }
       await attachJson("rbd info size by site", sizes);
       const wrong = Object.entries(sizes).filter(([, size]) => size !== src.rawBytes);
-      if (wrong.length) defect(c, `images/${r.image.id} has size ${wrong.map(([s, n]) => `${n} on ${s}`).join(", ")}, expected the virtual size ${src.rawBytes}`);
+      if (wrong.length)
+        defect(
+          c,
+          `images/${r.image.id} has size ${wrong.map(([s, n]) => `${n} on ${s}`).join(", ")}, expected the virtual size ${src.rawBytes}`,
+        );
     });
   });
 
@@ -152,28 +188,35 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await expectImported(c, r, { sha512: staged.sha512 });
   });
 
-  test("ms-8-locations", "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot", async () => {
-    const c = ctx();
-    const image = await c.clients.image.showImage(take<Image>("ms-all").id);
-    await attachJson("image locations", image.locations ?? []);
-    const { imagesPool, imageSnapshot } = c.config.rbd;
-    for (const store of image.stores) {
-      const s = siteOfStore(c, store);
-      await step(`the ${store} location is rbd://<${s?.name ?? store} fsid>/${imagesPool}/${image.id}/${imageSnapshot}`, async () => {
-        const loc = locationForStore(image, store);
-        if (!loc) defect(c, `image ${image.id} is in store ${store} but has no location with metadata.store=${store}`);
-        const p = parseRbdLocation(loc.url);
-        if (p.image !== image.id) defect(c, `the ${store} location ${loc.url} names rbd image ${p.image}, not the image id ${image.id}`);
-        if (p.pool !== imagesPool) defect(c, `the ${store} location ${loc.url} is in pool ${p.pool}, expected ${imagesPool} (rbd.imagesPool)`);
-        if (p.snapshot !== imageSnapshot) defect(c, `the ${store} location ${loc.url} names snapshot ${p.snapshot}, expected ${imageSnapshot} (rbd.imageSnapshot)`);
-        if (!s) return;
-        const fsid = await c.probe(s).fsid();
-        if (p.fsid !== fsid) defect(c, `the ${store} location ${loc.url} names Ceph fsid ${p.fsid}, but ${s.name}'s cluster is ${fsid}`);
-        const snaps = await c.probe(s).rbdSnapshots(imagesPool, image.id);
-        if (!snaps.some((x) => x.name === imageSnapshot && x.protected)) defect(c, `${imagesPool}/${image.id}@${imageSnapshot} is missing or unprotected on ${s.name}'s cluster`);
-      });
-    }
-  });
+  test(
+    "ms-8-locations",
+    "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot",
+    async () => {
+      const c = ctx();
+      const image = await c.clients.image.showImage(take<Image>("ms-all").id);
+      await attachJson("image locations", image.locations ?? []);
+      const { imagesPool, imageSnapshot } = c.config.rbd;
+      for (const store of image.stores) {
+        const s = siteOfStore(c, store);
+        await step(`the ${store} location is rbd://<${s?.name ?? store} fsid>/${imagesPool}/${image.id}/${imageSnapshot}`, async () => {
+          const loc = locationForStore(image, store);
+          if (!loc) defect(c, `image ${image.id} is in store ${store} but has no location with metadata.store=${store}`);
+          const p = parseRbdLocation(loc.url);
+          if (p.image !== image.id) defect(c, `the ${store} location ${loc.url} names rbd image ${p.image}, not the image id ${image.id}`);
+          if (p.pool !== imagesPool)
+            defect(c, `the ${store} location ${loc.url} is in pool ${p.pool}, expected ${imagesPool} (rbd.imagesPool)`);
+          if (p.snapshot !== imageSnapshot)
+            defect(c, `the ${store} location ${loc.url} names snapshot ${p.snapshot}, expected ${imageSnapshot} (rbd.imageSnapshot)`);
+          if (!s) return;
+          const fsid = await c.probe(s).fsid();
+          if (p.fsid !== fsid) defect(c, `the ${store} location ${loc.url} names Ceph fsid ${p.fsid}, but ${s.name}'s cluster is ${fsid}`);
+          const snaps = await c.probe(s).rbdSnapshots(imagesPool, image.id);
+          if (!snaps.some((x) => x.name === imageSnapshot && x.protected))
+            defect(c, `${imagesPool}/${image.id}@${imageSnapshot} is missing or unprotected on ${s.name}'s cluster`);
+        });
+      }
+    },
+  );
 
   test("ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", async () => {
     const c = ctx();
@@ -185,11 +228,17 @@ describe.sequential(`multi-store import at ${site}`, () => {
         if (!refusal) throw e;
         await attachText("Glance's refusal", `HTTP ${refusal.status}: ${refusal.message}`);
         if (refusal.status !== 400 || !/already present/i.test(refusal.message)) {
-          defect(c, `Glance refused the copy with HTTP ${refusal.status} "${refusal.message}", expected 400 "Image is already present at store '${c.central.store}'"`);
+          defect(
+            c,
+            `Glance refused the copy with HTTP ${refusal.status} "${refusal.message}", expected 400 "Image is already present at store '${c.central.store}'"`,
+          );
         }
         return;
       }
-      defect(c, `Glance accepted copy-image of ${take<Image>("ms-all").id} to ${c.central.store}, which already holds it (expected HTTP 400)`);
+      defect(
+        c,
+        `Glance accepted copy-image of ${take<Image>("ms-all").id} to ${c.central.store}, which already holds it (expected HTTP 400)`,
+      );
     });
   });
 
@@ -220,7 +269,8 @@ describe.sequential(`multi-store import at ${site}`, () => {
     });
     await step(`rbd on ${s.name}: ${c.config.rbd.imagesPool}/${before.id} is gone`, async () => {
       const list = await c.probe(s).rbdList(c.config.rbd.imagesPool);
-      if (list.some((e) => e.image === before.id)) defect(c, `${c.config.rbd.imagesPool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
+      if (list.some((e) => e.image === before.id))
+        defect(c, `${c.config.rbd.imagesPool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
     });
     await step("the image still downloads whole: its sha512 is os_hash_value", async () => {
       const data = await glance.downloadImageData(before.id, { timeoutMs: c.config.timeouts.imageActive * 1000 });
@@ -229,28 +279,38 @@ describe.sequential(`multi-store import at ${site}`, () => {
       const h = createHash("sha512");
       for await (const chunk of data) h.update(chunk as Buffer);
       const sha = h.digest("hex");
-      if (sha !== after.os_hash_value) defect(c, `image ${before.id} downloads with sha512 ${sha}, not its os_hash_value ${after.os_hash_value}`);
+      if (sha !== after.os_hash_value)
+        defect(c, `image ${before.id} downloads with sha512 ${sha}, not its os_hash_value ${after.os_hash_value}`);
     });
   });
 
-  test("ms-11-copy-all-stores", "copy-image with all_stores copies to the stores that lack the image and skips those that hold it", async () => {
-    const c = ctx();
-    const before = await c.clients.image.showImage(take<Image>("ms-several").id);
-    const all = await targetStores(c, { allStores: true });
-    const held = before.stores;
-    const r = await copyImageWithTimeline(c, before.id, all, { allStores: true });
-    await step(`the image is in every store: ${all.join(", ")}`, async () => {
-      const missing = all.filter((x) => !r.value.image.stores.includes(x));
-      if (missing.length) defect(c, `after copy-image all_stores image ${before.id} is not in ${missing.join(", ")}`);
-    });
-    await step(`the stores that held it (${held.join(", ")}) were skipped`, async () => {
-      await attachText("copy timeline", formatTimeline(r.timeline));
-      const copied = new Set(r.timeline.flatMap((p) => /importing=\[([^\]]*)\]/.exec(p.state)?.[1]?.split(",").filter(Boolean) ?? []));
-      const recopied = held.filter((x) => copied.has(x));
-      if (recopied.length) defect(c, `copy-image all_stores listed ${recopied.join(", ")} in os_glance_importing_to_stores, though the image was already there`);
-      if (r.value.task === null && all.some((x) => !held.includes(x))) defect(c, `copy-image all_stores started no task although ${all.filter((x) => !held.includes(x)).join(", ")} lacked the image`);
-    });
-  });
+  test(
+    "ms-11-copy-all-stores",
+    "copy-image with all_stores copies to the stores that lack the image and skips those that hold it",
+    async () => {
+      const c = ctx();
+      const before = await c.clients.image.showImage(take<Image>("ms-several").id);
+      const all = await targetStores(c, { allStores: true });
+      const held = before.stores;
+      const r = await copyImageWithTimeline(c, before.id, all, { allStores: true });
+      await step(`the image is in every store: ${all.join(", ")}`, async () => {
+        const missing = all.filter((x) => !r.value.image.stores.includes(x));
+        if (missing.length) defect(c, `after copy-image all_stores image ${before.id} is not in ${missing.join(", ")}`);
+      });
+      await step(`the stores that held it (${held.join(", ")}) were skipped`, async () => {
+        await attachText("copy timeline", formatTimeline(r.timeline));
+        const copied = new Set(r.timeline.flatMap((p) => /importing=\[([^\]]*)\]/.exec(p.state)?.[1]?.split(",").filter(Boolean) ?? []));
+        const recopied = held.filter((x) => copied.has(x));
+        if (recopied.length)
+          defect(
+            c,
+            `copy-image all_stores listed ${recopied.join(", ")} in os_glance_importing_to_stores, though the image was already there`,
+          );
+        if (r.value.task === null && all.some((x) => !held.includes(x)))
+          defect(c, `copy-image all_stores started no task although ${all.filter((x) => !held.includes(x)).join(", ")} lacked the image`);
+      });
+    },
+  );
 
   test("ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", async () => {
     const c = ctx();
@@ -259,7 +319,8 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await step(`stores are exactly ${[c.central.store, ...stores].join(", ")}`, async () => {
       const want = new Set([c.central.store, ...stores]);
       const got = r.value.image.stores;
-      if (got.length !== want.size || !got.every((x) => want.has(x))) defect(c, `image ${take<Image>("ms-central").id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
+      if (got.length !== want.size || !got.every((x) => want.has(x)))
+        defect(c, `image ${take<Image>("ms-central").id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
     });
   });
 });

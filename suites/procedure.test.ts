@@ -1,8 +1,8 @@
 import { describe, expect } from "vitest";
-import { defaultStore, type Image } from "../helpers/clients/image.ts";
 import { assertClone, imageParent } from "../helpers/checks/clones.ts";
 import { apiRefusal, defect, findRbdImage, imageEvidence, rbdEvidence } from "../helpers/checks/evidence.ts";
 import { checkImageSnapshot, checkLocation, copyImage, importRawImageToCentral } from "../helpers/checks/images.ts";
+import { defaultStore, type Image } from "../helpers/clients/image.ts";
 import { attachJson, outcome, step, warning } from "../helpers/harness/steps.ts";
 import { siteSuite } from "../helpers/harness/suite.ts";
 
@@ -28,26 +28,41 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
     });
     const expected = new Set(c.sites.map((s) => s.store));
     const unexpected = ids.filter((id) => !expected.has(id));
-    if (unexpected.length) await warning(`stores not in the config: ${unexpected.join(", ")}`, `Glance lists ${ids.join(", ")}; the config names ${[...expected].join(", ")}`);
+    if (unexpected.length)
+      await warning(
+        `stores not in the config: ${unexpected.join(", ")}`,
+        `Glance lists ${ids.join(", ")}; the config names ${[...expected].join(", ")}`,
+      );
   });
 
-  test("dcn-2-raw-import", "2. a raw image uploaded to central lands in the central store only, with the hash computed while streaming", async () => {
-    const c = ctx();
-    const { image, localSha512, prepared } = await importRawImageToCentral(c);
-    await step(`the image is raw and its stores are exactly ${c.central.store}`, async () => {
-      expect(image.disk_format).toBe("raw");
-      if (image.stores.length !== 1 || image.stores[0] !== c.central.store) {
-        defect(c, `image ${image.id} is in stores [${image.stores.join(", ")}], expected only ${c.central.store}`);
-      }
-    });
-    await step("os_hash_value equals the sha512 computed locally while streaming", async () => {
-      await attachJson("hashes", { local_sha512: localSha512, os_hash_algo: image.os_hash_algo, os_hash_value: image.os_hash_value, bytes: prepared.sizeBytes, size: image.size });
-      if (image.os_hash_value !== localSha512) defect(c, `image ${image.id} os_hash_value ${image.os_hash_value} differs from the local sha512 ${localSha512}`);
-    });
-    await checkLocation(c, image, c.central);
-    await checkImageSnapshot(c, c.central, image.id);
-    await attachJson("image", imageEvidence(image));
-  });
+  test(
+    "dcn-2-raw-import",
+    "2. a raw image uploaded to central lands in the central store only, with the hash computed while streaming",
+    async () => {
+      const c = ctx();
+      const { image, localSha512, prepared } = await importRawImageToCentral(c);
+      await step(`the image is raw and its stores are exactly ${c.central.store}`, async () => {
+        expect(image.disk_format).toBe("raw");
+        if (image.stores.length !== 1 || image.stores[0] !== c.central.store) {
+          defect(c, `image ${image.id} is in stores [${image.stores.join(", ")}], expected only ${c.central.store}`);
+        }
+      });
+      await step("os_hash_value equals the sha512 computed locally while streaming", async () => {
+        await attachJson("hashes", {
+          local_sha512: localSha512,
+          os_hash_algo: image.os_hash_algo,
+          os_hash_value: image.os_hash_value,
+          bytes: prepared.sizeBytes,
+          size: image.size,
+        });
+        if (image.os_hash_value !== localSha512)
+          defect(c, `image ${image.id} os_hash_value ${image.os_hash_value} differs from the local sha512 ${localSha512}`);
+      });
+      await checkLocation(c, image, c.central);
+      await checkImageSnapshot(c, c.central, image.id);
+      await attachJson("image", imageEvidence(image));
+    },
+  );
 
   test("dcn-3-copy-to-edge", `3. copy-image puts the image in store ${site}, on ${site}'s own Ceph cluster`, async () => {
     const c = ctx();
@@ -69,9 +84,13 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
   test("dcn-4-boot-from-volume", `4. a volume from the image in AZ ${site} boots a server in AZ ${site}`, async () => {
     const c = ctx();
     const image = take<Image>("edge-image");
-    const vol = await step(`create a ${c.config.volume.sizeGiB} GiB volume from the image in AZ ${c.site.az}`, () => c.create.volume("volume", { imageRef: image.id }));
+    const vol = await step(`create a ${c.config.volume.sizeGiB} GiB volume from the image in AZ ${c.site.az}`, () =>
+      c.create.volume("volume", { imageRef: image.id }),
+    );
     give("root-volume", vol.id);
-    const active = await step(`boot server ${c.name("server")} from the volume in AZ ${c.site.az}`, () => c.create.serverFromVolume("server", vol.id));
+    const active = await step(`boot server ${c.name("server")} from the volume in AZ ${c.site.az}`, () =>
+      c.create.serverFromVolume("server", vol.id),
+    );
     give("server", active.id);
     await attachJson("server", active);
     await attachJson("volume", await c.clients.volume.showVolume(vol.id));
@@ -81,7 +100,11 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
       if (az !== c.site.az) defect(c, `server ${active.id} is in AZ ${az}, expected ${c.site.az}`);
       const zones = await c.clients.compute.listAvailabilityZones(true);
       const zone = zones.find((z) => z.zoneName === c.site.az);
-      if (host && zone?.hosts && !(host in zone.hosts)) defect(c, `server ${active.id} runs on host ${host}, which is not in AZ ${c.site.az} (hosts: ${Object.keys(zone.hosts).join(", ")})`);
+      if (host && zone?.hosts && !(host in zone.hosts))
+        defect(
+          c,
+          `server ${active.id} runs on host ${host}, which is not in AZ ${c.site.az} (hosts: ${Object.keys(zone.hosts).join(", ")})`,
+        );
     });
   });
 
@@ -90,39 +113,55 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
     const { volumesPool } = c.config.rbd;
     const image = take<Image>("edge-image");
     const rbdName = `volume-${take<string>("root-volume")}`;
-    const entries = await step(`run rbd -p ${volumesPool} ls -l on ${site}'s cluster`, () => rbdEvidence(c.probe(c.site), volumesPool, `${site} ${volumesPool} pool`));
+    const entries = await step(`run rbd -p ${volumesPool} ls -l on ${site}'s cluster`, () =>
+      rbdEvidence(c.probe(c.site), volumesPool, `${site} ${volumesPool} pool`),
+    );
     await step(`${rbdName} has parent ${imageParent(c, image.id)}`, async () => {
       if (!entries.some((e) => e.image === rbdName)) {
         const where = await findRbdImage(c, volumesPool, rbdName);
-        defect(c, where.length ? `${rbdName} lives in the Ceph cluster of ${where.join(", ")}, not in ${site}'s` : `${rbdName} is in no configured site's ${volumesPool} pool`);
+        defect(
+          c,
+          where.length
+            ? `${rbdName} lives in the Ceph cluster of ${where.join(", ")}, not in ${site}'s`
+            : `${rbdName} is in no configured site's ${volumesPool} pool`,
+        );
       }
       assertClone(c, entries, rbdName, image.id);
     });
   });
 
-  test("dcn-6-cinder-snapshot", `6. a Cinder snapshot of the stopped server's root volume on ${site} is a protected clone of the same parent`, async () => {
-    const c = ctx();
-    const { volumesPool } = c.config.rbd;
-    const [image, volumeId, serverId] = [take<Image>("edge-image"), take<string>("root-volume"), take<string>("server")];
-    await step("stop the server", () => c.clients.compute.stopServer(serverId));
-    await c.create.serverStatus(serverId, "SHUTOFF");
-    const snap = await step("snapshot the root volume with force", () => c.create.snapshot("snapshot", volumeId, { force: true }));
-    give("root-snapshot", snap.id);
-    await step("start the server", () => c.clients.compute.startServer(serverId));
-    await c.create.serverStatus(serverId, "ACTIVE");
-    const entries = await step(`run rbd -p ${volumesPool} ls -l on ${site}'s cluster`, () => rbdEvidence(c.probe(c.site), volumesPool, `${site} ${volumesPool} pool after the snapshot`));
-    await step(`volume-${volumeId}@snapshot-${snap.id} has the same parent and is protected`, async () => {
-      const e = assertClone(c, entries, `volume-${volumeId}`, image.id, `snapshot-${snap.id}`);
-      if (!e.protected) defect(c, `volume-${volumeId}@snapshot-${snap.id} on ${site} is not protected (PROT is not yes)`);
-    });
-  });
+  test(
+    "dcn-6-cinder-snapshot",
+    `6. a Cinder snapshot of the stopped server's root volume on ${site} is a protected clone of the same parent`,
+    async () => {
+      const c = ctx();
+      const { volumesPool } = c.config.rbd;
+      const [image, volumeId, serverId] = [take<Image>("edge-image"), take<string>("root-volume"), take<string>("server")];
+      await step("stop the server", () => c.clients.compute.stopServer(serverId));
+      await c.create.serverStatus(serverId, "SHUTOFF");
+      const snap = await step("snapshot the root volume with force", () => c.create.snapshot("snapshot", volumeId, { force: true }));
+      give("root-snapshot", snap.id);
+      await step("start the server", () => c.clients.compute.startServer(serverId));
+      await c.create.serverStatus(serverId, "ACTIVE");
+      const entries = await step(`run rbd -p ${volumesPool} ls -l on ${site}'s cluster`, () =>
+        rbdEvidence(c.probe(c.site), volumesPool, `${site} ${volumesPool} pool after the snapshot`),
+      );
+      await step(`volume-${volumeId}@snapshot-${snap.id} has the same parent and is protected`, async () => {
+        const e = assertClone(c, entries, `volume-${volumeId}`, image.id, `snapshot-${snap.id}`);
+        if (!e.protected) defect(c, `volume-${volumeId}@snapshot-${snap.id} on ${site} is not protected (PROT is not yes)`);
+      });
+    },
+  );
 
   test("dcn-7-back-to-central", `7. an image made at ${site} comes back to central with its data`, async () => {
     const c = ctx();
     const glance = c.clients.image;
     const snapImage = await step(`make an image of server ${c.name("server")}`, async () => {
       const img = await c.create.serverImage("server-snapshot", take<string>("server"));
-      await attachJson("server image", { ...imageEvidence(img), block_device_mapping: (img as Record<string, unknown>).block_device_mapping });
+      await attachJson("server image", {
+        ...imageEvidence(img),
+        block_device_mapping: (img as Record<string, unknown>).block_device_mapping,
+      });
       return img;
     });
     const carriesData = (snapImage.size ?? 0) > 0 && snapImage.stores.length > 0;
@@ -144,12 +183,19 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
           await outcome(`7b. Glance refuses to copy it: HTTP ${refusal.status}`, refusal.message);
           return;
         }
-        await outcome("7b. Glance accepted the copy of a data-less image", `image ${snapImage.id}: copy-image to ${c.central.store} returned 202`);
+        await outcome(
+          "7b. Glance accepted the copy of a data-less image",
+          `image ${snapImage.id}: copy-image to ${c.central.store} returned 202`,
+        );
       });
     }
 
-    const fromSnap = await step(`create a volume from the Cinder snapshot in AZ ${c.site.az}`, () => c.create.volume("upload-source", { snapshotId: take<string>("root-snapshot") }));
-    const uploaded = await step(`upload the edge volume's data to an image (store ${c.site.store})`, () => c.create.volumeImage("volume-upload", fromSnap.id));
+    const fromSnap = await step(`create a volume from the Cinder snapshot in AZ ${c.site.az}`, () =>
+      c.create.volume("upload-source", { snapshotId: take<string>("root-snapshot") }),
+    );
+    const uploaded = await step(`upload the edge volume's data to an image (store ${c.site.store})`, () =>
+      c.create.volumeImage("volume-upload", fromSnap.id),
+    );
     await attachJson("uploaded image", imageEvidence(uploaded));
     await step(`the uploaded image is in store ${c.site.store} only`, async () => {
       if (uploaded.stores.length !== 1 || uploaded.stores[0] !== c.site.store) {
@@ -168,8 +214,10 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
       const opts = { timeoutMs: c.config.timeouts.volumeUpload * 1000 };
       const [edge, central] = await Promise.all([c.probe(c.site).exportSha512(spec, opts), c.probe(c.central).exportSha512(spec, opts)]);
       await attachJson("hashes", { os_hash_value: back.os_hash_value, [site]: edge, [c.central.name]: central });
-      if (edge.sha512 !== back.os_hash_value) defect(c, `${spec} on ${site} hashes to ${edge.sha512}, not the image's os_hash_value ${back.os_hash_value}`);
-      if (central.sha512 !== back.os_hash_value) defect(c, `${spec} on ${c.central.name} hashes to ${central.sha512}, not the image's os_hash_value ${back.os_hash_value}`);
+      if (edge.sha512 !== back.os_hash_value)
+        defect(c, `${spec} on ${site} hashes to ${edge.sha512}, not the image's os_hash_value ${back.os_hash_value}`);
+      if (central.sha512 !== back.os_hash_value)
+        defect(c, `${spec} on ${c.central.name} hashes to ${central.sha512}, not the image's os_hash_value ${back.os_hash_value}`);
     });
   });
 });

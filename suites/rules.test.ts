@@ -1,20 +1,14 @@
 import { describe } from "vitest";
-import type { Image } from "../helpers/clients/image.ts";
-import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
-import { listed } from "../helpers/checks/evidence.ts";
-import { ownedByRun } from "../helpers/harness/naming.ts";
-import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
-import { runIdOf } from "../helpers/harness/naming.ts";
-import { upHosts } from "../helpers/clients/compute.ts";
-import { poolsInAz, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
-import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
+import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
+import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
+import { defect, imageEvidence, listed } from "../helpers/checks/evidence.ts";
+import { storeLabel } from "../helpers/checks/imports.ts";
+import type { Image } from "../helpers/clients/image.ts";
 import { isApiError } from "../helpers/core/http.ts";
-import { createImportImage, storeLabel } from "../helpers/checks/imports.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
+import { ownedByRun } from "../helpers/harness/naming.ts";
 import { attachJson, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
-import { timing } from "../helpers/config/timing.ts";
-import { waitForImageStatus } from "../helpers/clients/waiters.ts";
 import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
 
 const { ctx, site, test } = siteSuite();
@@ -31,7 +25,12 @@ async function imagesInStore(c: SiteContext): Promise<{ judged: Image[]; skipped
   const skipped = inStore.filter((i) => !judged.includes(i));
   await attachJson(`images in store ${c.site.store}`, {
     judged: judged.map((i) => ({ id: i.id, name: i.name, stores: i.stores, disk_format: i.disk_format })),
-    notJudged: skipped.map((i) => ({ id: i.id, name: i.name, status: i.status, why: ours(c, i) ? "made by this run" : `status ${i.status}` })),
+    notJudged: skipped.map((i) => ({
+      id: i.id,
+      name: i.name,
+      status: i.status,
+      why: ours(c, i) ? "made by this run" : `status ${i.status}`,
+    })),
   });
   return { judged, skipped };
 }
@@ -41,38 +40,50 @@ const ours = (c: SiteContext, r: { name?: string | null; [k: string]: unknown })
 
 /** The DCN architecture rules, checked at each edge site against what the operator made there. */
 describe.sequential(`DCN edge rules at ${site}`, () => {
-  test("rule-1-same-names", `rule: ${site}'s Nova AZ, Cinder AZ and Glance store share one name, and its Cinder backend writes to ${site}'s cluster`, async () => {
-    const c = ctx();
-    const { az, store, name } = c.site;
-    await step(`the configured AZ (${az}) and store (${store}) carry one name`, async () => {
-      if (az !== store) defect(c, `site ${name} has AZ ${az} and Glance store ${store}: DCN names each site's AZ and store alike`);
-    });
-    const zones = await step(`Nova has AZ ${az} with an enabled compute host`, async () => {
-      const z = await siteZones(c);
-      if (!z.upHosts.length) defect(c, `Nova has no AZ ${az} with an enabled, up compute host (AZs: ${z.nova.map((x) => x.zoneName).join(", ")})`);
-      return z;
-    });
-    await step(`Cinder has AZ ${az}, available`, async () => {
-      if (!zones.cinderZone?.zoneState.available) {
-        defect(c, `Cinder has no available AZ ${az} (AZs: ${zones.cinder.map((z) => `${z.zoneName}${z.zoneState.available ? "" : " (unavailable)"}`).join(", ")})`);
-      }
-    });
-    await step(`Glance has store ${store}`, async () => {
-      const stores = await c.clients.image.listStores();
-      if (!stores.some((s) => s.id === store)) defect(c, `Glance has no store ${store} (stores: ${stores.map((s) => s.id).join(", ")})`);
-    });
-    await step(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, async () => {
-      const b = await siteBackends(c);
-      if (b.backends.length === 0) defect(c, `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${b.services.map((s) => s.host).join(", ") || "none"})`);
-      if (b.elsewhere.length) {
-        defect(
-          c,
-          `Cinder backend ${b.elsewhere.map((p) => `${p.pool} writes to ${p.fsid ? `Ceph fsid ${p.fsid}` : "no RBD cluster it reports"}`).join(", ")}, ` +
-            `but AZ ${az} is ${name}, whose cluster is ${b.fsid}`,
-        );
-      }
-    });
-  });
+  test(
+    "rule-1-same-names",
+    `rule: ${site}'s Nova AZ, Cinder AZ and Glance store share one name, and its Cinder backend writes to ${site}'s cluster`,
+    async () => {
+      const c = ctx();
+      const { az, store, name } = c.site;
+      await step(`the configured AZ (${az}) and store (${store}) carry one name`, async () => {
+        if (az !== store) defect(c, `site ${name} has AZ ${az} and Glance store ${store}: DCN names each site's AZ and store alike`);
+      });
+      const zones = await step(`Nova has AZ ${az} with an enabled compute host`, async () => {
+        const z = await siteZones(c);
+        if (!z.upHosts.length)
+          defect(c, `Nova has no AZ ${az} with an enabled, up compute host (AZs: ${z.nova.map((x) => x.zoneName).join(", ")})`);
+        return z;
+      });
+      await step(`Cinder has AZ ${az}, available`, async () => {
+        if (!zones.cinderZone?.zoneState.available) {
+          defect(
+            c,
+            `Cinder has no available AZ ${az} (AZs: ${zones.cinder.map((z) => `${z.zoneName}${z.zoneState.available ? "" : " (unavailable)"}`).join(", ")})`,
+          );
+        }
+      });
+      await step(`Glance has store ${store}`, async () => {
+        const stores = await c.clients.image.listStores();
+        if (!stores.some((s) => s.id === store)) defect(c, `Glance has no store ${store} (stores: ${stores.map((s) => s.id).join(", ")})`);
+      });
+      await step(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, async () => {
+        const b = await siteBackends(c);
+        if (b.backends.length === 0)
+          defect(
+            c,
+            `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${b.services.map((s) => s.host).join(", ") || "none"})`,
+          );
+        if (b.elsewhere.length) {
+          defect(
+            c,
+            `Cinder backend ${b.elsewhere.map((p) => `${p.pool} writes to ${p.fsid ? `Ceph fsid ${p.fsid}` : "no RBD cluster it reports"}`).join(", ")}, ` +
+              `but AZ ${az} is ${name}, whose cluster is ${b.fsid}`,
+          );
+        }
+      });
+    },
+  );
 
   test("rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, async () => {
     const c = ctx();
@@ -80,8 +91,11 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
     await step(`each of the ${judged.length} is also in ${c.central.store}`, async () => {
       const orphans = judged.filter((i) => !i.stores.includes(c.central.store));
       if (orphans.length) {
-        defect(c, `${orphans.length} image(s) in ${storeLabel(c, c.site.store)} have no copy in ${c.central.store}: ` +
-          `${listed(orphans, (i) => ` stores [${i.stores.join(", ")}]`)}; copy them to ${c.central.store} with copy-image`);
+        defect(
+          c,
+          `${orphans.length} image(s) in ${storeLabel(c, c.site.store)} have no copy in ${c.central.store}: ` +
+            `${listed(orphans, (i) => ` stores [${i.stores.join(", ")}]`)}; copy them to ${c.central.store} with copy-image`,
+        );
       }
     });
   });
@@ -92,8 +106,11 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
     await step(`each of the ${judged.length} has disk_format raw`, async () => {
       const notRaw = judged.filter((i) => i.disk_format !== "raw");
       if (notRaw.length) {
-        defect(c, `${notRaw.length} image(s) in ${storeLabel(c, c.site.store)} are not raw, so Cinder cannot clone them and copies them whole: ` +
-          `${listed(notRaw, (i) => ` disk_format ${i.disk_format}`)}`);
+        defect(
+          c,
+          `${notRaw.length} image(s) in ${storeLabel(c, c.site.store)} are not raw, so Cinder cannot clone them and copies them whole: ` +
+            `${listed(notRaw, (i) => ` disk_format ${i.disk_format}`)}`,
+        );
       }
     });
   });
@@ -119,85 +136,122 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
     });
     await step(`each image uploaded at ${site} reached ${c.central.store} before another edge`, async () => {
       if (violations.length) {
-        defect(c, `${violations.length} image(s) uploaded at ${site} were copied to another edge before ${c.central.store}: ` +
-          `${listed(violations, (i) => ` ${i.order}`)}; copy an edge image to ${c.central.store} first`);
+        defect(
+          c,
+          `${violations.length} image(s) uploaded at ${site} were copied to another edge before ${c.central.store}: ` +
+            `${listed(violations, (i) => ` ${i.order}`)}; copy an edge image to ${c.central.store} first`,
+        );
       }
     });
     if (unknown.length) {
       const detail = listed(unknown, (i) => `: ${i.reason}`);
-      if (verified === 0) return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
+      if (verified === 0)
+        return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
       await notVerified(`the copy order of ${unknown.length} image(s) uploaded at ${site}`, detail);
     }
   });
 
-  test("rule-5-image-local-before-use", `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`, async () => {
-    const c = ctx();
-    const { imagesPool, volumesPool, imageSnapshot } = c.config.rbd;
-    await step(`every image-backed volume in AZ ${c.site.az} is a copy-on-write clone on ${site}'s cluster`, async () => {
-      const [volumes, entries] = await Promise.all([
-        c.clients.volume.listVolumes({ all_tenants: "1", availability_zone: c.site.az }),
-        c.probe(c.site).rbdList(volumesPool),
-      ]);
-      const fromImage = volumes.filter((v) => v.availability_zone === c.site.az && typeof v.volume_image_metadata?.image_id === "string" && !v.snapshot_id && !v.source_volid && !ours(c, v));
-      const full: { id: string; name: string | null; image: string }[] = [];
-      for (const v of fromImage) {
-        const e = entries.find((x) => x.image === `volume-${v.id}` && !x.snapshot);
-        if (e && !e.parent) full.push({ id: v.id, name: v.name, image: String(v.volume_image_metadata!.image_id) });
-      }
-      await attachJson(`image-backed volumes in AZ ${c.site.az}`, fromImage.map((v) => {
-        const e = entries.find((x) => x.image === `volume-${v.id}` && !x.snapshot);
-        return { id: v.id, name: v.name, image: v.volume_image_metadata?.image_id, rbd: e ? (e.parent ? parentSpec(e.parent) : "no parent (full copy)") : `not in ${site}'s ${volumesPool} pool` };
-      }));
-      if (full.length) {
-        defect(c, `${full.length} volume(s) in AZ ${c.site.az} were made from an image but are full copies (no rbd parent on ${site}'s cluster), ` +
-          `so the image was pulled whole instead of cloned locally: ${listed(full, (v) => ` from image ${v.image}`)}`);
-      }
-    });
+  test(
+    "rule-5-image-local-before-use",
+    `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`,
+    async () => {
+      const c = ctx();
+      const { imagesPool, volumesPool, imageSnapshot } = c.config.rbd;
+      await step(`every image-backed volume in AZ ${c.site.az} is a copy-on-write clone on ${site}'s cluster`, async () => {
+        const [volumes, entries] = await Promise.all([
+          c.clients.volume.listVolumes({ all_tenants: "1", availability_zone: c.site.az }),
+          c.probe(c.site).rbdList(volumesPool),
+        ]);
+        const fromImage = volumes.filter(
+          (v) =>
+            v.availability_zone === c.site.az &&
+            typeof v.volume_image_metadata?.image_id === "string" &&
+            !v.snapshot_id &&
+            !v.source_volid &&
+            !ours(c, v),
+        );
+        const full: { id: string; name: string | null; image: string }[] = [];
+        for (const v of fromImage) {
+          const e = entries.find((x) => x.image === `volume-${v.id}` && !x.snapshot);
+          if (e && !e.parent) full.push({ id: v.id, name: v.name, image: String(v.volume_image_metadata!.image_id) });
+        }
+        await attachJson(
+          `image-backed volumes in AZ ${c.site.az}`,
+          fromImage.map((v) => {
+            const e = entries.find((x) => x.image === `volume-${v.id}` && !x.snapshot);
+            return {
+              id: v.id,
+              name: v.name,
+              image: v.volume_image_metadata?.image_id,
+              rbd: e ? (e.parent ? parentSpec(e.parent) : "no parent (full copy)") : `not in ${site}'s ${volumesPool} pool`,
+            };
+          }),
+        );
+        if (full.length) {
+          defect(
+            c,
+            `${full.length} volume(s) in AZ ${c.site.az} were made from an image but are full copies (no rbd parent on ${site}'s cluster), ` +
+              `so the image was pulled whole instead of cloned locally: ${listed(full, (v) => ` from image ${v.image}`)}`,
+          );
+        }
+      });
 
-    const remote = await step(`upload a small raw image to ${c.central.store} only`, async () => {
-      const img = await c.create.uploadedImage("rule-remote", Buffer.alloc(1024 * 1024, 7), { store: c.central.store, size: 1024 * 1024 });
-      await attachJson("central-only image", imageEvidence(img));
-      return img;
-    });
-    const vol = await step(`create a volume from it in AZ ${c.site.az}, where the image is not`, async () => {
-      try {
-        const v = await c.create.volume("rule-remote-volume", { imageRef: remote.id, settle: false });
-        return { id: v.id, refused: undefined };
-      } catch (e) {
-        if (isApiError(e) && e.status !== undefined && e.status >= 400 && e.status < 500) return { id: undefined, refused: `HTTP ${e.status}: ${e.message}` };
-        throw e;
+      const remote = await step(`upload a small raw image to ${c.central.store} only`, async () => {
+        const img = await c.create.uploadedImage("rule-remote", Buffer.alloc(1024 * 1024, 7), {
+          store: c.central.store,
+          size: 1024 * 1024,
+        });
+        await attachJson("central-only image", imageEvidence(img));
+        return img;
+      });
+      const vol = await step(`create a volume from it in AZ ${c.site.az}, where the image is not`, async () => {
+        try {
+          const v = await c.create.volume("rule-remote-volume", { imageRef: remote.id, settle: false });
+          return { id: v.id, refused: undefined };
+        } catch (e) {
+          if (isApiError(e) && e.status !== undefined && e.status >= 400 && e.status < 500)
+            return { id: undefined, refused: `HTTP ${e.status}: ${e.message}` };
+          throw e;
+        }
+      });
+      if (vol.id === undefined) {
+        await outcome(`the cloud refuses a volume at ${site} from an image not in store ${c.site.store}`, vol.refused ?? "");
+        return;
       }
-    });
-    if (vol.id === undefined) {
-      await outcome(`the cloud refuses a volume at ${site} from an image not in store ${c.site.store}`, vol.refused ?? "");
-      return;
-    }
-    const settled = await step("wait until the volume is available or in error", async () => {
-      try {
-        await c.create.volumeStatus(vol.id, "available");
-        return "available";
-      } catch (e) {
-        if (/volume status is error/.test((e as Error).message)) return "error";
-        throw e;
+      const settled = await step("wait until the volume is available or in error", async () => {
+        try {
+          await c.create.volumeStatus(vol.id, "available");
+          return "available";
+        } catch (e) {
+          if (/volume status is error/.test((e as Error).message)) return "error";
+          throw e;
+        }
+      });
+      if (settled === "error") {
+        await outcome(
+          `Cinder refused to build the volume at ${site} (status error)`,
+          `volume ${vol.id} from image ${remote.id}, which is only in ${c.central.store}`,
+        );
+        return;
       }
-    });
-    if (settled === "error") {
-      await outcome(`Cinder refused to build the volume at ${site} (status error)`, `volume ${vol.id} from image ${remote.id}, which is only in ${c.central.store}`);
-      return;
-    }
-    await step(`how the volume was built on ${site}'s cluster`, async () => {
-      const e = (await c.probe(c.site).rbdList(volumesPool)).find((x) => x.image === `volume-${vol.id}` && !x.snapshot);
-      if (!e) defect(c, `volume ${vol.id} built in AZ ${c.site.az} is not in ${site}'s ${volumesPool} pool`);
-      if (e.parent) {
-        const p = parentSpec(e.parent);
-        if (p === `${imagesPool}/${String(remote.id)}@${imageSnapshot}`) defect(c, `volume ${vol.id} clones ${p} on ${site}'s cluster, yet Glance does not list store ${c.site.store} for image ${remote.id}`);
-        defect(c, `volume ${vol.id} from image ${remote.id} has an unexpected parent ${p}`);
-      }
-      await warning(
-        `Cinder pulled image ${remote.id} whole from ${c.central.store} to build a volume at ${site}`,
-        `volume-${vol.id} on ${site}'s cluster has no rbd parent: this cloud does not stop a volume being made at an edge from an image that is not in the edge's store. ` +
-          `Copy images to ${c.site.store} (copy-image) before creating volumes or servers there; rule-5's audit above catches volumes made the other way.`,
-      );
-    });
-  });
+      await step(`how the volume was built on ${site}'s cluster`, async () => {
+        const e = (await c.probe(c.site).rbdList(volumesPool)).find((x) => x.image === `volume-${vol.id}` && !x.snapshot);
+        if (!e) defect(c, `volume ${vol.id} built in AZ ${c.site.az} is not in ${site}'s ${volumesPool} pool`);
+        if (e.parent) {
+          const p = parentSpec(e.parent);
+          if (p === `${imagesPool}/${String(remote.id)}@${imageSnapshot}`)
+            defect(
+              c,
+              `volume ${vol.id} clones ${p} on ${site}'s cluster, yet Glance does not list store ${c.site.store} for image ${remote.id}`,
+            );
+          defect(c, `volume ${vol.id} from image ${remote.id} has an unexpected parent ${p}`);
+        }
+        await warning(
+          `Cinder pulled image ${remote.id} whole from ${c.central.store} to build a volume at ${site}`,
+          `volume-${vol.id} on ${site}'s cluster has no rbd parent: this cloud does not stop a volume being made at an edge from an image that is not in the edge's store. ` +
+            `Copy images to ${c.site.store} (copy-image) before creating volumes or servers there; rule-5's audit above catches volumes made the other way.`,
+        );
+      });
+    },
+  );
 });

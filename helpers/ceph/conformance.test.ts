@@ -5,8 +5,19 @@ const cinder = { writes: ["volumes", "vms"], readsOnly: ["images"] };
 
 describe("cephx caps against the Ceph guide", () => {
   test("the guide's caps pass", () => {
-    expect(judgeCaps({ entity: "client.glance", mon: "profile rbd", osd: "profile rbd pool=images" }, { writes: ["images"], readsOnly: [] })).toEqual([]);
-    expect(judgeCaps({ entity: "client.cinder", mon: "profile rbd", osd: "profile rbd pool=volumes, profile rbd pool=vms, profile rbd-read-only pool=images" }, cinder)).toEqual([]);
+    expect(
+      judgeCaps({ entity: "client.glance", mon: "profile rbd", osd: "profile rbd pool=images" }, { writes: ["images"], readsOnly: [] }),
+    ).toEqual([]);
+    expect(
+      judgeCaps(
+        {
+          entity: "client.cinder",
+          mon: "profile rbd",
+          osd: "profile rbd pool=volumes, profile rbd pool=vms, profile rbd-read-only pool=images",
+        },
+        cinder,
+      ),
+    ).toEqual([]);
   });
 
   test("broader caps, writes where only reads belong, and missing caps are findings", () => {
@@ -14,10 +25,16 @@ describe("cephx caps against the Ceph guide", () => {
       "client.glance may write every pool (osd 'allow *')",
       "client.glance has mon 'allow *' (the guide gives 'profile rbd')",
     ]);
-    expect(judgeCaps({ entity: "client.cinder", mon: "profile rbd", osd: "profile rbd pool=volumes, profile rbd pool=vms, profile rbd pool=images" }, cinder))
-      .toEqual(["client.cinder may write pool images (osd 'profile rbd pool=images'), beyond volumes, vms"]);
-    expect(judgeCaps({ entity: "client.cinder", mon: "profile rbd", osd: "profile rbd pool=volumes" }, cinder))
-      .toEqual(["client.cinder cannot write pool vms", "client.cinder cannot read pool images"]);
+    expect(
+      judgeCaps(
+        { entity: "client.cinder", mon: "profile rbd", osd: "profile rbd pool=volumes, profile rbd pool=vms, profile rbd pool=images" },
+        cinder,
+      ),
+    ).toEqual(["client.cinder may write pool images (osd 'profile rbd pool=images'), beyond volumes, vms"]);
+    expect(judgeCaps({ entity: "client.cinder", mon: "profile rbd", osd: "profile rbd pool=volumes" }, cinder)).toEqual([
+      "client.cinder cannot write pool vms",
+      "client.cinder cannot read pool images",
+    ]);
   });
 
   test("allow grants read by their letters", () => {

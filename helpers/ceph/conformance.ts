@@ -15,7 +15,9 @@ export interface Caps {
   osd: string;
 }
 
-const authSchema = z.array(z.looseObject({ entity: z.string(), caps: z.looseObject({ mon: z.string().optional(), osd: z.string().optional() }) }));
+const authSchema = z.array(
+  z.looseObject({ entity: z.string(), caps: z.looseObject({ mon: z.string().optional(), osd: z.string().optional() }) }),
+);
 
 /**
  * A cephx user's capabilities, read with `ceph auth get --format json`. That output holds the key:
@@ -44,14 +46,18 @@ export interface Grant {
 
 /** "profile rbd pool=volumes, profile rbd-read-only pool=images, allow rwx pool=x, allow *" as grants. */
 export function osdGrants(osd: string): Grant[] {
-  return osd.split(",").map((g) => g.trim()).filter(Boolean).map((text) => {
-    const pool = /\bpool=(\S+)/.exec(text)?.[1];
-    const profile = /^profile\s+(\S+)/.exec(text)?.[1];
-    const allow = /^allow\s+(\S+)/.exec(text)?.[1] ?? "";
-    const write = profile ? profile === "rbd" : allow === "*" || /w/.test(allow);
-    const read = profile ? profile === "rbd" || profile === "rbd-read-only" : allow === "*" || /r/.test(allow);
-    return { text, pool, write, read };
-  });
+  return osd
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((text) => {
+      const pool = /\bpool=(\S+)/.exec(text)?.[1];
+      const profile = /^profile\s+(\S+)/.exec(text)?.[1];
+      const allow = /^allow\s+(\S+)/.exec(text)?.[1] ?? "";
+      const write = profile ? profile === "rbd" : allow === "*" || /w/.test(allow);
+      const read = profile ? profile === "rbd" || profile === "rbd-read-only" : allow === "*" || /r/.test(allow);
+      return { text, pool, write, read };
+    });
 }
 
 export interface CapsRule {
@@ -66,15 +72,20 @@ export function judgeCaps(caps: Caps, rule: CapsRule): string[] {
   const findings: string[] = [];
   const grants = osdGrants(caps.osd);
   for (const g of grants.filter((x) => x.write && !x.pool)) findings.push(`${caps.entity} may write every pool (osd '${g.text}')`);
-  for (const g of grants.filter((x) => x.write && x.pool && !rule.writes.includes(x.pool))) findings.push(`${caps.entity} may write pool ${g.pool} (osd '${g.text}'), beyond ${rule.writes.join(", ")}`);
-  for (const p of rule.writes) if (!grants.some((g) => g.write && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot write pool ${p}`);
-  for (const p of rule.readsOnly) if (!grants.some((g) => g.read && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot read pool ${p}`);
+  for (const g of grants.filter((x) => x.write && x.pool && !rule.writes.includes(x.pool)))
+    findings.push(`${caps.entity} may write pool ${g.pool} (osd '${g.text}'), beyond ${rule.writes.join(", ")}`);
+  for (const p of rule.writes)
+    if (!grants.some((g) => g.write && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot write pool ${p}`);
+  for (const p of rule.readsOnly)
+    if (!grants.some((g) => g.read && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot read pool ${p}`);
   if (/\ballow \*/.test(caps.mon)) findings.push(`${caps.entity} has mon '${caps.mon}' (the guide gives 'profile rbd')`);
   return findings;
 }
 
 export const rbdDuSchema = z.looseObject({
-  images: z.array(z.looseObject({ name: z.string(), snapshot: z.string().optional(), provisioned_size: z.number(), used_size: z.number() })),
+  images: z.array(
+    z.looseObject({ name: z.string(), snapshot: z.string().optional(), provisioned_size: z.number(), used_size: z.number() }),
+  ),
 });
 
 /** Provisioned and used bytes of an rbd image, its snapshots left out. */

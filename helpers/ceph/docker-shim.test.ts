@@ -1,12 +1,12 @@
-import { execa } from "execa";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import type http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable, type Duplex } from "node:stream";
+import { type Duplex, PassThrough, Writable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createShimServer, listenShim, type ShimRunner } from "../../lab/docker-shim.ts";
 import { CephCommandError, CephTimeoutError, createCephProbe } from "./probe.ts";
@@ -47,7 +47,13 @@ const stubRunner: ShimRunner = (argv) => {
 function collect(stream: NodeJS.ReadableStream, docker: Docker): Promise<{ stdout: string; stderr: string }> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  const sink = (into: Buffer[]) => new Writable({ write: (c: Buffer, _e, cb) => { into.push(c); cb(); } });
+  const sink = (into: Buffer[]) =>
+    new Writable({
+      write: (c: Buffer, _e, cb) => {
+        into.push(c);
+        cb();
+      },
+    });
   docker.modem.demuxStream(stream, sink(out), sink(err));
   return new Promise((resolve, reject) => {
     const done = () => resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
@@ -120,7 +126,9 @@ describe("docker shim, driven by dockerode", () => {
   });
 
   test("a non-zero exit code is reported by exec inspect", async () => {
-    const exec = await docker.getContainer("ceph-mon-dcn0").exec({ Cmd: ["rbd", "info", "volumes/exit-3"], AttachStdout: true, AttachStderr: true });
+    const exec = await docker
+      .getContainer("ceph-mon-dcn0")
+      .exec({ Cmd: ["rbd", "info", "volumes/exit-3"], AttachStdout: true, AttachStderr: true });
     await collect(await exec.start({}), docker);
     expect((await exec.inspect()).ExitCode).toBe(3);
   });
@@ -146,7 +154,10 @@ describe("docker shim, driven by dockerode", () => {
     [["rbd", "-c", "/etc/ceph/dcn1.conf", "ls"], /refused: option -c is not accepted/],
     [["sh", "-c", "rbd rm x"], /refused: only rbd and ceph may run/],
   ])("refuses %j at exec create with a readable error", async (cmd, why) => {
-    const err = await docker.getContainer("ceph-mon-dcn0").exec({ Cmd: cmd, AttachStdout: true }).catch((e: unknown) => e);
+    const err = await docker
+      .getContainer("ceph-mon-dcn0")
+      .exec({ Cmd: cmd, AttachStdout: true })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ statusCode: 403 });
     expect((err as Error).message).toMatch(why);
   });
@@ -192,7 +203,9 @@ describe("docker shim, driven by dockerode", () => {
       const err = await p.run(["rbd", "info", "volumes/leak-exit-2"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CephCommandError);
       const msg = (err as Error).message;
-      expect(msg).toMatch(/^ceph probe dcn0 \(docker\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /);
+      expect(msg).toMatch(
+        /^ceph probe dcn0 \(docker\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /,
+      );
       expect(msg).toContain("rbd: auth failed, key = [REDACTED]");
       expect(msg).not.toContain(KEY);
       expect((await p.run(["rbd", "info", "volumes/exit-2"], { reject: false })).exitCode).toBe(2);
@@ -202,7 +215,9 @@ describe("docker shim, driven by dockerode", () => {
       await using p = probe({ timeoutMs: 300 });
       const err = await p.run(["rbd", "info", "volumes/sleep"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CephTimeoutError);
-      expect((err as Error).message).toMatch(/^ceph probe dcn0 \(docker\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/);
+      expect((err as Error).message).toMatch(
+        /^ceph probe dcn0 \(docker\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/,
+      );
     });
 
     test("exportSha512 hashes the streamed export", async () => {

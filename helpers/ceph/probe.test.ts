@@ -109,10 +109,27 @@ describe("local transport", () => {
 
 describe("ssh transport", () => {
   test("builds ssh with BatchMode, ConnectTimeout, port, key, user and sudo podman exec", async () => {
-    await using p = probe({ kind: "ssh", host: "dcn0-ceph-0", user: "heat-admin", port: 2222, identityFile: "/k/id", engine: "podman", sudo: true });
+    await using p = probe({
+      kind: "ssh",
+      host: "dcn0-ceph-0",
+      user: "heat-admin",
+      port: 2222,
+      identityFile: "/k/id",
+      engine: "podman",
+      sudo: true,
+    });
     const r = await p.run(["rbd", "-p", "volumes", "ls", "-l"]);
     expect(lines(r.stdout)).toEqual([
-      "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-p", "2222", "-i", "/k/id", "heat-admin@dcn0-ceph-0", "--",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=5",
+      "-p",
+      "2222",
+      "-i",
+      "/k/id",
+      "heat-admin@dcn0-ceph-0",
+      "--",
       `sudo -n podman exec ceph-mon-"$(hostname -s)" rbd --cluster dcn0 -p volumes ls -l`,
     ]);
     expect(r.command).toContain("ssh -o BatchMode=yes");

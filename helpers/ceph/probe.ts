@@ -4,20 +4,20 @@ import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa } from "execa";
 import type { CephTransport } from "../config/schema.ts";
-import { checkReadOnly, needsKeyStrip, redactSecrets, stripKeys } from "./readonly.ts";
 import {
+  type CephStatus,
   parseCephFsid,
   parseCephStatus,
   parseRbdChildren,
   parseRbdInfo,
   parseRbdList,
   parseRbdSnapshots,
-  type CephStatus,
   type RbdChild,
   type RbdEntry,
   type RbdInfo,
   type RbdSnapshot,
 } from "./rbd.ts";
+import { checkReadOnly, needsKeyStrip, redactSecrets, stripKeys } from "./readonly.ts";
 
 export interface CommandResult {
   stdout: string;
@@ -79,15 +79,30 @@ export class CephProbeError extends Error {
 }
 
 export class CephCommandError extends CephProbeError {
-  constructor(site: string, transport: string, command: string, readonly exitCode: number, readonly stderrTail: string) {
-    super(`ceph probe ${site} (${transport}): \`${command}\` exited ${exitCode}${stderrTail ? `: ${stderrTail}` : " with no stderr"}`,
-      site, transport, command);
+  constructor(
+    site: string,
+    transport: string,
+    command: string,
+    readonly exitCode: number,
+    readonly stderrTail: string,
+  ) {
+    super(
+      `ceph probe ${site} (${transport}): \`${command}\` exited ${exitCode}${stderrTail ? `: ${stderrTail}` : " with no stderr"}`,
+      site,
+      transport,
+      command,
+    );
     this.name = "CephCommandError";
   }
 }
 
 export class CephTimeoutError extends CephProbeError {
-  constructor(site: string, transport: string, command: string, readonly timeoutMs: number) {
+  constructor(
+    site: string,
+    transport: string,
+    command: string,
+    readonly timeoutMs: number,
+  ) {
     super(`ceph probe ${site} (${transport}): \`${command}\` did not finish within ${timeoutMs} ms`, site, transport, command);
     this.name = "CephTimeoutError";
   }
@@ -151,16 +166,17 @@ function localTransport(cluster: string, t: Extract<CephTransport, { kind: "loca
 
 function sshTransport(t: Extract<CephTransport, { kind: "ssh" }>, connectTimeoutS: number): Transport {
   const sshArgs = [
-    "-o", "BatchMode=yes",
-    "-o", `ConnectTimeout=${connectTimeoutS}`,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ConnectTimeout=${connectTimeoutS}`,
     ...(t.port ? ["-p", String(t.port)] : []),
     ...(t.identityFile ? ["-i", t.identityFile] : []),
     t.user ? `${t.user}@${t.host}` : t.host,
   ];
   // NOTE: without a configured name the remote shell expands the container name, as `ceph-mon-$HOSTNAME` in the DCN guide.
   const container = t.container ? shellQuote(t.container) : `ceph-mon-"$(hostname -s)"`;
-  const remote = (argv: string[]) =>
-    [...(t.sudo ? ["sudo", "-n"] : []), t.engine, "exec", container, shellJoin(argv)].join(" ");
+  const remote = (argv: string[]) => [...(t.sudo ? ["sudo", "-n"] : []), t.engine, "exec", container, shellJoin(argv)].join(" ");
   return {
     command: async (argv) => `ssh ${shellJoin(sshArgs)} ${shellQuote(remote(argv))}`,
     exec: (argv, sinks) => execaRun("ssh", [...sshArgs, "--", remote(argv)], sinks),
@@ -169,7 +185,9 @@ function sshTransport(t: Extract<CephTransport, { kind: "ssh" }>, connectTimeout
 }
 
 function dockerTransport(t: Extract<CephTransport, { kind: "docker" }>): Transport {
-  const docker = t.socketPath ? new Docker({ socketPath: t.socketPath }) : new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" });
+  const docker = t.socketPath
+    ? new Docker({ socketPath: t.socketPath })
+    : new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" });
   const engine = t.socketPath ? `unix://${t.socketPath}` : `tcp://${t.host}:${t.port ?? 2375}`;
   let resolved: Promise<string> | undefined;
 
@@ -180,8 +198,12 @@ function dockerTransport(t: Extract<CephTransport, { kind: "docker" }>): Transpo
     const running = await docker.listContainers({ abortSignal: signal });
     if (running.some((c) => c.Names.includes(`/${name}`) || c.Id === name)) return name;
     const mons = running.flatMap((c) => c.Names).filter((n) => n.startsWith("/ceph-mon-"));
-    throw new Error(`no running container ${name} on ${engine}` +
-      (mons.length ? `; running ceph-mon containers: ${mons.join(", ")} (set ceph.transport.container)` : "; no ceph-mon container is running"));
+    throw new Error(
+      `no running container ${name} on ${engine}` +
+        (mons.length
+          ? `; running ceph-mon containers: ${mons.join(", ")} (set ceph.transport.container)`
+          : "; no ceph-mon container is running"),
+    );
   };
   const container = (signal: AbortSignal) => {
     resolved ??= resolveContainer(signal).catch((e: unknown) => {
@@ -195,11 +217,19 @@ function dockerTransport(t: Extract<CephTransport, { kind: "docker" }>): Transpo
     command: async (argv, signal) => `docker -H ${engine} exec ${await container(signal)} ${shellJoin(argv)}`,
     exec: async (argv, sinks) => {
       const name = await container(sinks.signal);
-      const exec = await docker.getContainer(name).exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
+      const exec = await docker
+        .getContainer(name)
+        .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
       const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
       const out = new Collector(sinks.onStdout);
       const err = new Collector();
-      const sink = (push: (c: Buffer) => void) => new Writable({ write: (chunk: Buffer, _enc, cb) => { push(chunk); cb(); } });
+      const sink = (push: (c: Buffer) => void) =>
+        new Writable({
+          write: (chunk: Buffer, _enc, cb) => {
+            push(chunk);
+            cb();
+          },
+        });
       await new Promise<void>((resolve, reject) => {
         docker.modem.demuxStream(stream, sink(out.push), sink(err.push));
         stream.on("end", resolve);
@@ -224,9 +254,11 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const kind = config.kind;
   const transport =
-    config.kind === "local" ? localTransport(cluster, config)
-    : config.kind === "ssh" ? sshTransport(config, Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))))
-    : dockerTransport(config);
+    config.kind === "local"
+      ? localTransport(cluster, config)
+      : config.kind === "ssh"
+        ? sshTransport(config, Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))))
+        : dockerTransport(config);
   const inflight = new Set<AbortController>();
   let closed = false;
 
@@ -239,8 +271,13 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });
     if (!check.ok) fail(shown, `refused \`${shown}\`: ${check.reason}`);
-    const full = [argv[0]!, "--cluster", cluster, ...(user ? ["--id", user] : []),
-      ...argv.slice(1).filter((a, i, all) => a !== "--cluster" && all[i - 1] !== "--cluster" && !a.startsWith("--cluster="))];
+    const full = [
+      argv[0]!,
+      "--cluster",
+      cluster,
+      ...(user ? ["--id", user] : []),
+      ...argv.slice(1).filter((a, i, all) => a !== "--cluster" && all[i - 1] !== "--cluster" && !a.startsWith("--cluster=")),
+    ];
     const limit = o.timeoutMs ?? timeoutMs;
     const ac = new AbortController();
     inflight.add(ac);
@@ -281,8 +318,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     rbdListText: async (pool) => (await invoke(["rbd", "-p", pool, "ls", "-l"])).stdout,
     rbdSnapshots: async (pool, image) => parseRbdSnapshots(await json(["rbd", "snap", "ls", `${pool}/${image}`])),
     rbdInfo: async (pool, image) => parseRbdInfo(await json(["rbd", "info", `${pool}/${image}`])),
-    rbdChildren: async (pool, image, snapshot) =>
-      parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
+    rbdChildren: async (pool, image, snapshot) => parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
     exportSha512: async (spec, o = {}) => {
       const hash = createHash("sha512");
       let bytes = 0;

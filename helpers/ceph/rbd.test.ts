@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
@@ -79,16 +79,20 @@ describe("rbd ls -l text, as a table", () => {
 
 describe("JSON parsers", () => {
   test("rbd ls -l --format json turns protected into a boolean and keeps unknown fields", () => {
-    const [image, snap] = parseRbdList(JSON.stringify([
-      { image: "v", id: "10ab", size: 1024, format: 2, lock_type: "exclusive", future_field: 1 },
-      { image: "v", id: "10ab", snapshot: "s", snapshot_id: 4, size: 1024, parent: PARENT, format: 2, protected: "false" },
-    ]));
+    const [image, snap] = parseRbdList(
+      JSON.stringify([
+        { image: "v", id: "10ab", size: 1024, format: 2, lock_type: "exclusive", future_field: 1 },
+        { image: "v", id: "10ab", snapshot: "s", snapshot_id: 4, size: 1024, parent: PARENT, format: 2, protected: "false" },
+      ]),
+    );
     expect(image).toMatchObject({ lock_type: "exclusive", future_field: 1 });
     expect(snap).toMatchObject({ snapshot: "s", protected: false, parent: PARENT });
   });
 
   test("a schema mismatch names the command and shows the output", () => {
-    expect(() => parseRbdList('[{"image":"v"}]')).toThrow(/rbd ls -l --format json: unexpected output[\s\S]*size[\s\S]*received: \[\{"image":"v"\}\]/);
+    expect(() => parseRbdList('[{"image":"v"}]')).toThrow(
+      /rbd ls -l --format json: unexpected output[\s\S]*size[\s\S]*received: \[\{"image":"v"\}\]/,
+    );
     expect(() => parseRbdSnapshots("rbd: error")).toThrow(/rbd snap ls --format json: output is not JSON/);
   });
 
@@ -98,10 +102,18 @@ describe("JSON parsers", () => {
   });
 
   test("ceph -s health checks", () => {
-    const status = parseCephStatus(JSON.stringify({
-      fsid: "0f9ee397-8b6d-483e-8d10-9bbfe358836c",
-      health: { status: "HEALTH_WARN", checks: { MON_DISK_LOW: { severity: "HEALTH_WARN", summary: { message: "mon a is low on available space", count: 1 }, muted: false } }, mutes: [] },
-    }));
+    const status = parseCephStatus(
+      JSON.stringify({
+        fsid: "0f9ee397-8b6d-483e-8d10-9bbfe358836c",
+        health: {
+          status: "HEALTH_WARN",
+          checks: {
+            MON_DISK_LOW: { severity: "HEALTH_WARN", summary: { message: "mon a is low on available space", count: 1 }, muted: false },
+          },
+          mutes: [],
+        },
+      }),
+    );
     expect(status.health.checks.MON_DISK_LOW?.summary.message).toBe("mon a is low on available space");
   });
 
@@ -113,11 +125,18 @@ describe("JSON parsers", () => {
 });
 
 const RECORDED = ["recorded", "recorded-throwaway"].flatMap((set) =>
-  readdirSync(join(import.meta.dirname, "../../fixtures/ceph", set)).map((site) => [`${set}/${site}`] as const));
+  readdirSync(join(import.meta.dirname, "../../fixtures/ceph", set)).map((site) => [`${set}/${site}`] as const),
+);
 
 /** What the text table can carry; sizes are compared separately because rbd rounds them. */
-const comparable = ({ image, snapshot, parent, format, protected: prot, lock_type }: RbdEntry) =>
-  ({ image, snapshot, parent, format, protected: prot, lock_type });
+const comparable = ({ image, snapshot, parent, format, protected: prot, lock_type }: RbdEntry) => ({
+  image,
+  snapshot,
+  parent,
+  format,
+  protected: prot,
+  lock_type,
+});
 
 describe.each(RECORDED)("outputs recorded from the lab: %s", (dir) => {
   const read = (file: string) => fixture(dir, file);
@@ -138,7 +157,7 @@ describe.each(RECORDED)("outputs recorded from the lab: %s", (dir) => {
     const json = parseRbdList(read(`rbd-ls-l.${pool}.json`));
     const text = parseRbdListText(read(`rbd-ls-l.${pool}.txt`));
     expect(text.map(comparable)).toEqual(json.map(comparable));
-    text.forEach((t, i) => expect(Math.abs(t.size - json[i]!.size)).toBeLessThanOrEqual(json[i]!.size * 0.01));
+    for (const [i, t] of text.entries()) expect(Math.abs(t.size - json[i]!.size)).toBeLessThanOrEqual(json[i]!.size * 0.01);
   });
 
   test.skipIf(!has("rbd-snap-ls.image.json"))("a Glance image carries a protected snapshot named snap", () => {
@@ -151,24 +170,41 @@ describe.each(RECORDED)("outputs recorded from the lab: %s", (dir) => {
     const clone = parseRbdInfo(read("rbd-info.volume-clone.json"));
     const parent = clone.parent!;
     expect(parseRbdList(read("rbd-ls-l.volumes.json"))).toContainEqual(
-      expect.objectContaining({ image: clone.name, parent: { pool: parent.pool, pool_namespace: "", image: parent.image, snapshot: parent.snapshot } }),
+      expect.objectContaining({
+        image: clone.name,
+        parent: { pool: parent.pool, pool_namespace: "", image: parent.image, snapshot: parent.snapshot },
+      }),
     );
-    expect(parseRbdSnapshots(read("rbd-snap-ls.parent.json"))).toContainEqual(expect.objectContaining({ name: parent.snapshot, protected: true }));
+    expect(parseRbdSnapshots(read("rbd-snap-ls.parent.json"))).toContainEqual(
+      expect.objectContaining({ name: parent.snapshot, protected: true }),
+    );
     expect(parseRbdInfo(read("rbd-info.parent-snap.json"))).toMatchObject({ name: parent.image, protected: true });
-    expect(parseRbdChildren(read("rbd-children.parent-snap.json"))).toContainEqual(expect.objectContaining({ pool: "volumes", image: clone.name }));
+    expect(parseRbdChildren(read("rbd-children.parent-snap.json"))).toContainEqual(
+      expect.objectContaining({ pool: "volumes", image: clone.name }),
+    );
   });
 });
 
 describe("what the recordings must cover", () => {
   test("dcn0 holds a Cinder volume cloned from images/<id>@snap", () => {
     const volumes = parseRbdList(fixture("recorded", "dcn0", "rbd-ls-l.volumes.json"));
-    expect(volumes).toContainEqual(expect.objectContaining({ image: expect.stringMatching(/^volume-/), parent: expect.objectContaining({ pool: "images", snapshot: "snap" }) }));
-    expect(parseRbdInfo(fixture("recorded", "dcn0", "rbd-info.volume-clone.json")).parent).toMatchObject({ pool: "images", snapshot: "snap" });
+    expect(volumes).toContainEqual(
+      expect.objectContaining({
+        image: expect.stringMatching(/^volume-/),
+        parent: expect.objectContaining({ pool: "images", snapshot: "snap" }),
+      }),
+    );
+    expect(parseRbdInfo(fixture("recorded", "dcn0", "rbd-info.volume-clone.json")).parent).toMatchObject({
+      pool: "images",
+      snapshot: "snap",
+    });
   });
 
   test("the throwaway recording has a protected snapshot of a clone (PROT yes)", () => {
     const rows = parseRbdListText(fixture("recorded-throwaway", "dcn0", "rbd-ls-l.volumes.txt"));
-    expect(rows).toContainEqual(expect.objectContaining({ snapshot: expect.stringMatching(/^snapshot-/), protected: true, parent: expect.anything() }));
+    expect(rows).toContainEqual(
+      expect.objectContaining({ snapshot: expect.stringMatching(/^snapshot-/), protected: true, parent: expect.anything() }),
+    );
   });
 
   test("each site has its own cluster fsid", () => {

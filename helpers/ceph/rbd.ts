@@ -44,11 +44,13 @@ export const rbdInfoSchema = z.looseObject({
   op_features: z.array(z.string()).optional(),
   flags: z.array(z.string()).optional(),
   protected: flag.optional(),
-  parent: rbdParentSchema.extend({
-    id: z.string().optional(),
-    trash: z.boolean().optional(),
-    overlap: z.number().int().optional(),
-  }).optional(),
+  parent: rbdParentSchema
+    .extend({
+      id: z.string().optional(),
+      trash: z.boolean().optional(),
+      overlap: z.number().int().optional(),
+    })
+    .optional(),
 });
 
 export const rbdChildSchema = z.looseObject({
@@ -94,16 +96,13 @@ function parseJson<T extends z.ZodType>(what: string, schema: T, text: string): 
   return result.data;
 }
 
-export const parseRbdList = (text: string): RbdEntry[] =>
-  parseJson("rbd ls -l --format json", z.array(rbdEntrySchema), text);
+export const parseRbdList = (text: string): RbdEntry[] => parseJson("rbd ls -l --format json", z.array(rbdEntrySchema), text);
 
-export const parseRbdSnapshots = (text: string): RbdSnapshot[] =>
-  parseJson("rbd snap ls --format json", z.array(rbdSnapshotSchema), text);
+export const parseRbdSnapshots = (text: string): RbdSnapshot[] => parseJson("rbd snap ls --format json", z.array(rbdSnapshotSchema), text);
 
 export const parseRbdInfo = (text: string): RbdInfo => parseJson("rbd info --format json", rbdInfoSchema, text);
 
-export const parseRbdChildren = (text: string): RbdChild[] =>
-  parseJson("rbd children --format json", z.array(rbdChildSchema), text);
+export const parseRbdChildren = (text: string): RbdChild[] => parseJson("rbd children --format json", z.array(rbdChildSchema), text);
 
 export const parseCephStatus = (text: string): CephStatus => parseJson("ceph -s --format json", cephStatusSchema, text);
 
@@ -112,9 +111,7 @@ const FSID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Accepts both `ceph fsid` (plain) and `ceph fsid --format json`. */
 export function parseCephFsid(text: string): string {
   const trimmed = text.trim();
-  const fsid = trimmed.startsWith("{")
-    ? parseJson("ceph fsid --format json", z.looseObject({ fsid: z.string() }), trimmed).fsid
-    : trimmed;
+  const fsid = trimmed.startsWith("{") ? parseJson("ceph fsid --format json", z.looseObject({ fsid: z.string() }), trimmed).fsid : trimmed;
   if (!FSID.test(fsid)) throw new Error(`ceph fsid: not a cluster fsid: ${JSON.stringify(trimmed.slice(0, 120))}`);
   return fsid.toLowerCase();
 }
@@ -172,7 +169,10 @@ function takeRow(tokens: string[]): RbdEntry {
  * Also accepts the table flattened onto one line, as it appears in the DCN guide.
  */
 export function parseRbdListText(text: string): RbdEntry[] {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length === 0) return [];
   const first = lines[0]!.split(/\s+/);
   if (!HEADER.every((h, i) => first[i] === h)) {

@@ -112,13 +112,12 @@ describe("key handling", () => {
     expect(out).toContain('caps mon = "allow *"');
   });
 
-  test.each([
-    [`key = ${KEY}`],
-    [`{"entity":"client.admin","key": "${KEY}"}`],
-    [`auth: unable to use ${KEY} for client.admin`],
-  ])("redactSecrets hides %s", (text) => {
-    const out = redactSecrets(text);
-    expect(out).not.toContain(KEY);
-    expect(out).toContain("[REDACTED]");
-  });
+  test.each([[`key = ${KEY}`], [`{"entity":"client.admin","key": "${KEY}"}`], [`auth: unable to use ${KEY} for client.admin`]])(
+    "redactSecrets hides %s",
+    (text) => {
+      const out = redactSecrets(text);
+      expect(out).not.toContain(KEY);
+      expect(out).toContain("[REDACTED]");
+    },
+  );
 });

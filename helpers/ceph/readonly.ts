@@ -29,10 +29,27 @@ const COMMON_VALUE_OPTIONS = ["--cluster", "--id", "--user", "-n", "--name", "--
 
 const OPTIONS: Record<Tool, { value: Set<string>; flag: Set<string> }> = {
   rbd: {
-    value: new Set([...COMMON_VALUE_OPTIONS.filter((o) => o !== "-f"), "-p", "--pool", "--namespace", "--image", "--snap",
-      "--from-snap", "--export-format"]),
-    flag: new Set(["-l", "--long", "-a", "--all", "--pretty-format", "--descendants", "--whole-object", "--no-progress",
-      "--merge-snapshots"]),
+    value: new Set([
+      ...COMMON_VALUE_OPTIONS.filter((o) => o !== "-f"),
+      "-p",
+      "--pool",
+      "--namespace",
+      "--image",
+      "--snap",
+      "--from-snap",
+      "--export-format",
+    ]),
+    flag: new Set([
+      "-l",
+      "--long",
+      "-a",
+      "--all",
+      "--pretty-format",
+      "--descendants",
+      "--whole-object",
+      "--no-progress",
+      "--merge-snapshots",
+    ]),
   },
   ceph: {
     value: new Set([...COMMON_VALUE_OPTIONS, "--connect-timeout"]),
@@ -135,9 +152,7 @@ function parse(argv: string[]): Parsed | string {
 }
 
 function matchCommand(table: Allowed[], positional: string[]): Allowed | undefined {
-  return table
-    .filter((a) => a.words.every((w, i) => positional[i] === w))
-    .sort((a, b) => b.words.length - a.words.length)[0];
+  return table.filter((a) => a.words.every((w, i) => positional[i] === w)).sort((a, b) => b.words.length - a.words.length)[0];
 }
 
 export function checkReadOnly(argv: string[], opts: ReadOnlyOptions = {}): ReadOnlyCheck {
@@ -161,7 +176,10 @@ export function checkReadOnly(argv: string[], opts: ReadOnlyOptions = {}): ReadO
   const args = positional.slice(command.words.length);
   const [min, max] = command.args;
   if (args.length < min || args.length > max) {
-    return { ok: false, reason: `'${tool} ${command.words.join(" ")}' takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}` };
+    return {
+      ok: false,
+      reason: `'${tool} ${command.words.join(" ")}' takes ${min === max ? min : `${min} to ${max}`} argument(s), got ${args.length}`,
+    };
   }
   const problem = command.check?.(args, options);
   return problem ? { ok: false, reason: problem } : { ok: true };
@@ -184,7 +202,11 @@ export function stripKeys(stdout: string): string {
   const strip = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(strip);
     if (v && typeof v === "object") {
-      return Object.fromEntries(Object.entries(v).filter(([k]) => k !== "key").map(([k, x]) => [k, strip(x)]));
+      return Object.fromEntries(
+        Object.entries(v)
+          .filter(([k]) => k !== "key")
+          .map(([k, x]) => [k, strip(x)]),
+      );
     }
     return v;
   };

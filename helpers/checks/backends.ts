@@ -1,4 +1,4 @@
-import { upHosts, type ComputeAvailabilityZone } from "../clients/compute.ts";
+import { type ComputeAvailabilityZone, upHosts } from "../clients/compute.ts";
 import { poolsInAz, rbdBackendTarget, type VolumeAvailabilityZone, type VolumeService } from "../clients/volume.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson } from "../harness/steps.ts";
@@ -42,7 +42,10 @@ export async function siteBackends(c: SiteContext, o: { upOnly?: boolean } = {})
   const services = o.upOnly ? inAz.filter((s) => s.state === "up" && s.status === "enabled") : inAz;
   await attachJson(`cinder-volume services in AZ ${c.site.az}`, inAz);
   const backends = poolsInAz(services, pools, c.site.az).map((p) => ({
-    pool: p.name, backend: p.capabilities?.volume_backend_name, state: p.capabilities?.backend_state, fsid: rbdBackendTarget(p)?.fsid,
+    pool: p.name,
+    backend: p.capabilities?.volume_backend_name,
+    state: p.capabilities?.backend_state,
+    fsid: rbdBackendTarget(p)?.fsid,
   }));
   await attachJson(`Cinder backends in AZ ${c.site.az}`, backends);
   return { services, backends, fsid, elsewhere: backends.filter((b) => b.fsid !== fsid) };

@@ -15,7 +15,10 @@ export function assertClone(ctx: SiteContext, entries: RbdEntry[], rbdName: stri
   if (!entry) defect(ctx, `${label} is not in the ${ctx.config.rbd.volumesPool} pool of ${ctx.site.name}'s Ceph cluster`);
   const want = imageParent(ctx, imageId);
   if (!entry.parent) {
-    defect(ctx, `${label} on ${ctx.site.name} has no parent: Cinder made a full copy of the image instead of a copy-on-write clone of ${want}`);
+    defect(
+      ctx,
+      `${label} on ${ctx.site.name} has no parent: Cinder made a full copy of the image instead of a copy-on-write clone of ${want}`,
+    );
   }
   const got = parentSpec(entry.parent);
   if (got !== want) defect(ctx, `${label} on ${ctx.site.name} has parent ${got}, expected ${want}`);

@@ -8,34 +8,64 @@ const o = { edge: "dcn0", central: "central", otherEdges: new Set(["dcn1", "dcn2
 
 describe("judgeCopyOrder", () => {
   test("central in an earlier second than another edge is central-first", () => {
-    const v = judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("b", "2026-11-23T10:00:05.000000", ["dcn1"]), copy("a", "2026-11-23T10:00:04.000000", ["central"])], o);
+    const v = judgeCopyOrder(
+      ["dcn0", "central", "dcn1"],
+      [copy("b", "2026-11-23T10:00:05.000000", ["dcn1"]), copy("a", "2026-11-23T10:00:04.000000", ["central"])],
+      o,
+    );
     expect(v).toEqual({ kind: "central-first", order: ["dcn0", "central", "dcn1"] });
   });
 
   test("another edge in an earlier second is edge-first, with the order", () => {
-    const v = judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn1"]), copy("b", "2026-11-23T10:00:05.000000", ["central"])], o);
+    const v = judgeCopyOrder(
+      ["dcn0", "central", "dcn1"],
+      [copy("a", "2026-11-23T10:00:04.000000", ["dcn1"]), copy("b", "2026-11-23T10:00:05.000000", ["central"])],
+      o,
+    );
     expect(v).toEqual({ kind: "edge-first", order: ["dcn0", "dcn1", "central"] });
   });
 
   test("two tasks in the same second cannot be ordered: unknown, naming both tasks", () => {
-    const v = judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn1"]), copy("b", "2026-11-23T10:00:04.000000", ["central"])], o);
+    const v = judgeCopyOrder(
+      ["dcn0", "central", "dcn1"],
+      [copy("a", "2026-11-23T10:00:04.000000", ["dcn1"]), copy("b", "2026-11-23T10:00:04.000000", ["central"])],
+      o,
+    );
     expect(v.kind).toBe("unknown");
     expect(v.kind === "unknown" && v.reason).toMatch(/task b\).*task a\).*both created at 2026-11-23T10:00:04.000000.*to the second/);
   });
 
   test("one task copies its stores in the order it lists them", () => {
-    expect(judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn1", "central"])], o).kind).toBe("edge-first");
-    expect(judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["central", "dcn1"])], o).kind).toBe("central-first");
+    expect(judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn1", "central"])], o).kind).toBe(
+      "edge-first",
+    );
+    expect(judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["central", "dcn1"])], o).kind).toBe(
+      "central-first",
+    );
   });
 
   test("an edge copy with no copy to central is edge-first; failed tasks do not count", () => {
     expect(judgeCopyOrder(["dcn0", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn1"])], o).kind).toBe("edge-first");
-    expect(judgeCopyOrder(["dcn0", "central"], [copy("x", "2026-11-23T10:00:03.000000", ["dcn1"], "failure"), copy("a", "2026-11-23T10:00:04.000000", ["central"])], o).kind).toBe("central-first");
+    expect(
+      judgeCopyOrder(
+        ["dcn0", "central"],
+        [copy("x", "2026-11-23T10:00:03.000000", ["dcn1"], "failure"), copy("a", "2026-11-23T10:00:04.000000", ["central"])],
+        o,
+      ).kind,
+    ).toBe("central-first");
   });
 
   test("an image uploaded at central, or to several stores at once, is not an edge upload", () => {
-    expect(judgeCopyOrder(["central", "dcn0"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn0"])], o)).toEqual({ kind: "not-an-edge-upload", origin: ["central"] });
-    const webDownload = { id: "w", status: "success", created_at: "2026-11-23T10:00:04.000000", input: { import_req: { method: { name: "web-download" } }, backend: ["central", "dcn0"] } } as Task;
+    expect(judgeCopyOrder(["central", "dcn0"], [copy("a", "2026-11-23T10:00:04.000000", ["dcn0"])], o)).toEqual({
+      kind: "not-an-edge-upload",
+      origin: ["central"],
+    });
+    const webDownload = {
+      id: "w",
+      status: "success",
+      created_at: "2026-11-23T10:00:04.000000",
+      input: { import_req: { method: { name: "web-download" } }, backend: ["central", "dcn0"] },
+    } as Task;
     expect(judgeCopyOrder(["central", "dcn0"], [webDownload], o).kind).toBe("not-an-edge-upload");
   });
 

@@ -25,12 +25,19 @@ function copies(tasks: Task[]): Copy[] {
  * NOTE: Glance records a task's created_at to the second. One task copies its stores in the order it
  * lists them, but two tasks of the same second cannot be ordered: that is unknown, never a pass.
  */
-export function judgeCopyOrder(stores: string[], tasks: Task[], o: { edge: string; central: string; otherEdges: ReadonlySet<string> }): CopyOrder {
+export function judgeCopyOrder(
+  stores: string[],
+  tasks: Task[],
+  o: { edge: string; central: string; otherEdges: ReadonlySet<string> },
+): CopyOrder {
   const cs = copies(tasks);
   const copied = new Set(cs.flatMap((c) => c.stores));
   const origin = stores.filter((s) => !copied.has(s));
   if (tasks.length === 0 && stores.length > 1) {
-    return { kind: "unknown", reason: `Glance keeps no task for it (tasks expire after task_time_to_live), so where it was uploaded and the order of its copies to [${stores.join(", ")}] cannot be read` };
+    return {
+      kind: "unknown",
+      reason: `Glance keeps no task for it (tasks expire after task_time_to_live), so where it was uploaded and the order of its copies to [${stores.join(", ")}] cannot be read`,
+    };
   }
   if (!origin.includes(o.edge) || origin.includes(o.central)) return { kind: "not-an-edge-upload", origin };
   const order = [o.edge, ...cs.flatMap((c) => c.stores)];
@@ -46,7 +53,8 @@ export function judgeCopyOrder(stores: string[], tasks: Task[], o: { edge: strin
   if (central.copy.createdAt === other.copy.createdAt) {
     return {
       kind: "unknown",
-      reason: `its copy to ${o.central} (task ${central.copy.task}) and its copy to ${other.copy.stores.find((s) => o.otherEdges.has(s))} (task ${other.copy.task}) ` +
+      reason:
+        `its copy to ${o.central} (task ${central.copy.task}) and its copy to ${other.copy.stores.find((s) => o.otherEdges.has(s))} (task ${other.copy.task}) ` +
         `were both created at ${central.copy.createdAt}, and Glance records task times to the second`,
     };
   }

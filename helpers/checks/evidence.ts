@@ -41,7 +41,10 @@ export async function findRbdImage(ctx: SiteContext, pool: string, name: string)
   const found: string[] = [];
   await Promise.all(
     ctx.sites.map(async (s) => {
-      const list = await ctx.probe(s).rbdList(pool).catch(() => []);
+      const list = await ctx
+        .probe(s)
+        .rbdList(pool)
+        .catch(() => []);
       if (list.some((e) => e.image === name && !e.snapshot)) found.push(s.name);
     }),
   );
@@ -56,5 +59,10 @@ export function apiRefusal(e: unknown): { status: number; message: string } | un
 
 /** A listing, at most ten named: "<id> (<name>)<why>; ...; and N more". */
 export function listed<T extends { id: string; name?: string | null }>(items: T[], why: (i: T) => string): string {
-  return items.slice(0, 10).map((i) => `${i.id} (${i.name ?? "no name"})${why(i)}`).join("; ") + (items.length > 10 ? `; and ${items.length - 10} more` : "");
+  return (
+    items
+      .slice(0, 10)
+      .map((i) => `${i.id} (${i.name ?? "no name"})${why(i)}`)
+      .join("; ") + (items.length > 10 ? `; and ${items.length - 10} more` : "")
+  );
 }

@@ -1,11 +1,11 @@
-import { locationForStore, parseRbdLocation, type Image } from "../clients/image.ts";
-import { waitForImageInStores, type ImportProgress } from "../clients/waiters.ts";
+import { type Image, locationForStore, parseRbdLocation } from "../clients/image.ts";
+import { type ImportProgress, waitForImageInStores } from "../clients/waiters.ts";
 import type { Site } from "../config/schema.ts";
 import { importTiming } from "../config/timing.ts";
 import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, attachText, attachWait, step } from "../harness/steps.ts";
-import { hashingReadStream, prepareImage, type PreparedImage } from "../images/source.ts";
+import { hashingReadStream, type PreparedImage, prepareImage } from "../images/source.ts";
 import { defect, imageEvidence, rbdEvidence } from "./evidence.ts";
 
 export interface CentralImage {
@@ -17,16 +17,24 @@ export interface CentralImage {
 /** Procedure step 2: a raw image, created with disk_format raw and uploaded to the central store only. */
 export async function importRawImageToCentral(ctx: SiteContext, what = "image"): Promise<CentralImage> {
   const { image: glance } = ctx.clients;
-  const prepared = await step(`inspect the image source with qemu-img info${ctx.config.image.source && "generated" in ctx.config.image.source ? " (generated fixture)" : ""}`, async () => {
-    const p = await prepareImage(ctx.config, ctx.workDir, ctx.run.runId);
-    await attachJson("qemu-img info --output=json", p.sourceInfo);
-    if (p.convertedFrom) await attachText("conversion", `${p.source} was ${p.convertedFrom}; converted to raw with qemu-img convert -O raw`);
-    return p;
-  });
+  const prepared = await step(
+    `inspect the image source with qemu-img info${ctx.config.image.source && "generated" in ctx.config.image.source ? " (generated fixture)" : ""}`,
+    async () => {
+      const p = await prepareImage(ctx.config, ctx.workDir, ctx.run.runId);
+      await attachJson("qemu-img info --output=json", p.sourceInfo);
+      if (p.convertedFrom)
+        await attachText("conversion", `${p.source} was ${p.convertedFrom}; converted to raw with qemu-img convert -O raw`);
+      return p;
+    },
+  );
   const created = await step(`create image ${ctx.name(what)} with disk_format raw`, () => ctx.create.image(what, { diskFormat: "raw" }));
   const digest = await step(`upload the raw data to store ${ctx.central.store} only, hashing it while it streams`, async () => {
     const src = hashingReadStream(prepared.path);
-    await glance.uploadImageData(created.id, src.stream, { store: ctx.central.store, size: prepared.sizeBytes, timeoutMs: ctx.config.timeouts.imageActive * 1000 });
+    await glance.uploadImageData(created.id, src.stream, {
+      store: ctx.central.store,
+      size: prepared.sizeBytes,
+      timeoutMs: ctx.config.timeouts.imageActive * 1000,
+    });
     return src.digest;
   });
   const active = await ctx.create.imageActive(created.id);
@@ -39,13 +47,27 @@ export async function copyImage(ctx: SiteContext, imageId: string, stores: strin
   return (await copyImageWithTimeline(ctx, imageId, stores, o)).value.image;
 }
 
-export async function copyImageWithTimeline(ctx: SiteContext, imageId: string, stores: string[], o: { allStores?: boolean } = {}): Promise<WaitResult<ImportProgress>> {
+export async function copyImageWithTimeline(
+  ctx: SiteContext,
+  imageId: string,
+  stores: string[],
+  o: { allStores?: boolean } = {},
+): Promise<WaitResult<ImportProgress>> {
   const { image: glance } = ctx.clients;
   const what = o.allStores ? "all_stores" : stores.join(", ");
   const req = await step(`copy-image ${imageId} to ${what}`, () =>
-    glance.importImage(imageId, o.allStores ? { method: "copy-image", allStores: true, allStoresMustSucceed: true } : { method: "copy-image", stores, allStoresMustSucceed: true }));
+    glance.importImage(
+      imageId,
+      o.allStores
+        ? { method: "copy-image", allStores: true, allStoresMustSucceed: true }
+        : { method: "copy-image", stores, allStoresMustSucceed: true },
+    ),
+  );
   return step(`wait until no store is left importing and ${stores.join(", ")} hold the image`, async () => {
-    const r = await waitForImageInStores(glance, imageId, stores, { ...importTiming(ctx.config.timeouts, "copyImage"), requestId: req.requestId });
+    const r = await waitForImageInStores(glance, imageId, stores, {
+      ...importTiming(ctx.config.timeouts, "copyImage"),
+      requestId: req.requestId,
+    });
     await attachWait(`copy to ${what}`, r);
     return r;
   });
@@ -57,9 +79,16 @@ export async function checkLocation(ctx: SiteContext, image: Image, site: Site):
     const loc = locationForStore(image, site.store);
     await attachJson("image locations", image.locations ?? []);
     if (!image.locations || image.locations.length === 0) {
-      defect(ctx, `image ${image.id} shows no locations: Glance does not expose them (show_multiple_locations / show_image_direct_url), so Cinder cannot clone at ${site.name}`);
+      defect(
+        ctx,
+        `image ${image.id} shows no locations: Glance does not expose them (show_multiple_locations / show_image_direct_url), so Cinder cannot clone at ${site.name}`,
+      );
     }
-    if (!loc) defect(ctx, `image ${image.id} has no location with metadata.store=${site.store} (locations: ${image.locations.map((l) => l.url).join(", ")})`);
+    if (!loc)
+      defect(
+        ctx,
+        `image ${image.id} has no location with metadata.store=${site.store} (locations: ${image.locations.map((l) => l.url).join(", ")})`,
+      );
     const parsed = parseRbdLocation(loc.url);
     const fsid = await ctx.probe(site).fsid();
     if (parsed.fsid !== fsid) {
@@ -76,6 +105,7 @@ export async function checkImageSnapshot(ctx: SiteContext, site: Site, imageId: 
     await rbdEvidence(ctx.probe(site), imagesPool, `${site.name} ${imagesPool} pool`);
     const snaps = await ctx.probe(site).rbdSnapshots(imagesPool, imageId);
     await attachJson(`rbd snap ls ${imagesPool}/${imageId}`, snaps);
-    if (!snaps.some((s) => s.name === imageSnapshot && s.protected)) defect(ctx, `${imagesPool}/${imageId}@${imageSnapshot} on ${site.name} is missing or not protected`);
+    if (!snaps.some((s) => s.name === imageSnapshot && s.protected))
+      defect(ctx, `${imagesPool}/${imageId}@${imageSnapshot} on ${site.name} is missing or not protected`);
   });
 }

@@ -6,15 +6,15 @@ import { pipeline } from "node:stream/promises";
 import axios from "axios";
 import { execa } from "execa";
 import type { Image, ImportOptions } from "../clients/image.ts";
+import { type ImportProgress, waitForImportSettled } from "../clients/waiters.ts";
 import type { Site } from "../config/schema.ts";
-import { defect, imageEvidence } from "./evidence.ts";
+import { importTiming } from "../config/timing.ts";
 import { isApiError } from "../core/http.ts";
-import { generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
+import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, step } from "../harness/steps.ts";
-import { importTiming } from "../config/timing.ts";
-import { waitForImportSettled, type ImportProgress } from "../clients/waiters.ts";
-import { type WaitResult } from "../core/wait.ts";
+import { generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
+import { defect, imageEvidence } from "./evidence.ts";
 
 /** An image Glance can fetch by web-download, and what the harness knows of its data. */
 export interface WebImage {
@@ -67,7 +67,13 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
     const raw = `${local}.raw`;
     await convert(local, "qcow2", raw, "raw");
     const d = await sha512OfStream(createReadStream(raw));
-    return { uri: cfg.qcow2Uri, diskFormat: "qcow2", rawSha512: d.sha512, rawBytes: d.bytes, origin: `webDownload.qcow2Uri ${cfg.qcow2Uri}` };
+    return {
+      uri: cfg.qcow2Uri,
+      diskFormat: "qcow2",
+      rawSha512: d.sha512,
+      rawBytes: d.bytes,
+      origin: `webDownload.qcow2Uri ${cfg.qcow2Uri}`,
+    };
   }
   const web = ctx.run.web;
   if (!web) throw new Error("the run started no image server and webDownload.uri is not set");
@@ -76,12 +82,21 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
   if (!existsSync(rawPath)) await generateRawImage(rawPath, cfg.sizeMiB, `${ctx.run.runId}-web`);
   const d = await sha512OfStream(createReadStream(rawPath));
   if (format === "raw") {
-    return { uri: `${web.baseUrl}/${base}.raw`, diskFormat: "raw", rawSha512: d.sha512, rawBytes: d.bytes, origin: `served by the harness (${cfg.sizeMiB} MiB raw)` };
+    return {
+      uri: `${web.baseUrl}/${base}.raw`,
+      diskFormat: "raw",
+      rawSha512: d.sha512,
+      rawBytes: d.bytes,
+      origin: `served by the harness (${cfg.sizeMiB} MiB raw)`,
+    };
   }
   const qcowPath = join(web.dir, `${base}.qcow2`);
   if (!existsSync(qcowPath)) await convert(rawPath, "raw", qcowPath, "qcow2");
   return {
-    uri: `${web.baseUrl}/${base}.qcow2`, diskFormat: "qcow2", rawSha512: d.sha512, rawBytes: d.bytes,
+    uri: `${web.baseUrl}/${base}.qcow2`,
+    diskFormat: "qcow2",
+    rawSha512: d.sha512,
+    rawBytes: d.bytes,
     origin: `served by the harness (qcow2 of ${cfg.sizeMiB} MiB raw, ${statSync(qcowPath).size} bytes)`,
   };
 }
@@ -161,7 +176,10 @@ export async function runImport(
     }
   });
   const wait = await step(`wait until the import ends (polling from every ${ctx.config.timeouts.importPollInterval} s)`, async () => {
-    const r = await waitForImportSettled(glance, image.id, targets, { ...importTiming(ctx.config.timeouts, o.timeoutKey ?? "imageActive"), requestId: req.requestId });
+    const r = await waitForImportSettled(glance, image.id, targets, {
+      ...importTiming(ctx.config.timeouts, o.timeoutKey ?? "imageActive"),
+      requestId: req.requestId,
+    });
     await attachImportTimeline(`${label}: timeline`, r);
     return r;
   });
@@ -175,7 +193,11 @@ export async function attachImportTimeline(name: string, r: WaitResult<ImportPro
   await attachJson(name, {
     polls: r.polls,
     elapsedSeconds: +(r.elapsedMs / 1000).toFixed(2),
-    secondsBetweenPolls: { min: +(r.gaps.minMs / 1000).toFixed(2), mean: +(r.gaps.meanMs / 1000).toFixed(2), max: +(r.gaps.maxMs / 1000).toFixed(2) },
+    secondsBetweenPolls: {
+      min: +(r.gaps.minMs / 1000).toFixed(2),
+      mean: +(r.gaps.meanMs / 1000).toFixed(2),
+      max: +(r.gaps.maxMs / 1000).toFixed(2),
+    },
     task: r.value.task ? { id: r.value.task.id, status: r.value.task.status, message: r.value.task.message } : r.value.task,
     timeline: r.timeline.map((p) => ({ atSeconds: +(p.atMs / 1000).toFixed(2), poll: p.poll, state: p.state })),
   });
@@ -192,17 +214,23 @@ export async function expectImported(ctx: SiteContext, r: ImportResult, want: { 
   await step(`the image is active in ${targets.join(", ")}, none failed`, async () => {
     const failed = image.os_glance_failed_import ?? [];
     if (failed.length) {
-      defect(ctx, `image ${image.id}: ${failed.map((s) => storeLabel(ctx, s)).join(", ")} failed the import (os_glance_failed_import)${why}; status ${image.status}, stores [${image.stores.join(", ")}]`);
+      defect(
+        ctx,
+        `image ${image.id}: ${failed.map((s) => storeLabel(ctx, s)).join(", ")} failed the import (os_glance_failed_import)${why}; status ${image.status}, stores [${image.stores.join(", ")}]`,
+      );
     }
-    if (image.status !== "active") defect(ctx, `image ${image.id} is ${image.status} after the import${why}, stores [${image.stores.join(", ")}]`);
+    if (image.status !== "active")
+      defect(ctx, `image ${image.id} is ${image.status} after the import${why}, stores [${image.stores.join(", ")}]`);
     const missing = targets.filter((s) => !image.stores.includes(s));
     const extra = image.stores.filter((s) => !targets.includes(s));
-    if (missing.length) defect(ctx, `image ${image.id} is not in ${missing.map((s) => storeLabel(ctx, s)).join(", ")}; stores [${image.stores.join(", ")}]`);
+    if (missing.length)
+      defect(ctx, `image ${image.id} is not in ${missing.map((s) => storeLabel(ctx, s)).join(", ")}; stores [${image.stores.join(", ")}]`);
     if (extra.length) defect(ctx, `image ${image.id} also landed in ${extra.join(", ")}, which the import did not ask for`);
   });
   if (want.sha512) {
     await step("os_hash_value is the sha512 of the data served", async () => {
-      if (image.os_hash_value !== want.sha512) defect(ctx, `image ${image.id} os_hash_value ${image.os_hash_value} differs from the served data's sha512 ${want.sha512}`);
+      if (image.os_hash_value !== want.sha512)
+        defect(ctx, `image ${image.id} os_hash_value ${image.os_hash_value} differs from the served data's sha512 ${want.sha512}`);
     });
   }
 }
@@ -211,7 +239,10 @@ export async function expectImported(ctx: SiteContext, r: ImportResult, want: { 
 export async function stageImage(ctx: SiteContext, image: Image, path: string): Promise<{ sha512: string; bytes: number }> {
   return step(`stage the data (PUT /v2/images/${image.id}/stage), hashing it while it streams`, async () => {
     const src = hashingReadStream(path);
-    await ctx.clients.image.stageImageData(image.id, src.stream, { size: statSync(path).size, timeoutMs: ctx.config.timeouts.imageActive * 1000 });
+    await ctx.clients.image.stageImageData(image.id, src.stream, {
+      size: statSync(path).size,
+      timeoutMs: ctx.config.timeouts.imageActive * 1000,
+    });
     return src.digest;
   });
 }

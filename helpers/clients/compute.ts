@@ -41,13 +41,18 @@ export const computeAzSchema = z.looseObject({
   zoneName: z.string(),
   zoneState: z.looseObject({ available: z.boolean() }),
   /** With detail: host -> service -> state. */
-  hosts: z.record(z.string(), z.record(z.string(), z.looseObject({ available: z.boolean().optional(), active: z.boolean().optional() }))).nullable().optional(),
+  hosts: z
+    .record(z.string(), z.record(z.string(), z.looseObject({ available: z.boolean().optional(), active: z.boolean().optional() })))
+    .nullable()
+    .optional(),
 });
 export type ComputeAvailabilityZone = z.infer<typeof computeAzSchema>;
 
 /** The hosts of an AZ (from the detailed listing) with an enabled, up service. */
 export function upHosts(zone: ComputeAvailabilityZone | undefined): string[] {
-  return Object.entries(zone?.hosts ?? {}).filter(([, svcs]) => Object.values(svcs).some((s) => s.active && s.available)).map(([h]) => h);
+  return Object.entries(zone?.hosts ?? {})
+    .filter(([, svcs]) => Object.values(svcs).some((s) => s.active && s.available))
+    .map(([h]) => h);
 }
 
 export const hypervisorSchema = z.looseObject({
@@ -123,7 +128,10 @@ export class ComputeClient {
   readonly http: HttpClient;
   readonly microversion: string;
 
-  constructor(readonly session: Session, o: { microversion?: string; timeoutMs?: number } = {}) {
+  constructor(
+    readonly session: Session,
+    o: { microversion?: string; timeoutMs?: number } = {},
+  ) {
     this.microversion = o.microversion ?? DEFAULT_COMPUTE_MICROVERSION;
     this.http = session.client("nova", "compute", {
       transform: computeEndpoint,
@@ -142,7 +150,9 @@ export class ComputeClient {
 
   async createServer(body: CreateServerBody): Promise<{ id: string; [k: string]: unknown }> {
     if (typeof body.networks === "string" && !versionAtLeast(this.microversion, NETWORKS_NONE_MICROVERSION)) {
-      throw new Error(`networks '${body.networks}' needs compute microversion ${NETWORKS_NONE_MICROVERSION}; this client uses ${this.microversion}`);
+      throw new Error(
+        `networks '${body.networks}' needs compute microversion ${NETWORKS_NONE_MICROVERSION}; this client uses ${this.microversion}`,
+      );
     }
     return (
       await this.http.request("POST", "/servers", {
@@ -154,7 +164,9 @@ export class ComputeClient {
   }
 
   async showServer(id: string): Promise<Server> {
-    return (await this.http.request("GET", `/servers/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ server: serverSchema }) })).data.server;
+    return (
+      await this.http.request("GET", `/servers/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ server: serverSchema }) })
+    ).data.server;
   }
 
   /** Every page of GET /servers/detail for the filter. */
@@ -163,7 +175,11 @@ export class ComputeClient {
     const out: Server[] = [];
     let page = await this.http.request("GET", "/servers/detail", { expect: 200, query: filter, schema });
     out.push(...page.data.servers);
-    for (let next = page.data.servers_links?.find((l) => l.rel === "next"); next && page.data.servers.length > 0; next = page.data.servers_links?.find((l) => l.rel === "next")) {
+    for (
+      let next = page.data.servers_links?.find((l) => l.rel === "next");
+      next && page.data.servers.length > 0;
+      next = page.data.servers_links?.find((l) => l.rel === "next")
+    ) {
       page = await this.http.request("GET", next.href, { expect: 200, schema });
       out.push(...page.data.servers);
     }
@@ -175,11 +191,19 @@ export class ComputeClient {
   }
 
   async stopServer(id: string): Promise<void> {
-    await this.http.request("POST", `/servers/${encodeURIComponent(id)}/action`, { expect: 202, json: { "os-stop": null }, responseType: "text" });
+    await this.http.request("POST", `/servers/${encodeURIComponent(id)}/action`, {
+      expect: 202,
+      json: { "os-stop": null },
+      responseType: "text",
+    });
   }
 
   async startServer(id: string): Promise<void> {
-    await this.http.request("POST", `/servers/${encodeURIComponent(id)}/action`, { expect: 202, json: { "os-start": null }, responseType: "text" });
+    await this.http.request("POST", `/servers/${encodeURIComponent(id)}/action`, {
+      expect: 202,
+      json: { "os-start": null },
+      responseType: "text",
+    });
   }
 
   /** createImage; the id comes from the body from 2.45, else from the Location header. */
@@ -208,11 +232,14 @@ export class ComputeClient {
   }
 
   async listFlavors(): Promise<Flavor[]> {
-    return (await this.http.request("GET", "/flavors/detail", { expect: 200, schema: z.looseObject({ flavors: z.array(flavorSchema) }) })).data.flavors;
+    return (await this.http.request("GET", "/flavors/detail", { expect: 200, schema: z.looseObject({ flavors: z.array(flavorSchema) }) }))
+      .data.flavors;
   }
 
   async showFlavor(id: string): Promise<Flavor> {
-    return (await this.http.request("GET", `/flavors/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ flavor: flavorSchema }) })).data.flavor;
+    return (
+      await this.http.request("GET", `/flavors/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ flavor: flavorSchema }) })
+    ).data.flavor;
   }
 
   /** A flavor by id or by name; the error lists the flavors there are. */
@@ -242,16 +269,27 @@ export class ComputeClient {
   }
 
   async listHypervisors(): Promise<Hypervisor[]> {
-    return (await this.http.request("GET", "/os-hypervisors/detail", { expect: 200, schema: z.looseObject({ hypervisors: z.array(hypervisorSchema) }) })).data.hypervisors;
+    return (
+      await this.http.request("GET", "/os-hypervisors/detail", {
+        expect: 200,
+        schema: z.looseObject({ hypervisors: z.array(hypervisorSchema) }),
+      })
+    ).data.hypervisors;
   }
 
   async listServices(filter: { host?: string; binary?: string } = {}): Promise<ComputeService[]> {
     return (
-      await this.http.request("GET", "/os-services", { expect: 200, query: filter, schema: z.looseObject({ services: z.array(computeServiceSchema) }) })
+      await this.http.request("GET", "/os-services", {
+        expect: 200,
+        query: filter,
+        schema: z.looseObject({ services: z.array(computeServiceSchema) }),
+      })
     ).data.services;
   }
 
   async listAggregates(): Promise<Aggregate[]> {
-    return (await this.http.request("GET", "/os-aggregates", { expect: 200, schema: z.looseObject({ aggregates: z.array(aggregateSchema) }) })).data.aggregates;
+    return (
+      await this.http.request("GET", "/os-aggregates", { expect: 200, schema: z.looseObject({ aggregates: z.array(aggregateSchema) }) })
+    ).data.aggregates;
   }
 }

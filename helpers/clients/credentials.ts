@@ -1,13 +1,11 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseDocument } from "yaml";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { configSchema, type Config } from "../config/schema.ts";
-import { redactText, registerSecret } from "../core/redact.ts";
-import { ConfigError, ConfigIssue, RawIssue, errorMap, flattenIssues, formatPath, parseYaml } from "../config/load.ts";
+import { ConfigError, type ConfigIssue, errorMap, flattenIssues, formatPath, parseYaml, type RawIssue } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { registerSecret } from "../core/redact.ts";
 
 // ---------------------------------------------------------------- clouds.yaml
 
@@ -76,7 +74,10 @@ export function cloudsSearchPath(base: "clouds" | "secure", o: CloudLoadOptions 
     join(env.XDG_CONFIG_HOME || join(home, ".config"), "openstack"),
     join(home, ".config", "openstack"),
     ...(o.siteDirs ?? [
-      ...(env.XDG_CONFIG_DIRS || "/etc/xdg").split(":").filter(Boolean).map((d) => join(d, "openstack")),
+      ...(env.XDG_CONFIG_DIRS || "/etc/xdg")
+        .split(":")
+        .filter(Boolean)
+        .map((d) => join(d, "openstack")),
       "/etc/openstack",
     ]),
   ];
@@ -121,10 +122,26 @@ async function readStructured(file: string, kind: string): Promise<unknown> {
 }
 
 const AUTH_OPTIONS = [
-  "auth_url", "username", "user_id", "password", "user_domain_name", "user_domain_id",
-  "project_name", "project_id", "project_domain_name", "project_domain_id", "domain_name", "domain_id",
-  "default_domain_name", "default_domain_id", "system_scope", "trust_id", "token",
-  "application_credential_id", "application_credential_name", "application_credential_secret",
+  "auth_url",
+  "username",
+  "user_id",
+  "password",
+  "user_domain_name",
+  "user_domain_id",
+  "project_name",
+  "project_id",
+  "project_domain_name",
+  "project_domain_id",
+  "domain_name",
+  "domain_id",
+  "default_domain_name",
+  "default_domain_id",
+  "system_scope",
+  "trust_id",
+  "token",
+  "application_credential_id",
+  "application_credential_name",
+  "application_credential_secret",
 ];
 
 /** The argument fix-ups of openstacksdk's OpenStackConfig.magic_fixes, for the keys this harness uses. */
@@ -177,9 +194,9 @@ function magicFixes(input: Dict): Dict {
 }
 
 const nonEmpty = z.string().min(1);
-const boolish = z.union([z.boolean(), z.enum(["true", "false", "True", "False", "1", "0", "yes", "no"])]).transform(
-  (v) => v === true || v === "true" || v === "True" || v === "1" || v === "yes",
-);
+const boolish = z
+  .union([z.boolean(), z.enum(["true", "false", "True", "False", "1", "0", "yes", "no"])])
+  .transform((v) => v === true || v === "true" || v === "True" || v === "1" || v === "yes");
 
 const commonAuth = {
   auth_url: z.string().regex(/^https?:\/\/[^\s/]+/, "must be an http(s) URL"),
@@ -217,7 +234,10 @@ function authRules(a: Dict, appCred: boolean): RawIssue[] {
     if (!has("application_credential_name")) {
       issues.push({ path: ["application_credential_id"], message: "Required (or application_credential_name with the user)" });
     } else if (!has("user_id") && !(has("username") && (has("user_domain_name") || has("user_domain_id")))) {
-      issues.push({ path: ["username"], message: "application_credential_name needs user_id, or username with user_domain_name/user_domain_id" });
+      issues.push({
+        path: ["username"],
+        message: "application_credential_name needs user_id, or username with user_domain_name/user_domain_id",
+      });
     }
     return issues;
   }
@@ -246,7 +266,15 @@ const cloudEntrySchema = z.looseObject({
   cacert: nonEmpty.optional(),
   cert: nonEmpty.optional(),
   key: nonEmpty.optional(),
-  api_timeout: z.union([z.number(), z.string().regex(/^\d+(\.\d+)?$/).transform(Number)]).optional(),
+  api_timeout: z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^\d+(\.\d+)?$/)
+        .transform(Number),
+    ])
+    .optional(),
 });
 
 function toCredentials(entry: Dict, cloud: string, source: string, label: (p: PropertyKey[]) => string, kind: string): CloudCredentials {
@@ -296,7 +324,7 @@ function toCredentials(entry: Dict, cloud: string, source: string, label: (p: Pr
   registerSecret(s("password"));
   registerSecret(s("application_credential_secret"));
   registerSecret(s("token"));
-  const verify = e.insecure === true ? false : e.verify ?? true;
+  const verify = e.insecure === true ? false : (e.verify ?? true);
   return strip({
     cloud,
     source,
@@ -324,12 +352,16 @@ function pickRegion(entry: Dict, wanted: string | undefined, cloud: string, sour
     if (wanted) out.region_name = wanted;
     return out;
   }
-  const regions = raw.map((r) => (isDict(r) ? { name: String(r.name), values: isDict(r.values) ? r.values : {} } : { name: String(r), values: {} }));
+  const regions = raw.map((r) =>
+    isDict(r) ? { name: String(r.name), values: isDict(r.values) ? r.values : {} } : { name: String(r), values: {} },
+  );
   const region = wanted ? regions.find((r) => r.name === wanted) : regions[0];
   if (!region) {
-    throw new ConfigError(source, [
-      { path: `clouds.${cloud}.regions`, message: `region '${wanted}' is not one of ${regions.map((r) => r.name).join(", ")}` },
-    ], "clouds");
+    throw new ConfigError(
+      source,
+      [{ path: `clouds.${cloud}.regions`, message: `region '${wanted}' is not one of ${regions.map((r) => r.name).join(", ")}` }],
+      "clouds",
+    );
   }
   return { ...mergeClouds(out, normalizeKeys(region.values)), region_name: region.name };
 }
@@ -360,9 +392,11 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
       return toCredentials(magicFixes(normalizeKeys(entry)), env.OS_CLOUD_NAME || "envvars", "environment", envLabel, "environment");
     }
     if (!env.OS_CLOUD) {
-      throw new ConfigError("environment", [
-        { path: "OS_AUTH_URL", message: "Required: cloud.fromEnv is set but no OS_* credentials (nor OS_CLOUD) are in the environment" },
-      ], "environment");
+      throw new ConfigError(
+        "environment",
+        [{ path: "OS_AUTH_URL", message: "Required: cloud.fromEnv is set but no OS_* credentials (nor OS_CLOUD) are in the environment" }],
+        "environment",
+      );
     }
     cloudName = env.OS_CLOUD;
   } else {
@@ -373,14 +407,18 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
   const searched = cloudsFile ? [resolve(o.cwd ?? process.cwd(), cloudsFile)] : cloudsSearchPath("clouds", o);
   const file = await firstExisting(searched);
   if (!file) {
-    throw new ConfigError(cloudsFile ?? "clouds.yaml", [
-      { path: "", message: `no clouds.yaml found; looked in: ${searched.join(", ")}` },
-    ], "clouds");
+    throw new ConfigError(
+      cloudsFile ?? "clouds.yaml",
+      [{ path: "", message: `no clouds.yaml found; looked in: ${searched.join(", ")}` }],
+      "clouds",
+    );
   }
   let doc = await readStructured(file, "clouds");
-  if (!isDict(doc) || !isDict(doc.clouds)) throw new ConfigError(file, [{ path: "clouds", message: "Required: a mapping of cloud names" }], "clouds");
+  if (!isDict(doc) || !isDict(doc.clouds))
+    throw new ConfigError(file, [{ path: "clouds", message: "Required: a mapping of cloud names" }], "clouds");
   const secureFiles = cloudsSearchPath("secure", o);
-  if (cloudsFile) secureFiles.splice(env.OS_CLIENT_SECURE_FILE ? 1 : 0, 0, ...[".yaml", ".yml", ".json"].map((s) => join(dirname(file), "secure" + s)));
+  if (cloudsFile)
+    secureFiles.splice(env.OS_CLIENT_SECURE_FILE ? 1 : 0, 0, ...[".yaml", ".yml", ".json"].map((s) => join(dirname(file), `secure${s}`)));
   const secure = await firstExisting(secureFiles);
   let source = file;
   if (secure) {
@@ -391,14 +429,18 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
   const clouds = (doc as Dict).clouds as Dict;
   const raw = clouds[cloudName];
   if (!isDict(raw)) {
-    throw new ConfigError(source, [
-      { path: `clouds.${cloudName}`, message: `no such cloud (the file has: ${Object.keys(clouds).join(", ") || "none"})` },
-    ], "clouds");
+    throw new ConfigError(
+      source,
+      [{ path: `clouds.${cloudName}`, message: `no such cloud (the file has: ${Object.keys(clouds).join(", ") || "none"})` }],
+      "clouds",
+    );
   }
   if ("profile" in raw || "cloud" in raw) {
-    throw new ConfigError(source, [
-      { path: `clouds.${cloudName}.profile`, message: "vendor profiles are not supported; give auth_url and the rest in the entry" },
-    ], "clouds");
+    throw new ConfigError(
+      source,
+      [{ path: `clouds.${cloudName}.profile`, message: "vendor profiles are not supported; give auth_url and the rest in the entry" }],
+      "clouds",
+    );
   }
   let entry = normalizeKeys(raw);
   entry = pickRegion(entry, sel.region ?? env.OS_REGION_NAME, cloudName, source);

@@ -1,9 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import type { CloudCredentials } from "./credentials.ts";
 import { clearRegisteredSecrets, redactText } from "../core/redact.ts";
-import { authRequestBody, findEndpoint, identityV3Url, Session, type CatalogEntry } from "./identity.ts";
+import type { CloudCredentials } from "./credentials.ts";
+import { authRequestBody, type CatalogEntry, findEndpoint, identityV3Url, Session } from "./identity.ts";
 
 let server: Server;
 let base: string;
@@ -23,7 +23,11 @@ const catalog = (b: string): CatalogEntry[] => [
       { interface: "public", region_id: "RegionTwo", region: "RegionTwo", url: `${b}/glance-two` },
     ],
   },
-  { type: "block-storage", name: "cinderv3", endpoints: [{ interface: "public", region_id: "RegionOne", region: "RegionOne", url: `${b}/volume/v3/p1` }] },
+  {
+    type: "block-storage",
+    name: "cinderv3",
+    endpoints: [{ interface: "public", region_id: "RegionOne", region: "RegionOne", url: `${b}/volume/v3/p1` }],
+  },
 ];
 
 beforeAll(async () => {
@@ -52,7 +56,9 @@ beforeAll(async () => {
       }
       const ok = req.headers["x-auth-token"] === validToken;
       res.writeHead(ok ? 200 : 401, { "Content-Type": "application/json" });
-      res.end(JSON.stringify(ok ? { url: req.url } : { error: { code: 401, message: "The request you have made requires authentication." } }));
+      res.end(
+        JSON.stringify(ok ? { url: req.url } : { error: { code: 401, message: "The request you have made requires authentication." } }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -72,7 +78,15 @@ const creds = (): CloudCredentials => ({
   interface: "public",
   regionName: "RegionOne",
   verify: true,
-  auth: { type: "password", authUrl: base, username: "admin", password: "pw", userDomainName: "Default", projectName: "admin", projectDomainName: "Default" },
+  auth: {
+    type: "password",
+    authUrl: base,
+    username: "admin",
+    password: "pw",
+    userDomainName: "Default",
+    projectName: "admin",
+    projectDomainName: "Default",
+  },
 });
 
 describe("Session", () => {
@@ -134,11 +148,20 @@ describe("auth helpers", () => {
   });
 
   test("application credential bodies", () => {
-    expect(authRequestBody({ type: "v3applicationcredential", authUrl: "x", applicationCredentialId: "id", applicationCredentialSecret: "s" })).toEqual({
+    expect(
+      authRequestBody({ type: "v3applicationcredential", authUrl: "x", applicationCredentialId: "id", applicationCredentialSecret: "s" }),
+    ).toEqual({
       auth: { identity: { methods: ["application_credential"], application_credential: { id: "id", secret: "s" } } },
     });
     expect(
-      authRequestBody({ type: "v3applicationcredential", authUrl: "x", applicationCredentialName: "n", applicationCredentialSecret: "s", username: "u", userDomainId: "default" }),
+      authRequestBody({
+        type: "v3applicationcredential",
+        authUrl: "x",
+        applicationCredentialName: "n",
+        applicationCredentialSecret: "s",
+        username: "u",
+        userDomainId: "default",
+      }),
     ).toEqual({
       auth: {
         identity: {
@@ -150,7 +173,14 @@ describe("auth helpers", () => {
   });
 
   test("project id scope wins over name", () => {
-    const body = authRequestBody({ type: "password", authUrl: "x", userId: "u1", password: "p", projectId: "p1", projectName: "ignored" }) as any;
+    const body = authRequestBody({
+      type: "password",
+      authUrl: "x",
+      userId: "u1",
+      password: "p",
+      projectId: "p1",
+      projectName: "ignored",
+    }) as any;
     expect(body.auth.scope).toEqual({ project: { id: "p1" } });
     expect(body.auth.identity.password.user).toEqual({ id: "u1", password: "p" });
   });

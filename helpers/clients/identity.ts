@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Config } from "../config/schema.ts";
-import { loadCloudCredentials, type CloudAuth, type CloudCredentials, type Interface } from "./credentials.ts";
-import { HttpClient, type AuthProvider, type RequestObserver } from "../core/http.ts";
+import { type AuthProvider, HttpClient, type RequestObserver } from "../core/http.ts";
 import { registerSecret } from "../core/redact.ts";
+import { type CloudAuth, type CloudCredentials, type Interface, loadCloudCredentials } from "./credentials.ts";
 
 export const endpointSchema = z.looseObject({
   id: z.string().optional(),
@@ -96,7 +96,10 @@ export function findEndpoint(catalog: CatalogEntry[], type: string, q: Required<
   }
   const has = catalog.length
     ? catalog
-        .map((e) => `${e.type}${e.name ? ` (${e.name})` : ""}: ${e.endpoints.map((x) => `${x.interface}@${x.region_id ?? x.region ?? "-"}`).join(", ")}`)
+        .map(
+          (e) =>
+            `${e.type}${e.name ? ` (${e.name})` : ""}: ${e.endpoints.map((x) => `${x.interface}@${x.region_id ?? x.region ?? "-"}`).join(", ")}`,
+        )
         .join("; ")
     : "nothing (unscoped token?)";
   throw new Error(
@@ -199,7 +202,8 @@ export class Session implements AuthProvider {
       schema: tokenSchema,
     });
     const token = res.headers["x-subject-token"];
-    if (!token) throw new Error(`keystone POST /auth/tokens -> 201 without an X-Subject-Token header [${res.requestId ?? "no request id"}]`);
+    if (!token)
+      throw new Error(`keystone POST /auth/tokens -> 201 without an X-Subject-Token header [${res.requestId ?? "no request id"}]`);
     registerSecret(token);
     this.tokenValue = token;
     this.body = res.data.token;
@@ -251,7 +255,12 @@ export async function openSession(cfg: Pick<Config, "cloud" | "timeouts">, o: Pa
   return Session.authenticate(creds, { timeoutMs: cfg.timeouts.request * 1000, ...o });
 }
 
-const projectSchema = z.looseObject({ id: z.string(), name: z.string(), domain_id: z.string().optional(), enabled: z.boolean().optional() });
+const projectSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  domain_id: z.string().optional(),
+  enabled: z.boolean().optional(),
+});
 const userSchema = z.looseObject({ id: z.string(), name: z.string(), domain_id: z.string().optional(), enabled: z.boolean().optional() });
 export type Project = z.infer<typeof projectSchema>;
 export type User = z.infer<typeof userSchema>;
@@ -265,26 +274,37 @@ export class IdentityClient {
   }
 
   async showProject(id: string): Promise<Project> {
-    return (await this.http.request("GET", `/projects/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ project: projectSchema }) })).data.project;
+    return (
+      await this.http.request("GET", `/projects/${encodeURIComponent(id)}`, {
+        expect: 200,
+        schema: z.looseObject({ project: projectSchema }),
+      })
+    ).data.project;
   }
 
   async listProjects(query: { name?: string; domain_id?: string } = {}): Promise<Project[]> {
-    return (await this.http.request("GET", "/projects", { expect: 200, query, schema: z.looseObject({ projects: z.array(projectSchema) }) })).data.projects;
+    return (
+      await this.http.request("GET", "/projects", { expect: 200, query, schema: z.looseObject({ projects: z.array(projectSchema) }) })
+    ).data.projects;
   }
 
   async showUser(id: string): Promise<User> {
-    return (await this.http.request("GET", `/users/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ user: userSchema }) })).data.user;
+    return (
+      await this.http.request("GET", `/users/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ user: userSchema }) })
+    ).data.user;
   }
 
   async listUsers(query: { name?: string; domain_id?: string } = {}): Promise<User[]> {
-    return (await this.http.request("GET", "/users", { expect: 200, query, schema: z.looseObject({ users: z.array(userSchema) }) })).data.users;
+    return (await this.http.request("GET", "/users", { expect: 200, query, schema: z.looseObject({ users: z.array(userSchema) }) })).data
+      .users;
   }
 
   /** The id of a project given by name or id; the error says how many matched. */
   async findProjectId(nameOrId: string): Promise<string> {
     const byName = await this.listProjects({ name: nameOrId });
     if (byName.length === 1) return byName[0]!.id;
-    if (byName.length > 1) throw new Error(`project name '${nameOrId}' matches ${byName.length} projects: ${byName.map((p) => p.id).join(", ")}`);
+    if (byName.length > 1)
+      throw new Error(`project name '${nameOrId}' matches ${byName.length} projects: ${byName.map((p) => p.id).join(", ")}`);
     return (await this.showProject(nameOrId)).id;
   }
 

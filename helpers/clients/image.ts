@@ -100,10 +100,13 @@ export const taskSchema = z.looseObject({
   request_id: z.string().nullable().optional(),
   image_id: z.string().nullable().optional(),
   /** Import tasks: the request body, and the stores it targets (backend). */
-  input: z.looseObject({
-    import_req: z.looseObject({ method: z.looseObject({ name: z.string() }).optional() }).optional(),
-    backend: z.array(z.string().nullable()).optional(),
-  }).nullable().optional(),
+  input: z
+    .looseObject({
+      import_req: z.looseObject({ method: z.looseObject({ name: z.string() }).optional() }).optional(),
+      backend: z.array(z.string().nullable()).optional(),
+    })
+    .nullable()
+    .optional(),
   created_at: z.string().optional(),
   updated_at: z.string().optional(),
 });
@@ -137,9 +140,7 @@ export interface CreateImageBody {
   [property: string]: unknown;
 }
 
-export type JsonPatchOp =
-  | { op: "add" | "replace"; path: string; value: unknown }
-  | { op: "remove"; path: string };
+export type JsonPatchOp = { op: "add" | "replace"; path: string; value: unknown } | { op: "remove"; path: string };
 
 /** The body of POST /v2/images/{id}/import (glance/api/v2/images.py import_image). */
 export function importBody(o: ImportOptions): Record<string, unknown> {
@@ -167,11 +168,17 @@ export class ImageClient {
   }
 
   async listStores(): Promise<Store[]> {
-    return (await this.http.request("GET", "/v2/info/stores", { expect: 200, schema: z.looseObject({ stores: z.array(storeSchema) }) })).data.stores;
+    return (await this.http.request("GET", "/v2/info/stores", { expect: 200, schema: z.looseObject({ stores: z.array(storeSchema) }) }))
+      .data.stores;
   }
 
   async listStoresDetail(): Promise<StoreDetail[]> {
-    return (await this.http.request("GET", "/v2/info/stores/detail", { expect: 200, schema: z.looseObject({ stores: z.array(storeDetailSchema) }) })).data.stores;
+    return (
+      await this.http.request("GET", "/v2/info/stores/detail", {
+        expect: 200,
+        schema: z.looseObject({ stores: z.array(storeDetailSchema) }),
+      })
+    ).data.stores;
   }
 
   async getImportInfo(): Promise<ImportInfo> {
@@ -186,7 +193,11 @@ export class ImageClient {
   }
 
   async createMetadefNamespace(namespace: string): Promise<void> {
-    await this.http.request("POST", "/v2/metadefs/namespaces", { expect: 201, json: { namespace, visibility: "private" }, responseType: "text" });
+    await this.http.request("POST", "/v2/metadefs/namespaces", {
+      expect: 201,
+      json: { namespace, visibility: "private" },
+      responseType: "text",
+    });
   }
 
   async deleteMetadefNamespace(namespace: string): Promise<void> {
@@ -200,7 +211,11 @@ export class ImageClient {
   /** createImage plus the OpenStack-image-import-methods and OpenStack-image-store-ids headers. */
   async createImageWithHeaders(body: CreateImageBody): Promise<{ image: Image; importMethods: string[]; storeIds: string[] }> {
     const res = await this.http.request("POST", "/v2/images", { expect: 201, json: body, schema: imageSchema });
-    const csv = (h: string | undefined) => (h ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const csv = (h: string | undefined) =>
+      (h ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
     return {
       image: res.data,
       importMethods: csv(res.headers["openstack-image-import-methods"]),
@@ -240,11 +255,7 @@ export class ImageClient {
   }
 
   /** PUT /file, streamed; X-Image-Meta-Store picks the store. */
-  async uploadImageData(
-    id: string,
-    data: Readable | Buffer,
-    o: { store?: string; size?: number; timeoutMs?: number } = {},
-  ): Promise<void> {
+  async uploadImageData(id: string, data: Readable | Buffer, o: { store?: string; size?: number; timeoutMs?: number } = {}): Promise<void> {
     const headers: Record<string, string> = {};
     if (o.store) headers["X-Image-Meta-Store"] = o.store;
     if (o.size !== undefined) headers["Content-Length"] = String(o.size);

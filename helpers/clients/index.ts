@@ -1,5 +1,5 @@
-import type { Config } from "../config/schema.ts";
 import { appendFileSync } from "node:fs";
+import type { Config } from "../config/schema.ts";
 import { onRequest, type RequestObserver } from "../core/http.ts";
 import { ComputeClient } from "./compute.ts";
 import { openSession, type Session } from "./identity.ts";
@@ -21,7 +21,9 @@ export function recordRequests(): void {
   const file = process.env[REQUEST_LOG_ENV];
   if (!file || requestLog === file) return;
   requestLog = file;
-  onRequest((e) => appendFileSync(file, `${JSON.stringify({ service: e.service, method: e.method, url: e.url, status: e.status ?? null })}\n`));
+  onRequest((e) =>
+    appendFileSync(file, `${JSON.stringify({ service: e.service, method: e.method, url: e.url, status: e.status ?? null })}\n`),
+  );
 }
 
 /** One session (one credential) shared by the Glance, Cinder and Nova clients, microversions negotiated. */

@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
-import { aggregateSchema, computeAzSchema, computeServiceSchema, flavorSchema, hypervisorSchema, imageIdFromLocation, computeEndpoint } from "./compute.ts";
+import {
+  aggregateSchema,
+  computeAzSchema,
+  computeEndpoint,
+  computeServiceSchema,
+  flavorSchema,
+  hypervisorSchema,
+  imageIdFromLocation,
+} from "./compute.ts";
 import { catalogEntrySchema, findEndpoint, tokenSchema } from "./identity.ts";
 import {
   defaultStore,
@@ -19,7 +27,15 @@ import {
   taskSchema,
 } from "./image.ts";
 import { negotiateMicroversion, versionRoot, versionsSchema } from "./microversion.ts";
-import { backendPoolSchema, rbdBackendTarget, snapshotSchema, volumeAzSchema, volumeEndpoint, volumeSchema, volumeServiceSchema } from "./volume.ts";
+import {
+  backendPoolSchema,
+  rbdBackendTarget,
+  snapshotSchema,
+  volumeAzSchema,
+  volumeEndpoint,
+  volumeSchema,
+  volumeServiceSchema,
+} from "./volume.ts";
 
 const FIXTURES = join(PACKAGE_ROOT, "fixtures", "openstack");
 const fixture = (name: string): any => JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), "utf8"));
@@ -97,7 +113,8 @@ describe("Glance parsers on recorded bodies", () => {
     expect(img.os_glance_failed_import).toEqual([]);
     const fsids = allStores.map((s) => locationFsid(img, s));
     expect(new Set(fsids).size).toBe(allStores.length);
-    for (const s of allStores) expect(parseRbdLocation(locationForStore(img, s)!.url)).toMatchObject({ pool: "images", image: img.id, snapshot: "snap" });
+    for (const s of allStores)
+      expect(parseRbdLocation(locationForStore(img, s)!.url)).toMatchObject({ pool: "images", image: img.id, snapshot: "snap" });
     expect(() => locationFsid(img, "nowhere")).toThrow(`image ${img.id} has no location in store 'nowhere' (locations in: `);
   });
 
@@ -136,7 +153,9 @@ describe("stores and locations", () => {
 
   test("parseRbdLocation follows glance_store", () => {
     expect(parseRbdLocation("rbd://f%2Fs/images/abc/snap")).toEqual({ fsid: "f/s", pool: "images", image: "abc", snapshot: "snap" });
-    expect(() => parseRbdLocation("rbd://legacy-image")).toThrow("legacy rbd location without fsid, pool and snapshot (Cinder cannot clone it): rbd://legacy-image");
+    expect(() => parseRbdLocation("rbd://legacy-image")).toThrow(
+      "legacy rbd location without fsid, pool and snapshot (Cinder cannot clone it): rbd://legacy-image",
+    );
     expect(() => parseRbdLocation("rbd://a/b/c")).toThrow("rbd location must have 1 or 4 components, got 3: rbd://a/b/c");
     expect(() => parseRbdLocation("rbd://a//c/d")).toThrow("empty component");
     expect(() => parseRbdLocation("file:///x")).toThrow("not an rbd location");
@@ -148,7 +167,10 @@ describe("stores and locations", () => {
       stores: ["dcn0", "dcn1"],
       all_stores_must_succeed: false,
     });
-    expect(importBody({ method: "web-download", uri: "http://x/y.img", allStores: true })).toEqual({ method: { name: "web-download", uri: "http://x/y.img" }, all_stores: true });
+    expect(importBody({ method: "web-download", uri: "http://x/y.img", allStores: true })).toEqual({
+      method: { name: "web-download", uri: "http://x/y.img" },
+      all_stores: true,
+    });
   });
 });
 
@@ -167,7 +189,12 @@ describe("Cinder parsers on recorded bodies", () => {
     const zones = z.array(volumeAzSchema).parse(fixture("cinder-availability-zones").availabilityZoneInfo);
     expect(zones.map((z) => z.zoneName).sort()).toEqual([...allStores].sort());
     const services = z.array(volumeServiceSchema).parse(fixture("cinder-services").services);
-    expect(services.filter((s) => s.binary === "cinder-volume").map((s) => s.zone).sort()).toEqual([...allStores].sort());
+    expect(
+      services
+        .filter((s) => s.binary === "cinder-volume")
+        .map((s) => s.zone)
+        .sort(),
+    ).toEqual([...allStores].sort());
   });
 
   test("each RBD backend pool names the Ceph cluster it writes to", () => {
@@ -202,7 +229,12 @@ describe("Nova parsers on recorded bodies", () => {
     const zones = z.array(computeAzSchema).parse(fixture("nova-availability-zones-detail").availabilityZoneInfo);
     for (const s of allStores) expect(zones.map((z) => z.zoneName)).toContain(s);
     expect(z.array(hypervisorSchema).parse(fixture("nova-hypervisors-detail").hypervisors).length).toBeGreaterThanOrEqual(allStores.length);
-    expect(z.array(computeServiceSchema).parse(fixture("nova-services").services).some((s) => s.binary === "nova-compute")).toBe(true);
+    expect(
+      z
+        .array(computeServiceSchema)
+        .parse(fixture("nova-services").services)
+        .some((s) => s.binary === "nova-compute"),
+    ).toBe(true);
     const aggs = z.array(aggregateSchema).parse(fixture("nova-aggregates").aggregates);
     expect(aggs.map((a) => a.availability_zone).sort()).toEqual(expect.arrayContaining(manifest.edges));
     expect(z.array(flavorSchema).parse(fixture("nova-flavors-detail").flavors).length).toBeGreaterThan(0);
@@ -214,7 +246,9 @@ describe("Nova parsers on recorded bodies", () => {
   });
 
   test("the image id is at the end of the Location header before 2.45", () => {
-    expect(imageIdFromLocation("http://127.0.0.1:9292/v2/images/0f3c2b5e-9b1a-4c1e-8d7f-2a3b4c5d6e7f")).toBe("0f3c2b5e-9b1a-4c1e-8d7f-2a3b4c5d6e7f");
+    expect(imageIdFromLocation("http://127.0.0.1:9292/v2/images/0f3c2b5e-9b1a-4c1e-8d7f-2a3b4c5d6e7f")).toBe(
+      "0f3c2b5e-9b1a-4c1e-8d7f-2a3b4c5d6e7f",
+    );
     expect(imageIdFromLocation(undefined)).toBeUndefined();
     expect(computeEndpoint("http://h:8774")).toBe("http://h:8774/v2.1");
     expect(computeEndpoint("http://h:8774/v2.1/")).toBe("http://h:8774/v2.1");

@@ -89,13 +89,15 @@ export type Backup = z.infer<typeof backupSchema>;
 /** GET /scheduler-stats/get_pools?detail=true: name is host@backend#pool. */
 export const backendPoolSchema = z.looseObject({
   name: z.string(),
-  capabilities: z.looseObject({
-    volume_backend_name: z.string().optional(),
-    /** RBD: <cluster>:<ceph conf>:<fsid>:<user>:<pool>. */
-    location_info: z.string().optional(),
-    backend_state: z.string().optional(),
-    thin_provisioning_support: z.boolean().optional(),
-  }).optional(),
+  capabilities: z
+    .looseObject({
+      volume_backend_name: z.string().optional(),
+      /** RBD: <cluster>:<ceph conf>:<fsid>:<user>:<pool>. */
+      location_info: z.string().optional(),
+      backend_state: z.string().optional(),
+      thin_provisioning_support: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type BackendPool = z.infer<typeof backendPoolSchema>;
 
@@ -161,7 +163,10 @@ export class VolumeClient {
   readonly http: HttpClient;
   readonly microversion: string;
 
-  constructor(readonly session: Session, o: { microversion?: string; timeoutMs?: number } = {}) {
+  constructor(
+    readonly session: Session,
+    o: { microversion?: string; timeoutMs?: number } = {},
+  ) {
     this.microversion = o.microversion ?? DEFAULT_VOLUME_MICROVERSION;
     this.http = session.client("cinder", "volumev3", {
       transform: (u) => volumeEndpoint(u, session.projectId),
@@ -179,11 +184,15 @@ export class VolumeClient {
   }
 
   async createVolume(body: CreateVolumeBody): Promise<Volume> {
-    return (await this.http.request("POST", "/volumes", { expect: 202, json: { volume: body }, schema: z.looseObject({ volume: volumeSchema }) })).data.volume;
+    return (
+      await this.http.request("POST", "/volumes", { expect: 202, json: { volume: body }, schema: z.looseObject({ volume: volumeSchema }) })
+    ).data.volume;
   }
 
   async showVolume(id: string): Promise<Volume> {
-    return (await this.http.request("GET", `/volumes/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ volume: volumeSchema }) })).data.volume;
+    return (
+      await this.http.request("GET", `/volumes/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ volume: volumeSchema }) })
+    ).data.volume;
   }
 
   /** Every page of GET /volumes/detail for the filter. */
@@ -192,7 +201,11 @@ export class VolumeClient {
     const out: Volume[] = [];
     let page = await this.http.request("GET", "/volumes/detail", { expect: 200, query: filter, schema });
     out.push(...page.data.volumes);
-    for (let next = page.data.volumes_links?.find((l) => l.rel === "next"); next && page.data.volumes.length > 0; next = page.data.volumes_links?.find((l) => l.rel === "next")) {
+    for (
+      let next = page.data.volumes_links?.find((l) => l.rel === "next");
+      next && page.data.volumes.length > 0;
+      next = page.data.volumes_links?.find((l) => l.rel === "next")
+    ) {
       page = await this.http.request("GET", next.href, { expect: 200, schema });
       out.push(...page.data.volumes);
     }
@@ -212,12 +225,21 @@ export class VolumeClient {
     // NOTE: from 3.66 force=true is silently ignored and force=false is rejected; in-use volumes need no flag there.
     if (body.force === true && versionAtLeast(this.microversion, SNAPSHOT_IN_USE_MICROVERSION)) delete snapshot.force;
     return (
-      await this.http.request("POST", "/snapshots", { expect: 202, json: { snapshot }, schema: z.looseObject({ snapshot: snapshotSchema }) })
+      await this.http.request("POST", "/snapshots", {
+        expect: 202,
+        json: { snapshot },
+        schema: z.looseObject({ snapshot: snapshotSchema }),
+      })
     ).data.snapshot;
   }
 
   async showSnapshot(id: string): Promise<Snapshot> {
-    return (await this.http.request("GET", `/snapshots/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ snapshot: snapshotSchema }) })).data.snapshot;
+    return (
+      await this.http.request("GET", `/snapshots/${encodeURIComponent(id)}`, {
+        expect: 200,
+        schema: z.looseObject({ snapshot: snapshotSchema }),
+      })
+    ).data.snapshot;
   }
 
   async listSnapshots(filter: Query = {}): Promise<Snapshot[]> {
@@ -225,7 +247,11 @@ export class VolumeClient {
     const out: Snapshot[] = [];
     let page = await this.http.request("GET", "/snapshots/detail", { expect: 200, query: filter, schema });
     out.push(...page.data.snapshots);
-    for (let next = page.data.snapshots_links?.find((l) => l.rel === "next"); next && page.data.snapshots.length > 0; next = page.data.snapshots_links?.find((l) => l.rel === "next")) {
+    for (
+      let next = page.data.snapshots_links?.find((l) => l.rel === "next");
+      next && page.data.snapshots.length > 0;
+      next = page.data.snapshots_links?.find((l) => l.rel === "next")
+    ) {
       page = await this.http.request("GET", next.href, { expect: 200, schema });
       out.push(...page.data.snapshots);
     }
@@ -249,21 +275,38 @@ export class VolumeClient {
 
   async listAvailabilityZones(): Promise<VolumeAvailabilityZone[]> {
     return (
-      await this.http.request("GET", "/os-availability-zone", { expect: 200, schema: z.looseObject({ availabilityZoneInfo: z.array(volumeAzSchema) }) })
+      await this.http.request("GET", "/os-availability-zone", {
+        expect: 200,
+        schema: z.looseObject({ availabilityZoneInfo: z.array(volumeAzSchema) }),
+      })
     ).data.availabilityZoneInfo;
   }
 
   /** availability_zone (microversion 3.51) pins the backup, its restores and its deletion to that AZ's backup service. */
   async createBackup(body: { volume_id: string; name: string; force?: boolean; availability_zone?: string }): Promise<Backup> {
-    return (await this.http.request("POST", "/backups", { expect: 202, json: { backup: body }, schema: z.looseObject({ backup: backupSchema.partial({ status: true }) }) })).data.backup as Backup;
+    return (
+      await this.http.request("POST", "/backups", {
+        expect: 202,
+        json: { backup: body },
+        schema: z.looseObject({ backup: backupSchema.partial({ status: true }) }),
+      })
+    ).data.backup as Backup;
   }
 
   async showBackup(id: string): Promise<Backup> {
-    return (await this.http.request("GET", `/backups/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ backup: backupSchema }) })).data.backup;
+    return (
+      await this.http.request("GET", `/backups/${encodeURIComponent(id)}`, { expect: 200, schema: z.looseObject({ backup: backupSchema }) })
+    ).data.backup;
   }
 
   async listBackups(filter: Query = {}): Promise<Backup[]> {
-    return (await this.http.request("GET", "/backups/detail", { expect: 200, query: filter, schema: z.looseObject({ backups: z.array(backupSchema) }) })).data.backups;
+    return (
+      await this.http.request("GET", "/backups/detail", {
+        expect: 200,
+        query: filter,
+        schema: z.looseObject({ backups: z.array(backupSchema) }),
+      })
+    ).data.backups;
   }
 
   async deleteBackup(id: string): Promise<void> {
@@ -272,18 +315,30 @@ export class VolumeClient {
 
   /** Restores into an existing volume (so that it stays in its AZ). */
   async restoreBackup(id: string, volumeId: string): Promise<void> {
-    await this.http.request("POST", `/backups/${encodeURIComponent(id)}/restore`, { expect: 202, json: { restore: { volume_id: volumeId } }, responseType: "text" });
+    await this.http.request("POST", `/backups/${encodeURIComponent(id)}/restore`, {
+      expect: 202,
+      json: { restore: { volume_id: volumeId } },
+      responseType: "text",
+    });
   }
 
   async listBackendPools(): Promise<BackendPool[]> {
     return (
-      await this.http.request("GET", "/scheduler-stats/get_pools", { expect: 200, query: { detail: "true" }, schema: z.looseObject({ pools: z.array(backendPoolSchema) }) })
+      await this.http.request("GET", "/scheduler-stats/get_pools", {
+        expect: 200,
+        query: { detail: "true" },
+        schema: z.looseObject({ pools: z.array(backendPoolSchema) }),
+      })
     ).data.pools;
   }
 
   async listServices(filter: { host?: string; binary?: string } = {}): Promise<VolumeService[]> {
     return (
-      await this.http.request("GET", "/os-services", { expect: 200, query: filter, schema: z.looseObject({ services: z.array(volumeServiceSchema) }) })
+      await this.http.request("GET", "/os-services", {
+        expect: 200,
+        query: filter,
+        schema: z.looseObject({ services: z.array(volumeServiceSchema) }),
+      })
     ).data.services;
   }
 }

@@ -1,15 +1,15 @@
-import { describe, expect, test } from "vitest";
-import { imageSchema, type Image, type Task } from "./image.ts";
-import { serverSchema, type Server } from "./compute.ts";
-import { volumeSchema, type Volume } from "./volume.ts";
-import { ApiError } from "../core/http.ts";
-import { timing, importTiming } from "../config/timing.ts";
-import { waitFor, WaitError, waitForDeletion, type WaitTiming } from "../core/wait.ts";
-import { waitForImageInStores, waitForImageStatus, waitForImportSettled, waitForServerStatus, waitForVolumeStatus } from "./waiters.ts";
-import { timeoutsSchema } from "../config/schema.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { timeoutsSchema } from "../config/schema.ts";
+import { importTiming, timing } from "../config/timing.ts";
+import { ApiError } from "../core/http.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
+import { WaitError, type WaitTiming, waitFor, waitForDeletion } from "../core/wait.ts";
+import { type Server, serverSchema } from "./compute.ts";
+import { type Image, imageSchema, type Task } from "./image.ts";
+import { type Volume, volumeSchema } from "./volume.ts";
+import { waitForImageInStores, waitForImageStatus, waitForImportSettled, waitForServerStatus, waitForVolumeStatus } from "./waiters.ts";
 
 const recorded = (name: string): unknown => JSON.parse(readFileSync(join(PACKAGE_ROOT, "fixtures", "openstack", `${name}.json`), "utf8"));
 
@@ -91,7 +91,14 @@ describe("waitFor", () => {
   test("a timeout names the resource, the expected state, the time, the polls and the last state", async () => {
     const f = fakeTime(5, 1);
     const e = await errorOf(
-      waitFor({ ...f.timing, what: "volume v1", expected: "status available", poll: script(["creating"]), done: () => false, describe: (v) => `status=${v}` }),
+      waitFor({
+        ...f.timing,
+        what: "volume v1",
+        expected: "status available",
+        poll: script(["creating"]),
+        done: () => false,
+        describe: (v) => `status=${v}`,
+      }),
     );
     expect(e.kind).toBe("timeout");
     expect(e.name).toBe("WaitTimeoutError");
@@ -143,7 +150,12 @@ describe("waitFor", () => {
         ...f.timing,
         what: "server s1",
         expected: "status ACTIVE",
-        poll: script<string>(["BUILD", () => { throw boom; }]),
+        poll: script<string>([
+          "BUILD",
+          () => {
+            throw boom;
+          },
+        ]),
         done: () => false,
       }),
     );
@@ -197,7 +209,9 @@ describe("waitForImageInStores", () => {
 
   test("the recorded copy: pending, copying, copied", async () => {
     const f = fakeTime(60, 1);
-    const seq = ["glance-image-copy-not-started", "glance-image-copying", "glance-image-copying", "glance-image-copied"].map((n) => imageSchema.parse(recorded(n)));
+    const seq = ["glance-image-copy-not-started", "glance-image-copying", "glance-image-copying", "glance-image-copied"].map((n) =>
+      imageSchema.parse(recorded(n)),
+    );
     const id = seq[0]!.id;
     const tasks = (recorded("glance-image-tasks") as { tasks: Task[] }).tasks;
     const as = (status: string) => tasks.map((t) => ({ ...t, status }));
@@ -271,14 +285,23 @@ describe("waitForImageInStores", () => {
   test("glance-direct: importing back to queued is a failure", async () => {
     const f = fakeTime(600, 1);
     const glance = {
-      showImage: script([image({ status: "importing", os_glance_importing_to_stores: "central" }), image({ status: "queued", os_glance_importing_to_stores: "" })]),
+      showImage: script([
+        image({ status: "importing", os_glance_importing_to_stores: "central" }),
+        image({ status: "queued", os_glance_importing_to_stores: "" }),
+      ]),
       listImageTasks: noTasks,
     };
     const e = await errorOf(waitForImageInStores(glance, ID, ["central"], f.timing));
     expect(e.message).toContain("image went from importing back to queued (the import failed)");
   });
 
-  const task = (status: string, message = "", request_id = "req-abc"): Task => ({ id: "t1", status, message, request_id, type: "api_image_import" });
+  const task = (status: string, message = "", request_id = "req-abc"): Task => ({
+    id: "t1",
+    status,
+    message,
+    request_id,
+    type: "api_image_import",
+  });
 
   test("with the request id: a failed task ends the wait with its message", async () => {
     const f = fakeTime(600, 1);
@@ -350,7 +373,16 @@ describe("waitForImageInStores", () => {
 });
 
 function volume(status: string): Volume {
-  return volumeSchema.parse({ id: "v1", name: "dcnv", status, size: 1, availability_zone: "dcn0", attachments: [], metadata: {}, created_at: "2025-11-23T11:00:00" });
+  return volumeSchema.parse({
+    id: "v1",
+    name: "dcnv",
+    status,
+    size: 1,
+    availability_zone: "dcn0",
+    attachments: [],
+    metadata: {},
+    created_at: "2025-11-23T11:00:00",
+  });
 }
 
 describe("waitForImportSettled", () => {
@@ -360,11 +392,27 @@ describe("waitForImportSettled", () => {
     const glance = {
       showImage: script([
         image({ status: "queued" }),
-        image({ status: "importing", os_glance_importing_to_stores: "central,dcn0,dcn1", os_glance_failed_import: "", os_glance_import_task: "t1" }),
-        image({ status: "importing", stores: "central,dcn0", os_glance_importing_to_stores: "dcn1", os_glance_failed_import: "", os_glance_import_task: "t1" }),
+        image({
+          status: "importing",
+          os_glance_importing_to_stores: "central,dcn0,dcn1",
+          os_glance_failed_import: "",
+          os_glance_import_task: "t1",
+        }),
+        image({
+          status: "importing",
+          stores: "central,dcn0",
+          os_glance_importing_to_stores: "dcn1",
+          os_glance_failed_import: "",
+          os_glance_import_task: "t1",
+        }),
         image({ status: "queued", os_glance_importing_to_stores: "", os_glance_failed_import: "central,dcn0,dcn1" }),
       ]),
-      listImageTasks: script([[task("processing")], [task("processing")], [task("processing")], [task("failure", "Task failed due to Internal Error")]]),
+      listImageTasks: script([
+        [task("processing")],
+        [task("processing")],
+        [task("processing")],
+        [task("failure", "Task failed due to Internal Error")],
+      ]),
     };
     const r = await waitForImportSettled(glance, ID, ["central", "dcn0", "dcn1"], { ...f.timing, requestId: "req-abc" });
     expect(r.value.image.status).toBe("queued");
@@ -409,7 +457,9 @@ describe("waitForImportSettled", () => {
     };
     const e = await errorOf(waitForImportSettled(glance, ID, ["dcn0"], { ...f.timing, requestId: "req-abc" }));
     expect(e.kind).toBe("timeout");
-    expect(e.message).toMatch(/timed out after 3\.0s .*waiting for the import req-abc to end; last state: status=importing importing=\[dcn0\]/);
+    expect(e.message).toMatch(
+      /timed out after 3\.0s .*waiting for the import req-abc to end; last state: status=importing importing=\[dcn0\]/,
+    );
   });
 
   test("importTiming() polls from importPollInterval up to importPollIntervalMax", () => {
@@ -421,13 +471,20 @@ describe("waitForImportSettled", () => {
 describe("waitForVolumeStatus", () => {
   test("gives up early on an error status", async () => {
     const f = fakeTime(300, 1);
-    const e = await errorOf(waitForVolumeStatus({ showVolume: script([volume("creating"), volume("error")]) }, "v1", "available", f.timing));
+    const e = await errorOf(
+      waitForVolumeStatus({ showVolume: script([volume("creating"), volume("error")]) }, "v1", "available", f.timing),
+    );
     expect(e.message).toContain("volume v1: gave up waiting for status available after 1.0s (2 polls): volume status is error");
   });
 
   test("accepts any of several statuses", async () => {
     const f = fakeTime(300, 1);
-    const r = await waitForVolumeStatus({ showVolume: script([volume("uploading"), volume("in-use")]) }, "v1", ["available", "in-use"], f.timing);
+    const r = await waitForVolumeStatus(
+      { showVolume: script([volume("uploading"), volume("in-use")]) },
+      "v1",
+      ["available", "in-use"],
+      f.timing,
+    );
     expect(r.value.status).toBe("in-use");
   });
 });
@@ -445,24 +502,51 @@ describe("waitForServerStatus", () => {
       "SHUTOFF",
       f.timing,
     );
-    expect(r.timeline.map((p) => p.state)).toEqual(["status=BUILD task_state=spawning", "status=ACTIVE task_state=powering-off", "status=SHUTOFF task_state=none"]);
+    expect(r.timeline.map((p) => p.state)).toEqual([
+      "status=BUILD task_state=spawning",
+      "status=ACTIVE task_state=powering-off",
+      "status=SHUTOFF task_state=none",
+    ]);
   });
 
   test("ERROR ends the wait with the fault", async () => {
     const f = fakeTime(300, 1);
     const e = await errorOf(
-      waitForServerStatus({ showServer: script([server("ERROR", null, { fault: { code: 500, message: "No valid host was found." } })]) }, "s1", "ACTIVE", f.timing),
+      waitForServerStatus(
+        { showServer: script([server("ERROR", null, { fault: { code: 500, message: "No valid host was found." } })]) },
+        "s1",
+        "ACTIVE",
+        f.timing,
+      ),
     );
-    expect(e.message).toContain("server s1: gave up waiting for status ACTIVE with no task_state after 0.0s (1 polls): server status is ERROR: No valid host was found.");
+    expect(e.message).toContain(
+      "server s1: gave up waiting for status ACTIVE with no task_state after 0.0s (1 polls): server status is ERROR: No valid host was found.",
+    );
   });
 });
 
 describe("waitForDeletion", () => {
-  const notFound = () => new ApiError({ service: "cinder", method: "GET", url: "http://x/v3/p/volumes/v1", status: 404, body: '{"itemNotFound": {"message": "Volume v1 could not be found.", "code": 404}}' });
+  const notFound = () =>
+    new ApiError({
+      service: "cinder",
+      method: "GET",
+      url: "http://x/v3/p/volumes/v1",
+      status: 404,
+      body: '{"itemNotFound": {"message": "Volume v1 could not be found.", "code": 404}}',
+    });
 
   test("a 404 is done", async () => {
     const f = fakeTime(60, 1);
-    const r = await waitForDeletion(script<unknown>([volume("deleting"), () => { throw notFound(); }]), "volume v1", f.timing);
+    const r = await waitForDeletion(
+      script<unknown>([
+        volume("deleting"),
+        () => {
+          throw notFound();
+        },
+      ]),
+      "volume v1",
+      f.timing,
+    );
     expect(r.value).toEqual({ gone: true });
     expect(r.polls).toBe(2);
   });
@@ -477,7 +561,17 @@ describe("waitForDeletion", () => {
   test("another error is not taken for a deletion", async () => {
     const f = fakeTime(60, 1);
     const forbidden = new ApiError({ service: "glance", method: "GET", url: "http://x/v2/images/i", status: 403, body: "" });
-    const e = await errorOf(waitForDeletion(script<unknown>([() => { throw forbidden; }]), "image i", f.timing));
+    const e = await errorOf(
+      waitForDeletion(
+        script<unknown>([
+          () => {
+            throw forbidden;
+          },
+        ]),
+        "image i",
+        f.timing,
+      ),
+    );
     expect(e.kind).toBe("poll");
     expect(e.cause).toBe(forbidden);
   });

@@ -1,10 +1,7 @@
-import type { Timeouts } from "../config/schema.ts";
-import { isApiError } from "../core/http.ts";
-import { redactText } from "../core/redact.ts";
+import { type WaitResult, type WaitTiming, waitFor } from "../core/wait.ts";
 import type { ComputeClient, Server } from "./compute.ts";
 import type { Image, ImageClient, Task } from "./image.ts";
 import type { Backup, Snapshot, Volume, VolumeClient } from "./volume.ts";
-import { WaitResult, WaitTiming, waitFor } from "../core/wait.ts";
 
 const list = (xs: readonly string[] | undefined) => (xs === undefined ? "absent" : `[${xs.join(",")}]`);
 
@@ -20,7 +17,8 @@ export async function waitForImageStatus(
     expected: `status ${status}`,
     poll: () => image.showImage(id),
     done: (img) => img.status === status,
-    terminal: (img) => (img.status !== status && (img.status === "killed" || img.status === "deleted") ? `image status is ${img.status}` : undefined),
+    terminal: (img) =>
+      img.status !== status && (img.status === "killed" || img.status === "deleted") ? `image status is ${img.status}` : undefined,
     describe: (img) => `status=${img.status}`,
   });
 }
@@ -36,7 +34,8 @@ export interface ImportProgress {
 
 function describeImport(p: ImportProgress): string {
   const i = p.image;
-  const task = p.task === undefined ? "" : p.task === null ? " task=none" : ` task=${p.task.status}${p.task.message ? `(${p.task.message})` : ""}`;
+  const task =
+    p.task === undefined ? "" : p.task === null ? " task=none" : ` task=${p.task.status}${p.task.message ? `(${p.task.message})` : ""}`;
   return (
     `status=${i.status} importing=${list(i.os_glance_importing_to_stores)} failed=${list(i.os_glance_failed_import)}` +
     ` stores=${list(i.stores)} missing=${list(p.missing)}${i.os_glance_import_task ? ` lock=${i.os_glance_import_task}` : ""}${task}`
@@ -141,10 +140,16 @@ export async function waitForImportSettled(
     },
     done: (p) => {
       const i = p.image;
-      const lockHeld = i.os_glance_import_task !== undefined && (p.task === undefined || p.task === null || i.os_glance_import_task === p.task.id);
+      const lockHeld =
+        i.os_glance_import_task !== undefined && (p.task === undefined || p.task === null || i.os_glance_import_task === p.task.id);
       if (p.task) return (p.task.status === "success" || p.task.status === "failure") && !lockHeld;
       const importing = i.os_glance_importing_to_stores;
-      return importing !== undefined && importing.length === 0 && !lockHeld && (i.status === "active" || (i.status === "queued" && p.failed.length > 0));
+      return (
+        importing !== undefined &&
+        importing.length === 0 &&
+        !lockHeld &&
+        (i.status === "active" || (i.status === "queued" && p.failed.length > 0))
+      );
     },
     terminal: (p) => {
       if (p.image.status === "killed" || p.image.status === "deleted") return `image status is ${p.image.status}`;

@@ -1,11 +1,11 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
-import { ConfigError, loadConfig, resolveConfigPath } from "./load.ts";
-import { loadCloudCredentials, type CloudLoadOptions } from "../clients/credentials.ts";
+import { type CloudLoadOptions, loadCloudCredentials } from "../clients/credentials.ts";
 import { clearRegisteredSecrets, redactText } from "../core/redact.ts";
+import { ConfigError, loadConfig, resolveConfigPath } from "./load.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -86,11 +86,15 @@ describe("loadConfig", () => {
   });
 
   test("webDownload: an advertised URL needs a fixed port, qcow2Uri needs uri, and URIs must be http(s)", async () => {
-    const err = await configError({ ...validConfig(), webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2", uri: "ftp://m/x.raw" } });
-    expect(err.issues).toEqual(expect.arrayContaining([
-      { path: "webDownload.uri", message: "only http(s) URLs" },
-    ]));
-    const err2 = await configError({ ...validConfig(), webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2" } });
+    const err = await configError({
+      ...validConfig(),
+      webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2", uri: "ftp://m/x.raw" },
+    });
+    expect(err.issues).toEqual(expect.arrayContaining([{ path: "webDownload.uri", message: "only http(s) URLs" }]));
+    const err2 = await configError({
+      ...validConfig(),
+      webDownload: { advertiseUrl: "http://10.0.0.5:8089", qcow2Uri: "http://m/x.qcow2" },
+    });
     expect(err2.issues).toEqual([
       { path: "webDownload.port", message: "give the fixed port advertiseUrl forwards to (0 picks a random one)" },
       { path: "webDownload.qcow2Uri", message: "qcow2Uri needs uri as well" },
@@ -267,7 +271,12 @@ describe("loadCloudCredentials", () => {
       },
     });
     const c = await loadCloudCredentials({ cloud: "ac", interface: "admin", region: "RegionTwo" }, opts());
-    expect(c.auth).toEqual({ type: "v3applicationcredential", authUrl: "http://127.0.0.1:5000/v3", applicationCredentialId: "acid", applicationCredentialSecret: "ac-secret" });
+    expect(c.auth).toEqual({
+      type: "v3applicationcredential",
+      authUrl: "http://127.0.0.1:5000/v3",
+      applicationCredentialId: "acid",
+      applicationCredentialSecret: "ac-secret",
+    });
     expect(c.interface).toBe("admin");
     expect(c.regionName).toBe("RegionTwo");
     expect(redactText("ac-secret")).toBe("***");
@@ -275,13 +284,22 @@ describe("loadCloudCredentials", () => {
 
   test("an application credential by name needs its user", async () => {
     write("cwd/clouds.yaml", {
-      clouds: { ac: { auth_type: "v3applicationcredential", auth: { auth_url: "http://k:5000/v3", application_credential_name: "n", application_credential_secret: "s3cr3t" } } },
+      clouds: {
+        ac: {
+          auth_type: "v3applicationcredential",
+          auth: { auth_url: "http://k:5000/v3", application_credential_name: "n", application_credential_secret: "s3cr3t" },
+        },
+      },
     });
-    await expect(loadCloudCredentials({ cloud: "ac" }, opts())).rejects.toThrow(/clouds clouds\.ac\.auth\.username: application_credential_name needs user_id/);
+    await expect(loadCloudCredentials({ cloud: "ac" }, opts())).rejects.toThrow(
+      /clouds clouds\.ac\.auth\.username: application_credential_name needs user_id/,
+    );
   });
 
   test("missing fields are named with their clouds.yaml path", async () => {
-    const file = write("cwd/clouds.yaml", { clouds: { lab: { auth: { username: "admin", password: "pw-pw-pw", project_name: "admin" } } } });
+    const file = write("cwd/clouds.yaml", {
+      clouds: { lab: { auth: { username: "admin", password: "pw-pw-pw", project_name: "admin" } } },
+    });
     const err = await loadCloudCredentials({ cloud: "lab" }, opts()).catch((e: unknown) => e as ConfigError);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues).toEqual([
@@ -295,7 +313,9 @@ describe("loadCloudCredentials", () => {
 
   test("an unknown cloud lists the ones there are", async () => {
     write("cwd/clouds.yaml", { clouds: { lab: labCloud, other: labCloud } });
-    await expect(loadCloudCredentials({ cloud: "nope" }, opts())).rejects.toThrow(/clouds\.nope: no such cloud \(the file has: lab, other\)/);
+    await expect(loadCloudCredentials({ cloud: "nope" }, opts())).rejects.toThrow(
+      /clouds\.nope: no such cloud \(the file has: lab, other\)/,
+    );
   });
 
   test("no clouds.yaml anywhere lists where it looked", async () => {
@@ -303,7 +323,9 @@ describe("loadCloudCredentials", () => {
   });
 
   test("regions: the first by default, the asked one, or an error listing them", async () => {
-    write("cwd/clouds.yaml", { clouds: { lab: { ...labCloud, region_name: undefined, regions: ["One", { name: "Two", values: { interface: "internal" } }] } } });
+    write("cwd/clouds.yaml", {
+      clouds: { lab: { ...labCloud, region_name: undefined, regions: ["One", { name: "Two", values: { interface: "internal" } }] } },
+    });
     expect((await loadCloudCredentials({ cloud: "lab" }, opts())).regionName).toBe("One");
     const two = await loadCloudCredentials({ cloud: "lab", region: "Two" }, opts());
     expect([two.regionName, two.interface]).toEqual(["Two", "internal"]);
@@ -352,12 +374,19 @@ describe("loadCloudCredentials", () => {
       OS_APPLICATION_CREDENTIAL_SECRET: "env-ac-secret",
     };
     const c = await loadCloudCredentials({ fromEnv: true }, opts({ env }));
-    expect(c.auth).toEqual({ type: "v3applicationcredential", authUrl: "http://127.0.0.1:5000", applicationCredentialId: "id1", applicationCredentialSecret: "env-ac-secret" });
+    expect(c.auth).toEqual({
+      type: "v3applicationcredential",
+      authUrl: "http://127.0.0.1:5000",
+      applicationCredentialId: "id1",
+      applicationCredentialSecret: "env-ac-secret",
+    });
   });
 
   test("missing OS_* variables are named as variables", async () => {
     const env = { OS_AUTH_URL: "http://127.0.0.1:5000/v3", OS_USERNAME: "admin", OS_USER_DOMAIN_NAME: "Default" };
-    await expect(loadCloudCredentials({ fromEnv: true }, opts({ env }))).rejects.toThrow(/^environment OS_PASSWORD: Required \(in environment\)$/);
+    await expect(loadCloudCredentials({ fromEnv: true }, opts({ env }))).rejects.toThrow(
+      /^environment OS_PASSWORD: Required \(in environment\)$/,
+    );
     await expect(loadCloudCredentials({ fromEnv: true }, opts({ env: {} }))).rejects.toThrow(/no OS_\* credentials/);
   });
 

@@ -1,15 +1,12 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { z } from "zod";
-import { configSchema, type Config } from "./schema.ts";
-import { redactText, registerSecret } from "../core/redact.ts";
+import type { z } from "zod";
+import { redactText } from "../core/redact.ts";
+import { type Config, configSchema } from "./schema.ts";
 
-export type { Config, Site, Timeouts, CephTransport } from "./schema.ts";
-
+export type { CephTransport, Config, Site, Timeouts } from "./schema.ts";
 
 export interface ConfigIssue {
   path: string;
@@ -72,7 +69,11 @@ export const errorMap = (iss: { code: string; input?: unknown }): string | undef
 export function parseWith<S extends z.ZodType>(schema: S, data: unknown, source: string, kind = "config"): z.output<S> {
   const r = schema.safeParse(data, { error: errorMap });
   if (!r.success) {
-    throw new ConfigError(source, flattenIssues(r.error.issues).map((i) => ({ path: formatPath(i.path), message: i.message })), kind);
+    throw new ConfigError(
+      source,
+      flattenIssues(r.error.issues).map((i) => ({ path: formatPath(i.path), message: i.message })),
+      kind,
+    );
   }
   return r.data;
 }
@@ -122,7 +123,8 @@ export async function loadConfig(path?: string, o: ConfigLookup = {}): Promise<C
   const cfg = parseWith(configSchema, raw, file);
   const base = dirname(file);
   const nonAdmin = cfg.conformance.nonAdminCloud;
-  if (nonAdmin && "cloudsFile" in nonAdmin && nonAdmin.cloudsFile && !isAbsolute(nonAdmin.cloudsFile)) nonAdmin.cloudsFile = resolve(base, nonAdmin.cloudsFile);
+  if (nonAdmin && "cloudsFile" in nonAdmin && nonAdmin.cloudsFile && !isAbsolute(nonAdmin.cloudsFile))
+    nonAdmin.cloudsFile = resolve(base, nonAdmin.cloudsFile);
   if ("cloudsFile" in cfg.cloud && cfg.cloud.cloudsFile && !isAbsolute(cfg.cloud.cloudsFile)) {
     cfg.cloud.cloudsFile = resolve(base, cfg.cloud.cloudsFile);
   }

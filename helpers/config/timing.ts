@@ -1,10 +1,5 @@
+import type { WaitTiming } from "../core/wait.ts";
 import type { Timeouts } from "./schema.ts";
-import { isApiError } from "../core/http.ts";
-import { redactText } from "../core/redact.ts";
-import type { ComputeClient, Server } from "../clients/compute.ts";
-import type { Image, ImageClient, Task } from "../clients/image.ts";
-import type { Backup, Snapshot, Volume, VolumeClient } from "../clients/volume.ts";
-import { WaitTiming } from "../core/wait.ts";
 
 type WaitKey = Exclude<keyof Timeouts, "pollInterval" | "pollIntervalMax" | "importPollInterval" | "importPollIntervalMax" | "request">;
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
-import { ApiError, errorDetail, HttpClient, onRequest, ResponseValidationError, type RequestEvent } from "./http.ts";
+import { ApiError, errorDetail, HttpClient, onRequest, type RequestEvent, ResponseValidationError } from "./http.ts";
 import { clearRegisteredSecrets, registerSecret } from "./redact.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
@@ -26,7 +26,16 @@ afterEach(() => clearRegisteredSecrets());
 
 function client(extra: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) {
   const events: RequestEvent[] = [];
-  const c = new HttpClient({ service: "glance", endpoint: base, timeoutMs: 2000, retries: 2, retryDelayMs: 1, retryDelayMaxMs: 2, onRequest: (e) => events.push(e), ...extra });
+  const c = new HttpClient({
+    service: "glance",
+    endpoint: base,
+    timeoutMs: 2000,
+    retries: 2,
+    retryDelayMs: 1,
+    retryDelayMaxMs: 2,
+    onRequest: (e) => events.push(e),
+    ...extra,
+  });
   return { c, events };
 }
 
@@ -50,7 +59,11 @@ describe("HttpClient", () => {
     let n = 0;
     handler = (_req, res) => (++n < 3 ? reply(res, 503, "busy") : reply(res, 200, { ok: true }));
     const { c, events } = client();
-    const res = await c.request("GET", "/v2/images", { expect: 200, query: { name: "a b", limit: 2 }, schema: z.looseObject({ ok: z.boolean() }) });
+    const res = await c.request("GET", "/v2/images", {
+      expect: 200,
+      query: { name: "a b", limit: 2 },
+      schema: z.looseObject({ ok: z.boolean() }),
+    });
     expect(res.data.ok).toBe(true);
     expect(events.map((e) => [e.method, e.status, e.attempt])).toEqual([
       ["GET", 503, 1],
@@ -73,7 +86,8 @@ describe("HttpClient", () => {
   });
 
   test("never retries a POST", async () => {
-    handler = (_req, res) => reply(res, 503, "<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>", { "Content-Type": "text/html" });
+    handler = (_req, res) =>
+      reply(res, 503, "<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>", { "Content-Type": "text/html" });
     const { c, events } = client();
     const e = await rejection(c.request("POST", "/v2/images/x/import", { expect: 202, json: { method: { name: "copy-image" } } }));
     expect(events).toHaveLength(1);
@@ -117,9 +131,13 @@ describe("HttpClient", () => {
   test("a body that does not match the schema names method, path, status and the redacted body", async () => {
     handler = (_req, res) => reply(res, 200, { images: [{ id: 1, password: "pw-in-body" }] });
     const { c } = client();
-    const e = await rejection<ResponseValidationError>(c.request("GET", "/v2/images", { expect: 200, schema: z.object({ images: z.array(z.object({ id: z.string() })) }) }));
+    const e = await rejection<ResponseValidationError>(
+      c.request("GET", "/v2/images", { expect: 200, schema: z.object({ images: z.array(z.object({ id: z.string() })) }) }),
+    );
     expect(e).toBeInstanceOf(ResponseValidationError);
-    expect(e.message).toContain("glance GET /v2/images -> 200: response does not match the expected schema: images[0].id: Invalid input: expected string, received number");
+    expect(e.message).toContain(
+      "glance GET /v2/images -> 200: response does not match the expected schema: images[0].id: Invalid input: expected string, received number",
+    );
     expect(e.message).toContain('"password":"***"');
     expect(e.message).not.toContain("pw-in-body");
   });
@@ -127,8 +145,17 @@ describe("HttpClient", () => {
   test("re-authenticates once on a 401 and re-sends", async () => {
     let token = "old";
     let reauths = 0;
-    handler = (req, res) => (req.headers["x-auth-token"] === "new" ? reply(res, 200, {}) : reply(res, 401, { error: { message: "The request you have made requires authentication.", code: 401 } }));
-    const auth = { authHeaders: async () => ({ "X-Auth-Token": token }), reauthenticate: async () => { reauths++; token = "new"; } };
+    handler = (req, res) =>
+      req.headers["x-auth-token"] === "new"
+        ? reply(res, 200, {})
+        : reply(res, 401, { error: { message: "The request you have made requires authentication.", code: 401 } });
+    const auth = {
+      authHeaders: async () => ({ "X-Auth-Token": token }),
+      reauthenticate: async () => {
+        reauths++;
+        token = "new";
+      },
+    };
     const { c, events } = client({ auth });
     await c.request("POST", "/servers", { expect: 200, json: {} });
     expect(reauths).toBe(1);
@@ -138,7 +165,12 @@ describe("HttpClient", () => {
   test("a second 401 is an error, not a loop", async () => {
     handler = (_req, res) => reply(res, 401, { error: { message: "no", code: 401 } });
     let reauths = 0;
-    const auth = { authHeaders: async () => ({ "X-Auth-Token": "t" }), reauthenticate: async () => { reauths++; } };
+    const auth = {
+      authHeaders: async () => ({ "X-Auth-Token": "t" }),
+      reauthenticate: async () => {
+        reauths++;
+      },
+    };
     const { c } = client({ auth });
     const e = await rejection(c.request("GET", "/x", { expect: 200 }));
     expect(e.status).toBe(401);
@@ -150,7 +182,10 @@ describe("HttpClient", () => {
     const seen: string[] = [];
     const off = onRequest((e) => seen.push(`${e.service} ${e.method} ${e.status}`));
     await client().c.request("GET", "/a", { expect: 200 });
-    await new HttpClient({ service: "cinder", endpoint: base, timeoutMs: 1000 }).request("HEAD", "/b", { expect: 200, responseType: "text" });
+    await new HttpClient({ service: "cinder", endpoint: base, timeoutMs: 1000 }).request("HEAD", "/b", {
+      expect: 200,
+      responseType: "text",
+    });
     off();
     await client().c.request("GET", "/c", { expect: 200 });
     expect(seen).toEqual(["glance GET 200", "cinder HEAD 200"]);
@@ -193,16 +228,24 @@ describe("HttpClient", () => {
 describe("errorDetail", () => {
   test("reads the OpenStack error shapes", () => {
     expect(errorDetail('{"itemNotFound": {"message": "Volume x could not be found.", "code": 404}}')).toBe("Volume x could not be found.");
-    expect(errorDetail('{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}')).toBe(
-      "The request you have made requires authentication.",
-    );
+    expect(
+      errorDetail('{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}'),
+    ).toBe("The request you have made requires authentication.");
     expect(errorDetail('{"NeutronError": {"type": "X", "message": "gone", "detail": ""}}')).toBe("gone");
     expect(
-      errorDetail("<html>\n <head>\n  <title>400 Bad Request</title>\n </head>\n <body>\n  <h1>400 Bad Request</h1>\n  Image is already present at store &#39;central&#39;<br /><br />\n\n\n\n </body>\n</html>"),
+      errorDetail(
+        "<html>\n <head>\n  <title>400 Bad Request</title>\n </head>\n <body>\n  <h1>400 Bad Request</h1>\n  Image is already present at store &#39;central&#39;<br /><br />\n\n\n\n </body>\n</html>",
+      ),
     ).toBe("400 Bad Request Image is already present at store 'central'");
-    expect(errorDetail(JSON.stringify({ message: "Image is already present at store 'dcn0'<br /><br />\n\n\n", code: "400 Bad Request", title: "Bad Request" }))).toBe(
-      "Image is already present at store 'dcn0'",
-    );
+    expect(
+      errorDetail(
+        JSON.stringify({
+          message: "Image is already present at store 'dcn0'<br /><br />\n\n\n",
+          code: "400 Bad Request",
+          title: "Bad Request",
+        }),
+      ),
+    ).toBe("Image is already present at store 'dcn0'");
     expect(errorDetail("plain")).toBe("");
   });
 });

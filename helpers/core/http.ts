@@ -1,8 +1,8 @@
 import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
-import axios, { AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
-import { z } from "zod";
+import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
+import type { z } from "zod";
 import { redactText } from "./redact.ts";
 
 export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE" | "POST" | "PATCH";
@@ -158,8 +158,15 @@ export function errorDetail(body: string): string {
       if (depth > 3 || typeof v !== "object" || v === null) return undefined;
       const o = v as Record<string, unknown>;
       for (const k of ["message", "detail", "explanation", "title"]) if (typeof o[k] === "string" && o[k]) return o[k] as string;
-      if (Array.isArray(o.errors)) for (const e of o.errors) { const m = find(e, depth + 1); if (m) return m; }
-      for (const v2 of Object.values(o)) { const m = find(v2, depth + 1); if (m) return m; }
+      if (Array.isArray(o.errors))
+        for (const e of o.errors) {
+          const m = find(e, depth + 1);
+          if (m) return m;
+        }
+      for (const v2 of Object.values(o)) {
+        const m = find(v2, depth + 1);
+        if (m) return m;
+      }
       return undefined;
     };
     const m = find(j, 0);
@@ -173,7 +180,10 @@ export function errorDetail(body: string): string {
 
 export function formatZodIssues(error: z.ZodError): string[] {
   return error.issues.slice(0, 10).map((i) => {
-    const path = i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
+    const path = i.path
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("")
+      .replace(/^\./, "");
     return `${path || "(root)"}: ${i.message}`;
   });
 }
@@ -341,7 +351,15 @@ export class HttpClient {
         const err = e as AxiosError;
         const code = err.code ?? "network error";
         emit(
-          { service: this.service, method, url: redactText(url), status: undefined, durationMs: performance.now() - started, attempt, error: redactText(`${code}: ${err.message}`) },
+          {
+            service: this.service,
+            method,
+            url: redactText(url),
+            status: undefined,
+            durationMs: performance.now() - started,
+            attempt,
+            error: redactText(`${code}: ${err.message}`),
+          },
           this.opts.onRequest,
         );
         if (retries < maxRetries) {
@@ -354,12 +372,21 @@ export class HttpClient {
       const resHeaders = headerMap(res.headers);
       const requestId = requestIdOf(resHeaders);
       emit(
-        { service: this.service, method, url: redactText(url), status: res.status, durationMs: performance.now() - started, attempt, requestId },
+        {
+          service: this.service,
+          method,
+          url: redactText(url),
+          status: res.status,
+          durationMs: performance.now() - started,
+          attempt,
+          requestId,
+        },
         this.opts.onRequest,
       );
       const ok = expect.includes(res.status);
       if (!ok) {
-        const text = responseType === "stream" ? await readLimited(res.data as Readable, 64 * 1024).catch(() => "") : String(res.data ?? "");
+        const text =
+          responseType === "stream" ? await readLimited(res.data as Readable, 64 * 1024).catch(() => "") : String(res.data ?? "");
         if (res.status === 401 && this.opts.auth && !reauthenticated && !streaming) {
           reauthenticated = true;
           await this.opts.auth.reauthenticate();
@@ -370,7 +397,16 @@ export class HttpClient {
           await sleep(this.backoff(retries, resHeaders["retry-after"]));
           continue;
         }
-        throw new ApiError({ service: this.service, method, url, status: res.status, statusText: res.statusText, body: text, requestId, attempts: attempt });
+        throw new ApiError({
+          service: this.service,
+          method,
+          url,
+          status: res.status,
+          statusText: res.statusText,
+          body: text,
+          requestId,
+          attempts: attempt,
+        });
       }
       if (responseType === "stream") return { status: res.status, headers: resHeaders, data: res.data, requestId, url };
       const text = String(res.data ?? "");

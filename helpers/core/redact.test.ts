@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { clearRegisteredSecrets, isSecretKey, redact, redactText, registerSecret, REDACTED } from "./redact.ts";
+import { clearRegisteredSecrets, isSecretKey, REDACTED, redact, redactText, registerSecret } from "./redact.ts";
 
 afterEach(() => clearRegisteredSecrets());
 
@@ -52,7 +52,20 @@ describe("redact", () => {
   });
 
   test("is what isSecretKey says", () => {
-    for (const k of ["password", "OS_PASSWORD", "db_password", "secret", "token", "auth_token", "X-Auth-Token", "X-Subject-Token", "key", "adminPass", "application_credential_secret", "Authorization"]) {
+    for (const k of [
+      "password",
+      "OS_PASSWORD",
+      "db_password",
+      "secret",
+      "token",
+      "auth_token",
+      "X-Auth-Token",
+      "X-Subject-Token",
+      "key",
+      "adminPass",
+      "application_credential_secret",
+      "Authorization",
+    ]) {
       expect(isSecretKey(k), k).toBe(true);
     }
     for (const k of ["name", "id", "os_hash_value", "key_name", "sort_key", "stores", "fsid", "tokens_issued_count"]) {
@@ -91,7 +104,7 @@ describe("redactText", () => {
   });
 
   test("removes Fernet tokens even when not registered", () => {
-    const token = "gAAAAABlWq0f" + "x".repeat(100);
+    const token = `gAAAAABlWq0f${"x".repeat(100)}`;
     expect(redactText(`token ${token} expired`)).toBe(`token ${REDACTED} expired`);
   });
 });

@@ -39,8 +39,7 @@ export function clearRegisteredSecrets(): void {
   secretPattern = undefined;
 }
 
-const KEY_WORDS =
-  "password|passwd|secret|token|x-auth-token|x-subject-token|x-service-token|adminPass|passphrase";
+const KEY_WORDS = "password|passwd|secret|token|x-auth-token|x-subject-token|x-service-token|adminPass|passphrase";
 const KEY_NAME = `(?:[A-Za-z0-9_-]*(?:${KEY_WORDS})|(?<![A-Za-z0-9_-])key)`;
 
 const TEXT_RULES: Array<[RegExp, string]> = [
@@ -51,7 +50,10 @@ const TEXT_RULES: Array<[RegExp, string]> = [
   // 'password': 'x' inside Python reprs
   [new RegExp(`('${KEY_NAME}'\\s*:\\s*)'(?:[^'\\\\]|\\\\.)*'`, "gi"), `$1'${REDACTED}'`],
   // HTTP headers in text
-  [/\b(x-auth-token|x-subject-token|x-service-token|authorization|proxy-authorization|cookie|set-cookie)(\s*:\s*)([^\r\n,}]+)/gi, `$1$2${REDACTED}`],
+  [
+    /\b(x-auth-token|x-subject-token|x-service-token|authorization|proxy-authorization|cookie|set-cookie)(\s*:\s*)([^\r\n,}]+)/gi,
+    `$1$2${REDACTED}`,
+  ],
   // password=x, OS_PASSWORD=x, key = x (query strings, env, ini files, connection strings, ceph keyrings)
   [new RegExp(`(${KEY_NAME}|(?<![A-Za-z0-9_-])pwd)(\\s*=\\s*)([^\\s&;,'"]+)`, "gi"), `$1$2${REDACTED}`],
   // --password x / --os-password x on command lines

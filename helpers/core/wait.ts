@@ -1,9 +1,5 @@
-import type { Timeouts } from "../config/schema.ts";
 import { isApiError } from "./http.ts";
 import { redactText } from "./redact.ts";
-import type { ComputeClient, Server } from "../clients/compute.ts";
-import type { Image, ImageClient, Task } from "../clients/image.ts";
-import type { Backup, Snapshot, Volume, VolumeClient } from "../clients/volume.ts";
 
 export interface WaitTiming {
   timeoutS: number;
@@ -99,7 +95,18 @@ export async function waitFor<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
   let last: { value: T; state: string } | undefined;
   const pollStarts = { first: 0, last: 0, min: Infinity, max: 0, n: 0 };
   const fail = (kind: WaitFailure, message: string, cause?: unknown) =>
-    new WaitError<T>(kind, o.what, o.expected, now() - started, polls, last?.state, last?.value, timeline, message, cause === undefined ? undefined : { cause });
+    new WaitError<T>(
+      kind,
+      o.what,
+      o.expected,
+      now() - started,
+      polls,
+      last?.state,
+      last?.value,
+      timeline,
+      message,
+      cause === undefined ? undefined : { cause },
+    );
   for (;;) {
     let value: T;
     const t0 = now();
@@ -153,7 +160,9 @@ export type DeletionState = { gone: true } | { gone: false; value: unknown };
 /** Poll show until it answers 404; a status of error_deleting ends the wait early. */
 export async function waitForDeletion(show: () => Promise<unknown>, what: string, t: WaitTiming): Promise<WaitResult<DeletionState>> {
   const statusOf = (v: unknown) =>
-    typeof v === "object" && v !== null && typeof (v as { status?: unknown }).status === "string" ? (v as { status: string }).status : undefined;
+    typeof v === "object" && v !== null && typeof (v as { status?: unknown }).status === "string"
+      ? (v as { status: string }).status
+      : undefined;
   return waitFor<DeletionState>({
     ...t,
     what,

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createCephProbe, type CephProbe } from "../ceph/probe.ts";
-import { openClients, type Clients } from "../clients/index.ts";
+import { type CephProbe, createCephProbe } from "../ceph/probe.ts";
+import { type Clients, openClients } from "../clients/index.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { ResourceFactory } from "./factory.ts";
@@ -39,7 +39,15 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const probes = new Map<string, CephProbe>();
   mkdirSync(run.workDir, { recursive: true, mode: 0o700 });
   const ctx: SiteContext = {
-    run, config, site, central: config.central, sites, clients, tracker, probes, workDir: run.workDir,
+    run,
+    config,
+    site,
+    central: config.central,
+    sites,
+    clients,
+    tracker,
+    probes,
+    workDir: run.workDir,
     create: undefined as unknown as ResourceFactory,
     probe(s: Site) {
       let p = probes.get(s.name);

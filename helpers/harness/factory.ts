@@ -4,7 +4,11 @@ import type { Image } from "../clients/image.ts";
 import type { Clients } from "../clients/index.ts";
 import type { Backup, Snapshot, Volume } from "../clients/volume.ts";
 import {
-  waitForBackupStatus, waitForImageStatus, waitForServerStatus, waitForSnapshotStatus, waitForVolumeStatus,
+  waitForBackupStatus,
+  waitForImageStatus,
+  waitForServerStatus,
+  waitForSnapshotStatus,
+  waitForVolumeStatus,
 } from "../clients/waiters.ts";
 import { timing } from "../config/timing.ts";
 import type { SiteContext } from "./context.ts";
@@ -36,14 +40,22 @@ export class ResourceFactory {
     // NOTE: Cinder 21 uploads a volume made from an image with properties {} when the image has no
     // custom property, and Glance refuses that (400); the run's property keeps the image uploadable.
     const img = await (o.as ?? this.c.clients).image.createImage({
-      name, disk_format: o.diskFormat ?? "raw", container_format: "bare", visibility: "private", [RUN_PROPERTY]: this.c.run.runId,
+      name,
+      disk_format: o.diskFormat ?? "raw",
+      container_format: "bare",
+      visibility: "private",
+      [RUN_PROPERTY]: this.c.run.runId,
     });
     this.track("image", img.id, name);
     return img;
   }
 
   /** An image whose data is uploaded (PUT /file) to one store, or the default one, active. */
-  async uploadedImage(what: string, data: Readable | Buffer, o: { size: number; store?: string; diskFormat?: string; as?: Clients }): Promise<Image> {
+  async uploadedImage(
+    what: string,
+    data: Readable | Buffer,
+    o: { size: number; store?: string; diskFormat?: string; as?: Clients },
+  ): Promise<Image> {
     const glance = (o.as ?? this.c.clients).image;
     const img = await this.image(what, o);
     await glance.uploadImageData(img.id, data, { store: o.store, size: o.size, timeoutMs: this.c.config.timeouts.imageActive * 1000 });
@@ -62,11 +74,18 @@ export class ResourceFactory {
    * A volume in the site's AZ (from an image, a snapshot, or blank), available. With settle false it
    * is returned as Cinder accepted it, for checks that judge how it settles.
    */
-  async volume(what: string, o: { imageRef?: string; snapshotId?: string; size?: number; az?: string; settle?: boolean } = {}): Promise<Volume> {
+  async volume(
+    what: string,
+    o: { imageRef?: string; snapshotId?: string; size?: number; az?: string; settle?: boolean } = {},
+  ): Promise<Volume> {
     const name = this.c.name(what);
     const v = await this.c.clients.volume.createVolume({
-      size: o.size ?? this.c.config.volume.sizeGiB, name, availability_zone: o.az ?? this.c.site.az,
-      ...(o.imageRef ? { imageRef: o.imageRef } : {}), ...(o.snapshotId ? { snapshot_id: o.snapshotId } : {}), ...this.volumeType(),
+      size: o.size ?? this.c.config.volume.sizeGiB,
+      name,
+      availability_zone: o.az ?? this.c.site.az,
+      ...(o.imageRef ? { imageRef: o.imageRef } : {}),
+      ...(o.snapshotId ? { snapshot_id: o.snapshotId } : {}),
+      ...this.volumeType(),
     });
     this.track("volume", v.id, name);
     if (o.settle !== false) await this.volumeStatus(v.id, "available");
@@ -86,8 +105,12 @@ export class ResourceFactory {
     const name = this.c.name(what);
     const flavor = await this.c.clients.compute.findFlavor(this.c.config.flavor);
     const s = await this.c.clients.compute.createServer({
-      name, flavorRef: flavor.id, availability_zone: this.c.site.az,
-      block_device_mapping_v2: [{ boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false }],
+      name,
+      flavorRef: flavor.id,
+      availability_zone: this.c.site.az,
+      block_device_mapping_v2: [
+        { boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false },
+      ],
       networks: this.c.config.network === "none" ? "none" : [{ uuid: this.c.config.network }],
     });
     this.track("server", s.id, name);
@@ -96,7 +119,12 @@ export class ResourceFactory {
 
   async serverStatus(id: string, status: "ACTIVE" | "SHUTOFF"): Promise<Server> {
     return step(`wait until the server is ${status}`, async () => {
-      const r = await waitForServerStatus(this.c.clients.compute, id, status, timing(this.c.config.timeouts, status === "ACTIVE" ? "serverActive" : "serverStopped"));
+      const r = await waitForServerStatus(
+        this.c.clients.compute,
+        id,
+        status,
+        timing(this.c.config.timeouts, status === "ACTIVE" ? "serverActive" : "serverStopped"),
+      );
       await attachWait(`server ${status}`, r);
       return r.value;
     });
@@ -152,7 +180,11 @@ export class ResourceFactory {
   /** Cinder's upload of a volume's data to a new image (upload-to-image), active, with the volume available again. */
   async volumeImage(what: string, volumeId: string): Promise<Image> {
     const name = this.c.name(what);
-    const up = await this.c.clients.volume.uploadVolumeToImage(volumeId, { image_name: name, disk_format: "raw", container_format: "bare" });
+    const up = await this.c.clients.volume.uploadVolumeToImage(volumeId, {
+      image_name: name,
+      disk_format: "raw",
+      container_format: "bare",
+    });
     this.track("image", up.image_id, name);
     const active = await step("wait until the uploaded image is active", async () => {
       const r = await waitForImageStatus(this.c.clients.image, up.image_id, "active", timing(this.c.config.timeouts, "volumeUpload"));

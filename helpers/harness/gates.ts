@@ -49,11 +49,18 @@ export function evaluateGates(site: string, tests: GateTest[], gate: Gate, known
   const results: GateResult[] = [];
   if (gate.maxFailures !== undefined) {
     results.push({
-      name: "maxFailures", ok: counted <= gate.maxFailures,
+      name: "maxFailures",
+      ok: counted <= gate.maxFailures,
       detail: `${counted} failed (at most ${gate.maxFailures})${known.length ? `; ${known.length} more covered by known issues` : ""}`,
     });
   }
-  if (gate.minTests !== undefined) results.push({ name: "minTests", ok: executed >= gate.minTests, detail: `${executed} executed (at least ${gate.minTests})` });
-  if (gate.maxDurationS !== undefined) results.push({ name: "maxDurationS", ok: durationS <= gate.maxDurationS, detail: `${durationS.toFixed(1)} s (at most ${gate.maxDurationS} s)` });
+  if (gate.minTests !== undefined)
+    results.push({ name: "minTests", ok: executed >= gate.minTests, detail: `${executed} executed (at least ${gate.minTests})` });
+  if (gate.maxDurationS !== undefined)
+    results.push({
+      name: "maxDurationS",
+      ok: durationS <= gate.maxDurationS,
+      detail: `${durationS.toFixed(1)} s (at most ${gate.maxDurationS} s)`,
+    });
   return { ok: results.every((r) => r.ok), results, known, expired };
 }

@@ -1,5 +1,5 @@
-import type { Config } from "../config/schema.ts";
 import type {} from "vitest";
+import type { Config } from "../config/schema.ts";
 import type { SiteGates } from "./gates.ts";
 
 /** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */

@@ -17,7 +17,8 @@ export function resourceName(prefix: string, runId: string, site: string, what: 
   return `${prefix}-${runId}-${site}-${what}`;
 }
 
-const nameRe = (prefix: string) => new RegExp(`^(?:snapshot for )?${prefix.replace(/[-]/g, "\\-")}-(${RUN_ID_PART})-([A-Za-z0-9][A-Za-z0-9_-]*)$`);
+const nameRe = (prefix: string) =>
+  new RegExp(`^(?:snapshot for )?${prefix.replace(/[-]/g, "\\-")}-(${RUN_ID_PART})-([A-Za-z0-9][A-Za-z0-9_-]*)$`);
 
 /**
  * The run id in a resource name the harness gave: `<prefix>-<run id>-<site>-<what>`, also inside

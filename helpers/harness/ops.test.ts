@@ -1,18 +1,17 @@
 import { describe, expect, test } from "vitest";
-import { runIdOf } from "./naming.ts";
-import { configSchema } from "../config/schema.ts";
-import { ProductDefect } from "./failure-kind.ts";
-import { classifyFailure } from "./failure-kind.ts";
-import { evaluateGates, gateFor } from "./gates.ts";
-import { ApiError, ResponseValidationError } from "../core/http.ts";
 import { CephTimeoutError } from "../ceph/probe.ts";
-import type { RunSummary } from "./model.ts";
+import { configSchema } from "../config/schema.ts";
+import { ApiError, ResponseValidationError } from "../core/http.ts";
 import { WaitError } from "../core/wait.ts";
+import { DiffError, diffRuns } from "../ops/diff.ts";
 import { CATALOG } from "./catalog.ts";
-import { activeKnownIssue } from "./suite.ts";
-import { diffRuns, DiffError } from "../ops/diff.ts";
+import { classifyFailure, ProductDefect } from "./failure-kind.ts";
+import { evaluateGates, gateFor } from "./gates.ts";
+import type { RunSummary } from "./model.ts";
+import { runIdOf } from "./naming.ts";
 import { buildPlan } from "./plan.ts";
 import { selectTier } from "./selection.ts";
+import { activeKnownIssue } from "./suite.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -30,7 +29,10 @@ describe("tiers and plan", () => {
     for (const e of CATALOG) {
       for (const n of e.needs ?? []) {
         const providers = CATALOG.filter((x) => x.provides?.includes(n));
-        expect(providers.map((p) => p.id), `${e.id} needs ${n}`).toHaveLength(1);
+        expect(
+          providers.map((p) => p.id),
+          `${e.id} needs ${n}`,
+        ).toHaveLength(1);
         const dep = CATALOG.indexOf(providers[0]!);
         expect(dep).toBeLessThan(CATALOG.indexOf(e));
         expect(CATALOG[dep]!.where).toBe(e.where);
@@ -46,7 +48,10 @@ describe("tiers and plan", () => {
     const running = plan.sites.flatMap((s) => s.tests.filter((t) => t.runs));
     expect(running.every((t) => t.tier === "read-only" && t.creates.length === 0)).toBe(true);
     const dcn0 = plan.sites[1]!.tests;
-    expect(dcn0.find((t) => t.id === "dcn-5-rbd-parent")).toMatchObject({ runs: false, skip: "needs dcn-4-boot-from-volume, which does not run" });
+    expect(dcn0.find((t) => t.id === "dcn-5-rbd-parent")).toMatchObject({
+      runs: false,
+      skip: "needs dcn-4-boot-from-volume, which does not run",
+    });
     expect(dcn0.find((t) => t.id === "rule-1-same-names")?.runs).toBe(true);
   });
 
@@ -83,11 +88,18 @@ describe("gates and known issues", () => {
       { name: "minTests", ok: false, detail: "2 executed (at least 3)" },
       { name: "maxDurationS", ok: false, detail: "3.0 s (at most 2 s)" },
     ]);
-    expect(gateFor({ default: { maxFailures: 0, minTests: 1 }, sites: { dcn0: { minTests: 5 } } }, "dcn0")).toEqual({ maxFailures: 0, minTests: 5 });
+    expect(gateFor({ default: { maxFailures: 0, minTests: 1 }, sites: { dcn0: { minTests: 5 } } }, "dcn0")).toEqual({
+      maxFailures: 0,
+      minTests: 5,
+    });
   });
 
   test("gates and known issues naming sites that do not exist are config errors", () => {
-    const bad = configSchema.safeParse({ ...cfg, gates: { sites: { dcn7: { minTests: 1 } } }, knownIssues: [{ ...issue, site: "dcn9", expires: "2026-02-30x" }] });
+    const bad = configSchema.safeParse({
+      ...cfg,
+      gates: { sites: { dcn7: { minTests: 1 } } },
+      knownIssues: [{ ...issue, site: "dcn9", expires: "2026-02-30x" }],
+    });
     expect(bad.success).toBe(false);
     const paths = bad.error!.issues.map((i) => i.path.join("."));
     expect(paths).toEqual(expect.arrayContaining(["gates.sites.dcn7", "knownIssues.0.expires"]));
@@ -96,8 +108,19 @@ describe("gates and known issues", () => {
 
 describe("diff", () => {
   const run = (runId: string, statuses: Record<string, "passed" | "failed" | "skipped">, authUrl = "http://k/v3"): RunSummary => ({
-    runId, cloud: { authUrl, region: "r", project: "p" }, startedAt: "", finishedAt: "", interrupted: false,
-    sites: [{ site: "dcn0", status: "passed", errors: [], tests: Object.entries(statuses).map(([id, status]) => ({ id, title: id, status, durationMs: 1500 })) }],
+    runId,
+    cloud: { authUrl, region: "r", project: "p" },
+    startedAt: "",
+    finishedAt: "",
+    interrupted: false,
+    sites: [
+      {
+        site: "dcn0",
+        status: "passed",
+        errors: [],
+        tests: Object.entries(statuses).map(([id, status]) => ({ id, title: id, status, durationMs: 1500 })),
+      },
+    ],
   });
 
   test("new, removed, fixed, regressed, still failing and still passing, with duration deltas", () => {
@@ -106,7 +129,13 @@ describe("diff", () => {
       run("B", { keep: "passed", fix: "passed", broke: "failed", bad: "failed", fresh: "passed", skip: "passed" }),
     );
     expect(Object.fromEntries(d.tests.map((t) => [t.id, t.change]))).toEqual({
-      keep: "still passing", fix: "fixed", broke: "regressed", bad: "still failing", gone: "removed", skip: "skipped", fresh: "new",
+      keep: "still passing",
+      fix: "fixed",
+      broke: "regressed",
+      bad: "still failing",
+      gone: "removed",
+      skip: "skipped",
+      fresh: "new",
     });
     expect(d.regressions).toBe(1);
     expect(d.tests.find((t) => t.id === "keep")?.durationMsDelta).toBe(0);
@@ -119,13 +148,16 @@ describe("diff", () => {
 
 describe("failure kinds and leftovers", () => {
   test("defects and refusals are the product's; timeouts, 5xx, network and Ceph are infrastructure; the rest is the harness's", () => {
-    const api = (status: number | undefined, code?: string) => new ApiError({ service: "glance", method: "GET", url: "http://g/v2/images", status, code });
+    const api = (status: number | undefined, code?: string) =>
+      new ApiError({ service: "glance", method: "GET", url: "http://g/v2/images", status, code });
     expect(classifyFailure(new ProductDefect("dcn0", "x"))).toBe("product");
     expect(classifyFailure(api(409))).toBe("product");
     expect(classifyFailure(api(503))).toBe("infrastructure");
     expect(classifyFailure(api(undefined, "ECONNREFUSED"))).toBe("infrastructure");
     expect(classifyFailure(api(401))).toBe("infrastructure");
-    expect(classifyFailure(new ResponseValidationError({ service: "glance", method: "GET", url: "http://g/x", status: 200 }, ["id: Required"]))).toBe("harness");
+    expect(
+      classifyFailure(new ResponseValidationError({ service: "glance", method: "GET", url: "http://g/x", status: 200 }, ["id: Required"])),
+    ).toBe("harness");
     const wait = (kind: "timeout" | "terminal" | "poll", cause?: unknown) =>
       new WaitError(kind, "image x", "active", 1, 1, undefined, undefined, [], "m", cause === undefined ? undefined : { cause });
     expect(classifyFailure(wait("timeout"))).toBe("infrastructure");
@@ -138,7 +170,13 @@ describe("failure kinds and leftovers", () => {
   test("only names the harness gives carry a run id", () => {
     expect(runIdOf("dcnv-20261123t144905-116f-dcn0-volume", "dcnv")).toBe("20261123t144905-116f");
     expect(runIdOf("snapshot for dcnv-20261123t144905-116f-dcn0-server-snapshot", "dcnv")).toBe("20261123t144905-116f");
-    for (const n of ["dcnv-manual-keep", "x-dcnv-20261123t144905-116f-dcn0-volume", "dcnv-20261123t144905-116f", "dcnvx-20261123t144905-116f-dcn0-v", null]) {
+    for (const n of [
+      "dcnv-manual-keep",
+      "x-dcnv-20261123t144905-116f-dcn0-volume",
+      "dcnv-20261123t144905-116f",
+      "dcnvx-20261123t144905-116f-dcn0-v",
+      null,
+    ]) {
       expect(runIdOf(n, "dcnv"), String(n)).toBeUndefined();
     }
   });

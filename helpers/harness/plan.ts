@@ -30,8 +30,14 @@ export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tie
         const role = roleOf(cfg, site);
         const tests: PlannedTest[] = [];
         for (const e of testsAt(role, suites)) {
-          const blocked = (e.needs ?? []).map((n) => providerOf(role, e.group, n)?.id ?? n).find((id) => !tests.find((t) => t.id === id)?.runs);
-          const skip = !tierAllows(tier, e.tier) ? `tier ${e.tier} is above --tier ${tier}` : blocked ? `needs ${blocked}, which does not run` : undefined;
+          const blocked = (e.needs ?? [])
+            .map((n) => providerOf(role, e.group, n)?.id ?? n)
+            .find((id) => !tests.find((t) => t.id === id)?.runs);
+          const skip = !tierAllows(tier, e.tier)
+            ? `tier ${e.tier} is above --tier ${tier}`
+            : blocked
+              ? `needs ${blocked}, which does not run`
+              : undefined;
           tests.push({ id: e.id, group: e.group, tier: e.tier, runs: !skip, ...(skip ? { skip } : {}), creates: skip ? [] : e.creates });
         }
         return { site, tests };

@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
 import { execa } from "execa";
-import { redactText } from "../core/redact.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
+import { redactText } from "../core/redact.ts";
+import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
 
 interface AllureStep {
   attachments?: { source: string }[];
@@ -54,7 +54,11 @@ export function allureCategories() {
   return {
     rules: [
       { id: "known", name: "Known issues", matchers: { labels: { knownIssue: "yes" } } },
-      ...(Object.entries(FAILURE_KINDS) as [FailureKind, string][]).map(([kind, name]) => ({ id: kind, name, matchers: { labels: { failure: kind } } })),
+      ...(Object.entries(FAILURE_KINDS) as [FailureKind, string][]).map(([kind, name]) => ({
+        id: kind,
+        name,
+        matchers: { labels: { failure: kind } },
+      })),
     ],
   };
 }
@@ -67,7 +71,19 @@ export async function generateReport(resultsDir: string, outDir: string, name: s
   const cli = join(PACKAGE_ROOT, "node_modules", "allure", "cli.js");
   const rc = join(outDir, "..", "allurerc.json");
   if (o.historyFile) mkdirSync(dirname(o.historyFile), { recursive: true });
-  writeFileSync(rc, JSON.stringify({ name, output: outDir, ...(o.historyFile ? { historyPath: o.historyFile } : {}), categories: allureCategories() }, null, 2));
-  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-c", rc, "-o", outDir, "--name", name], { reject: false, timeout: 120000, cwd: join(outDir, "..") });
-  if (r.exitCode !== 0) throw new Error(`allure generate for ${name} failed: ${redactText((r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n"))}`);
+  writeFileSync(
+    rc,
+    JSON.stringify(
+      { name, output: outDir, ...(o.historyFile ? { historyPath: o.historyFile } : {}), categories: allureCategories() },
+      null,
+      2,
+    ),
+  );
+  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-c", rc, "-o", outDir, "--name", name], {
+    reject: false,
+    timeout: 120000,
+    cwd: join(outDir, ".."),
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`allure generate for ${name} failed: ${redactText((r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n"))}`);
 }

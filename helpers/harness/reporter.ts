@@ -38,7 +38,11 @@ export class RunReporter implements Reporter {
         const status = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
         const failure = r.errors?.map((e) => e.message).join("\n");
         s.tests.push({
-          id: t.meta().testId ?? t.name, title: t.name, status, durationMs: Math.round(t.diagnostic()?.duration ?? 0), tier: t.meta().tier,
+          id: t.meta().testId ?? t.name,
+          title: t.name,
+          status,
+          durationMs: Math.round(t.diagnostic()?.duration ?? 0),
+          tier: t.meta().tier,
           ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
           ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
         });

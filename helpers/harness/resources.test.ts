@@ -2,9 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ResourceJournal, ResourceTracker } from "./resources.ts";
 import type { Clients } from "../clients/index.ts";
 import { ApiError } from "../core/http.ts";
+import { ResourceJournal, ResourceTracker } from "./resources.ts";
 
 const timing = { timeoutS: 5, intervalS: 0.001 };
 
@@ -13,7 +13,14 @@ function fakeClients(log: string[], failVolume = false): Clients {
   const deleted = new Set<string>();
   const api = (kind: string) => ({
     del: async (id: string) => {
-      if (kind === "volume" && failVolume) throw new ApiError({ service: "cinder", method: "DELETE", url: `http://x/volumes/${id}`, status: 400, body: "Volume has snapshots" });
+      if (kind === "volume" && failVolume)
+        throw new ApiError({
+          service: "cinder",
+          method: "DELETE",
+          url: `http://x/volumes/${id}`,
+          status: 400,
+          body: "Volume has snapshots",
+        });
       log.push(`${kind} ${id}`);
       deleted.add(id);
     },
@@ -22,7 +29,10 @@ function fakeClients(log: string[], failVolume = false): Clients {
       return { id, status: "available" };
     },
   });
-  const img = api("image"), vol = api("volume"), snap = api("snapshot"), srv = api("server");
+  const img = api("image"),
+    vol = api("volume"),
+    snap = api("snapshot"),
+    srv = api("server");
   return {
     image: { deleteImage: img.del, showImage: img.show },
     volume: { deleteVolume: vol.del, showVolume: vol.show, deleteSnapshot: snap.del, showSnapshot: snap.show },

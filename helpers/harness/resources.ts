@@ -1,9 +1,9 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import type { Clients } from "../clients/index.ts";
+import { waitForBackupStatus, waitForVolumeStatus } from "../clients/waiters.ts";
 import { isApiError } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
-import { waitForBackupStatus, waitForVolumeStatus } from "../clients/waiters.ts";
-import { waitForDeletion, type WaitTiming } from "../core/wait.ts";
+import { type WaitTiming, waitForDeletion } from "../core/wait.ts";
 
 export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup";
 
@@ -30,7 +30,10 @@ export class ResourceJournal {
   /** Every line of the journal, oldest first. */
   lines(): JournalLine[] {
     if (!existsSync(this.path)) return [];
-    return readFileSync(this.path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as JournalLine);
+    return readFileSync(this.path, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as JournalLine);
   }
 
   /** Resources created and not recorded as deleted, newest first. */
@@ -53,34 +56,50 @@ export async function deleteResource(c: Clients, r: TrackedResource, t: WaitTimi
   const gone = (e: unknown) => isApiError(e, 404);
   switch (r.kind) {
     case "server":
-      await c.compute.deleteServer(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await c.compute.deleteServer(r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
       await waitForDeletion(() => c.compute.showServer(r.id), `server ${r.name} (${r.id})`, t);
       return;
     case "backup": {
-      const b = await c.volume.showBackup(r.id).catch((e) => { if (gone(e)) return undefined; throw e; });
+      const b = await c.volume.showBackup(r.id).catch((e) => {
+        if (gone(e)) return undefined;
+        throw e;
+      });
       if (!b) return;
       if (!["available", "error"].includes(b.status)) await waitForBackupStatus(c.volume, r.id, ["available", "error"], t);
-      await c.volume.deleteBackup(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await c.volume.deleteBackup(r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
       await waitForDeletion(() => c.volume.showBackup(r.id), `volume backup ${r.name} (${r.id})`, t);
       return;
     }
     case "snapshot":
-      await c.volume.deleteSnapshot(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await c.volume.deleteSnapshot(r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
       await waitForDeletion(() => c.volume.showSnapshot(r.id), `volume snapshot ${r.name} (${r.id})`, t);
       return;
     case "volume": {
       // NOTE: after a server delete, Nova detaches its volumes asynchronously; the volume stays in-use a while.
-      const v = await c.volume.showVolume(r.id).catch((e) => { if (gone(e)) return undefined; throw e; });
+      const v = await c.volume.showVolume(r.id).catch((e) => {
+        if (gone(e)) return undefined;
+        throw e;
+      });
       if (!v) return;
       if (!["available", "error", "error_restoring", "error_extending", "error_managing"].includes(v.status)) {
         await waitForVolumeStatus(c.volume, r.id, ["available", "error"], t);
       }
-      await c.volume.deleteVolume(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await c.volume.deleteVolume(r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
       await waitForDeletion(() => c.volume.showVolume(r.id), `volume ${r.name} (${r.id})`, t);
       return;
     }
     case "image":
-      await c.image.deleteImage(r.id).catch((e) => { if (!gone(e)) throw e; });
+      await c.image.deleteImage(r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
       await waitForDeletion(() => c.image.showImage(r.id), `image ${r.name} (${r.id})`, t);
       return;
   }

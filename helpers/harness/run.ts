@@ -2,12 +2,12 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCephProbe } from "../ceph/probe.ts";
-import { openClients, type Clients } from "../clients/index.ts";
+import { type Clients, openClients } from "../clients/index.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
-import { startImageServer, type ImageServer } from "../images/server.ts";
+import { type ImageServer, startImageServer } from "../images/server.ts";
 import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
 import { evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
@@ -24,7 +24,17 @@ export function runWorkDir(runId: string): string {
 
 function testTimeoutMs(cfg: Config): number {
   const t = cfg.timeouts;
-  return (t.imageActive * 3 + t.copyImage * 3 + t.volumeAvailable * 3 + t.volumeUpload + t.serverActive * 2 + t.serverStopped + t.snapshotAvailable + t.request * 10) * 1000;
+  return (
+    (t.imageActive * 3 +
+      t.copyImage * 3 +
+      t.volumeAvailable * 3 +
+      t.volumeUpload +
+      t.serverActive * 2 +
+      t.serverStopped +
+      t.snapshotAvailable +
+      t.request * 10) *
+    1000
+  );
 }
 
 /** Deletes, newest first, whatever the run's journal says was created and not deleted; returns what would not go. */
@@ -91,8 +101,17 @@ export async function runVerification(
   }
   const plan = siteFiles(cfg, sel);
   const info: RunInfo = {
-    runId, runDir, configPath, config: cfg, sites: sel.sites, suites: sel.suites, tier: sel.tier, startedAt: new Date().toISOString(),
-    testTimeoutMs: testTimeoutMs(cfg), workDir, ...(imageServer ? { web: { baseUrl: imageServer.baseUrl, dir: webDir } } : {}),
+    runId,
+    runDir,
+    configPath,
+    config: cfg,
+    sites: sel.sites,
+    suites: sel.suites,
+    tier: sel.tier,
+    startedAt: new Date().toISOString(),
+    testTimeoutMs: testTimeoutMs(cfg),
+    workDir,
+    ...(imageServer ? { web: { baseUrl: imageServer.baseUrl, dir: webDir } } : {}),
   };
   const { config: _config, ...record } = info;
   writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));
@@ -113,16 +132,29 @@ export async function runVerification(
   process.on("SIGTERM", onSignal);
   try {
     vitest = await createVitest("test", {
-      config: false, root: PACKAGE_ROOT, watch: false, run: true,
-      pool: "threads", maxWorkers: plan.length, fileParallelism: true,
-      testTimeout: info.testTimeoutMs, hookTimeout: info.testTimeoutMs, retry: 0,
+      config: false,
+      root: PACKAGE_ROOT,
+      watch: false,
+      run: true,
+      pool: "threads",
+      maxWorkers: plan.length,
+      fileParallelism: true,
       reporters: [
         reporter,
         ["allure-vitest/reporter", { resultsDir: join(runDir, "allure-results") }],
         ["junit", { outputFile: join(runDir, "junit.xml"), suiteName: `dcn-verify ${runId}` }],
       ],
       projects: plan.map(({ site, files }) => ({
-        test: { name: site, root: PACKAGE_ROOT, include: files, setupFiles: ["allure-vitest/setup"], provide: { site, run: info } },
+        test: {
+          name: site,
+          include: files,
+          provide: { site, run: info },
+          // NOTE: a project takes its timeouts and setup files from its own config, not from the inline root's.
+          setupFiles: ["allure-vitest/setup"],
+          testTimeout: info.testTimeoutMs,
+          hookTimeout: info.testTimeoutMs,
+          retry: 0,
+        },
       })),
     });
     // NOTE: vitest's logger exits the process on SIGINT/SIGTERM; here a signal must stop the run and clean up instead.
@@ -142,22 +174,39 @@ export async function runVerification(
 
   const ran = plan.map((p) => p.site);
   const siteResults: SiteSummary[] = reporter.sites();
-  for (const site of ran) if (!siteResults.some((s) => s.site === site)) siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
+  for (const site of ran)
+    if (!siteResults.some((s) => s.site === site))
+      siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
   siteResults.sort((a, b) => sel.sites.indexOf(a.site) - sel.sites.indexOf(b.site));
   const summary: RunSummary = {
-    runId, cloud: cloudOf(clients), tier: sel.tier, suites: sel.suites, startedAt: info.startedAt, finishedAt: new Date().toISOString(), interrupted, sites: siteResults,
+    runId,
+    cloud: cloudOf(clients),
+    tier: sel.tier,
+    suites: sel.suites,
+    startedAt: info.startedAt,
+    finishedAt: new Date().toISOString(),
+    interrupted,
+    sites: siteResults,
   };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   for (const s of summary.sites) s.gates = evaluateGates(s.site, s.tests, gateFor(cfg.gates, s.site), cfg.knownIssues);
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
 
   await writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
-  const ok = !interrupted && leftovers.length === 0 && summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
+  const ok =
+    !interrupted && leftovers.length === 0 && summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
   return { exitCode: ok ? 0 : 1, runDir, summary, leftovers };
 }
 
 /** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
-async function writeReports(cfg: Config, clients: Clients, runDir: string, reportsRoot: string, runId: string, sites: string[]): Promise<void> {
+async function writeReports(
+  cfg: Config,
+  clients: Clients,
+  runDir: string,
+  reportsRoot: string,
+  runId: string,
+  sites: string[],
+): Promise<void> {
   const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
   for (const site of sites) {
@@ -176,7 +225,9 @@ async function writeReports(cfg: Config, clients: Clients, runDir: string, repor
       site,
     });
     try {
-      await generateReport(resultDirs[site]!, join(runDir, site, "report"), `dcn-verify ${site} ${runId}`, { historyFile: join(reportsRoot, "history", `${site}.jsonl`) });
+      await generateReport(resultDirs[site]!, join(runDir, site, "report"), `dcn-verify ${site} ${runId}`, {
+        historyFile: join(reportsRoot, "history", `${site}.jsonl`),
+      });
     } catch (e) {
       process.stderr.write(`[${site}] ${(e as Error).message}\n`);
     }
@@ -194,11 +245,25 @@ export function summaryTable(sites: SiteSummary[]): string {
     const secs = s.tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
     const known = s.gates?.known.length ?? 0;
     const failed = s.tests.filter((t) => t.status === "failed").length - known;
-    const gates = !s.gates ? "-" : s.gates.ok ? "met" : `NOT MET (${s.gates.results.filter((r) => !r.ok).map((r) => r.name).join(", ")})`;
+    const gates = !s.gates
+      ? "-"
+      : s.gates.ok
+        ? "met"
+        : `NOT MET (${s.gates.results
+            .filter((r) => !r.ok)
+            .map((r) => r.name)
+            .join(", ")})`;
     rows.push([s.site, s.status.toUpperCase(), n("passed"), String(failed), String(known), n("skipped"), `${secs.toFixed(1)} s`, gates]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** What the operator reads at the end: the table, each failure with its category, gates, errors and leftovers. */
@@ -212,11 +277,14 @@ export function formatOutcome(out: RunOutcome): string {
       const tag = known ? `FAILED (known issue until ${known.expires}: ${known.reason} ${known.link})` : `FAILED [${t.failureKind}]`;
       lines.push(`\n[${s.site}] ${tag} ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
     }
-    for (const k of s.gates?.expired ?? []) lines.push(`\n[${s.site}] known issue for ${k.test} expired on ${k.expires}: the failure counts again (${k.link})\n`);
+    for (const k of s.gates?.expired ?? [])
+      lines.push(`\n[${s.site}] known issue for ${k.test} expired on ${k.expires}: the failure counts again (${k.link})\n`);
     for (const g of s.gates?.results.filter((r) => !r.ok) ?? []) lines.push(`\n[${s.site}] GATE ${g.name} not met: ${g.detail}\n`);
     for (const e of s.errors) lines.push(`\n[${s.site}] ERROR ${e}\n`);
   }
   if (out.leftovers.length) lines.push(`\nresources that could not be deleted:\n  ${out.leftovers.join("\n  ")}\n`);
-  lines.push(`\nreports: ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`);
+  lines.push(
+    `\nreports: ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`,
+  );
   return lines.join("");
 }

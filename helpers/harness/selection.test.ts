@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
-import { splitAllureResults } from "./report.ts";
 import { newRunId } from "./naming.ts";
+import { splitAllureResults } from "./report.ts";
 import { selectSites, selectSuites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
@@ -20,7 +20,9 @@ describe("run", () => {
   test("--suites picks groups in a fixed order and refuses an unknown group by name", () => {
     expect(selectSuites()).toEqual(["procedure", "multistore", "rules", "conformance"]);
     expect(selectSuites("rules, procedure")).toEqual(["procedure", "rules"]);
-    expect(() => selectSuites("procedure,rulez")).toThrow("--suites: unknown group rulez; the groups are procedure, multistore, rules, conformance");
+    expect(() => selectSuites("procedure,rulez")).toThrow(
+      "--suites: unknown group rulez; the groups are procedure, multistore, rules, conformance",
+    );
     expect(() => selectSuites(",")).toThrow("--suites: unknown group (none given)");
   });
 
@@ -34,9 +36,15 @@ describe("run", () => {
     const dir = mkdtempSync(join(tmpdir(), "dcnv-split-"));
     const results = join(dir, "allure-results");
     mkdirSync(results);
-    const result = (uuid: string, site: string, att: string) => writeFileSync(join(results, `${uuid}-result.json`), JSON.stringify({
-      uuid, labels: [{ name: "site", value: site }], steps: [{ steps: [{ attachments: [{ source: att }] }] }],
-    }));
+    const result = (uuid: string, site: string, att: string) =>
+      writeFileSync(
+        join(results, `${uuid}-result.json`),
+        JSON.stringify({
+          uuid,
+          labels: [{ name: "site", value: site }],
+          steps: [{ steps: [{ attachments: [{ source: att }] }] }],
+        }),
+      );
     result("a", "dcn0", "a1-attachment.txt");
     result("b", "dcn1", "b1-attachment.txt");
     writeFileSync(join(results, "a1-attachment.txt"), "rbd");

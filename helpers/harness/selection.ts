@@ -1,14 +1,17 @@
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { CATALOG } from "./catalog.ts";
-import { SUITE_GROUPS, TIERS, type SuiteGroup, type Tier } from "./model.ts";
+import { SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "./model.ts";
 
 /** The run's highest tier: --tier (default standard), capped at read-only for a production cloud unless writes are allowed. */
 export function selectTier(asked: string | undefined, production: boolean, allowWrites: boolean): { tier: Tier; notice?: string } {
   const want = asked ?? "standard";
   if (!TIERS.includes(want as Tier)) throw new ConfigError(`--tier: unknown tier '${want}'; one of ${TIERS.join(", ")}`, []);
   if (production && !allowWrites && want !== "read-only") {
-    return { tier: "read-only", notice: `production: true in the config caps the run at tier read-only (asked: ${want}); give --allow-writes to lift the cap` };
+    return {
+      tier: "read-only",
+      notice: `production: true in the config caps the run at tier read-only (asked: ${want}); give --allow-writes to lift the cap`,
+    };
   }
   return { tier: want as Tier };
 }
@@ -17,15 +20,22 @@ export function selectTier(asked: string | undefined, production: boolean, allow
 export function checkKnownIssues(cfg: Config): void {
   const bad = cfg.knownIssues.map((k, i) => ({ k, i })).filter(({ k }) => !CATALOG.some((c) => c.id === k.test));
   if (bad.length) {
-    throw new ConfigError(bad.map(({ k, i }) => `config knownIssues[${i}].test: no test '${k.test}' (see dcn-verify plan for the ids)`).join("\n"), []);
+    throw new ConfigError(
+      bad.map(({ k, i }) => `config knownIssues[${i}].test: no test '${k.test}' (see dcn-verify plan for the ids)`).join("\n"),
+      [],
+    );
   }
 }
 
 export function selectSuites(only?: string): SuiteGroup[] {
   if (!only) return [...SUITE_GROUPS];
-  const asked = only.split(",").map((s) => s.trim()).filter(Boolean);
+  const asked = only
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = asked.filter((s) => !SUITE_GROUPS.includes(s as SuiteGroup));
-  if (unknown.length || asked.length === 0) throw new ConfigError(`--suites: unknown group ${unknown.join(", ") || "(none given)"}; the groups are ${SUITE_GROUPS.join(", ")}`, []);
+  if (unknown.length || asked.length === 0)
+    throw new ConfigError(`--suites: unknown group ${unknown.join(", ") || "(none given)"}; the groups are ${SUITE_GROUPS.join(", ")}`, []);
   return SUITE_GROUPS.filter((g) => asked.includes(g));
 }
 
@@ -33,9 +43,13 @@ export function selectSuites(only?: string): SuiteGroup[] {
 export function selectSites(cfg: Config, only?: string): string[] {
   const edges = cfg.edges.map((e) => e.name);
   if (!only) return [cfg.central.name, ...edges];
-  const asked = only.split(",").map((s) => s.trim()).filter(Boolean);
+  const asked = only
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = asked.filter((s) => s !== cfg.central.name && !edges.includes(s));
-  if (unknown.length) throw new ConfigError(`--sites: unknown site ${unknown.join(", ")}; the config has ${[cfg.central.name, ...edges].join(", ")}`, []);
+  if (unknown.length)
+    throw new ConfigError(`--sites: unknown site ${unknown.join(", ")}; the config has ${[cfg.central.name, ...edges].join(", ")}`, []);
   return [cfg.central.name, ...edges.filter((e) => asked.includes(e))];
 }
 

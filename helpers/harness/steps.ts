@@ -47,7 +47,11 @@ export async function attachWait(name: string, r: WaitResult<unknown>): Promise<
   await attachJson(`wait: ${name}`, {
     elapsedSeconds: +(r.elapsedMs / 1000).toFixed(2),
     polls: r.polls,
-    secondsBetweenPolls: { min: +(r.gaps.minMs / 1000).toFixed(2), mean: +(r.gaps.meanMs / 1000).toFixed(2), max: +(r.gaps.maxMs / 1000).toFixed(2) },
+    secondsBetweenPolls: {
+      min: +(r.gaps.minMs / 1000).toFixed(2),
+      mean: +(r.gaps.meanMs / 1000).toFixed(2),
+      max: +(r.gaps.maxMs / 1000).toFixed(2),
+    },
     timeline: formatTimeline(r.timeline),
   });
 }

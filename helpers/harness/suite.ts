@@ -1,5 +1,5 @@
 import * as allure from "allure-js-commons";
-import { afterAll, beforeAll, inject, test, type TestContext } from "vitest";
+import { afterAll, beforeAll, inject, type TestContext, test } from "vitest";
 import type { KnownIssue } from "../config/schema.ts";
 import { catalogEntry, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";

@@ -1,14 +1,22 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent } from "node:http";
 import axios from "axios";
 import { describe, expect, test } from "vitest";
 import { startImageServer } from "./server.ts";
 
 // A fresh connection per request: a kept-alive socket would see the close as a reset, not a refusal.
 const get = (url: string, method: "GET" | "HEAD" = "GET") =>
-  axios.request({ url, method, proxy: false, validateStatus: () => true, responseType: "text", timeout: 5000, httpAgent: new Agent({ keepAlive: false }) });
+  axios.request({
+    url,
+    method,
+    proxy: false,
+    validateStatus: () => true,
+    responseType: "text",
+    timeout: 5000,
+    httpAgent: new Agent({ keepAlive: false }),
+  });
 
 describe("the run's image server", () => {
   test("serves only the run's files, under its random prefix, and stops when closed", async () => {
@@ -27,7 +35,10 @@ describe("the run's image server", () => {
     expect((await get(`${s.baseUrl}/missing.raw`)).status).toBe(404);
     expect((await axios.post(`${s.baseUrl}/img.raw`, "x", { proxy: false, validateStatus: () => true })).status).toBe(404);
     await s.close();
-    const err = await get(`${s.baseUrl}/img.raw`).then(() => undefined, (e: { code?: string }) => e.code);
+    const err = await get(`${s.baseUrl}/img.raw`).then(
+      () => undefined,
+      (e: { code?: string }) => e.code,
+    );
     expect(err).toBe("ECONNREFUSED");
   });
 
@@ -35,8 +46,9 @@ describe("the run's image server", () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-web-"));
     const a = await startImageServer({ bind: "127.0.0.1", port: 0 }, root);
     const port = Number(new URL(a.baseUrl).port);
-    await expect(startImageServer({ bind: "127.0.0.1", port, advertiseUrl: "http://10.0.0.5:8089/" }, root))
-      .rejects.toThrow(/webDownload: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); set webDownload\.bind\/port/);
+    await expect(startImageServer({ bind: "127.0.0.1", port, advertiseUrl: "http://10.0.0.5:8089/" }, root)).rejects.toThrow(
+      /webDownload: cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\); set webDownload\.bind\/port/,
+    );
     await a.close();
     const b = await startImageServer({ bind: "127.0.0.1", port, advertiseUrl: "http://10.0.0.5:8089/" }, root);
     expect(b.baseUrl).toMatch(/^http:\/\/10\.0\.0\.5:8089\/[0-9a-f]{24}$/);

@@ -50,7 +50,11 @@ export async function startImageServer(cfg: Pick<WebDownload, "bind" | "port" | 
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) =>
-      reject(new ImageServerError(`webDownload: cannot listen on ${cfg.bind}:${cfg.port} (${e.code ?? e.message}); set webDownload.bind/port to a free local address`));
+      reject(
+        new ImageServerError(
+          `webDownload: cannot listen on ${cfg.bind}:${cfg.port} (${e.code ?? e.message}); set webDownload.bind/port to a free local address`,
+        ),
+      );
     server.once("error", onError);
     server.listen(cfg.port, cfg.bind, () => {
       server.off("error", onError);

@@ -38,7 +38,10 @@ describe("image sources", () => {
     await generateRawImage(join(dir, "a"), 2, "one");
     await generateRawImage(join(dir, "b"), 2, "one");
     await generateRawImage(join(dir, "c"), 2, "two");
-    const sha = (f: string) => createHash("sha512").update(readFileSync(join(dir, f))).digest("hex");
+    const sha = (f: string) =>
+      createHash("sha512")
+        .update(readFileSync(join(dir, f)))
+        .digest("hex");
     expect(sha("a")).toBe(sha("b"));
     expect(sha("a")).not.toBe(sha("c"));
   });

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough, Readable, Transform } from "node:stream";
+import { PassThrough, type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import axios from "axios";
 import { execa } from "execa";
@@ -87,7 +87,9 @@ export async function prepareImage(cfg: Config, workDir: string, seed: string): 
   const info = await qemuImgInfo(path);
   if (info.format === "raw") return { path, sizeBytes: statSync(path).size, source, sourceInfo: info };
   if (info.format !== "qcow2") {
-    throw new ImageSourceError(`image.source: ${source} is ${info.format}; dcn-verify takes raw or qcow2 (RBD needs raw, qcow2 is converted)`);
+    throw new ImageSourceError(
+      `image.source: ${source} is ${info.format}; dcn-verify takes raw or qcow2 (RBD needs raw, qcow2 is converted)`,
+    );
   }
   const raw = join(workDir, `converted-${seed}.raw`);
   const r = await execa("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw], { reject: false, timeout: 600000 });

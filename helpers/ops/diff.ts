@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseCommand } from "../../cli/args.ts";
 import type { RunSummary, TestSummary } from "../harness/model.ts";
 
 export type Change = "new" | "removed" | "fixed" | "regressed" | "still failing" | "still passing" | "skipped";
@@ -59,7 +58,13 @@ export function diffRuns(a: RunSummary, b: RunSummary): RunDiff {
       const x = ta.find((t) => t.id === id);
       const y = tb.find((t) => t.id === id);
       tests.push({
-        site, id, change: change(x, y), before: x?.status, after: y?.status, durationMsBefore: x?.durationMs, durationMsAfter: y?.durationMs,
+        site,
+        id,
+        change: change(x, y),
+        before: x?.status,
+        after: y?.status,
+        durationMsBefore: x?.durationMs,
+        durationMsAfter: y?.durationMs,
         ...(x && y ? { durationMsDelta: y.durationMs - x.durationMs } : {}),
       });
     }
@@ -73,13 +78,27 @@ export function formatDiff(d: RunDiff): string {
   const rows = [["site", "test", "change", "before", "after", "time before", "time after", "delta"]];
   for (const t of d.tests) {
     const delta = t.durationMsDelta === undefined ? "-" : `${t.durationMsDelta >= 0 ? "+" : ""}${(t.durationMsDelta / 1000).toFixed(1)} s`;
-    rows.push([t.site, t.id, t.change === "regressed" ? "REGRESSED" : t.change, t.before ?? "-", t.after ?? "-", secs(t.durationMsBefore), secs(t.durationMsAfter), delta]);
+    rows.push([
+      t.site,
+      t.id,
+      t.change === "regressed" ? "REGRESSED" : t.change,
+      t.before ?? "-",
+      t.after ?? "-",
+      secs(t.durationMsBefore),
+      secs(t.durationMsAfter),
+      delta,
+    ]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const count = (c: Change) => d.tests.filter((t) => t.change === c).length;
   return [
     `${d.runA} -> ${d.runB}`,
-    ...rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()),
+    ...rows.map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join("  ")
+        .trimEnd(),
+    ),
     `regressed ${count("regressed")}, fixed ${count("fixed")}, still failing ${count("still failing")}, new ${count("new")}, removed ${count("removed")}`,
   ].join("\n");
 }

@@ -1,5 +1,5 @@
-import type { Clients } from "../clients/index.ts";
 import { upHosts } from "../clients/compute.ts";
+import type { Clients } from "../clients/index.ts";
 import { poolsInAz, rbdBackendTarget } from "../clients/volume.ts";
 import { isApiError } from "../core/http.ts";
 
@@ -22,7 +22,6 @@ export interface Discovery {
   findings: string[];
   smallestFlavor?: string;
 }
-
 
 /** Reads Glance's stores, Nova's and Cinder's AZs, Cinder's volume services and backends, and says where they disagree. */
 export async function discover(c: Clients): Promise<Discovery> {
@@ -54,7 +53,9 @@ export async function discover(c: Clients): Promise<Discovery> {
       storeFsid: detail?.find((d) => d.id === s.id)?.properties.fsid,
       novaAz: n ? { hosts: Object.keys(n.hosts ?? {}), upHosts: upHosts(n) } : undefined,
       cinderAz: cz ? { available: cz.zoneState.available } : undefined,
-      volumeServices: services.filter((v) => v.zone === s.id).map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
+      volumeServices: services
+        .filter((v) => v.zone === s.id)
+        .map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
       backends: backendsIn(s.id),
     };
   });
@@ -63,22 +64,34 @@ export async function discover(c: Clients): Promise<Discovery> {
     else if (s.novaAz.upHosts.length === 0) findings.push(`Nova AZ ${s.name} has no enabled, up compute host`);
     if (!s.cinderAz) findings.push(`store ${s.store} has no Cinder AZ of its name`);
     if (s.volumeServices.length === 0) findings.push(`AZ ${s.name} has no cinder-volume service`);
-    else if (!s.volumeServices.some((v) => v.up)) findings.push(`AZ ${s.name}'s cinder-volume services are all down or disabled (${s.volumeServices.map((v) => v.host).join(", ")})`);
+    else if (!s.volumeServices.some((v) => v.up))
+      findings.push(`AZ ${s.name}'s cinder-volume services are all down or disabled (${s.volumeServices.map((v) => v.host).join(", ")})`);
     for (const b of s.backends) {
-      if (s.storeFsid && b.fsid && b.fsid !== s.storeFsid) findings.push(`store ${s.store} is on Ceph fsid ${s.storeFsid}, but Cinder backend ${b.pool} of AZ ${s.name} writes to fsid ${b.fsid}`);
+      if (s.storeFsid && b.fsid && b.fsid !== s.storeFsid)
+        findings.push(
+          `store ${s.store} is on Ceph fsid ${s.storeFsid}, but Cinder backend ${b.pool} of AZ ${s.name} writes to fsid ${b.fsid}`,
+        );
     }
   }
-  const azNames = [...new Set([...nova.map((z) => z.zoneName), ...cinderAzs.map((z) => z.zoneName)])].filter((z) => !stores.some((s) => s.id === z));
+  const azNames = [...new Set([...nova.map((z) => z.zoneName), ...cinderAzs.map((z) => z.zoneName)])].filter(
+    (z) => !stores.some((s) => s.id === z),
+  );
   const orphanAzs = azNames.map((az) => ({
-    az, nova: nova.some((z) => z.zoneName === az), cinder: cinderAzs.some((z) => z.zoneName === az),
-    fsids: backendsIn(az).map((b) => b.fsid).filter((f): f is string => Boolean(f)),
+    az,
+    nova: nova.some((z) => z.zoneName === az),
+    cinder: cinderAzs.some((z) => z.zoneName === az),
+    fsids: backendsIn(az)
+      .map((b) => b.fsid)
+      .filter((f): f is string => Boolean(f)),
   }));
   for (const o of orphanAzs) {
     const twin = sites.find((s) => s.storeFsid && o.fsids.includes(s.storeFsid));
     const where = [o.nova && "Nova", o.cinder && "Cinder"].filter(Boolean).join(" and ");
-    findings.push(twin
-      ? `${where} AZ ${o.az} and Glance store ${twin.store} are on the same Ceph cluster (${twin.storeFsid}) but their names differ`
-      : `${where} AZ ${o.az} has no Glance store of its name`);
+    findings.push(
+      twin
+        ? `${where} AZ ${o.az} and Glance store ${twin.store} are on the same Ceph cluster (${twin.storeFsid}) but their names differ`
+        : `${where} AZ ${o.az} has no Glance store of its name`,
+    );
   }
   const smallest = [...flavors].sort((a, b) => (a.ram ?? 0) - (b.ram ?? 0) || (a.vcpus ?? 0) - (b.vcpus ?? 0))[0];
   return { sites, orphanAzs, findings, smallestFlavor: smallest?.name };

@@ -1,10 +1,8 @@
-import { configPathOf, parseCommand } from "../../cli/args.ts";
 import { createCephProbe } from "../ceph/probe.ts";
 import { ComputeClient } from "../clients/compute.ts";
 import { openSession, type Session } from "../clients/identity.ts";
 import { ImageClient } from "../clients/image.ts";
 import { VolumeClient } from "../clients/volume.ts";
-import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 
@@ -24,7 +22,11 @@ const SERVICES: { types: string[]; name: string; hint: string }[] = [
   { types: ["image"], name: "Glance", hint: "the run needs Glance's public endpoint in the catalog for this region" },
   { types: ["block-storage", "volumev3"], name: "Cinder v3", hint: "the run needs Cinder's v3 endpoint (type block-storage or volumev3)" },
   { types: ["compute"], name: "Nova", hint: "the run needs Nova's endpoint" },
-  { types: ["network"], name: "Neutron", hint: "Nova looks up the network endpoint when showing servers; without it server calls fail with 500" },
+  {
+    types: ["network"],
+    name: "Neutron",
+    hint: "Nova looks up the network endpoint when showing servers; without it server calls fail with 500",
+  },
 ];
 
 export async function runChecks(cfg: Config): Promise<Check[]> {
@@ -32,28 +34,49 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
   let session: Session;
   try {
     session = await openSession(cfg);
-    checks.push({ name: "credentials", ok: true, detail: `authenticated as ${session.userName}, project ${session.projectName ?? "-"}, roles ${session.roles.join(", ") || "none"}` });
+    checks.push({
+      name: "credentials",
+      ok: true,
+      detail: `authenticated as ${session.userName}, project ${session.projectName ?? "-"}, roles ${session.roles.join(", ") || "none"}`,
+    });
   } catch (e) {
-    checks.push({ name: "credentials", ok: false, detail: first(e), hint: "check the cloud entry in clouds.yaml (or the OS_* variables): auth_url, user, password, project and domain" });
+    checks.push({
+      name: "credentials",
+      ok: false,
+      detail: first(e),
+      hint: "check the cloud entry in clouds.yaml (or the OS_* variables): auth_url, user, password, project and domain",
+    });
     return checks;
   }
   if (!session.roles.includes("admin")) {
     checks.push({
-      name: "admin role", ok: true, warn: true, detail: "the credential has no admin role",
+      name: "admin role",
+      ok: true,
+      warn: true,
+      detail: "the credential has no admin role",
       hint: "image locations, /v2/info/stores/detail, Cinder's backend pools and copy-image are admin-only by default: those checks will fail",
     });
   }
   for (const s of SERVICES) {
-    const found = s.types.map((t) => {
-      try {
-        return { t, url: session.endpoint(t) };
-      } catch {
-        return undefined;
-      }
-    }).find(Boolean);
-    checks.push(found
-      ? { name: `catalog ${s.name}`, ok: true, detail: `${found.t} at ${found.url}` }
-      : { name: `catalog ${s.name}`, ok: false, detail: `no ${s.types.join(" or ")} endpoint (interface ${session.credentials.interface}, region ${session.credentials.regionName ?? "any"})`, hint: s.hint });
+    const found = s.types
+      .map((t) => {
+        try {
+          return { t, url: session.endpoint(t) };
+        } catch {
+          return undefined;
+        }
+      })
+      .find(Boolean);
+    checks.push(
+      found
+        ? { name: `catalog ${s.name}`, ok: true, detail: `${found.t} at ${found.url}` }
+        : {
+            name: `catalog ${s.name}`,
+            ok: false,
+            detail: `no ${s.types.join(" or ")} endpoint (interface ${session.credentials.interface}, region ${session.credentials.regionName ?? "any"})`,
+            hint: s.hint,
+          },
+    );
   }
   const endpoint = async (name: string, probe: () => Promise<string>, hint: string) => {
     const t0 = performance.now();
@@ -64,27 +87,48 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
       checks.push({ name: `endpoint ${name}`, ok: false, detail: first(e), hint });
     }
   };
-  await endpoint("Glance", async () => {
-    const stores = await new ImageClient(session).listStores();
-    const want = [cfg.central, ...cfg.edges].map((s) => s.store);
-    const missing = want.filter((w) => !stores.some((s) => s.id === w));
-    if (missing.length) throw new Error(`GET /v2/info/stores answers, but lists no store ${missing.join(", ")} (it has ${stores.map((s) => s.id).join(", ")})`);
-    return `GET /v2/info/stores: ${stores.map((s) => s.id).join(", ")}`;
-  }, "the stores in the config must be Glance's store ids (run dcn-verify discover to see them)");
-  await endpoint("Cinder", async () => `microversion ${(await VolumeClient.negotiate(session)).microversion}`, "Cinder must answer its version document on the catalog's endpoint");
-  await endpoint("Nova", async () => {
-    const c = await ComputeClient.negotiate(session);
-    await c.findFlavor(cfg.flavor);
-    return `microversion ${c.microversion}, flavor ${cfg.flavor} found`;
-  }, `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`);
+  await endpoint(
+    "Glance",
+    async () => {
+      const stores = await new ImageClient(session).listStores();
+      const want = [cfg.central, ...cfg.edges].map((s) => s.store);
+      const missing = want.filter((w) => !stores.some((s) => s.id === w));
+      if (missing.length)
+        throw new Error(
+          `GET /v2/info/stores answers, but lists no store ${missing.join(", ")} (it has ${stores.map((s) => s.id).join(", ")})`,
+        );
+      return `GET /v2/info/stores: ${stores.map((s) => s.id).join(", ")}`;
+    },
+    "the stores in the config must be Glance's store ids (run dcn-verify discover to see them)",
+  );
+  await endpoint(
+    "Cinder",
+    async () => `microversion ${(await VolumeClient.negotiate(session)).microversion}`,
+    "Cinder must answer its version document on the catalog's endpoint",
+  );
+  await endpoint(
+    "Nova",
+    async () => {
+      const c = await ComputeClient.negotiate(session);
+      await c.findFlavor(cfg.flavor);
+      return `microversion ${c.microversion}, flavor ${cfg.flavor} found`;
+    },
+    `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`,
+  );
   for (const site of [cfg.central, ...cfg.edges]) {
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
     try {
       const [fsid, health] = await Promise.all([probe.fsid(), probe.health()]);
-      checks.push({ name: `ceph ${site.name}`, ok: true, detail: `${site.ceph.transport.kind}: cluster ${site.ceph.cluster} fsid ${fsid}, ${health.status}` });
+      checks.push({
+        name: `ceph ${site.name}`,
+        ok: true,
+        detail: `${site.ceph.transport.kind}: cluster ${site.ceph.cluster} fsid ${fsid}, ${health.status}`,
+      });
     } catch (e) {
       checks.push({
-        name: `ceph ${site.name}`, ok: false, detail: `${site.ceph.transport.kind}: ${first(e)}`,
+        name: `ceph ${site.name}`,
+        ok: false,
+        detail: `${site.ceph.transport.kind}: ${first(e)}`,
         hint: `check ${site.name}'s ceph.transport (${site.ceph.transport.kind}) and that 'rbd --cluster ${site.ceph.cluster}' works there`,
       });
     } finally {
@@ -96,5 +140,10 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
 
 export function formatChecks(checks: Check[]): string {
   const w = Math.max(...checks.map((c) => c.name.length));
-  return checks.map((c) => `${c.ok ? (c.warn ? "WARN" : "OK  ") : "FAIL"}  ${c.name.padEnd(w)}  ${c.detail}${c.hint && (!c.ok || c.warn) ? `\n${" ".repeat(w + 8)}hint: ${c.hint}` : ""}`).join("\n");
+  return checks
+    .map(
+      (c) =>
+        `${c.ok ? (c.warn ? "WARN" : "OK  ") : "FAIL"}  ${c.name.padEnd(w)}  ${c.detail}${c.hint && (!c.ok || c.warn) ? `\n${" ".repeat(w + 8)}hint: ${c.hint}` : ""}`,
+    )
+    .join("\n");
 }

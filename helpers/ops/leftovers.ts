@@ -1,12 +1,12 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { createCephProbe } from "../ceph/probe.ts";
 import type { Clients } from "../clients/index.ts";
 import type { Config } from "../config/schema.ts";
-import { createCephProbe } from "../ceph/probe.ts";
-import { deleteAll, ResourceJournal, type ResourceKind, type TrackedResource } from "../harness/resources.ts";
-import { redactText } from "../core/redact.ts";
 import { timing } from "../config/timing.ts";
+import { redactText } from "../core/redact.ts";
 import { RUN_ID, runIdOf, siteOfName } from "../harness/naming.ts";
+import { deleteAll, ResourceJournal, type ResourceKind, type TrackedResource } from "../harness/resources.ts";
 
 export interface Leftover extends TrackedResource {
   runId: string;
@@ -19,7 +19,11 @@ const ORDER: ResourceKind[] = ["server", "backup", "snapshot", "volume", "image"
 export async function findLeftovers(c: Clients, cfg: Pick<Config, "naming">, which: { runId?: string }): Promise<Leftover[]> {
   const prefix = cfg.naming.prefix;
   const [servers, backups, snapshots, volumes, images] = await Promise.all([
-    c.compute.listServers(), c.volume.listBackups(), c.volume.listSnapshots(), c.volume.listVolumes(), c.image.listImages(),
+    c.compute.listServers(),
+    c.volume.listBackups(),
+    c.volume.listSnapshots(),
+    c.volume.listVolumes(),
+    c.image.listImages(),
   ]);
   const found: Leftover[] = [];
   const add = (kind: ResourceKind, id: string, name: string | null | undefined) => {
@@ -55,9 +59,18 @@ export function journalIds(reportsRoot: string, runId?: string): Set<string> {
  * named after them or after anything the runs' journals list: those are reported, not deleted (the
  * Ceph probe only reads).
  */
-export async function deleteLeftovers(c: Clients, cfg: Config, leftovers: Leftover[], log: (line: string) => void, journaled = new Set<string>()): Promise<CleanupOutcome> {
+export async function deleteLeftovers(
+  c: Clients,
+  cfg: Config,
+  leftovers: Leftover[],
+  log: (line: string) => void,
+  journaled = new Set<string>(),
+): Promise<CleanupOutcome> {
   const inOrder = ORDER.flatMap((kind) => leftovers.filter((x) => x.kind === kind));
-  const out: CleanupOutcome = { ...(await deleteAll(c, inOrder, timing(cfg.timeouts, "deletion"), { log: (line) => log(line) })), rbdLeft: [] };
+  const out: CleanupOutcome = {
+    ...(await deleteAll(c, inOrder, timing(cfg.timeouts, "deletion"), { log: (line) => log(line) })),
+    rbdLeft: [],
+  };
   const ids = new Set([...out.deleted.map((r) => r.id), ...journaled]);
   for (const site of [cfg.central, ...cfg.edges]) {
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });

@@ -1,10 +1,10 @@
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
 import { openClients } from "../../helpers/clients/index.ts";
-import { loadConfig } from "../../helpers/config/load.ts";
-import { isApiError } from "../../helpers/core/http.ts";
-import { timing } from "../../helpers/config/timing.ts";
 import { waitForImageStatus } from "../../helpers/clients/waiters.ts";
+import { loadConfig } from "../../helpers/config/load.ts";
+import { timing } from "../../helpers/config/timing.ts";
+import { isApiError } from "../../helpers/core/http.ts";
 import { paths } from "../../lab/state.ts";
 import { runHarness, testOf, withFault } from "./testing.ts";
 
@@ -15,31 +15,51 @@ describe("deployment conformance", () => {
     const tests = run.summary.sites.flatMap((s) => s.tests.map((t) => ({ site: s.site, ...t })));
     expect(tests.filter((t) => t.status === "failed")).toEqual([]);
     expect(tests.filter((t) => t.status === "skipped").map((t) => `${t.site}:${t.id}: ${t.failure}`)).toEqual([]);
-    expect(run.summary.sites.map((s) => [s.site, s.tests.length])).toEqual([["central", 13], ["dcn0", 8], ["dcn1", 8]]);
+    expect(run.summary.sites.map((s) => [s.site, s.tests.length])).toEqual([
+      ["central", 13],
+      ["dcn0", 8],
+      ["dcn1", 8],
+    ]);
   });
 
   test("each check fails on the lab broken its way, naming the site, what it expected, what it found and the fix", async () => {
     const cfg = await loadConfig(paths().config);
     const c = await openClients(cfg);
-    const img = await c.image.createImage({ name: "foreign-unprotected", disk_format: "raw", container_format: "bare", visibility: "private" });
+    const img = await c.image.createImage({
+      name: "foreign-unprotected",
+      disk_format: "raw",
+      container_format: "bare",
+      visibility: "private",
+    });
     try {
       await c.image.uploadImageData(img.id, Buffer.alloc(1024 * 1024, 9), { store: "dcn0" });
       await waitForImageStatus(c.image, img.id, "active", timing(cfg.timeouts, "imageActive"));
       await execa("rbd", ["--cluster", "dcn0", "snap", "unprotect", `images/${img.id}@snap`]);
       const broken = () => runHarness(["--suites", "conformance", "--tier", "read-only", "--sites", "dcn0"]);
-      const run = await withFault("dcn0", "ceph-caps-broad", () => withFault("dcn0", "pool-missing", () =>
-        withFault("dcn0", "volume-down", () => withFault("dcn0", "az-mismatch", broken))));
+      const run = await withFault("dcn0", "ceph-caps-broad", () =>
+        withFault("dcn0", "pool-missing", () => withFault("dcn0", "volume-down", () => withFault("dcn0", "az-mismatch", broken))),
+      );
       expect(run.exitCode).toBe(1);
       const failure = (id: string) => {
         const t = testOf(run, "dcn0", id);
         expect(t.status, id).toBe("failed");
         return t.failure ?? "";
       };
-      expect(failure("conf-2-ceph-pools")).toMatch(/^\[dcn0\] .*expected pools images, volumes, vms, backups; found no pool backups .*; fix: create them/s);
-      expect(failure("conf-3-ceph-image-snapshots")).toMatch(new RegExp(`^\\[dcn0\\] .*found unprotected images/${img.id}@snap; fix: 'rbd snap protect`, "s"));
-      expect(failure("conf-4-ceph-caps")).toMatch(/^\[dcn0\] expected the guide's caps .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*'.*; fix: 'ceph auth caps/s);
-      expect(failure("conf-5-cinder-backend")).toMatch(/^\[dcn0\] expected an enabled, up cinder-volume in AZ dcn0; found cinder@dcn0 enabled\/down; fix: start cinder-volume/);
-      expect(failure("conf-6-nova-az")).toMatch(/^\[dcn0\] expected Nova AZ dcn0 with an enabled, up compute host; found no Nova AZ dcn0 .*; fix: add the site's compute hosts/);
+      expect(failure("conf-2-ceph-pools")).toMatch(
+        /^\[dcn0\] .*expected pools images, volumes, vms, backups; found no pool backups .*; fix: create them/s,
+      );
+      expect(failure("conf-3-ceph-image-snapshots")).toMatch(
+        new RegExp(`^\\[dcn0\\] .*found unprotected images/${img.id}@snap; fix: 'rbd snap protect`, "s"),
+      );
+      expect(failure("conf-4-ceph-caps")).toMatch(
+        /^\[dcn0\] expected the guide's caps .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*'.*; fix: 'ceph auth caps/s,
+      );
+      expect(failure("conf-5-cinder-backend")).toMatch(
+        /^\[dcn0\] expected an enabled, up cinder-volume in AZ dcn0; found cinder@dcn0 enabled\/down; fix: start cinder-volume/,
+      );
+      expect(failure("conf-6-nova-az")).toMatch(
+        /^\[dcn0\] expected Nova AZ dcn0 with an enabled, up compute host; found no Nova AZ dcn0 .*; fix: add the site's compute hosts/,
+      );
       expect(testOf(run, "dcn0", "conf-1-ceph-health").status).toBe("passed");
       expect(testOf(run, "central", "conf-4-ceph-caps").status).toBe("passed");
     } finally {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { expect, test } from "vitest";
@@ -6,12 +7,14 @@ import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
 import { paths, REPO_ROOT } from "../../lab/state.ts";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 
 test("SIGINT during a run stops it, cleans up what it created, writes its reports and exits non-zero", async () => {
   const reports = mkdtempSync(join(tmpdir(), "dcnv-reports-"));
-  const child = execa(process.execPath, [join(REPO_ROOT, "bin", "dcn-verify.mjs"), "run", "--reports", reports, "--sites", "dcn0", "--suites", "procedure"], { reject: false, all: true, timeout: 900000 });
+  const child = execa(
+    process.execPath,
+    [join(REPO_ROOT, "bin", "dcn-verify.mjs"), "run", "--reports", reports, "--sites", "dcn0", "--suites", "procedure"],
+    { reject: false, all: true, timeout: 900000 },
+  );
   let sent = false;
   child.all!.on("data", (d: Buffer) => {
     if (!sent && /\[dcn0\] ✔ wait until the server is ACTIVE/.test(d.toString())) {

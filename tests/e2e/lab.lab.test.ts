@@ -4,8 +4,8 @@ import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { describe, expect, test } from "vitest";
 import { dockerSocket } from "../../lab/index.ts";
-import { cli, stock, withFault } from "./testing.ts";
 import { paths, readState, siteNames } from "../../lab/state.ts";
+import { cli, stock, withFault } from "./testing.ts";
 
 const sites = siteNames(readState()?.edges ?? 2);
 const edge = sites[sites.length - 1];
@@ -58,7 +58,9 @@ describe("the embedded lab", () => {
     expect(r.exitCode).toBe(0);
     const local = await stock("rbd", ["--cluster", "dcn0", "-p", "volumes", "ls", "-l", "--format", "json"]);
     expect(JSON.parse(r.stdout)).toEqual(JSON.parse(local.stdout));
-    await expect(docker.getContainer("ceph-mon-dcn0").exec({ Cmd: ["rbd", "rm", "volumes/x"], AttachStdout: true })).rejects.toThrow(/refused/);
+    await expect(docker.getContainer("ceph-mon-dcn0").exec({ Cmd: ["rbd", "rm", "volumes/x"], AttachStdout: true })).rejects.toThrow(
+      /refused/,
+    );
   });
 
   test("each fault is visible with the stock clients, and lab heal brings everything back", async () => {
@@ -68,7 +70,21 @@ describe("the embedded lab", () => {
       expect((await cli(["lab", "status"])).stdout).toContain(`store-missing@${edge}`);
     });
     await withFault(edge, "no-locations", async () => {
-      const img = await stock("openstack", ["image", "create", "--disk-format", "raw", "--container-format", "bare", "--file", "/dev/null", "dcnv-labtest-locations", "-f", "value", "-c", "id"]);
+      const img = await stock("openstack", [
+        "image",
+        "create",
+        "--disk-format",
+        "raw",
+        "--container-format",
+        "bare",
+        "--file",
+        "/dev/null",
+        "dcnv-labtest-locations",
+        "-f",
+        "value",
+        "-c",
+        "id",
+      ]);
       const id = img.stdout.trim();
       try {
         const show = await stock("openstack", ["image", "show", id, "-f", "json"]);
@@ -82,7 +98,19 @@ describe("the embedded lab", () => {
       expect(r.stdout).toContain(`cinder@${edge} down`);
     });
     await withFault(edge, "compute-down", async () => {
-      const r = await stock("openstack", ["compute", "service", "list", "--service", "nova-compute", "-f", "value", "-c", "Host", "-c", "State"]);
+      const r = await stock("openstack", [
+        "compute",
+        "service",
+        "list",
+        "--service",
+        "nova-compute",
+        "-f",
+        "value",
+        "-c",
+        "Host",
+        "-c",
+        "State",
+      ]);
       expect(r.stdout).toContain(`compute-${edge} down`);
     });
     await withFault(edge, "az-mismatch", async () => {
@@ -93,7 +121,9 @@ describe("the embedded lab", () => {
       const r = await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"]);
       expect(JSON.parse(r.stdout)[0].caps.osd).toBe("profile rbd-read-only pool=images");
     });
-    expect(JSON.parse((await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"])).stdout)[0].caps.osd).toBe("profile rbd pool=images");
+    expect(
+      JSON.parse((await stock("ceph", ["--cluster", edge, "auth", "get", "client.glance", "--format", "json"])).stdout)[0].caps.osd,
+    ).toBe("profile rbd pool=images");
     await withFault("central", "no-conversion", async () => {
       const r = await stock("grep", ["-A1", "^\\[image_import_opts\\]", join(paths().etc, "glance-api.conf")]);
       expect(r.stdout).toContain("image_import_plugins = []");

@@ -3,39 +3,58 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openClients, type Clients } from "../../helpers/clients/index.ts";
+import { type Clients, openClients } from "../../helpers/clients/index.ts";
+import { waitForImageInStores, waitForImageStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
-import { generateRawImage } from "../../helpers/images/source.ts";
+import type { Config } from "../../helpers/config/schema.ts";
+import { importTiming, timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
+import { waitForDeletion } from "../../helpers/core/wait.ts";
+import { generateRawImage } from "../../helpers/images/source.ts";
 import { paths } from "../../lab/state.ts";
 import { labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
-import { importTiming, timing } from "../../helpers/config/timing.ts";
-import { waitForDeletion } from "../../helpers/core/wait.ts";
-import { waitForImageInStores, waitForImageStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
-import type { Config } from "../../helpers/config/schema.ts";
 
-const config = () => labConfigWith({
-  timeouts: { imageActive: 60, copyImage: 60, volumeAvailable: 60, volumeUpload: 120, serverActive: 60, serverStopped: 25, snapshotAvailable: 30, deletion: 45, request: 30 },
-});
+const config = () =>
+  labConfigWith({
+    timeouts: {
+      imageActive: 60,
+      copyImage: 60,
+      volumeAvailable: 60,
+      volumeUpload: 120,
+      serverActive: 60,
+      serverStopped: 25,
+      snapshotAvailable: 30,
+      deletion: 45,
+      request: 30,
+    },
+  });
 
 describe("multi-store import on a lab broken on purpose", () => {
   test("a store that refuses writes fails all_stores both ways, and a Glance without image_conversion keeps qcow2", async () => {
     const run = await withFault("central", "no-conversion", () =>
-      withFault("dcn1", "store-write-denied", () => runHarness(["--config", config(), "--suites", "multistore"])));
+      withFault("dcn1", "store-write-denied", () => runHarness(["--config", config(), "--suites", "multistore"])),
+    );
     expect(run.exitCode).not.toBe(0);
     expect(run.summary.sites.map((s) => s.site)).toEqual(["central"]);
     expect(testOf(run, "central", "ms-1-web-download-stores").status).toBe("passed");
     const must = testOf(run, "central", "ms-2-web-download-all-stores");
     expect(must.status).toBe("failed");
-    expect(must.failure).toMatch(/^\[central\] .*store dcn1 \(site dcn1\) failed the import \(os_glance_failed_import\).*the image went back to queued with stores \[\], as all_stores_must_succeed=true requires/s);
+    expect(must.failure).toMatch(
+      /^\[central\] .*store dcn1 \(site dcn1\) failed the import \(os_glance_failed_import\).*the image went back to queued with stores \[\], as all_stores_must_succeed=true requires/s,
+    );
     const allow = testOf(run, "central", "ms-5-allow-failure");
     expect(allow.status).toBe("failed");
-    expect(allow.failure).toMatch(/^\[central\] .*store dcn1 \(site dcn1\) failed the import \(os_glance_failed_import\).*the image turned active in \[central, dcn0\] as allow_failure promises/s);
+    expect(allow.failure).toMatch(
+      /^\[central\] .*store dcn1 \(site dcn1\) failed the import \(os_glance_failed_import\).*the image turned active in \[central, dcn0\] as allow_failure promises/s,
+    );
     const qcow2 = testOf(run, "central", "ms-6-qcow2-conversion");
     expect(qcow2.status).toBe("failed");
-    expect(qcow2.failure).toMatch(/^\[central\] .*is still qcow2 in \[central, ?dcn0\]: Glance's image_conversion import plugin is not enabled/s);
+    expect(qcow2.failure).toMatch(
+      /^\[central\] .*is still qcow2 in \[central, ?dcn0\]: Glance's image_conversion import plugin is not enabled/s,
+    );
     expect(testOf(run, "central", "ms-7-glance-direct-stores").failure).toMatch(/store dcn1 \(site dcn1\) failed the import/);
-    for (const id of ["ms-8-locations", "ms-9-copy-rejected", "ms-10-delete-from-store"]) expect(testOf(run, "central", id).status).toBe("skipped");
+    for (const id of ["ms-8-locations", "ms-9-copy-rejected", "ms-10-delete-from-store"])
+      expect(testOf(run, "central", id).status).toBe("skipped");
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
   });
 });
@@ -64,7 +83,11 @@ describe("the DCN edge rules catch what was done against them", () => {
 
   /** NOTE: Glance records task times to the second; a copy in the same second as the last cannot be ordered after it. */
   async function inALaterSecond(id: string): Promise<void> {
-    const last = (await clients.image.listImageTasks(id)).map((t) => t.created_at ?? "").sort().at(-1) ?? "";
+    const last =
+      (await clients.image.listImageTasks(id))
+        .map((t) => t.created_at ?? "")
+        .sort()
+        .at(-1) ?? "";
     const wait = Date.parse(`${last.slice(0, 19)}Z`) + 1000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait + 100));
   }
@@ -96,7 +119,8 @@ describe("the DCN edge rules catch what was done against them", () => {
       await clients.volume.deleteVolume(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
       await waitForDeletion(() => clients.volume.showVolume(id), `volume ${id}`, timing(cfg.timeouts, "deletion"));
     }
-    for (const id of images.reverse()) await clients.image.deleteImage(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
+    for (const id of images.reverse())
+      await clients.image.deleteImage(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
     rmSync(work, { recursive: true, force: true });
   }, 300000);
 
@@ -107,19 +131,35 @@ describe("the DCN edge rules catch what was done against them", () => {
     expect(testOf(run, "dcn0", "rule-1-same-names").status).toBe("passed");
     const central = testOf(run, "dcn0", "rule-2-edge-images-in-central");
     expect(central.status).toBe("failed");
-    expect(central.failure).toMatch(new RegExp(`^\\[dcn0\\] .*1 image\\(s\\) in store dcn0 \\(site dcn0\\) have no copy in central: ${made.edgeOnly} \\(foreign-edge-only\\) stores \\[dcn0\\]`, "s"));
+    expect(central.failure).toMatch(
+      new RegExp(
+        `^\\[dcn0\\] .*1 image\\(s\\) in store dcn0 \\(site dcn0\\) have no copy in central: ${made.edgeOnly} \\(foreign-edge-only\\) stores \\[dcn0\\]`,
+        "s",
+      ),
+    );
     const raw = testOf(run, "dcn0", "rule-3-edge-images-raw");
     expect(raw.status).toBe("failed");
     expect(raw.failure).toMatch(new RegExp(`^\\[dcn0\\] .*are not raw.*${made.qcow2} \\(foreign-qcow2\\) disk_format qcow2`, "s"));
     const order = testOf(run, "dcn0", "rule-4-edge-upload-to-central-first");
     expect(order.status).toBe("failed");
-    expect(order.failure).toMatch(new RegExp(`^\\[dcn0\\] .*uploaded at dcn0 were copied to another edge before central: ${made.order} \\(foreign-edge-to-edge\\) dcn0 -> dcn1 -> central`, "s"));
+    expect(order.failure).toMatch(
+      new RegExp(
+        `^\\[dcn0\\] .*uploaded at dcn0 were copied to another edge before central: ${made.order} \\(foreign-edge-to-edge\\) dcn0 -> dcn1 -> central`,
+        "s",
+      ),
+    );
     const local = testOf(run, "dcn0", "rule-5-image-local-before-use");
     expect(local.status).toBe("failed");
-    expect(local.failure).toMatch(new RegExp(`^\\[dcn0\\] .*volume\\(s\\) in AZ dcn0 were made from an image but are full copies .*${made.volume} \\(foreign-full-copy\\) from image ${made.remote}`, "s"));
+    expect(local.failure).toMatch(
+      new RegExp(
+        `^\\[dcn0\\] .*volume\\(s\\) in AZ dcn0 were made from an image but are full copies .*${made.volume} \\(foreign-full-copy\\) from image ${made.remote}`,
+        "s",
+      ),
+    );
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
     // The run judged them and deleted only what it made.
-    for (const id of [made.edgeOnly, made.qcow2, made.order, made.remote]) expect((await clients.image.showImage(id)).status).toBe("active");
+    for (const id of [made.edgeOnly, made.qcow2, made.order, made.remote])
+      expect((await clients.image.showImage(id)).status).toBe("active");
     expect((await clients.volume.showVolume(made.volume)).status).toBe("available");
   });
 

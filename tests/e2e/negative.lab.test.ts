@@ -1,15 +1,26 @@
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { sweep } from "../../helpers/harness/run.ts";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
-import { cli, labConfigWith, runHarness, testOf, withFault, type HarnessRun } from "./testing.ts";
+import { sweep } from "../../helpers/harness/run.ts";
+import { cli, type HarnessRun, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
 
 // Short waits: a broken lab should fail fast, and the message must name the site and the cause.
-const config = () => labConfigWith({
-  timeouts: { imageActive: 60, copyImage: 40, volumeAvailable: 30, volumeUpload: 120, serverActive: 60, serverStopped: 25, snapshotAvailable: 30, deletion: 45, request: 30 },
-});
+const config = () =>
+  labConfigWith({
+    timeouts: {
+      imageActive: 60,
+      copyImage: 40,
+      volumeAvailable: 30,
+      volumeUpload: 120,
+      serverActive: 60,
+      serverStopped: 25,
+      snapshotAvailable: 30,
+      deletion: 45,
+      request: 30,
+    },
+  });
 
 /** A run's leftovers, swept after the lab is healed (an OSD that was down can hold deletions up). */
 async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[]> {
@@ -24,10 +35,11 @@ async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[
 function faultWhen(trigger: RegExp, site: string, kind: string) {
   let fired: Promise<unknown> | undefined;
   let healed: Promise<{ exitCode?: number; all?: string }> | undefined;
-  const heal = () => (healed ??= (async () => {
-    await fired;
-    return cli(["lab", "heal", site]);
-  })());
+  const heal = () =>
+    (healed ??= (async () => {
+      await fired;
+      return cli(["lab", "heal", site]);
+    })());
   return {
     onLine: (line: string) => {
       if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind]);
@@ -43,7 +55,9 @@ function faultWhen(trigger: RegExp, site: string, kind: string) {
 
 describe("dcn-verify run on a lab broken on purpose", () => {
   test("an edge store missing from Glance fails step 1 at central and step 3 at that edge", async () => {
-    const run = await withFault("dcn1", "store-missing", () => runHarness(["--config", config(), "--sites", "dcn1", "--suites", "procedure"]));
+    const run = await withFault("dcn1", "store-missing", () =>
+      runHarness(["--config", config(), "--sites", "dcn1", "--suites", "procedure"]),
+    );
     expect(run.exitCode).not.toBe(0);
     const stores = testOf(run, "central", "dcn-1-stores");
     expect(stores.status).toBe("failed");
@@ -55,7 +69,9 @@ describe("dcn-verify run on a lab broken on purpose", () => {
   });
 
   test("Glance hiding image locations fails step 2's and step 3's location checks, and step 5 finds a full copy", async () => {
-    const run = await withFault("central", "no-locations", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]));
+    const run = await withFault("central", "no-locations", () =>
+      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]),
+    );
     expect(run.exitCode).not.toBe(0);
     const importing = testOf(run, "central", "dcn-2-raw-import");
     expect(importing.status).toBe("failed");
@@ -64,7 +80,9 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     expect(testOf(run, "dcn0", "dcn-4-boot-from-volume").status).toBe("passed");
     const parent = testOf(run, "dcn0", "dcn-5-rbd-parent");
     expect(parent.status).toBe("failed");
-    expect(parent.failure).toMatch(/\[dcn0\] volume-\S+ on dcn0 has no parent: Cinder made a full copy of the image instead of a copy-on-write clone of images\/\S+@snap/);
+    expect(parent.failure).toMatch(
+      /\[dcn0\] volume-\S+ on dcn0 has no parent: Cinder made a full copy of the image instead of a copy-on-write clone of images\/\S+@snap/,
+    );
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
   });
 
@@ -78,12 +96,16 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     expect(copy.status).toBe("failed");
     // NOTE: the lab's Ceph clients time out OSD ops after 20 s, so Glance records the failed store
     // (os_glance_failed_import) and the waiter stops early; without that timeout it waits until its own.
-    expect(copy.failure).toMatch(/^\[dcn0\] wait until no store is left importing and dcn0 hold the image: image \S+: .*(os_glance_failed_import lists \[dcn0\]|gave up waiting for stores \[dcn0\])/s);
+    expect(copy.failure).toMatch(
+      /^\[dcn0\] wait until no store is left importing and dcn0 hold the image: image \S+: .*(os_glance_failed_import lists \[dcn0\]|gave up waiting for stores \[dcn0\])/s,
+    );
     expect(left).toEqual([]);
   });
 
   test("a compute host that is down means the server never reaches ACTIVE, and step 4 says so", async () => {
-    const run = await withFault("dcn0", "compute-down", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]));
+    const run = await withFault("dcn0", "compute-down", () =>
+      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]),
+    );
     expect(run.exitCode).not.toBe(0);
     const boot = testOf(run, "dcn0", "dcn-4-boot-from-volume");
     expect(boot.status).toBe("failed");
@@ -104,7 +126,9 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     const snap = testOf(run, "dcn0", "dcn-6-cinder-snapshot");
     expect(snap.status).toBe("failed");
     // NOTE: a stop already on its way may still be served while nova-compute shuts down; then the start is what hangs.
-    expect(snap.failure).toMatch(/^\[dcn0\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s);
+    expect(snap.failure).toMatch(
+      /^\[dcn0\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s,
+    );
     expect(left).toEqual([]);
   });
 
@@ -117,7 +141,9 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");
     const back = testOf(run, "dcn0", "dcn-7-back-to-central");
     expect(back.status).toBe("failed");
-    expect(back.failure).toMatch(/^\[dcn0\] (wait until no store is left importing and central hold the image|the central location|the data in).*central/s);
+    expect(back.failure).toMatch(
+      /^\[dcn0\] (wait until no store is left importing and central hold the image|the central location|the data in).*central/s,
+    );
     expect(left).toEqual([]);
   });
 });

@@ -1,17 +1,17 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openClients, REQUEST_LOG_ENV, type Clients } from "../../helpers/clients/index.ts";
-import { configSchema } from "../../helpers/config/schema.ts";
+import { parse } from "yaml";
+import { type Clients, openClients, REQUEST_LOG_ENV } from "../../helpers/clients/index.ts";
+import { waitForImageStatus, waitForSnapshotStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import type { Config } from "../../helpers/config/schema.ts";
-import { isApiError } from "../../helpers/core/http.ts";
-import type { RunSummary } from "../../helpers/harness/model.ts";
+import { configSchema } from "../../helpers/config/schema.ts";
 import { timing } from "../../helpers/config/timing.ts";
+import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
-import { waitForImageStatus, waitForSnapshotStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
+import type { RunSummary } from "../../helpers/harness/model.ts";
 import { paths } from "../../lab/state.ts";
 import { cli, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
 
@@ -22,10 +22,16 @@ interface LoggedRequest {
 }
 
 const readLog = (file: string): LoggedRequest[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LoggedRequest) : [];
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as LoggedRequest)
+    : [];
 
 /** Anything but a read, except asking Keystone for a token. */
-const writes = (log: LoggedRequest[]) => log.filter((r) => !["GET", "HEAD"].includes(r.method) && !(r.method === "POST" && /\/v3\/auth\/tokens$/.test(r.url)));
+const writes = (log: LoggedRequest[]) =>
+  log.filter((r) => !["GET", "HEAD"].includes(r.method) && !(r.method === "POST" && /\/v3\/auth\/tokens$/.test(r.url)));
 
 describe("safety tiers", () => {
   test("a read-only run sends nothing but reads (and its token request), runs only read-only tests, and creates nothing", async () => {
@@ -48,7 +54,9 @@ describe("safety tiers", () => {
   test("production: true caps a run at read-only unless --allow-writes is given", async () => {
     const cfg = labConfigWith({ production: true });
     const capped = await runHarness(["--config", cfg, "--tier", "standard", "--sites", "dcn0", "--suites", "procedure"]);
-    expect(capped.output).toContain("production: true in the config caps the run at tier read-only (asked: standard); give --allow-writes to lift the cap");
+    expect(capped.output).toContain(
+      "production: true in the config caps the run at tier read-only (asked: standard); give --allow-writes to lift the cap",
+    );
     expect(capped.summary.tier).toBe("read-only");
     const plan = await cli(["plan", "--config", cfg, "--tier", "disruptive", "--allow-writes", "--json"]);
     expect(plan.exitCode, plan.all).toBe(0);
@@ -64,7 +72,9 @@ describe("dcn-verify plan", () => {
     expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 27 tests\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-6-cinder-snapshot +disruptive +SKIP: tier disruptive is above --tier standard\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-7-back-to-central +standard +SKIP: needs dcn-6-cinder-snapshot, which does not run\n/);
-    expect(r.stdout).toMatch(/\n {2}dcn-4-boot-from-volume +standard +creates: volume from the image in the edge AZ; server booted from it in the edge AZ\n/);
+    expect(r.stdout).toMatch(
+      /\n {2}dcn-4-boot-from-volume +standard +creates: volume from the image in the edge AZ; server booted from it in the edge AZ\n/,
+    );
     expect(r.stdout).not.toContain("dcn0:");
     expect(readLog(log).map((q) => `${q.method} ${q.url}`)).toEqual(["POST http://127.0.0.1:5000/v3/auth/tokens"]);
   });
@@ -78,7 +88,11 @@ describe("dcn-verify plan", () => {
     const missing = await cli(["plan", "--config", "/nonexistent/dcn-verify.yaml"]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/\/nonexistent\/dcn-verify\.yaml/);
-    const known = await cli(["plan", "--config", labConfigWith({ knownIssues: [{ test: "dcn-99", reason: "r", link: "https://bugs.example/1", expires: "2030-01-01" }] })]);
+    const known = await cli([
+      "plan",
+      "--config",
+      labConfigWith({ knownIssues: [{ test: "dcn-99", reason: "r", link: "https://bugs.example/1", expires: "2030-01-01" }] }),
+    ]);
     expect(known.exitCode).toBe(2);
     expect(known.stderr).toContain("config knownIssues[0].test: no test 'dcn-99'");
   });
@@ -88,12 +102,27 @@ describe("dcn-verify doctor and discover", () => {
   test("doctor passes every check on the healthy lab and fails one with a hint when the config is wrong", async () => {
     const ok = await cli(["doctor"]);
     expect(ok.exitCode, ok.all).toBe(0);
-    for (const name of ["config", "credentials", "catalog Glance", "catalog Cinder v3", "catalog Nova", "catalog Neutron", "endpoint Glance", "endpoint Cinder", "endpoint Nova", "ceph central", "ceph dcn0", "ceph dcn1"]) {
+    for (const name of [
+      "config",
+      "credentials",
+      "catalog Glance",
+      "catalog Cinder v3",
+      "catalog Nova",
+      "catalog Neutron",
+      "endpoint Glance",
+      "endpoint Cinder",
+      "endpoint Nova",
+      "ceph central",
+      "ceph dcn0",
+      "ceph dcn1",
+    ]) {
       expect(ok.stdout).toMatch(new RegExp(`^OK +${name} `, "m"));
     }
     const bad = await cli(["doctor", "--config", labConfigWith({ flavor: "no-such-flavor" })]);
     expect(bad.exitCode).toBe(1);
-    expect(bad.stdout).toMatch(/^FAIL +endpoint Nova +.*no-such-flavor.*\n +hint: Nova must answer on the catalog's endpoint and have the flavor 'no-such-flavor' \(config flavor\)$/m);
+    expect(bad.stdout).toMatch(
+      /^FAIL +endpoint Nova +.*no-such-flavor.*\n +hint: Nova must answer on the catalog's endpoint and have the flavor 'no-such-flavor' \(config flavor\)$/m,
+    );
     const unreadable = await cli(["doctor", "--config", "/nonexistent.yaml"]);
     expect(unreadable.exitCode).toBe(2);
     expect(unreadable.stdout).toMatch(/^FAIL +config +.*nonexistent\.yaml/);
@@ -106,7 +135,9 @@ describe("dcn-verify doctor and discover", () => {
     expect(healthy.stderr).toContain("no inconsistencies found");
     const cfg = configSchema.parse(parse(readFileSync(out, "utf8")));
     expect([cfg.central, ...cfg.edges].map((s) => [s.name, s.az, s.store, s.ceph.cluster])).toEqual([
-      ["central", "central", "central", "central"], ["dcn0", "dcn0", "dcn0", "dcn0"], ["dcn1", "dcn1", "dcn1", "dcn1"],
+      ["central", "central", "central", "central"],
+      ["dcn0", "dcn0", "dcn0", "dcn0"],
+      ["dcn1", "dcn1", "dcn1", "dcn1"],
     ]);
     const broken = await withFault("dcn1", "az-mismatch", () => cli(["discover", "--config", paths().config]));
     expect(broken.exitCode).toBe(1);
@@ -163,9 +194,12 @@ describe("dcn-verify cleanup", () => {
   test("finds a dead run's leftovers by its id, deletes them in dependency order, and touches nothing else", async () => {
     const dry = await cli(["cleanup", "--run-id", DEAD, "--dry-run"]);
     expect(dry.exitCode, dry.all).toBe(0);
-    expect(dry.stdout.split("\n").filter((l) => l.startsWith("would delete")).map((l) => l.split(" ").slice(2, 4).join(" "))).toEqual([
-      `snapshot dcnv-${DEAD}-central-snapshot`, `volume dcnv-${DEAD}-central-volume`, `image dcnv-${DEAD}-central-image`,
-    ]);
+    expect(
+      dry.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("would delete"))
+        .map((l) => l.split(" ").slice(2, 4).join(" ")),
+    ).toEqual([`snapshot dcnv-${DEAD}-central-snapshot`, `volume dcnv-${DEAD}-central-volume`, `image dcnv-${DEAD}-central-image`]);
     expect((await c.image.showImage(made.image!)).status).toBe("active");
 
     const real = await cli(["cleanup", "--run-id", DEAD]);
@@ -229,10 +263,15 @@ describe("diff, quality gates, known issues, categories and history", () => {
     const elsewhere = join(mkdtempSync(join(tmpdir(), "dcnv-other-")), "run");
     cpSync(join(reports, after.runId), elsewhere, { recursive: true });
     const s = JSON.parse(readFileSync(join(elsewhere, "summary.json"), "utf8")) as RunSummary;
-    writeFileSync(join(elsewhere, "summary.json"), JSON.stringify({ ...s, cloud: { ...s.cloud, authUrl: "https://keystone.other.example/v3" } }));
+    writeFileSync(
+      join(elsewhere, "summary.json"),
+      JSON.stringify({ ...s, cloud: { ...s.cloud, authUrl: "https://keystone.other.example/v3" } }),
+    );
     const other = await cli(["diff", join(reports, before.runId), elsewhere]);
     expect(other.exitCode).toBe(2);
-    expect(other.stderr).toMatch(/are of different clouds \(http:\/\/127\.0\.0\.1:5000\/v3 region \S+ vs https:\/\/keystone\.other\.example\/v3/);
+    expect(other.stderr).toMatch(
+      /are of different clouds \(http:\/\/127\.0\.0\.1:5000\/v3 region \S+ vs https:\/\/keystone\.other\.example\/v3/,
+    );
   });
 
   test("the failure is a product defect in summary and report categories, and the report carries the earlier run in its history", () => {
@@ -240,11 +279,17 @@ describe("diff, quality gates, known issues, categories and history", () => {
     expect(failed.failureKind).toBe("product");
     const rc = JSON.parse(readFileSync(join(reports, after.runId, "dcn1", "allurerc.json"), "utf8"));
     expect(rc.historyPath).toBe(join(reports, "history", "dcn1.jsonl"));
-    expect(rc.categories.rules.map((r: { name: string }) => r.name)).toEqual(["Known issues", "Product defects", "Infrastructure problems", "Harness errors"]);
+    expect(rc.categories.rules.map((r: { name: string }) => r.name)).toEqual([
+      "Known issues",
+      "Product defects",
+      "Infrastructure problems",
+      "Harness errors",
+    ]);
     const history = readFileSync(rc.historyPath, "utf8").split("\n").filter(Boolean);
     expect(history.length).toBe(2);
     const results = join(reports, after.runId, "dcn1", "allure-results");
-    const labels = readdirSync(results).filter((f) => f.endsWith("-result.json"))
+    const labels = readdirSync(results)
+      .filter((f) => f.endsWith("-result.json"))
       .map((f) => JSON.parse(readFileSync(join(results, f), "utf8")) as { name: string; labels: { name: string; value: string }[] })
       .find((r) => r.labels.some((l) => l.name === "testId" && l.value === "rule-1-same-names"))!.labels;
     expect(labels).toContainEqual({ name: "failure", value: "product" });
@@ -254,14 +299,28 @@ describe("diff, quality gates, known issues, categories and history", () => {
   });
 
   test("a known issue keeps the gate met until it expires; a gate on tests executed fails the run", async () => {
-    const issue = { test: "rule-1-same-names", site: "dcn1", reason: "compute host moved for maintenance", link: "https://bugs.example/42" };
-    const live = await withFault("dcn1", "az-mismatch", () => runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]));
+    const issue = {
+      test: "rule-1-same-names",
+      site: "dcn1",
+      reason: "compute host moved for maintenance",
+      link: "https://bugs.example/42",
+    };
+    const live = await withFault("dcn1", "az-mismatch", () =>
+      runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]),
+    );
     expect(live.exitCode, live.output).toBe(0);
     expect(live.summary.sites[0]!.gates).toMatchObject({ ok: true, known: [{ test: "rule-1-same-names", expires: "2099-12-31" }] });
     expect(live.output).toContain("FAILED (known issue until 2099-12-31: compute host moved for maintenance https://bugs.example/42)");
-    const expired = await withFault("dcn1", "az-mismatch", () => runHarness([...rules, "--config", labConfigWith({
-      knownIssues: [{ ...issue, expires: "2020-01-01" }], gates: { sites: { dcn1: { minTests: 50 } } },
-    })]));
+    const expired = await withFault("dcn1", "az-mismatch", () =>
+      runHarness([
+        ...rules,
+        "--config",
+        labConfigWith({
+          knownIssues: [{ ...issue, expires: "2020-01-01" }],
+          gates: { sites: { dcn1: { minTests: 50 } } },
+        }),
+      ]),
+    );
     expect(expired.exitCode).toBe(1);
     expect(expired.output).toContain("[dcn1] known issue for rule-1-same-names expired on 2020-01-01: the failure counts again");
     expect(expired.output).toContain("[dcn1] GATE maxFailures not met: 1 failed (at most 0)");

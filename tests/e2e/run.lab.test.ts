@@ -2,16 +2,16 @@ import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } 
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
+import axios from "axios";
 import { execa } from "execa";
 import { beforeAll, describe, expect, test } from "vitest";
+import { createCephProbe } from "../../helpers/ceph/probe.ts";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
-import { createCephProbe } from "../../helpers/ceph/probe.ts";
-import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
-import { runHarness, testOf, type HarnessRun } from "./testing.ts";
+import type { RunInfo } from "../../helpers/harness/model.ts";
 import { runWorkDir } from "../../helpers/harness/run.ts";
-import { type RunInfo } from "../../helpers/harness/model.ts";
-import axios from "axios";
+import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
+import { type HarnessRun, runHarness, testOf } from "./testing.ts";
 
 let run: HarnessRun;
 
@@ -20,7 +20,13 @@ beforeAll(async () => {
 }, 1200000);
 
 function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".json": "application/json", ".css": "text/css", ".svg": "image/svg+xml" };
+  const types: Record<string, string> = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".json": "application/json",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+  };
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^(\.\.[/\\])+/, "");
     const file = join(dir, path === "/" ? "index.html" : path);
@@ -31,19 +37,39 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
     res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
     createReadStream(file).pipe(res);
   });
-  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })),
+  );
 }
 
 async function renderedDom(url: string): Promise<string> {
-  const r = await execa("chromium", [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", `--user-data-dir=${mkdtempSync(join(tmpdir(), "dcnv-chromium-"))}`, "--virtual-time-budget=15000", "--dump-dom", url,
-  ], { reject: false, timeout: 120000 });
+  const r = await execa(
+    "chromium",
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), "dcnv-chromium-"))}`,
+      "--virtual-time-budget=15000",
+      "--dump-dom",
+      url,
+    ],
+    { reject: false, timeout: 120000 },
+  );
   return r.stdout;
 }
 
-function unescape(html: string): string {
-  return html.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+function unescapeHtml(html: string): string {
+  return html
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, "&");
 }
 
 describe("dcn-verify run on the healthy lab", () => {
@@ -69,14 +95,20 @@ describe("dcn-verify run on the healthy lab", () => {
     expect((await c.volume.listVolumes()).filter((v) => mine(v.name))).toEqual([]);
     expect((await c.volume.listSnapshots()).filter((s) => mine(s.name) || mine(s.description as string))).toEqual([]);
     expect((await c.compute.listServers()).filter((s) => mine(s.name))).toEqual([]);
-    const journal = readFileSync(join(run.runDir, "resources.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const journal = readFileSync(join(run.runDir, "resources.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const ids = new Set(journal.map((l: { id: string }) => l.id));
     expect(ids.size).toBeGreaterThan(10);
     for (const site of [cfg.central, ...cfg.edges]) {
       const probe = createCephProbe(site);
       for (const pool of ["images", "volumes"]) {
         const names = (await probe.rbdList(pool)).map((e) => e.image);
-        expect(names.filter((n) => [...ids].some((id) => n.includes(id))), `${site.name}/${pool}`).toEqual([]);
+        expect(
+          names.filter((n) => [...ids].some((id) => n.includes(id))),
+          `${site.name}/${pool}`,
+        ).toEqual([]);
       }
       await probe.close();
     }
@@ -85,14 +117,18 @@ describe("dcn-verify run on the healthy lab", () => {
   test("stops its image server and removes its scratch files at the end of the run", async () => {
     const info = JSON.parse(readFileSync(join(run.runDir, "run.json"), "utf8")) as RunInfo;
     expect(info.web?.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{24}$/);
-    const err = await axios.get(`${info.web!.baseUrl}/x`, { timeout: 5000, proxy: false }).then(() => undefined, (e: { code?: string }) => e.code);
+    const err = await axios.get(`${info.web!.baseUrl}/x`, { timeout: 5000, proxy: false }).then(
+      () => undefined,
+      (e: { code?: string }) => e.code,
+    );
     expect(err).toBe("ECONNREFUSED");
     expect(existsSync(runWorkDir(info.runId))).toBe(false);
   });
 
   test("central's report carries each import's timeline and how often it polled", () => {
     const dir = join(run.runDir, "central", "allure-results");
-    const timelines = readdirSync(dir).filter((f) => f.endsWith("-attachment.json"))
+    const timelines = readdirSync(dir)
+      .filter((f) => f.endsWith("-attachment.json"))
       .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as { timeline?: unknown; secondsBetweenPolls?: { min: number } })
       .filter((a) => Array.isArray(a.timeline) && a.secondsBetweenPolls);
     expect(timelines.length).toBeGreaterThanOrEqual(6);
@@ -115,16 +151,19 @@ describe("dcn-verify run on the healthy lab", () => {
       const dir = join(run.runDir, s.site, "report");
       const { server, url } = await serve(dir);
       try {
-        const results = readdirSync(join(dir, "data", "test-results")).map((f) => JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")));
+        const results = readdirSync(join(dir, "data", "test-results")).map((f) =>
+          JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")),
+        );
         expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
         const index = await renderedDom(`${url}/index.html`);
         expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
         // A sample of each site's results, spread over its suites, keeps this check to about a minute.
         const step = Math.max(1, Math.floor(results.length / 6));
         for (const r of results.filter((_, i) => i % step === 0)) {
-          const dom = unescape(await renderedDom(`${url}/index.html#${r.id}`));
+          const dom = unescapeHtml(await renderedDom(`${url}/index.html#${r.id}`));
           expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
-          for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4)) expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
+          for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4))
+            expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
         }
       } finally {
         server.close();

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -31,12 +31,19 @@ export async function stock(cmd: string, args: string[]) {
 export async function withFault<T>(site: string, kind: string, fn: () => Promise<T>): Promise<T> {
   const f = await cli(["lab", "fault", site, kind]);
   if (f.exitCode !== 0) throw new Error(`lab fault ${site} ${kind} failed:\n${f.all}`);
-  try {
-    return await fn();
-  } finally {
+  const heal = async () => {
     const h = await cli(["lab", "heal", site]);
     if (h.exitCode !== 0) throw new Error(`lab heal ${site} failed:\n${h.all}`);
+  };
+  let out: T;
+  try {
+    out = await fn();
+  } catch (e) {
+    await heal().catch(() => undefined);
+    throw e;
   }
+  await heal();
+  return out;
 }
 
 /** The lab's own config with some fields replaced (shorter timeouts, say), in a temp file. */
@@ -69,7 +76,10 @@ export async function runHarness(
   const reports = o.reports ?? mkdtempSync(join(tmpdir(), "dcnv-reports-"));
   const tier = args.includes("--tier") || o.asTyped ? [] : ["--tier", "disruptive"];
   const child = execa(process.execPath, [BIN, "run", "--reports", reports, ...tier, ...args], {
-    reject: false, timeout: 1200000, all: true, env: o.env ? { ...process.env, ...o.env } : undefined,
+    reject: false,
+    timeout: 1200000,
+    all: true,
+    env: o.env ? { ...process.env, ...o.env } : undefined,
   });
   if (o.onLine) {
     let buf = "";
@@ -77,7 +87,7 @@ export async function runHarness(
       buf += d.toString();
       const lines = buf.split("\n");
       buf = lines.pop()!;
-      lines.forEach((l) => o.onLine!(l));
+      for (const l of lines) o.onLine!(l);
     });
   }
   const r = await child;
@@ -94,6 +104,9 @@ export async function runHarness(
 export function testOf(run: HarnessRun, site: string, id: string) {
   const s = run.summary.sites.find((x) => x.site === site);
   const t = s?.tests.find((x) => x.id === id);
-  if (!t) throw new Error(`no test ${id} for ${site} in the summary: ${JSON.stringify(run.summary.sites.map((x) => [x.site, x.tests.map((y) => y.id)]))}`);
+  if (!t)
+    throw new Error(
+      `no test ${id} for ${site} in the summary: ${JSON.stringify(run.summary.sites.map((x) => [x.site, x.tests.map((y) => y.id)]))}`,
+    );
   return t;
 }
