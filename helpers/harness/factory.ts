@@ -10,10 +10,11 @@ import {
   waitForSnapshotStatus,
   waitForVolumeStatus,
 } from "../clients/waiters.ts";
+import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
-import type { SiteContext } from "./context.ts";
+import type { RunInfo } from "./model.ts";
 import { RUN_PROPERTY } from "./naming.ts";
-import type { ResourceKind } from "./resources.ts";
+import type { ResourceKind, ResourceTracker } from "./resources.ts";
 import { attachWait, step } from "./steps.ts";
 
 /**
@@ -21,8 +22,18 @@ import { attachWait, step } from "./steps.ts";
  * the run's, registers its cleanup the moment the cloud has it (last in, first out) and waits until
  * it is usable, in a step of its own.
  */
+/** What the factory needs of a site's context. */
+export interface FactoryContext {
+  run: RunInfo;
+  config: Config;
+  site: Site;
+  clients: Clients;
+  tracker: ResourceTracker;
+  name(what: string): string;
+}
+
 export class ResourceFactory {
-  constructor(private readonly c: SiteContext) {}
+  constructor(private readonly c: FactoryContext) {}
 
   private track(kind: ResourceKind, id: string, name: string): void {
     this.c.tracker.track({ kind, id, name, site: this.c.site.name });

@@ -8,8 +8,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createShimServer, listenShim, type ShimRunner } from "../../lab/docker-shim.ts";
-import { CephCommandError, CephTimeoutError, createCephProbe } from "./probe.ts";
+import { CephCommandError, CephTimeoutError, createCephProbe } from "../helpers/ceph/probe.ts";
+import { createShimServer, listenShim, type ShimRunner } from "./docker-shim.ts";
 
 const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";
 const FSID = "0f9ee397-8b6d-483e-8d10-9bbfe358836c";
@@ -239,7 +239,7 @@ describe("docker shim as a standalone process", () => {
     const dir = mkdtempSync(join(tmpdir(), "dcnv-shim-proc-"));
     const socket = join(dir, "central.sock");
     const shim = execa("node", ["--import", "tsx", "lab/docker-shim.ts", "--socket", socket, "--site", "central"], {
-      cwd: join(import.meta.dirname, "../.."),
+      cwd: join(import.meta.dirname, ".."),
       reject: false,
     });
     try {
