@@ -3,6 +3,7 @@ import type { HttpClient, Query } from "../core/http.ts";
 import { isApiError } from "../core/http.ts";
 import type { Session } from "./identity.ts";
 import { negotiateMicroversion, versionAtLeast, versionRoot, versionsSchema } from "./microversion.ts";
+import { paginate } from "./paginate.ts";
 
 export const DEFAULT_COMPUTE_MICROVERSION = "2.60";
 /** createImage returns {"image_id"} in the body from here; before, only the Location header has it. */
@@ -108,8 +109,6 @@ export interface CreateServerBody {
   [field: string]: unknown;
 }
 
-const linksSchema = z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional();
-
 /** The compute URL with its version (catalogs may list the bare host). */
 export function computeEndpoint(catalogUrl: string): string {
   const u = catalogUrl.replace(/\/+$/, "");
@@ -171,19 +170,7 @@ export class ComputeClient {
 
   /** Every page of GET /servers/detail for the filter. */
   async listServers(filter: Query = {}): Promise<Server[]> {
-    const schema = z.looseObject({ servers: z.array(serverSchema), servers_links: linksSchema });
-    const out: Server[] = [];
-    let page = await this.http.request("GET", "/servers/detail", { expect: 200, query: filter, schema });
-    out.push(...page.data.servers);
-    for (
-      let next = page.data.servers_links?.find((l) => l.rel === "next");
-      next && page.data.servers.length > 0;
-      next = page.data.servers_links?.find((l) => l.rel === "next")
-    ) {
-      page = await this.http.request("GET", next.href, { expect: 200, schema });
-      out.push(...page.data.servers);
-    }
-    return out;
+    return paginate(this.http, "/servers/detail", "servers", serverSchema, filter);
   }
 
   async deleteServer(id: string): Promise<void> {

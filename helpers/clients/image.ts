@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { z } from "zod";
 import type { HttpClient, Query } from "../core/http.ts";
 import type { Session } from "./identity.ts";
+import { paginate } from "./paginate.ts";
 
 /** Glance's comma-separated store lists: "" is [] and the order (store weight) is kept. */
 export const storeList = z.string().transform((s) =>
@@ -58,12 +59,6 @@ export const imageSchema = z.looseObject({
   direct_url: z.string().optional(),
 });
 export type Image = z.infer<typeof imageSchema>;
-
-const imagesPageSchema = z.looseObject({
-  images: z.array(imageSchema),
-  next: z.string().optional(),
-  first: z.string().optional(),
-});
 
 /** /v2/info/stores: the flags are the strings "true"/"false", as Glance sends them. */
 export const storeSchema = z.looseObject({
@@ -229,14 +224,7 @@ export class ImageClient {
 
   /** Every page of GET /v2/images for the filter. */
   async listImages(filter: Query = {}): Promise<Image[]> {
-    const out: Image[] = [];
-    let page = await this.http.request("GET", "/v2/images", { expect: 200, query: filter, schema: imagesPageSchema });
-    out.push(...page.data.images);
-    while (page.data.next && page.data.images.length > 0) {
-      page = await this.http.request("GET", page.data.next, { expect: 200, schema: imagesPageSchema });
-      out.push(...page.data.images);
-    }
-    return out;
+    return paginate(this.http, "/v2/images", "images", imageSchema, filter);
   }
 
   async updateImage(id: string, ops: JsonPatchOp[]): Promise<Image> {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { HttpClient, Query } from "../core/http.ts";
 import type { Session } from "./identity.ts";
 import { negotiateMicroversion, versionAtLeast, versionRoot, versionsSchema } from "./microversion.ts";
+import { paginate } from "./paginate.ts";
 
 export const DEFAULT_VOLUME_MICROVERSION = "3.60";
 /** From this volume microversion an in-use volume is snapshotted without force, and force=false is a 400. */
@@ -117,8 +118,6 @@ export function rbdBackendTarget(pool: BackendPool): { cluster: string; fsid: st
   return { cluster, fsid, pool: rbdPool };
 }
 
-const linksSchema = z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional();
-
 export interface CreateVolumeBody {
   size: number;
   name?: string;
@@ -195,21 +194,8 @@ export class VolumeClient {
     ).data.volume;
   }
 
-  /** Every page of GET /volumes/detail for the filter. */
   async listVolumes(filter: Query = {}): Promise<Volume[]> {
-    const schema = z.looseObject({ volumes: z.array(volumeSchema), volumes_links: linksSchema });
-    const out: Volume[] = [];
-    let page = await this.http.request("GET", "/volumes/detail", { expect: 200, query: filter, schema });
-    out.push(...page.data.volumes);
-    for (
-      let next = page.data.volumes_links?.find((l) => l.rel === "next");
-      next && page.data.volumes.length > 0;
-      next = page.data.volumes_links?.find((l) => l.rel === "next")
-    ) {
-      page = await this.http.request("GET", next.href, { expect: 200, schema });
-      out.push(...page.data.volumes);
-    }
-    return out;
+    return paginate(this.http, "/volumes/detail", "volumes", volumeSchema, filter);
   }
 
   async deleteVolume(id: string, o: { cascade?: boolean } = {}): Promise<void> {
@@ -243,19 +229,7 @@ export class VolumeClient {
   }
 
   async listSnapshots(filter: Query = {}): Promise<Snapshot[]> {
-    const schema = z.looseObject({ snapshots: z.array(snapshotSchema), snapshots_links: linksSchema });
-    const out: Snapshot[] = [];
-    let page = await this.http.request("GET", "/snapshots/detail", { expect: 200, query: filter, schema });
-    out.push(...page.data.snapshots);
-    for (
-      let next = page.data.snapshots_links?.find((l) => l.rel === "next");
-      next && page.data.snapshots.length > 0;
-      next = page.data.snapshots_links?.find((l) => l.rel === "next")
-    ) {
-      page = await this.http.request("GET", next.href, { expect: 200, schema });
-      out.push(...page.data.snapshots);
-    }
-    return out;
+    return paginate(this.http, "/snapshots/detail", "snapshots", snapshotSchema, filter);
   }
 
   async deleteSnapshot(id: string): Promise<void> {
@@ -300,13 +274,7 @@ export class VolumeClient {
   }
 
   async listBackups(filter: Query = {}): Promise<Backup[]> {
-    return (
-      await this.http.request("GET", "/backups/detail", {
-        expect: 200,
-        query: filter,
-        schema: z.looseObject({ backups: z.array(backupSchema) }),
-      })
-    ).data.backups;
+    return paginate(this.http, "/backups/detail", "backups", backupSchema, filter);
   }
 
   async deleteBackup(id: string): Promise<void> {

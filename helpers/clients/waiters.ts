@@ -164,58 +164,61 @@ export async function waitForImportSettled(
   });
 }
 
-const VOLUME_ERROR = /^error/;
+const CINDER_ERROR = /^error/;
 
-export async function waitForVolumeStatus(
+/**
+ * Waits until a Cinder resource (volume, snapshot, backup) has one of the wanted statuses; stops early
+ * on an error status it was not waiting for.
+ */
+async function waitForCinderStatus<T extends { status: string }>(
+  noun: string,
+  what: string,
+  show: () => Promise<T>,
+  status: string | readonly string[],
+  t: WaitTiming,
+  o: { detail?: (r: T) => string; reason?: (r: T) => string } = {},
+): Promise<WaitResult<T>> {
+  const wanted = typeof status === "string" ? [status] : [...status];
+  return waitFor({
+    ...t,
+    what,
+    expected: `status ${wanted.join(" or ")}`,
+    poll: show,
+    done: (r) => wanted.includes(r.status),
+    terminal: (r) =>
+      CINDER_ERROR.test(r.status) && !wanted.includes(r.status) ? `${noun} status is ${r.status}${o.reason?.(r) ?? ""}` : undefined,
+    describe: (r) => `status=${r.status}${o.detail?.(r) ?? ""}`,
+  });
+}
+
+export function waitForVolumeStatus(
   volume: Pick<VolumeClient, "showVolume">,
   id: string,
   status: string | readonly string[],
   t: WaitTiming,
 ): Promise<WaitResult<Volume>> {
-  const wanted = typeof status === "string" ? [status] : [...status];
-  return waitFor({
-    ...t,
-    what: `volume ${id}`,
-    expected: `status ${wanted.join(" or ")}`,
-    poll: () => volume.showVolume(id),
-    done: (v) => wanted.includes(v.status),
-    terminal: (v) => (VOLUME_ERROR.test(v.status) ? `volume status is ${v.status}` : undefined),
-    describe: (v) => `status=${v.status}${v.migration_status ? ` migration=${v.migration_status}` : ""}`,
+  return waitForCinderStatus("volume", `volume ${id}`, () => volume.showVolume(id), status, t, {
+    detail: (v) => (v.migration_status ? ` migration=${v.migration_status}` : ""),
   });
 }
 
-export async function waitForSnapshotStatus(
+export function waitForSnapshotStatus(
   volume: Pick<VolumeClient, "showSnapshot">,
   id: string,
   status: string,
   t: WaitTiming,
 ): Promise<WaitResult<Snapshot>> {
-  return waitFor({
-    ...t,
-    what: `volume snapshot ${id}`,
-    expected: `status ${status}`,
-    poll: () => volume.showSnapshot(id),
-    done: (s) => s.status === status,
-    terminal: (s) => (VOLUME_ERROR.test(s.status) && s.status !== status ? `snapshot status is ${s.status}` : undefined),
-    describe: (s) => `status=${s.status}`,
-  });
+  return waitForCinderStatus("snapshot", `volume snapshot ${id}`, () => volume.showSnapshot(id), status, t);
 }
 
-export async function waitForBackupStatus(
+export function waitForBackupStatus(
   volume: Pick<VolumeClient, "showBackup">,
   id: string,
   status: string | readonly string[],
   t: WaitTiming,
 ): Promise<WaitResult<Backup>> {
-  const wanted = typeof status === "string" ? [status] : [...status];
-  return waitFor({
-    ...t,
-    what: `volume backup ${id}`,
-    expected: `status ${wanted.join(" or ")}`,
-    poll: () => volume.showBackup(id),
-    done: (b) => wanted.includes(b.status),
-    terminal: (b) => (b.status === "error" ? `backup status is error${b.fail_reason ? `: ${b.fail_reason}` : ""}` : undefined),
-    describe: (b) => `status=${b.status}`,
+  return waitForCinderStatus("backup", `volume backup ${id}`, () => volume.showBackup(id), status, t, {
+    reason: (b) => (b.fail_reason ? `: ${b.fail_reason}` : ""),
   });
 }
 
