@@ -28,6 +28,15 @@ export function parseCommand<O extends Options>(argv: string[], options: O, usag
   return parsed;
 }
 
+/** The options that select what a run does; run and plan take the same. */
+export const SELECTION_OPTIONS = {
+  config: { type: "string" },
+  sites: { type: "string" },
+  suites: { type: "string" },
+  tier: { type: "string" },
+  "allow-writes": { type: "boolean" },
+} as const;
+
 /** --config, else $DCN_VERIFY_CONFIG, else the embedded lab's config when the lab is up. */
 export function configPathOf(arg: string | undefined): string {
   return resolveConfigPath(arg, { labConfigPath: paths().config });

@@ -4,25 +4,14 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
-import { configPathOf, parseCommand } from "./args.ts";
+import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
 const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tier TIER] [--allow-writes] [--json]
   A dry run: per site, the tests 'dcn-verify run' would run with the same options, their tier, and what they
   would create. It authenticates to check the credentials and calls nothing else.`;
 
 export async function planCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(
-    argv,
-    {
-      config: { type: "string" },
-      sites: { type: "string" },
-      suites: { type: "string" },
-      tier: { type: "string" },
-      "allow-writes": { type: "boolean" },
-      json: { type: "boolean" },
-    },
-    USAGE,
-  );
+  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, json: { type: "boolean" } }, USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   let cfg: Config;

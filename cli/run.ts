@@ -5,7 +5,7 @@ import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
 import { formatOutcome, runVerification } from "../helpers/harness/run.ts";
 import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
-import { configPathOf, parseCommand } from "./args.ts";
+import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
 const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tier TIER] [--allow-writes] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
@@ -17,18 +17,7 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(
-    argv,
-    {
-      config: { type: "string" },
-      sites: { type: "string" },
-      suites: { type: "string" },
-      tier: { type: "string" },
-      "allow-writes": { type: "boolean" },
-      reports: { type: "string" },
-    },
-    USAGE,
-  );
+  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, reports: { type: "string" } }, USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   const say = (line: string) => process.stderr.write(`dcn-verify run: ${line}\n`);

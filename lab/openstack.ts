@@ -206,24 +206,9 @@ key_repository = ${data("keystone", "credential-keys")}
   const env = { OS_KEYSTONE_CONFIG_FILES: conf };
   if (!state.done.includes("keystone:bootstrap")) {
     await run("keystone", "keystone-manage", ["--config-file", conf, "db_sync"]);
-    await run("keystone", "keystone-manage", [
-      "--config-file",
-      conf,
-      "fernet_setup",
-      "--keystone-user",
-      "root",
-      "--keystone-group",
-      "root",
-    ]);
-    await run("keystone", "keystone-manage", [
-      "--config-file",
-      conf,
-      "credential_setup",
-      "--keystone-user",
-      "root",
-      "--keystone-group",
-      "root",
-    ]);
+    for (const setup of ["fernet_setup", "credential_setup"]) {
+      await run("keystone", "keystone-manage", ["--config-file", conf, setup, "--keystone-user", "root", "--keystone-group", "root"]);
+    }
     await run("keystone", "keystone-manage", [
       "--config-file",
       conf,

@@ -1,61 +1,25 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import { ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
-import { clearRegisteredSecrets, redactText } from "../core/redact.ts";
+import { configError as configErrorIn, configFolder, testSite, validConfig } from "../config/testing.ts";
+import { redactText } from "../core/redact.ts";
 import { type CloudLoadOptions, loadCloudCredentials } from "./credentials.ts";
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "dcnv-config-"));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-  clearRegisteredSecrets();
-});
+const folder = configFolder();
+const write = folder.write;
+const site = testSite;
 
-const site = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  az: name,
-  store: name,
-  ceph: { cluster: name, transport: { kind: "local" } },
-  ...extra,
-});
-
-const validConfig = () => ({
-  cloud: { cloud: "lab", cloudsFile: "clouds.yaml" },
-  central: site("central"),
-  edges: [site("dcn0"), site("dcn1", { ceph: { cluster: "dcn1", transport: { kind: "docker", socketPath: "/run/docker.sock" } } })],
-  flavor: "m1.tiny",
-});
-
-function write(name: string, content: string | object): string {
-  const file = join(dir, name);
-  mkdirSync(join(file, ".."), { recursive: true });
-  writeFileSync(file, typeof content === "string" ? content : stringify(content));
-  return file;
-}
-
-async function configError(content: string | object): Promise<ConfigError> {
-  const file = write("dcn-verify.yaml", content);
-  const e = await loadConfig(file).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ConfigError);
-  const err = e as ConfigError;
-  expect(err.message).toContain(file);
-  return err;
-}
+const configError = (content: string | object) => configErrorIn(write, content);
 
 describe("loadCloudCredentials", () => {
   const opts = (extra: Partial<CloudLoadOptions> = {}): CloudLoadOptions => ({
     env: {},
-    cwd: join(dir, "cwd"),
-    home: join(dir, "home"),
-    siteDirs: [join(dir, "etc")],
+    cwd: join(folder.dir(), "cwd"),
+    home: join(folder.dir(), "home"),
+    siteDirs: [join(folder.dir(), "etc")],
     ...extra,
   });
 

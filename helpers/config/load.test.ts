@@ -1,53 +1,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { stringify } from "yaml";
-import { clearRegisteredSecrets, redactText } from "../core/redact.ts";
+import { redactText } from "../core/redact.ts";
 import { ConfigError, loadConfig, resolveConfigPath } from "./load.ts";
+import { configError as configErrorIn, configFolder, testSite, validConfig } from "./testing.ts";
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "dcnv-config-"));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-  clearRegisteredSecrets();
-});
+const folder = configFolder();
+const write = folder.write;
+const site = testSite;
 
-const site = (name: string, extra: Record<string, unknown> = {}) => ({
-  name,
-  az: name,
-  store: name,
-  ceph: { cluster: name, transport: { kind: "local" } },
-  ...extra,
-});
-
-const validConfig = () => ({
-  cloud: { cloud: "lab", cloudsFile: "clouds.yaml" },
-  central: site("central"),
-  edges: [site("dcn0"), site("dcn1", { ceph: { cluster: "dcn1", transport: { kind: "docker", socketPath: "/run/docker.sock" } } })],
-  flavor: "m1.tiny",
-});
-
-function write(name: string, content: string | object): string {
-  const file = join(dir, name);
-  mkdirSync(join(file, ".."), { recursive: true });
-  writeFileSync(file, typeof content === "string" ? content : stringify(content));
-  return file;
-}
-
-async function configError(content: string | object): Promise<ConfigError> {
-  const file = write("dcn-verify.yaml", content);
-  const e = await loadConfig(file).then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(ConfigError);
-  const err = e as ConfigError;
-  expect(err.message).toContain(file);
-  return err;
-}
+const configError = (content: string | object) => configErrorIn(write, content);
 
 describe("loadConfig", () => {
   test("a valid file gets its defaults and absolute paths", async () => {
@@ -56,7 +20,7 @@ describe("loadConfig", () => {
     expect(cfg.edges.map((e) => e.name)).toEqual(["dcn0", "dcn1"]);
     expect(cfg.timeouts.copyImage).toBe(600);
     expect(cfg.network).toBe("none");
-    expect(cfg.cloud).toEqual({ cloud: "lab", cloudsFile: join(dir, "clouds.yaml") });
+    expect(cfg.cloud).toEqual({ cloud: "lab", cloudsFile: join(folder.dir(), "clouds.yaml") });
   });
 
   test("bad YAML names the file and the line", async () => {
@@ -160,6 +124,6 @@ describe("loadConfig", () => {
     expect(resolveConfigPath("x.yaml", { env: { DCN_VERIFY_CONFIG: "/y.yaml" }, labConfigPath: lab })).toMatch(/x\.yaml$/);
     expect(resolveConfigPath(undefined, { env: { DCN_VERIFY_CONFIG: "/y.yaml" }, labConfigPath: lab })).toBe("/y.yaml");
     expect(resolveConfigPath(undefined, { env: {}, labConfigPath: lab })).toBe(lab);
-    expect(() => resolveConfigPath(undefined, { env: {}, labConfigPath: join(dir, "none.yaml") })).toThrow(/DCN_VERIFY_CONFIG/);
+    expect(() => resolveConfigPath(undefined, { env: {}, labConfigPath: join(folder.dir(), "none.yaml") })).toThrow(/DCN_VERIFY_CONFIG/);
   });
 });

@@ -12,22 +12,9 @@ import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
 import { generateRawImage } from "../../helpers/images/source.ts";
 import { paths } from "../../lab/state.ts";
-import { labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
+import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
-const config = () =>
-  labConfigWith({
-    timeouts: {
-      imageActive: 60,
-      copyImage: 60,
-      volumeAvailable: 60,
-      volumeUpload: 120,
-      serverActive: 60,
-      serverStopped: 25,
-      snapshotAvailable: 30,
-      deletion: 45,
-      request: 30,
-    },
-  });
+const config = () => labConfigWith({ timeouts: SHORT_TIMEOUTS });
 
 describe("multi-store import on a lab broken on purpose", () => {
   test("a store that refuses writes fails all_stores both ways, and a Glance without image_conversion keeps qcow2", async () => {

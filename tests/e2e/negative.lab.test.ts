@@ -4,23 +4,10 @@ import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
 import { sweep } from "../../helpers/harness/run.ts";
-import { cli, type HarnessRun, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
+import { cli, type HarnessRun, labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 // Short waits: a broken lab should fail fast, and the message must name the site and the cause.
-const config = () =>
-  labConfigWith({
-    timeouts: {
-      imageActive: 60,
-      copyImage: 40,
-      volumeAvailable: 30,
-      volumeUpload: 120,
-      serverActive: 60,
-      serverStopped: 25,
-      snapshotAvailable: 30,
-      deletion: 45,
-      request: 30,
-    },
-  });
+const config = () => labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30 } });
 
 /** A run's leftovers, swept after the lab is healed (an OSD that was down can hold deletions up). */
 async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[]> {

@@ -46,6 +46,19 @@ export async function withFault<T>(site: string, kind: string, fn: () => Promise
   return out;
 }
 
+/** Waits short enough that a lab broken on purpose fails fast (seconds). */
+export const SHORT_TIMEOUTS = {
+  imageActive: 60,
+  copyImage: 60,
+  volumeAvailable: 60,
+  volumeUpload: 120,
+  serverActive: 60,
+  serverStopped: 25,
+  snapshotAvailable: 30,
+  deletion: 45,
+  request: 30,
+};
+
 /** The lab's own config with some fields replaced (shorter timeouts, say), in a temp file. */
 export function labConfigWith(overrides: Record<string, unknown>): string {
   const cfg = parse(readFileSync(paths().config, "utf8")) as Record<string, unknown>;
