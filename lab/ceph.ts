@@ -254,6 +254,30 @@ export async function setGlanceCapsBroad(site: string): Promise<void> {
   await ceph(site, "auth", "caps", "client.glance", "mon", "allow *", "osd", "allow *");
 }
 
+/** Fault pools-renamed: the pools Glance and Cinder write to, under the names some deployments give them. */
+export const RENAMED_POOLS = { images: "glance-images", volumes: "cinder-volumes" } as const;
+
+/** Renames the images and volumes pools (or back), keeping their data, and gives the cephx users caps on the new names. */
+export async function setPoolsRenamed(site: string, renamed: boolean): Promise<void> {
+  const pools = (await ceph(site, "osd", "pool", "ls")).split("\n").map((p) => p.trim());
+  for (const [plain, other] of Object.entries(RENAMED_POOLS)) {
+    const [from, to] = renamed ? [plain, other] : [other, plain];
+    if (pools.includes(from)) await ceph(site, "osd", "pool", "rename", from, to);
+  }
+  const p = renamed ? RENAMED_POOLS : { images: "images", volumes: "volumes" };
+  await ceph(site, "auth", "caps", "client.glance", "mon", "profile rbd", "osd", `profile rbd pool=${p.images}`);
+  await ceph(
+    site,
+    "auth",
+    "caps",
+    "client.cinder",
+    "mon",
+    "profile rbd",
+    "osd",
+    `profile rbd pool=${p.volumes}, profile rbd pool=vms, profile rbd-read-only pool=${p.images}`,
+  );
+}
+
 export const MISSING_POOL = "backups";
 
 /** Fault pool-missing: the backups pool is renamed away (and back), keeping its data. */

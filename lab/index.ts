@@ -11,6 +11,7 @@ import {
   setGlanceCapsBroad,
   setGlanceWrites,
   setPoolMissing,
+  setPoolsRenamed,
   thawOsd,
 } from "./ceph.ts";
 import {
@@ -140,6 +141,7 @@ function glanceOptions(state: LabState): GlanceOptions {
     withoutStores: state.faults.filter((f) => f.kind === "store-missing").map((f) => f.site),
     hideLocations: state.faults.some((f) => f.kind === "no-locations"),
     noConversion: state.faults.some((f) => f.kind === "no-conversion"),
+    renamedPools: state.faults.filter((f) => f.kind === "pools-renamed").map((f) => f.site),
   };
 }
 
@@ -395,6 +397,12 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
     case "pool-missing":
       await setPoolMissing(site, true);
       return status();
+    case "pools-renamed":
+      await setPoolsRenamed(site, true);
+      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+      await stopProcess(state, cinderVolumeName(site));
+      await startCinderVolume(state, site);
+      return waitForStatus(state, (s) => check(s).backend, 90000);
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
       return waitForStatus(state, (s) => !check(s).backend, 90000);
@@ -435,6 +443,12 @@ export async function heal(site?: string): Promise<LabStatus> {
         break;
       case "pool-missing":
         await setPoolMissing(f.site, false);
+        break;
+      case "pools-renamed":
+        await setPoolsRenamed(f.site, false);
+        await stopProcess(state, cinderVolumeName(f.site));
+        await startCinderVolume(state, f.site);
+        glanceRestart = true;
         break;
       case "volume-down":
         await startCinderVolume(state, f.site);

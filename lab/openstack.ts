@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import { RENAMED_POOLS } from "./ceph.ts";
 import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
 import { isRunning, LabError, logPath, portOpen, sleep, startProcess, stopProcess, tail, waitUntil } from "./procs.ts";
 import { type LabSecrets, type LabState, paths, REPO_ROOT, writeSecretFile, writeState } from "./state.ts";
@@ -347,6 +348,8 @@ export interface GlanceOptions {
   hideLocations?: boolean;
   /** Leave out the image_conversion import plugin (fault no-conversion). */
   noConversion?: boolean;
+  /** Sites whose images pool is renamed (fault pools-renamed). */
+  renamedPools?: string[];
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
@@ -374,7 +377,7 @@ ${stores
     (x) => `[${x}]
 rbd_store_ceph_conf = /etc/ceph/${x}.conf
 rbd_store_user = glance
-rbd_store_pool = images
+rbd_store_pool = ${(opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images"}
 rbd_store_chunk_size = 8
 rbd_thin_provisioning = True
 store_description = ${x} rbd glance store
@@ -484,7 +487,8 @@ export function cinderVolumeName(site: string): string {
 
 export async function startCinderVolume(state: LabState, site: string): Promise<void> {
   const siteConf = etc(`cinder-volume-${site}.conf`);
-  writeFileSync(siteConf, `[DEFAULT]\nenabled_backends = ${site}\n`);
+  const renamed = state.faults.some((f) => f.site === site && f.kind === "pools-renamed");
+  writeFileSync(siteConf, `[DEFAULT]\nenabled_backends = ${site}\n${renamed ? `[${site}]\nrbd_pool = ${RENAMED_POOLS.volumes}\n` : ""}`);
   if (isRunning(state.processes[cinderVolumeName(site)])) return;
   startProcess(state, cinderVolumeName(site), ["cinder-volume", "--config-file", etc("cinder.conf"), "--config-file", siteConf]);
 }

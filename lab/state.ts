@@ -18,6 +18,7 @@ export function siteNames(edges: number): string[] {
 }
 
 export const FAULT_KINDS = [
+  "pools-renamed",
   "osd-down",
   "store-missing",
   "no-locations",

@@ -14,6 +14,7 @@ import {
 } from "../helpers/checks/imports.ts";
 import { type Image, locationForStore, parseRbdLocation } from "../helpers/clients/image.ts";
 import { importTiming } from "../helpers/config/timing.ts";
+import { sha512Of } from "../helpers/core/digest.ts";
 import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { attachJson, attachText, step } from "../helpers/harness/steps.ts";
@@ -275,10 +276,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await step("the image still downloads whole: its sha512 is os_hash_value", async () => {
       const data = await glance.downloadImageData(before.id, { timeoutMs: c.config.timeouts.imageActive * 1000 });
       if (!data) defect(c, `image ${before.id} returned no data after the delete from ${store}`);
-      const { createHash } = await import("node:crypto");
-      const h = createHash("sha512");
-      for await (const chunk of data) h.update(chunk as Buffer);
-      const sha = h.digest("hex");
+      const { sha512: sha } = await sha512Of(data);
       if (sha !== after.os_hash_value)
         defect(c, `image ${before.id} downloads with sha512 ${sha}, not its os_hash_value ${after.os_hash_value}`);
     });

@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa } from "execa";
 import type { CephTransport } from "../config/schema.ts";
+import { StreamDigest } from "../core/digest.ts";
 import {
   type CephStatus,
   parseCephFsid,
@@ -320,16 +320,9 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     rbdInfo: async (pool, image) => parseRbdInfo(await json(["rbd", "info", `${pool}/${image}`])),
     rbdChildren: async (pool, image, snapshot) => parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
     exportSha512: async (spec, o = {}) => {
-      const hash = createHash("sha512");
-      let bytes = 0;
-      await invoke(["rbd", "export", "--no-progress", spec, "-"], {
-        timeoutMs: o.timeoutMs,
-        onStdout: (chunk) => {
-          hash.update(chunk);
-          bytes += chunk.length;
-        },
-      });
-      return { sha512: hash.digest("hex"), bytes };
+      const digest = new StreamDigest();
+      await invoke(["rbd", "export", "--no-progress", spec, "-"], { timeoutMs: o.timeoutMs, onStdout: (chunk) => digest.update(chunk) });
+      return digest.result();
     },
     version: async () => {
       const out = (await json(["ceph", "version"])).trim();

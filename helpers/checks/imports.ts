@@ -1,19 +1,18 @@
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import axios from "axios";
-import { execa } from "execa";
-import type { Image, ImportOptions } from "../clients/image.ts";
+import { defaultStore, type Image, type ImportOptions } from "../clients/image.ts";
 import { type ImportProgress, waitForImportSettled } from "../clients/waiters.ts";
 import type { Site } from "../config/schema.ts";
 import { importTiming } from "../config/timing.ts";
+import { sha512Of } from "../core/digest.ts";
 import { isApiError } from "../core/http.ts";
 import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, step } from "../harness/steps.ts";
-import { generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
+import { convertImage, generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
 import { defect, imageEvidence } from "./evidence.ts";
 
 /** An image Glance can fetch by web-download, and what the harness knows of its data. */
@@ -26,16 +25,6 @@ export interface WebImage {
   rawBytes: number;
   /** Where it came from, for the report. */
   origin: string;
-}
-
-async function sha512OfStream(stream: Readable): Promise<{ sha512: string; bytes: number }> {
-  const hash = createHash("sha512");
-  let bytes = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha512: hash.digest("hex"), bytes };
 }
 
 async function fetchStream(uri: string, timeoutMs: number, field: string): Promise<Readable> {
@@ -56,7 +45,7 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
   const timeoutMs = ctx.config.timeouts.request * 1000 * 10;
   if (cfg.uri) {
     if (format === "raw") {
-      const d = await sha512OfStream(await fetchStream(cfg.uri, timeoutMs, "webDownload.uri"));
+      const d = await sha512Of(await fetchStream(cfg.uri, timeoutMs, "webDownload.uri"));
       return { uri: cfg.uri, diskFormat: "raw", rawSha512: d.sha512, rawBytes: d.bytes, origin: `webDownload.uri ${cfg.uri}` };
     }
     if (!cfg.qcow2Uri) return undefined;
@@ -65,8 +54,8 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
     const info = await qemuImgInfo(local);
     if (info.format !== "qcow2") throw new ImageSourceError(`webDownload.qcow2Uri: ${cfg.qcow2Uri} is ${info.format}, not qcow2`);
     const raw = `${local}.raw`;
-    await convert(local, "qcow2", raw, "raw");
-    const d = await sha512OfStream(createReadStream(raw));
+    await convertImage(local, "qcow2", raw, "raw");
+    const d = await sha512Of(createReadStream(raw));
     return {
       uri: cfg.qcow2Uri,
       diskFormat: "qcow2",
@@ -80,7 +69,7 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
   const base = `${ctx.run.runId}-${ctx.site.name}-web`;
   const rawPath = join(web.dir, `${base}.raw`);
   if (!existsSync(rawPath)) await generateRawImage(rawPath, cfg.sizeMiB, `${ctx.run.runId}-web`);
-  const d = await sha512OfStream(createReadStream(rawPath));
+  const d = await sha512Of(createReadStream(rawPath));
   if (format === "raw") {
     return {
       uri: `${web.baseUrl}/${base}.raw`,
@@ -91,7 +80,7 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
     };
   }
   const qcowPath = join(web.dir, `${base}.qcow2`);
-  if (!existsSync(qcowPath)) await convert(rawPath, "raw", qcowPath, "qcow2");
+  if (!existsSync(qcowPath)) await convertImage(rawPath, "raw", qcowPath, "qcow2");
   return {
     uri: `${web.baseUrl}/${base}.qcow2`,
     diskFormat: "qcow2",
@@ -99,11 +88,6 @@ export async function webImage(ctx: SiteContext, format: "raw" | "qcow2"): Promi
     rawBytes: d.bytes,
     origin: `served by the harness (qcow2 of ${cfg.sizeMiB} MiB raw, ${statSync(qcowPath).size} bytes)`,
   };
-}
-
-async function convert(src: string, from: string, dest: string, to: string): Promise<void> {
-  const r = await execa("qemu-img", ["convert", "-f", from, "-O", to, src, dest], { reject: false, timeout: 600000 });
-  if (r.exitCode !== 0) throw new ImageSourceError(`qemu-img convert ${src} to ${to} failed: ${r.stderr.trim()}`);
 }
 
 export type ImportTarget = { stores: string[] } | { allStores: true } | { store: string } | { defaultStore: true };
@@ -121,7 +105,7 @@ export async function targetStores(ctx: SiteContext, t: ImportTarget): Promise<s
   if ("store" in t) return [t.store];
   const stores = await ctx.clients.image.listStores();
   if ("allStores" in t) return stores.filter((s) => s["read-only"] !== "true").map((s) => s.id);
-  const def = stores.find((s) => s.default === "true")?.id;
+  const def = defaultStore(stores);
   if (!def) defect(ctx, `Glance lists no default store (GET /v2/info/stores: ${stores.map((s) => s.id).join(", ")})`);
   return [def];
 }

@@ -1,10 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { stringify } from "yaml";
-import { ConfigError, loadConfig, resolveConfigPath } from "../config/load.ts";
-import { configError as configErrorIn, configFolder, testSite, validConfig } from "../config/testing.ts";
+import { ConfigError } from "../config/load.ts";
+import { configError as configErrorIn, configFolder, testSite } from "../config/testing.ts";
 import { redactText } from "../core/redact.ts";
 import { type CloudLoadOptions, loadCloudCredentials } from "./credentials.ts";
 

@@ -1,10 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { stringify } from "yaml";
-import { redactText } from "../core/redact.ts";
-import { ConfigError, loadConfig, resolveConfigPath } from "./load.ts";
+import { loadConfig, resolveConfigPath } from "./load.ts";
 import { configError as configErrorIn, configFolder, testSite, validConfig } from "./testing.ts";
 
 const folder = configFolder();

@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { redactText } from "../core/redact.ts";
-import { type Config, configSchema } from "./schema.ts";
+import { type Config, configSchema, type Site } from "./schema.ts";
 
 export type { CephTransport, Config, Site, Timeouts } from "./schema.ts";
 
@@ -132,4 +132,9 @@ export async function loadConfig(path?: string, o: ConfigLookup = {}): Promise<C
     cfg.image.source.path = resolve(base, cfg.image.source.path);
   }
   return cfg;
+}
+
+/** Every configured site, central first. */
+export function allSites(cfg: Pick<Config, "central" | "edges">): Site[] {
+  return [cfg.central, ...cfg.edges];
 }

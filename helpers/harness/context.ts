@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type CephProbe, createCephProbe } from "../ceph/probe.ts";
 import { type Clients, openClients } from "../clients/index.ts";
+import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { ResourceFactory } from "./factory.ts";
@@ -30,7 +31,7 @@ export interface SiteContext {
 /** A site's context from the run handed to its worker: no config file is read again. */
 export async function openSiteContext(run: RunInfo, siteName: string): Promise<SiteContext> {
   const { config } = run;
-  const sites = [config.central, ...config.edges];
+  const sites = allSites(config);
   const site = sites.find((s) => s.name === siteName);
   if (!site) throw new Error(`site '${siteName}' is not in ${run.configPath} (sites: ${sites.map((s) => s.name).join(", ")})`);
   const clients = await openClients(config);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCephProbe } from "../ceph/probe.ts";
 import { type Clients, openClients } from "../clients/index.ts";
+import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
@@ -210,7 +211,7 @@ async function writeReports(
   const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
   for (const site of sites) {
-    const siteCfg = [cfg.central, ...cfg.edges].find((s) => s.name === site)!;
+    const siteCfg = allSites(cfg).find((s) => s.name === site)!;
     const ceph = await createCephProbe(siteCfg, { timeoutMs: 15000 })
       .version()
       .catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`);

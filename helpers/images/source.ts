@@ -8,6 +8,7 @@ import axios from "axios";
 import { execa } from "execa";
 import { z } from "zod";
 import type { Config } from "../config/schema.ts";
+import { type Digest, StreamDigest } from "../core/digest.ts";
 
 export class ImageSourceError extends Error {}
 
@@ -92,36 +93,39 @@ export async function prepareImage(cfg: Config, workDir: string, seed: string): 
     );
   }
   const raw = join(workDir, `converted-${seed}.raw`);
-  const r = await execa("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, raw], { reject: false, timeout: 600000 });
-  if (r.exitCode !== 0) throw new ImageSourceError(`image.source: qemu-img convert of ${source} failed: ${r.stderr.trim()}`);
+  await convertImage(path, "qcow2", raw, "raw", "image.source: ");
   return { path: raw, sizeBytes: statSync(raw).size, source, sourceInfo: info, convertedFrom: "qcow2" };
+}
+
+/** qemu-img convert; a failure names the file, the target format and what qemu-img said. */
+export async function convertImage(src: string, from: string, dest: string, to: string, field = ""): Promise<void> {
+  const r = await execa("qemu-img", ["convert", "-f", from, "-O", to, src, dest], { reject: false, timeout: 600000 });
+  if (r.exitCode !== 0) throw new ImageSourceError(`${field}qemu-img convert of ${src} to ${to} failed: ${r.stderr.trim()}`);
 }
 
 export interface HashedStream {
   stream: Readable;
   /** Resolves once the stream has been read to its end. */
-  digest: Promise<{ sha512: string; bytes: number }>;
+  digest: Promise<Digest>;
 }
 
 /** Reads the file once: the bytes go to the uploader and through sha512 on their way. */
 export function hashingReadStream(path: string): HashedStream {
-  const hash = createHash("sha512");
-  let bytes = 0;
-  let resolve!: (v: { sha512: string; bytes: number }) => void;
+  const seen = new StreamDigest();
+  let resolve!: (v: Digest) => void;
   let reject!: (e: Error) => void;
-  const digest = new Promise<{ sha512: string; bytes: number }>((res, rej) => {
+  const digest = new Promise<Digest>((res, rej) => {
     resolve = res;
     reject = rej;
   });
   const tap = new Transform({
     highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
+      seen.update(chunk);
       cb(null, chunk);
     },
     flush(cb) {
-      resolve({ sha512: hash.digest("hex"), bytes });
+      resolve(seen.result());
       cb();
     },
   });

@@ -3,6 +3,7 @@ import { ComputeClient } from "../clients/compute.ts";
 import { openSession, type Session } from "../clients/identity.ts";
 import { ImageClient } from "../clients/image.ts";
 import { VolumeClient } from "../clients/volume.ts";
+import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 
@@ -91,7 +92,7 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
     "Glance",
     async () => {
       const stores = await new ImageClient(session).listStores();
-      const want = [cfg.central, ...cfg.edges].map((s) => s.store);
+      const want = allSites(cfg).map((s) => s.store);
       const missing = want.filter((w) => !stores.some((s) => s.id === w));
       if (missing.length)
         throw new Error(
@@ -115,7 +116,7 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
     },
     `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`,
   );
-  for (const site of [cfg.central, ...cfg.edges]) {
+  for (const site of allSites(cfg)) {
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
     try {
       const [fsid, health] = await Promise.all([probe.fsid(), probe.health()]);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createCephProbe } from "../ceph/probe.ts";
 import type { Clients } from "../clients/index.ts";
+import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { redactText } from "../core/redact.ts";
@@ -72,7 +73,7 @@ export async function deleteLeftovers(
     rbdLeft: [],
   };
   const ids = new Set([...out.deleted.map((r) => r.id), ...journaled]);
-  for (const site of [cfg.central, ...cfg.edges]) {
+  for (const site of allSites(cfg)) {
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
     try {
       for (const pool of [cfg.rbd.imagesPool, cfg.rbd.volumesPool]) {

@@ -10,8 +10,9 @@ import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import type { RunInfo } from "../../helpers/harness/model.ts";
 import { runWorkDir } from "../../helpers/harness/run.ts";
+import { RENAMED_POOLS } from "../../lab/ceph.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
-import { type HarnessRun, runHarness, testOf } from "./testing.ts";
+import { type HarnessRun, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
 
 let run: HarnessRun;
 
@@ -188,5 +189,19 @@ describe("dcn-verify run with no options (the first command an operator types)",
       expect(testOf(r, edge, "conf-14-cinder-backup").status).toBe("passed");
       expect(testOf(r, edge, "dcn-6-cinder-snapshot").status).toBe("skipped");
     }
+  }, 1200000);
+});
+
+describe("a cloud whose pools are not named images and volumes (lab fault pools-renamed)", () => {
+  test("passes the procedure with the pools named in rbd.imagesPool and rbd.volumesPool", async () => {
+    const cfg = labConfigWith({ rbd: { imagesPool: RENAMED_POOLS.images, volumesPool: RENAMED_POOLS.volumes } });
+    const r = await withFault("central", "pools-renamed", () =>
+      withFault("dcn0", "pools-renamed", () => runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"])),
+    );
+    expect(r.exitCode, r.output).toBe(0);
+    for (const s of r.summary.sites) expect(s.tests.map((t) => `${t.id} ${t.status}`)).toEqual(s.tests.map((t) => `${t.id} passed`));
+    expect(testOf(r, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");
+    expect(r.output).toContain(`run rbd -p ${RENAMED_POOLS.volumes} ls -l on dcn0's cluster`);
+    expect(r.output).toContain(`has parent ${RENAMED_POOLS.images}/`);
   }, 1200000);
 });
