@@ -257,7 +257,13 @@ export class VolumeClient {
   }
 
   /** availability_zone (microversion 3.51) pins the backup, its restores and its deletion to that AZ's backup service. */
-  async createBackup(body: { volume_id: string; name: string; force?: boolean; availability_zone?: string }): Promise<Backup> {
+  async createBackup(body: {
+    volume_id: string;
+    name: string;
+    force?: boolean;
+    availability_zone?: string;
+    metadata?: Record<string, string>;
+  }): Promise<Backup> {
     return (
       await this.http.request("POST", "/backups", {
         expect: 202,

@@ -35,6 +35,11 @@ export interface FactoryContext {
 export class ResourceFactory {
   constructor(private readonly c: FactoryContext) {}
 
+  /** The run's mark, in the metadata of volumes, snapshots, backups and servers. */
+  private get mark(): Record<string, string> {
+    return { [RUN_PROPERTY]: this.c.run.runId };
+  }
+
   private track(kind: ResourceKind, id: string, name: string): void {
     this.c.tracker.track({ kind, id, name, site: this.c.site.name });
   }
@@ -94,6 +99,7 @@ export class ResourceFactory {
       size: o.size ?? this.c.config.volume.sizeGiB,
       name,
       availability_zone: o.az ?? this.c.site.az,
+      metadata: this.mark,
       ...(o.imageRef ? { imageRef: o.imageRef } : {}),
       ...(o.snapshotId ? { snapshot_id: o.snapshotId } : {}),
       ...this.volumeType(),
@@ -123,6 +129,7 @@ export class ResourceFactory {
         { boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false },
       ],
       networks: this.c.config.network === "none" ? "none" : [{ uuid: this.c.config.network }],
+      metadata: this.mark,
     });
     this.track("server", s.id, name);
     return this.serverStatus(s.id, "ACTIVE");
@@ -144,7 +151,12 @@ export class ResourceFactory {
   /** A Cinder snapshot of a volume (force: the volume may be in use), available. */
   async snapshot(what: string, volumeId: string, o: { force?: boolean } = {}): Promise<Snapshot> {
     const name = this.c.name(what);
-    const s = await this.c.clients.volume.createSnapshot({ volume_id: volumeId, name, ...(o.force ? { force: true } : {}) });
+    const s = await this.c.clients.volume.createSnapshot({
+      volume_id: volumeId,
+      name,
+      metadata: this.mark,
+      ...(o.force ? { force: true } : {}),
+    });
     this.track("snapshot", s.id, name);
     return step("wait until the snapshot is available", async () => {
       const r = await waitForSnapshotStatus(this.c.clients.volume, s.id, "available", timing(this.c.config.timeouts, "snapshotAvailable"));
@@ -157,7 +169,12 @@ export class ResourceFactory {
   async backup(what: string, volumeId: string): Promise<Backup> {
     const name = this.c.name(what);
     // NOTE: without an AZ the backup gets none, and Cinder sends its restore and delete to any site's backup service.
-    const b = await this.c.clients.volume.createBackup({ volume_id: volumeId, name, availability_zone: this.c.site.az });
+    const b = await this.c.clients.volume.createBackup({
+      volume_id: volumeId,
+      name,
+      availability_zone: this.c.site.az,
+      metadata: this.mark,
+    });
     this.track("backup", b.id, name);
     return this.backupAvailable(b.id);
   }

@@ -34,7 +34,8 @@ export function siteOfName(name: string | null | undefined, prefix: string): str
   return rest?.includes("-") ? rest.split("-")[0] : undefined;
 }
 
-/** Whether a run made this resource: the run's property on it, or the run id in its name. */
+/** Whether a run made this resource: its mark (an image property, or the metadata of the others), or the run id in its name. */
 export function ownedByRun(r: { name?: string | null; [k: string]: unknown }, runId: string, prefix: string): boolean {
-  return r[RUN_PROPERTY] === runId || runIdOf(r.name, prefix) === runId;
+  const metadata = (r.metadata ?? {}) as Record<string, unknown>;
+  return r[RUN_PROPERTY] === runId || metadata[RUN_PROPERTY] === runId || runIdOf(r.name, prefix) === runId;
 }
