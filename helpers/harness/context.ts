@@ -39,17 +39,21 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();
   mkdirSync(run.workDir, { recursive: true, mode: 0o700 });
-  const ctx: SiteContext = {
+  const base = {
     run,
     config,
     site,
-    central: config.central,
-    sites,
     clients,
     tracker,
+    name: (what: string) => resourceName(config.naming.prefix, run.runId, site.name, what),
+  };
+  return {
+    ...base,
+    central: config.central,
+    sites,
     probes,
     workDir: run.workDir,
-    create: undefined as unknown as ResourceFactory,
+    create: new ResourceFactory(base),
     probe(s: Site) {
       let p = probes.get(s.name);
       if (!p) {
@@ -58,8 +62,5 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
       }
       return p;
     },
-    name: (what: string) => resourceName(config.naming.prefix, run.runId, site.name, what),
   };
-  ctx.create = new ResourceFactory(ctx);
-  return ctx;
 }
