@@ -1,15 +1,12 @@
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { ConfigError } from "../config/load.ts";
-import { configError as configErrorIn, configFolder, testSite } from "../config/testing.ts";
+import { configFolder } from "../config/testing.ts";
 import { redactText } from "../core/redact.ts";
 import { type CloudLoadOptions, loadCloudCredentials } from "./credentials.ts";
 
 const folder = configFolder();
 const write = folder.write;
-const site = testSite;
-
-const configError = (content: string | object) => configErrorIn(write, content);
 
 describe("loadCloudCredentials", () => {
   const opts = (extra: Partial<CloudLoadOptions> = {}): CloudLoadOptions => ({
