@@ -98,7 +98,7 @@ function log(msg: string): void {
 }
 
 async function ensurePackages(): Promise<void> {
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields
+  // NOTE: the ${...} are dpkg-query's own format fields.
   const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...PACKAGES], { reject: false });
   const installed = new Set(
     q.stdout

@@ -87,7 +87,7 @@ function parseJson<T extends z.ZodType>(what: string, schema: T, text: string): 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what}: output is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 200))}`);
+    throw new Error(`${what}: output is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 200))}`, { cause: e });
   }
   const result = schema.safeParse(value);
   if (!result.success) {

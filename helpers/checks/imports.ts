@@ -154,6 +154,7 @@ export async function runImport(
         throw new Error(
           `Glance refuses to fetch ${o.uri}: its [import_filtering_opts] block that address. Set webDownload.advertiseUrl to an ` +
             `address Glance may fetch from, or give webDownload.uri (Glance said: ${e.message})`,
+          { cause: e },
         );
       }
       throw e;
