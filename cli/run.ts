@@ -14,10 +14,11 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   capped at read-only unless --allow-writes is given.
   --suites picks groups: procedure (steps 1-7), multistore (Glance multi-store import, at central),
   rules (the DCN edge rules, at each edge), conformance (deployment checks, at every site). All by default.
+  --strict fails a site on any warning, and on anything left not verified (a skipped test, or a part of a test).
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, reports: { type: "string" } }, USAGE);
+  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, reports: { type: "string" }, strict: { type: "boolean" } }, USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   const say = (line: string) => process.stderr.write(`dcn-verify run: ${line}\n`);
@@ -28,7 +29,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     selectSuites(args.suites);
     configPath = configPathOf(args.config);
     cfg = await loadConfig(configPath);
-    sel = select(cfg, { sites: args.sites, suites: args.suites, tier: args.tier, allowWrites: args["allow-writes"] });
+    sel = select(cfg, { sites: args.sites, suites: args.suites, tier: args.tier, allowWrites: args["allow-writes"], strict: args.strict });
     if (sel.notice) say(sel.notice);
   } catch (e) {
     say(redactText((e as Error).message));

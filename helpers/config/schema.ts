@@ -157,6 +157,10 @@ export const gateSchema = z
     minTests: z.number().int().min(0).optional(),
     /** The site's tests together may take this long. */
     maxDurationS: z.number().positive().optional(),
+    /** Warnings allowed (a warning is a finding that does not fail its test). */
+    maxWarnings: z.number().int().min(0).optional(),
+    /** Checks allowed to stay not verified (skipped tests, and what a passing test could not look at). */
+    maxNotVerified: z.number().int().min(0).optional(),
   })
   .strict();
 

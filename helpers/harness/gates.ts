@@ -4,6 +4,18 @@ export interface GateTest {
   id: string;
   status: "passed" | "failed" | "skipped";
   durationMs: number;
+  warnings?: string[];
+  notVerified?: string[];
+}
+
+/** Per site: what passed, failed, warned, and what was not verified (a skipped test, or a part a test could not look at). */
+export function countResults(tests: GateTest[]): { passed: number; failed: number; warnings: number; notVerified: number } {
+  return {
+    passed: tests.filter((t) => t.status === "passed").length,
+    failed: tests.filter((t) => t.status === "failed").length,
+    warnings: tests.reduce((n, t) => n + (t.warnings?.length ?? 0), 0),
+    notVerified: tests.reduce((n, t) => n + (t.status === "skipped" ? 1 : (t.notVerified?.length ?? 0)), 0),
+  };
 }
 
 export interface GateResult {
@@ -61,6 +73,19 @@ export function evaluateGates(site: string, tests: GateTest[], gate: Gate, known
       name: "maxDurationS",
       ok: durationS <= gate.maxDurationS,
       detail: `${durationS.toFixed(1)} s (at most ${gate.maxDurationS} s)`,
+    });
+  const counts = countResults(tests);
+  if (gate.maxWarnings !== undefined)
+    results.push({
+      name: "maxWarnings",
+      ok: counts.warnings <= gate.maxWarnings,
+      detail: `${counts.warnings} warning(s) (at most ${gate.maxWarnings})`,
+    });
+  if (gate.maxNotVerified !== undefined)
+    results.push({
+      name: "maxNotVerified",
+      ok: counts.notVerified <= gate.maxNotVerified,
+      detail: `${counts.notVerified} not verified (at most ${gate.maxNotVerified})`,
     });
   return { ok: results.every((r) => r.ok), results, known, expired };
 }

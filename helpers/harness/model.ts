@@ -49,6 +49,10 @@ export interface TestSummary {
   /** For a failure: product, infrastructure or harness. */
   failureKind?: string;
   failure?: string;
+  /** Findings that did not fail the test. */
+  warnings?: string[];
+  /** What the test could not look at (for a skipped test: why it did not run). */
+  notVerified?: string[];
 }
 
 export interface SiteSummary {
@@ -59,6 +63,7 @@ export interface SiteSummary {
   errors: string[];
   /** The site's quality gates, evaluated at the end of the run. */
   gates?: SiteGates;
+  counts?: { passed: number; failed: number; warnings: number; notVerified: number };
 }
 
 export interface RunSummary {
@@ -82,5 +87,7 @@ declare module "vitest" {
     testId?: string;
     tier?: Tier;
     failureKind?: FailureKind;
+    warnings?: string[];
+    notVerified?: string[];
   }
 }

@@ -6,7 +6,8 @@ import { WaitError } from "../core/wait.ts";
 import { DiffError, diffRuns } from "../ops/diff.ts";
 import { CATALOG } from "./catalog.ts";
 import { classifyFailure, ProductDefect } from "./failure-kind.ts";
-import { evaluateGates, gateFor } from "./gates.ts";
+import { countResults, evaluateGates, gateFor } from "./gates.ts";
+import { summaryTable } from "./run.ts";
 import type { RunSummary } from "./model.ts";
 import { runIdOf } from "./naming.ts";
 import { buildPlan } from "./plan.ts";
@@ -92,6 +93,31 @@ describe("gates and known issues", () => {
       maxFailures: 0,
       minTests: 5,
     });
+  });
+
+  test("warnings and what was not verified are counted, shown in the table, and gated (--strict sets both to 0)", () => {
+    const seen = [
+      { id: "a", title: "a", status: "passed" as const, durationMs: 1000, warnings: ["HEALTH_WARN"] },
+      { id: "b", title: "b", status: "passed" as const, durationMs: 1000, notVerified: ["copy order of 1 image: same second"] },
+      {
+        id: "c",
+        title: "c",
+        status: "skipped" as const,
+        durationMs: 0,
+        notVerified: ["tier disruptive is above this run's --tier standard"],
+      },
+      { id: "d", title: "d", status: "failed" as const, durationMs: 1000 },
+    ];
+    expect(countResults(seen)).toEqual({ passed: 2, failed: 1, warnings: 1, notVerified: 2 });
+    const r = evaluateGates("dcn0", seen, { maxWarnings: 0, maxNotVerified: 2 }, [], day);
+    expect(r.results).toEqual([
+      { name: "maxWarnings", ok: false, detail: "1 warning(s) (at most 0)" },
+      { name: "maxNotVerified", ok: true, detail: "2 not verified (at most 2)" },
+    ]);
+    const table = summaryTable([{ site: "dcn0", status: "failed", tests: seen, errors: [], gates: r }]);
+    expect(table.split("\n")[0]).toMatch(/^site +result +passed +failed +known +warnings +not verified +time +gates$/);
+    expect(table.split("\n")[1]).toMatch(/^dcn0 +FAILED +2 +1 +0 +1 +2 +3\.0 s +NOT MET \(maxWarnings\)$/);
+    expect(configSchema.safeParse({ ...cfg, gates: { default: { maxWarnings: 0, maxNotVerified: 0 } } }).success).toBe(true);
   });
 
   test("gates and known issues naming sites that do not exist are config errors", () => {

@@ -45,6 +45,12 @@ export class RunReporter implements Reporter {
           tier: t.meta().tier,
           ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
           ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
+          ...(t.meta().warnings?.length ? { warnings: t.meta().warnings } : {}),
+          ...(status === "skipped"
+            ? { notVerified: [(r.state === "skipped" && r.note) || t.meta().notVerified?.[0] || "the test did not run"] }
+            : t.meta().notVerified?.length
+              ? { notVerified: t.meta().notVerified }
+              : {}),
         });
       }
       if (s.errors.length || s.tests.some((x) => x.status === "failed") || s.tests.length === 0) s.status = "failed";

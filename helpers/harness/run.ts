@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
 import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
-import { evaluateGates, gateFor } from "./gates.ts";
+import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
@@ -190,7 +190,11 @@ export async function runVerification(
     sites: siteResults,
   };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
-  for (const s of summary.sites) s.gates = evaluateGates(s.site, s.tests, gateFor(cfg.gates, s.site), cfg.knownIssues);
+  for (const s of summary.sites) {
+    const gate = { ...gateFor(cfg.gates, s.site), ...(sel.strict ? { maxWarnings: 0, maxNotVerified: 0 } : {}) };
+    s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues);
+    s.counts = countResults(s.tests);
+  }
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
 
   await writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
@@ -238,14 +242,13 @@ async function writeReports(
   symlinkSync(runId, latest);
 }
 
-/** The final table: per site, its result, counts, time and gates. */
+/** The final table: per site, its result, what passed, failed, warned and was not verified, its time and gates. */
 export function summaryTable(sites: SiteSummary[]): string {
-  const rows = [["site", "result", "passed", "failed", "known", "skipped", "time", "gates"]];
+  const rows = [["site", "result", "passed", "failed", "known", "warnings", "not verified", "time", "gates"]];
   for (const s of sites) {
-    const n = (st: string) => String(s.tests.filter((t) => t.status === st).length);
+    const n = countResults(s.tests);
     const secs = s.tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
     const known = s.gates?.known.length ?? 0;
-    const failed = s.tests.filter((t) => t.status === "failed").length - known;
     const gates = !s.gates
       ? "-"
       : s.gates.ok
@@ -254,7 +257,17 @@ export function summaryTable(sites: SiteSummary[]): string {
             .filter((r) => !r.ok)
             .map((r) => r.name)
             .join(", ")})`;
-    rows.push([s.site, s.status.toUpperCase(), n("passed"), String(failed), String(known), n("skipped"), `${secs.toFixed(1)} s`, gates]);
+    rows.push([
+      s.site,
+      s.status.toUpperCase(),
+      `${n.passed}`,
+      `${n.failed - known}`,
+      `${known}`,
+      `${n.warnings}`,
+      `${n.notVerified}`,
+      `${secs.toFixed(1)} s`,
+      gates,
+    ]);
   }
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
@@ -278,6 +291,8 @@ export function formatOutcome(out: RunOutcome): string {
       const tag = known ? `FAILED (known issue until ${known.expires}: ${known.reason} ${known.link})` : `FAILED [${t.failureKind}]`;
       lines.push(`\n[${s.site}] ${tag} ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
     }
+    for (const t of s.tests) for (const w of t.warnings ?? []) lines.push(`\n[${s.site}] WARNING ${t.id}: ${w}\n`);
+    for (const t of s.tests) for (const v of t.notVerified ?? []) lines.push(`\n[${s.site}] NOT VERIFIED ${t.id}: ${v}\n`);
     for (const k of s.gates?.expired ?? [])
       lines.push(`\n[${s.site}] known issue for ${k.test} expired on ${k.expires}: the failure counts again (${k.link})\n`);
     for (const g of s.gates?.results.filter((r) => !r.ok) ?? []) lines.push(`\n[${s.site}] GATE ${g.name} not met: ${g.detail}\n`);

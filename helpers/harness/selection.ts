@@ -59,13 +59,18 @@ export interface Selection {
   tier: Tier;
   /** Why the tier is lower than asked, if it is. */
   notice?: string;
+  /** Fail each site on any warning or anything not verified (--strict). */
+  strict?: boolean;
 }
 
 /** What `run` and `plan` select from the same options; bad options throw a ConfigError naming them. */
-export function select(cfg: Config, o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean }): Selection {
+export function select(
+  cfg: Config,
+  o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean; strict?: boolean },
+): Selection {
   const suites = selectSuites(o.suites);
   checkKnownIssues(cfg);
   const sites = selectSites(cfg, o.sites);
   const { tier, notice } = selectTier(o.tier, cfg.production, Boolean(o.allowWrites));
-  return { sites, suites, tier, ...(notice ? { notice } : {}) };
+  return { sites, suites, tier, ...(notice ? { notice } : {}), ...(o.strict ? { strict: true } : {}) };
 }

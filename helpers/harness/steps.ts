@@ -8,9 +8,16 @@ import { formatTimeline } from "../core/wait.ts";
 export const PROGRESS_MARK = "§progress";
 
 let progressSite = "-";
+/** The running test's findings; a site's tests run one after another in its worker. */
+let findings: { warnings?: string[]; notVerified?: string[] } | undefined;
 
 export function setProgressSite(site: string): void {
   progressSite = site;
+}
+
+/** Where warning() and notVerified() record, for the summary: the running test's meta. */
+export function setRunningTest(meta: { warnings?: string[]; notVerified?: string[] } | undefined): void {
+  findings = meta;
 }
 
 export function progress(text: string): void {
@@ -66,12 +73,14 @@ export async function outcome(title: string, detail: string): Promise<void> {
 /** What a check could not look at: its own step in the report, never a pass. */
 export async function notVerified(title: string, reason: string): Promise<void> {
   progress(`○ not verified: ${title}`);
+  if (findings) (findings.notVerified ??= []).push(redactText(`${title}: ${reason}`));
   await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
   await attachText(`not verified: ${title}`, reason);
 }
 
 export async function warning(title: string, detail: string): Promise<void> {
   progress(`⚠ ${title}`);
+  if (findings) (findings.warnings ??= []).push(redactText(title));
   await allure.logStep(`warning: ${title}`, Status.BROKEN);
   await attachText(`warning: ${title}`, detail);
 }

@@ -6,7 +6,7 @@ import { openSiteContext, type SiteContext } from "./context.ts";
 import { classifyFailure } from "./failure-kind.ts";
 import type { RunInfo, SiteRole } from "./model.ts";
 import { formatCleanupFailures } from "./resources.ts";
-import { attachText, progress, setProgressSite } from "./steps.ts";
+import { attachText, progress, setProgressSite, setRunningTest } from "./steps.ts";
 
 /** The known issue of the config that covers this test at this site today, if any. */
 export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
@@ -17,6 +17,7 @@ export function activeKnownIssue(issues: KnownIssue[], site: string, id: string,
 /** Skips the running test with its reason, in the report as well as in the summary. */
 export async function skipTest(t: TestContext, reason: string): Promise<void> {
   await attachText("skipped", reason);
+  (t.task.meta.notVerified ??= []).push(reason);
   t.skip(reason);
 }
 
@@ -89,6 +90,7 @@ export function siteSuite(): SiteSuite {
       test(title, async (t) => {
         t.task.meta.testId = id;
         t.task.meta.tier = entry.tier;
+        setRunningTest(t.task.meta);
         await allure.label("site", site);
         await allure.label("testId", id);
         await allure.label("tier", entry.tier);

@@ -49,6 +49,10 @@ describe("safety tiers", () => {
     const journal = join(run.runDir, "resources.jsonl");
     expect(existsSync(journal) ? readFileSync(journal, "utf8") : "").toBe("");
     expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").failure).toBe("tier disruptive is above this run's --tier read-only");
+    expect(run.output).toContain("NOT VERIFIED dcn-6-cinder-snapshot: tier disruptive is above this run's --tier read-only");
+    const strict = await runHarness(["--tier", "read-only", "--strict", "--sites", "dcn0", "--suites", "procedure"]);
+    expect(strict.exitCode).toBe(1);
+    expect(strict.output).toMatch(/\[dcn0\] GATE maxNotVerified not met: [1-9]\d* not verified \(at most 0\)/);
   });
 
   test("production: true caps a run at read-only unless --allow-writes is given", async () => {

@@ -188,7 +188,12 @@ describe("dcn-verify run with no options (the first command an operator types)",
       }
       expect(testOf(r, edge, "conf-14-cinder-backup").status).toBe("passed");
       expect(testOf(r, edge, "dcn-6-cinder-snapshot").status).toBe("skipped");
+      // Steps 6 and 7 are left not verified at this tier, and rule-5's whole pull from central is a warning.
+      expect(r.summary.sites.find((s) => s.site === edge)!.counts).toMatchObject({ notVerified: 2 });
+      expect(r.output).toContain(`[${edge}] NOT VERIFIED dcn-6-cinder-snapshot: tier disruptive is above this run's --tier standard`);
+      expect(r.output).toContain(`[${edge}] WARNING rule-5-image-local-before-use: Cinder pulled image`);
     }
+    expect(r.output).toMatch(/\[central\] WARNING conf-9-glance-locations-exposure: security: a non-admin user sees/);
   }, 1200000);
 });
 
