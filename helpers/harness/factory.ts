@@ -16,6 +16,7 @@ import type { RunInfo } from "./model.ts";
 import { RUN_PROPERTY } from "./naming.ts";
 import type { ResourceKind, ResourceTracker } from "./resources.ts";
 import { attachWait, step } from "./steps.ts";
+import type { WaitResult } from "../core/wait.ts";
 
 /**
  * Creates the run's resources. Each call names the resource after the run and the site, marks it as
@@ -38,6 +39,15 @@ export class ResourceFactory {
   /** The run's mark, in the metadata of volumes, snapshots, backups and servers. */
   private get mark(): Record<string, string> {
     return { [RUN_PROPERTY]: this.c.run.runId };
+  }
+
+  /** A wait in a step of its own, with its timeline attached to the report. */
+  private async waited<T>(title: string, label: string, wait: () => Promise<WaitResult<T>>): Promise<T> {
+    return step(title, async () => {
+      const r = await wait();
+      await attachWait(label, r);
+      return r.value;
+    });
   }
 
   private track(kind: ResourceKind, id: string, name: string): void {
@@ -78,12 +88,10 @@ export class ResourceFactory {
     return this.imageActive(img.id, o.as);
   }
 
-  async imageActive(id: string, as?: Clients): Promise<Image> {
-    return step("wait until the image is active", async () => {
-      const r = await waitForImageStatus((as ?? this.c.clients).image, id, "active", timing(this.c.config.timeouts, "imageActive"));
-      await attachWait("image active", r);
-      return r.value;
-    });
+  async imageActive(id: string, as?: Clients, key: "imageActive" | "volumeUpload" = "imageActive"): Promise<Image> {
+    return this.waited("wait until the image is active", "image active", () =>
+      waitForImageStatus((as ?? this.c.clients).image, id, "active", timing(this.c.config.timeouts, key)),
+    );
   }
 
   /**
@@ -110,11 +118,9 @@ export class ResourceFactory {
   }
 
   async volumeStatus(id: string, status: string): Promise<Volume> {
-    return step(`wait until the volume is ${status}`, async () => {
-      const r = await waitForVolumeStatus(this.c.clients.volume, id, status, timing(this.c.config.timeouts, "volumeAvailable"));
-      await attachWait(`volume ${status}`, r);
-      return r.value;
-    });
+    return this.waited(`wait until the volume is ${status}`, `volume ${status}`, () =>
+      waitForVolumeStatus(this.c.clients.volume, id, status, timing(this.c.config.timeouts, "volumeAvailable")),
+    );
   }
 
   /** A server booted from a volume in the site's AZ, ACTIVE. */
@@ -136,16 +142,10 @@ export class ResourceFactory {
   }
 
   async serverStatus(id: string, status: "ACTIVE" | "SHUTOFF"): Promise<Server> {
-    return step(`wait until the server is ${status}`, async () => {
-      const r = await waitForServerStatus(
-        this.c.clients.compute,
-        id,
-        status,
-        timing(this.c.config.timeouts, status === "ACTIVE" ? "serverActive" : "serverStopped"),
-      );
-      await attachWait(`server ${status}`, r);
-      return r.value;
-    });
+    const key = status === "ACTIVE" ? "serverActive" : "serverStopped";
+    return this.waited(`wait until the server is ${status}`, `server ${status}`, () =>
+      waitForServerStatus(this.c.clients.compute, id, status, timing(this.c.config.timeouts, key)),
+    );
   }
 
   /** A Cinder snapshot of a volume (force: the volume may be in use), available. */
@@ -158,11 +158,9 @@ export class ResourceFactory {
       ...(o.force ? { force: true } : {}),
     });
     this.track("snapshot", s.id, name);
-    return step("wait until the snapshot is available", async () => {
-      const r = await waitForSnapshotStatus(this.c.clients.volume, s.id, "available", timing(this.c.config.timeouts, "snapshotAvailable"));
-      await attachWait("snapshot available", r);
-      return r.value;
-    });
+    return this.waited("wait until the snapshot is available", "snapshot available", () =>
+      waitForSnapshotStatus(this.c.clients.volume, s.id, "available", timing(this.c.config.timeouts, "snapshotAvailable")),
+    );
   }
 
   /** A backup of a volume, in the site's AZ, available. */
@@ -180,11 +178,9 @@ export class ResourceFactory {
   }
 
   async backupAvailable(id: string): Promise<Backup> {
-    return step("wait until the backup is available", async () => {
-      const r = await waitForBackupStatus(this.c.clients.volume, id, "available", timing(this.c.config.timeouts, "volumeUpload"));
-      await attachWait("backup available", r);
-      return r.value;
-    });
+    return this.waited("wait until the backup is available", "backup available", () =>
+      waitForBackupStatus(this.c.clients.volume, id, "available", timing(this.c.config.timeouts, "volumeUpload")),
+    );
   }
 
   /** Nova's image of a server (createImage), active; the Cinder snapshots Nova makes for it are tracked too. */
@@ -214,11 +210,7 @@ export class ResourceFactory {
       container_format: "bare",
     });
     this.track("image", up.image_id, name);
-    const active = await step("wait until the uploaded image is active", async () => {
-      const r = await waitForImageStatus(this.c.clients.image, up.image_id, "active", timing(this.c.config.timeouts, "volumeUpload"));
-      await attachWait("uploaded image active", r);
-      return r.value;
-    });
+    const active = await this.imageActive(up.image_id, undefined, "volumeUpload");
     await this.volumeStatus(volumeId, "available");
     return active;
   }
