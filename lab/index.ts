@@ -191,7 +191,11 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     name,
     az: name,
     store: name,
-    ceph: { cluster: name, transport: { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` } },
+    ceph: {
+      cluster: name,
+      transport: { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` },
+      fsid: state.ceph[name]!.fsid,
+    },
     volumeType: name,
   });
   writeSecretFile(

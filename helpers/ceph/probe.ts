@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa } from "execa";
 import type { CephTransport } from "../config/schema.ts";
-import { StreamDigest } from "../core/digest.ts";
+import { type HeadDigest, HeadDigestStream, StreamDigest } from "../core/digest.ts";
 import {
   type CephStatus,
   parseCephFsid,
@@ -50,6 +50,11 @@ export interface CephProbe {
   rbdChildren(pool: string, image: string, snapshot: string): Promise<RbdChild[]>;
   /** Streams `rbd export <spec> -` through SHA-512 without holding the image in memory. */
   exportSha512(spec: string, opts?: { timeoutMs?: number }): Promise<{ sha512: string; bytes: number }>;
+  /**
+   * sha512 of the first headBytes of `rbd export <spec> -`. With wholeImage, the rest is read too and
+   * checked for zeros; without, the export stops once the head is read.
+   */
+  exportHead(spec: string, headBytes: number, opts?: { timeoutMs?: number; wholeImage?: boolean }): Promise<HeadDigest>;
   version(): Promise<string>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -125,6 +130,9 @@ interface Transport {
   exec(argv: string[], sinks: Sinks): Promise<Raw>;
   close(): Promise<void>;
 }
+
+/** The reason a command is stopped once its reader has what it needs. */
+const ENOUGH = new Error("enough");
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 export const shellQuote = (arg: string) => (SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
@@ -266,7 +274,8 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     throw new CephProbeError(`ceph probe ${site.name} (${kind}): ${message}`, site.name, kind, command, { cause });
   };
 
-  const invoke = async (argv: string[], o: RunOptions & { onStdout?: (c: Buffer) => void } = {}): Promise<CommandResult> => {
+  /** onStdout returns true when it has read enough: the command is stopped, and that is a success. */
+  const invoke = async (argv: string[], o: RunOptions & { onStdout?: (c: Buffer) => boolean | void } = {}): Promise<CommandResult> => {
     const shown = redactSecrets(argv.join(" "));
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });
@@ -285,7 +294,12 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     let command = shellJoin(full);
     try {
       command = redactSecrets(await transport.command(full, ac.signal));
-      const raw = await transport.exec(full, { signal: ac.signal, onStdout: o.onStdout });
+      const onStdout = o.onStdout && ((chunk: Buffer) => void (!ac.signal.aborted && o.onStdout!(chunk) && ac.abort(ENOUGH)));
+      const raw = await transport.exec(full, { signal: ac.signal, onStdout }).catch((e: unknown) => {
+        if (ac.signal.reason === ENOUGH) return { stdout: "", stderr: "", exitCode: 0 };
+        throw e;
+      });
+      if (ac.signal.reason === ENOUGH) return { stdout: "", stderr: "", exitCode: 0, command };
       if (ac.signal.aborted) throw ac.signal.reason;
       const stdout = needsKeyStrip(full) ? stripKeys(raw.stdout) : raw.stdout;
       const stderr = redactSecrets(raw.stderr);
@@ -319,6 +333,14 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     rbdSnapshots: async (pool, image) => parseRbdSnapshots(await json(["rbd", "snap", "ls", `${pool}/${image}`])),
     rbdInfo: async (pool, image) => parseRbdInfo(await json(["rbd", "info", `${pool}/${image}`])),
     rbdChildren: async (pool, image, snapshot) => parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
+    exportHead: async (spec, headBytes, o = {}) => {
+      const digest = new HeadDigestStream(headBytes);
+      await invoke(["rbd", "export", "--no-progress", spec, "-"], {
+        timeoutMs: o.timeoutMs,
+        onStdout: (chunk) => digest.update(chunk) && !o.wholeImage,
+      });
+      return digest.result();
+    },
     exportSha512: async (spec, o = {}) => {
       const digest = new StreamDigest();
       await invoke(["rbd", "export", "--no-progress", spec, "-"], { timeoutMs: o.timeoutMs, onStdout: (chunk) => digest.update(chunk) });

@@ -25,7 +25,7 @@ export interface SiteBackends {
   /** The cinder-volume services of the AZ (only the enabled, up ones with upOnly). */
   services: VolumeService[];
   backends: { pool: string; backend?: string; state?: string; fsid?: string }[];
-  /** The site's own cluster, as its Ceph probe reports it. */
+  /** The site's own cluster: pinned in the config, or found before the run's first test. */
   fsid: string;
   /** The backends that write anywhere else. */
   elsewhere: SiteBackends["backends"];
@@ -33,11 +33,8 @@ export interface SiteBackends {
 
 /** Reads the AZ's cinder-volume services and backend pools (admin-only APIs) and the site's cluster fsid. */
 export async function siteBackends(c: SiteContext, o: { upOnly?: boolean } = {}): Promise<SiteBackends> {
-  const [all, pools, fsid] = await Promise.all([
-    c.clients.volume.listServices({ binary: "cinder-volume" }),
-    c.clients.volume.listBackendPools(),
-    c.probe(c.site).fsid(),
-  ]);
+  const fsid = c.clusterOf(c.site);
+  const [all, pools] = await Promise.all([c.clients.volume.listServices({ binary: "cinder-volume" }), c.clients.volume.listBackendPools()]);
   const inAz = all.filter((s) => s.zone === c.site.az);
   const services = o.upOnly ? inAz.filter((s) => s.state === "up" && s.status === "enabled") : inAz;
   await attachJson(`cinder-volume services in AZ ${c.site.az}`, inAz);

@@ -38,17 +38,24 @@ export async function rbdEvidence(probe: CephProbe, pool: string, label: string)
 
 /** Where, among the configured sites, an rbd image of this name exists. */
 export async function findRbdImage(ctx: SiteContext, pool: string, name: string): Promise<string[]> {
+  return (await locateRbdImage(ctx, pool, name)).found;
+}
+
+/** Where an rbd image of this name exists, and the sites whose pool could not be read (with why). */
+export async function locateRbdImage(ctx: SiteContext, pool: string, name: string): Promise<{ found: string[]; unread: string[] }> {
   const found: string[] = [];
+  const unread: string[] = [];
   await Promise.all(
     ctx.sites.map(async (s) => {
-      const list = await ctx
-        .probe(s)
-        .rbdList(pool)
-        .catch(() => []);
-      if (list.some((e) => e.image === name && !e.snapshot)) found.push(s.name);
+      try {
+        const list = await ctx.probe(s).rbdList(pool);
+        if (list.some((e) => e.image === name && !e.snapshot)) found.push(s.name);
+      } catch (e) {
+        unread.push(`${s.name} (${(e as Error).message.split("\n")[0]})`);
+      }
     }),
   );
-  return found;
+  return { found, unread };
 }
 
 /** An API's refusal, read from an ApiError, for outcomes that must be reported precisely. */

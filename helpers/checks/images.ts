@@ -6,7 +6,14 @@ import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, attachText, attachWait, step } from "../harness/steps.ts";
 import { hashingReadStream, type PreparedImage, prepareImage } from "../images/source.ts";
+import type { KnownBytes } from "./data.ts";
 import { defect, imageEvidence, rbdEvidence } from "./evidence.ts";
+
+/** The image steps 4 to 7 build on: in central and the edge store, with the bytes the harness uploaded. */
+export interface EdgeImage {
+  image: Image;
+  known: KnownBytes;
+}
 
 export interface CentralImage {
   image: Image;
@@ -90,9 +97,13 @@ export async function checkLocation(ctx: SiteContext, image: Image, site: Site):
         `image ${image.id} has no location with metadata.store=${site.store} (locations: ${image.locations.map((l) => l.url).join(", ")})`,
       );
     const parsed = parseRbdLocation(loc.url);
-    const fsid = await ctx.probe(site).fsid();
+    const fsid = ctx.clusterOf(site);
     if (parsed.fsid !== fsid) {
-      defect(ctx, `the ${site.store} location ${loc.url} names Ceph fsid ${parsed.fsid}, but ${site.name}'s cluster is ${fsid}`);
+      const owner = ctx.sites.find((s) => s !== site && s.ceph.fsid === parsed.fsid);
+      defect(
+        ctx,
+        `the ${site.store} location ${loc.url} names Ceph fsid ${parsed.fsid}${owner ? ` (${owner.name}'s cluster)` : ""}, but ${site.name}'s cluster is ${fsid}`,
+      );
     }
     return { fsid, pool: parsed.pool, snapshot: parsed.snapshot };
   });

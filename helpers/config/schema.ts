@@ -51,6 +51,15 @@ export const siteSchema = z
         transport: cephTransportSchema,
         /** Ceph user for the probe; admin by default. Its key is never read by the harness. */
         user: z.string().min(1).optional(),
+        /**
+         * The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails
+         * the site before any evidence is read. `dcn-verify discover` and the lab write it.
+         */
+        fsid: z
+          .string()
+          .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a Ceph fsid (a UUID, as `ceph fsid` prints it)")
+          .transform((f) => f.toLowerCase())
+          .optional(),
       })
       .strict(),
   })
@@ -74,6 +83,8 @@ export const timeoutsSchema = z
     importPollInterval: seconds.default(0.2),
     importPollIntervalMax: seconds.default(2),
     request: seconds.default(60),
+    /** How long the check that each site's Ceph answers, and is the pinned cluster, may take before the site is called unreachable. */
+    cephReach: seconds.default(30),
   })
   .strict();
 
@@ -280,6 +291,16 @@ export const configSchema = z
       const path = i === 0 ? ["central", "store"] : ["edges", i - 1, "store"];
       if (stores.has(s.store)) ctx.addIssue({ code: "custom", path, message: `Glance store '${s.store}' is used by two sites` });
       stores.add(s.store);
+    });
+    const fsids = new Map<string, string>();
+    all.forEach((s, i) => {
+      const fsid = s.ceph.fsid;
+      if (!fsid) return;
+      const path = i === 0 ? ["central", "ceph", "fsid"] : ["edges", i - 1, "ceph", "fsid"];
+      const other = fsids.get(fsid);
+      if (other)
+        ctx.addIssue({ code: "custom", path, message: `Ceph fsid ${fsid} is pinned for ${other} as well: each site has its own cluster` });
+      fsids.set(fsid, s.name);
     });
   });
 

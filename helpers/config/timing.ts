@@ -1,7 +1,10 @@
 import type { WaitTiming } from "../core/wait.ts";
 import type { Timeouts } from "./schema.ts";
 
-type WaitKey = Exclude<keyof Timeouts, "pollInterval" | "pollIntervalMax" | "importPollInterval" | "importPollIntervalMax" | "request">;
+type WaitKey = Exclude<
+  keyof Timeouts,
+  "pollInterval" | "pollIntervalMax" | "importPollInterval" | "importPollIntervalMax" | "request" | "cephReach"
+>;
 
 /** Timing for one kind of wait, from the config's timeouts. */
 export function timing(t: Timeouts, key: WaitKey): WaitTiming {

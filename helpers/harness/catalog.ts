@@ -46,7 +46,6 @@ export const CATALOG: readonly CatalogEntry[] = [
     tier: "disruptive",
     creates: ["Cinder snapshot of the server's root volume (the server is stopped, then started)"],
     needs: ["server", "root-volume", "edge-image"],
-    provides: ["root-snapshot"],
   },
   {
     id: "dcn-7-back-to-central",
@@ -55,10 +54,11 @@ export const CATALOG: readonly CatalogEntry[] = [
     tier: "standard",
     creates: [
       "server image (and Nova's Cinder snapshot for it)",
-      "volume from the Cinder snapshot",
+      "Cinder snapshot (force) of the in-use root volume",
+      "volume from that snapshot",
       "image uploaded from that volume (edge store, copied to central)",
     ],
-    needs: ["root-snapshot", "server"],
+    needs: ["edge-image", "root-volume", "server"],
   },
   {
     id: "ms-1-web-download-stores",

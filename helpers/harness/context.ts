@@ -1,12 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type CephProbe, createCephProbe } from "../ceph/probe.ts";
+import { type CephProbe, CephTimeoutError, createCephProbe } from "../ceph/probe.ts";
 import { type Clients, openClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { ResourceFactory } from "./factory.ts";
 import type { RunInfo } from "./model.ts";
+import { type SiteReach, SiteUnreachableError } from "./reach.ts";
 import { resourceName } from "./naming.ts";
 import { ResourceJournal, ResourceTracker } from "./resources.ts";
 
@@ -22,7 +23,18 @@ export interface SiteContext {
   /** Creates the run's resources: named, marked, tracked for cleanup and waited for, in one call. */
   create: ResourceFactory;
   probes: Map<string, CephProbe>;
+  /**
+   * A site's Ceph probe. At a site whose Ceph did not answer, or answered as another cluster, every
+   * call fails at once with SiteUnreachableError; a call that times out trips the site the same way.
+   */
   probe(site: Site): CephProbe;
+  /** Why a site's Ceph cannot be read now (before the run, or since a call timed out); undefined when it can. */
+  unreachable(site: string): Exclude<SiteReach, { state: "ok" }> | undefined;
+  /**
+   * The fsid of a site's own cluster, which its Ceph evidence and its locations must name: pinned in
+   * the config, or else the one the run found before its first test (and no other site reached).
+   */
+  clusterOf(site: Site): string;
   /** `<prefix>-<run id>-<site>-<what>`: every resource of the run carries the run id. */
   name(what: string): string;
   workDir: string;
@@ -38,6 +50,11 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const journal = new ResourceJournal(join(run.runDir, "resources.jsonl"));
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();
+  const tripped = new Map<string, Exclude<SiteReach, { state: "ok" }>>();
+  const unreachable = (name: string) => {
+    const r = run.reach?.[name];
+    return r && r.state !== "ok" ? r : tripped.get(name);
+  };
   mkdirSync(run.workDir, { recursive: true, mode: 0o700 });
   const base = {
     run,
@@ -54,13 +71,48 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
     probes,
     workDir: run.workDir,
     create: new ResourceFactory(base),
+    unreachable,
+    clusterOf: (s: Site) => {
+      if (s.ceph.fsid) return s.ceph.fsid;
+      const r = run.reach?.[s.name];
+      if (r?.state === "ok") return r.fsid;
+      throw new SiteUnreachableError(
+        r ?? { site: s.name, state: "unreachable", reason: "the run did not check its Ceph, and no fsid is pinned for it", ms: 0 },
+        "its cluster identity was needed",
+      );
+    },
     probe(s: Site) {
       let p = probes.get(s.name);
       if (!p) {
-        p = createCephProbe(s, { timeoutMs: config.timeouts.request * 1000 });
+        p = guarded(createCephProbe(s, { timeoutMs: config.timeouts.request * 1000 }), {
+          blocked: () => unreachable(s.name),
+          trip: (reason) => tripped.set(s.name, { site: s.name, state: "unreachable", reason, ms: 0 }),
+        });
         probes.set(s.name, p);
       }
       return p;
     },
   };
+}
+
+const UNGUARDED = new Set<PropertyKey>(["site", "cluster", "transport", "close", Symbol.asyncDispose]);
+
+/** The probe, behind the site's circuit breaker. */
+function guarded(probe: CephProbe, o: { blocked: () => Exclude<SiteReach, { state: "ok" }> | undefined; trip: (reason: string) => void }) {
+  return new Proxy(probe, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (UNGUARDED.has(key) || typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        const down = o.blocked();
+        if (down) throw new SiteUnreachableError(down, `\`${String(key)}\` on its Ceph`);
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } catch (e) {
+          if (e instanceof CephTimeoutError) o.trip(e.message);
+          throw e;
+        }
+      };
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
 import type { SiteGates } from "./gates.ts";
+import type { Reach, SiteReach } from "./reach.ts";
 
 /** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
 export const TIERS = ["read-only", "standard", "disruptive"] as const;
@@ -38,6 +39,8 @@ export interface RunInfo {
   workDir: string;
   /** The run's image server for web-download: files written to dir are at <baseUrl>/<name>. */
   web?: { baseUrl: string; dir: string };
+  /** Each site's Ceph, as found before the first test: answering, and the cluster pinned for it. */
+  reach?: Reach;
 }
 
 export interface TestSummary {
@@ -64,6 +67,8 @@ export interface SiteSummary {
   /** The site's quality gates, evaluated at the end of the run. */
   gates?: SiteGates;
   counts?: { passed: number; failed: number; warnings: number; notVerified: number };
+  /** The site's Ceph as the run found it before the first test. */
+  ceph?: SiteReach;
 }
 
 export interface RunSummary {

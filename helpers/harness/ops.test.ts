@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CephTimeoutError } from "../ceph/probe.ts";
+import { CephCommandError, CephTimeoutError } from "../ceph/probe.ts";
 import { configSchema } from "../config/schema.ts";
 import { ApiError, ResponseValidationError } from "../core/http.ts";
 import { WaitError } from "../core/wait.ts";
@@ -10,6 +10,7 @@ import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import { summaryTable } from "./run.ts";
 import type { RunSummary } from "./model.ts";
 import { runIdOf } from "./naming.ts";
+import { SiteUnreachableError } from "./reach.ts";
 import { buildPlan } from "./plan.ts";
 import { selectTier } from "./selection.ts";
 import { activeKnownIssue } from "./suite.ts";
@@ -173,7 +174,7 @@ describe("diff", () => {
 });
 
 describe("failure kinds and leftovers", () => {
-  test("defects and refusals are the product's; timeouts, 5xx, network and Ceph are infrastructure; the rest is the harness's", () => {
+  test("defects, refusals, stuck operations and missing rbd images are the product's; 5xx, network and Ceph not answering are infrastructure; the rest is the harness's", () => {
     const api = (status: number | undefined, code?: string) =>
       new ApiError({ service: "glance", method: "GET", url: "http://g/v2/images", status, code });
     expect(classifyFailure(new ProductDefect("dcn0", "x"))).toBe("product");
@@ -186,10 +187,15 @@ describe("failure kinds and leftovers", () => {
     ).toBe("harness");
     const wait = (kind: "timeout" | "terminal" | "poll", cause?: unknown) =>
       new WaitError(kind, "image x", "active", 1, 1, undefined, undefined, [], "m", cause === undefined ? undefined : { cause });
-    expect(classifyFailure(wait("timeout"))).toBe("infrastructure");
+    expect(classifyFailure(wait("timeout"))).toBe("product");
     expect(classifyFailure(wait("terminal"))).toBe("product");
     expect(classifyFailure(wait("poll", api(502)))).toBe("infrastructure");
     expect(classifyFailure(new CephTimeoutError("dcn0", "docker", "rbd ls", 1000))).toBe("infrastructure");
+    const rbd = (stderr: string) => new CephCommandError("dcn0", "docker", "rbd info images/x", 2, stderr);
+    expect(classifyFailure(rbd("rbd: error opening image x: (2) No such file or directory"))).toBe("product");
+    expect(classifyFailure(rbd("monclient(hunting): authenticate timed out after 20"))).toBe("infrastructure");
+    const down = { site: "dcn0", state: "unreachable" as const, reason: "no answer", ms: 30000 };
+    expect(classifyFailure(new SiteUnreachableError(down))).toBe("infrastructure");
     expect(classifyFailure(new TypeError("x is undefined"))).toBe("harness");
   });
 

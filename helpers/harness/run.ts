@@ -14,6 +14,7 @@ import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
+import { checkReach, formatReach } from "./reach.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
@@ -101,6 +102,8 @@ export async function runVerification(
     }
   }
   const plan = siteFiles(cfg, sel);
+  const reach = await checkReach(cfg);
+  for (const line of formatReach(reach)) log(line);
   const info: RunInfo = {
     runId,
     runDir,
@@ -113,6 +116,7 @@ export async function runVerification(
     testTimeoutMs: testTimeoutMs(cfg),
     workDir,
     ...(imageServer ? { web: { baseUrl: imageServer.baseUrl, dir: webDir } } : {}),
+    reach,
   };
   const { config: _config, ...record } = info;
   writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));
@@ -194,6 +198,7 @@ export async function runVerification(
     const gate = { ...gateFor(cfg.gates, s.site), ...(sel.strict ? { maxWarnings: 0, maxNotVerified: 0 } : {}) };
     s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues);
     s.counts = countResults(s.tests);
+    s.ceph = reach[s.site];
   }
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
 

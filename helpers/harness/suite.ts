@@ -3,8 +3,9 @@ import { afterAll, beforeAll, inject, type TestContext, test } from "vitest";
 import type { KnownIssue } from "../config/schema.ts";
 import { catalogEntry, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";
-import { classifyFailure } from "./failure-kind.ts";
+import { classifyFailure, InfrastructureError } from "./failure-kind.ts";
 import type { RunInfo, SiteRole } from "./model.ts";
+import { SiteUnreachableError } from "./reach.ts";
 import { formatCleanupFailures } from "./resources.ts";
 import { attachText, progress, setProgressSite, setRunningTest } from "./steps.ts";
 
@@ -13,6 +14,23 @@ export function activeKnownIssue(issues: KnownIssue[], site: string, id: string,
   const day = today.toISOString().slice(0, 10);
   return issues.find((k) => k.test === id && (!k.site || k.site === site) && k.expires >= day);
 }
+
+/**
+ * A failure that names a site whose Ceph cannot be read (its name or its store) is that site's
+ * unreachability, not a defect of the cloud: it is reported as infrastructure, naming the site.
+ */
+export function blameUnreachable(e: unknown, ctx: SiteContext | undefined): unknown {
+  if (!ctx || e instanceof SiteUnreachableError || classifyFailure(e) === "infrastructure") return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const down = ctx.sites
+    .map((s) => ({ s, r: ctx.unreachable(s.name) }))
+    .filter(({ s, r }) => r && new RegExp(`\\b(${escape(s.name)}|${escape(s.store)})\\b`).test(message));
+  if (!down.length) return e;
+  const why = down.map(({ r }) => `${r!.site}: ${r!.reason}`).join("; ");
+  return new InfrastructureError(`${message}\n(caused by an unreachable site, ${why})`, { cause: e });
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Skips the running test with its reason, in the report as well as in the summary. */
 export async function skipTest(t: TestContext, reason: string): Promise<void> {
@@ -103,12 +121,15 @@ export function siteSuite(): SiteSuite {
           await allure.label("knownIssue", "yes");
         }
         try {
+          const down = ctx?.unreachable(site);
+          if (down) throw new SiteUnreachableError(down, "this test");
           await body(t);
         } catch (e) {
-          const kind = classifyFailure(e);
+          const failure = blameUnreachable(e, ctx);
+          const kind = classifyFailure(failure);
           t.task.meta.failureKind = kind;
           await allure.label("failure", kind);
-          throw e;
+          throw failure;
         }
       });
     },

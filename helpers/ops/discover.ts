@@ -97,13 +97,23 @@ export async function discover(c: Clients): Promise<Discovery> {
   return { sites, orphanAzs, findings, smallestFlavor: smallest?.name };
 }
 
+/** The fsid to pin for a site: its store's and its Cinder backend's, when they agree (a disagreement is a finding). */
+function pinnable(s: DiscoveredSite): string | undefined {
+  const fsids = new Set([s.storeFsid, ...s.backends.map((b) => b.fsid)].filter((f): f is string => Boolean(f)));
+  return fsids.size === 1 ? [...fsids][0] : undefined;
+}
+
 /** A config for dcn-verify run, from what was discovered; the Ceph transports are for the operator to fill in. */
 export function configFromDiscovery(d: Discovery, cloud: Record<string, unknown>): Record<string, unknown> {
   const site = (s: DiscoveredSite) => ({
     name: s.name,
     az: s.name,
     store: s.store,
-    ceph: { cluster: s.backends.find((b) => b.cluster)?.cluster ?? s.name, transport: { kind: "local" } },
+    ceph: {
+      cluster: s.backends.find((b) => b.cluster)?.cluster ?? s.name,
+      transport: { kind: "local" },
+      ...(pinnable(s) ? { fsid: pinnable(s) } : {}),
+    },
   });
   const central = d.sites.find((s) => s.default) ?? d.sites[0];
   return {

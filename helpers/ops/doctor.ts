@@ -120,10 +120,20 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
     try {
       const [fsid, health] = await Promise.all([probe.fsid(), probe.health()]);
+      const pinned = site.ceph.fsid;
       checks.push({
         name: `ceph ${site.name}`,
-        ok: true,
-        detail: `${site.ceph.transport.kind}: cluster ${site.ceph.cluster} fsid ${fsid}, ${health.status}`,
+        ok: !pinned || pinned === fsid,
+        detail:
+          `${site.ceph.transport.kind}: cluster ${site.ceph.cluster} fsid ${fsid}, ${health.status}` +
+          (pinned
+            ? pinned === fsid
+              ? " (the pinned fsid)"
+              : `; the config pins ${pinned}: the probe reaches another cluster`
+            : "; fsid not pinned"),
+        ...(pinned && pinned !== fsid
+          ? { hint: `check ${site.name}'s ceph.cluster and ceph.transport, or pin the fsid of ${site.name}'s own cluster (ceph.fsid)` }
+          : {}),
       });
     } catch (e) {
       checks.push({

@@ -1,0 +1,104 @@
+import { createCephProbe } from "../ceph/probe.ts";
+import { allSites } from "../config/load.ts";
+import type { Config, Site } from "../config/schema.ts";
+import { redactText } from "../core/redact.ts";
+
+/**
+ * Whether a site's Ceph answered the probe, and whether it is the site's own cluster. It is found
+ * once, before any test, and every verdict that reads Ceph evidence at that site builds on it.
+ */
+export type SiteReach =
+  | { site: string; state: "ok"; fsid: string; pinned: boolean; ms: number }
+  | { site: string; state: "unreachable"; reason: string; ms: number }
+  | { site: string; state: "wrong-cluster"; fsid: string; expected: string; reason: string; ms: number };
+
+export type Reach = Record<string, SiteReach>;
+
+/** A site's Ceph could not be read, or is not the cluster pinned for it: its checks fail at once as infrastructure. */
+export class SiteUnreachableError extends Error {
+  constructor(
+    readonly reach: Exclude<SiteReach, { state: "ok" }>,
+    readonly during?: string,
+  ) {
+    super(
+      `[${reach.site}] site unreachable: ${reach.reason}` +
+        (during ? ` (found before ${during}; the site's remaining checks are not run)` : ""),
+    );
+    this.name = "SiteUnreachableError";
+  }
+}
+
+/** Runs `ceph fsid` at every site at once, each bounded by timeouts.cephReach, and judges what came back. */
+export async function checkReach(cfg: Config, sites: Site[] = allSites(cfg)): Promise<Reach> {
+  const limitMs = cfg.timeouts.cephReach * 1000;
+  const found = await Promise.all(
+    sites.map(async (s) => {
+      const t0 = Date.now();
+      const probe = createCephProbe(s, { timeoutMs: limitMs });
+      try {
+        return { site: s, fsid: await probe.fsid(), ms: Date.now() - t0 };
+      } catch (e) {
+        return { site: s, error: redactText((e as Error).message), ms: Date.now() - t0 };
+      } finally {
+        await probe.close();
+      }
+    }),
+  );
+  return judgeReach(found);
+}
+
+/** The verdict on what each site's probe answered: the pinned fsid, and one cluster per site. */
+export function judgeReach(found: { site: Site; fsid?: string; error?: string; ms: number }[]): Reach {
+  const pinnedBy = new Map(found.flatMap((f) => (f.site.ceph.fsid ? [[f.site.ceph.fsid, f.site.name] as const] : [])));
+  const reachedBy = new Map<string, string[]>();
+  for (const f of found) if (f.fsid) reachedBy.set(f.fsid, [...(reachedBy.get(f.fsid) ?? []), f.site.name]);
+  const out: Reach = {};
+  for (const { site, fsid, error, ms } of found) {
+    const name = site.name;
+    const pinned = site.ceph.fsid;
+    const whose = (id: string) => {
+      const owner = pinnedBy.get(id);
+      if (owner) return ` (${owner}'s pinned cluster)`;
+      const others = (reachedBy.get(id) ?? []).filter((n) => n !== name);
+      return others.length ? ` (the cluster ${others.join(", ")} reached as well)` : "";
+    };
+    if (fsid === undefined) {
+      out[name] = {
+        site: name,
+        state: "unreachable",
+        reason: `its Ceph cluster ${site.ceph.cluster} did not answer \`ceph fsid\` within ${(ms / 1000).toFixed(1)} s: ${error ?? "no answer"}`,
+        ms,
+      };
+      continue;
+    }
+    const wrong = (expected: string, reason: string) => {
+      out[name] = { site: name, state: "wrong-cluster", fsid, expected, reason, ms };
+    };
+    if (pinned && fsid !== pinned)
+      wrong(
+        pinned,
+        `the probe reached Ceph cluster ${fsid}${whose(fsid)}, not ${name}'s pinned cluster ${pinned} ` +
+          `(check ceph.cluster, ceph.transport and the ceph.conf the probe reads)`,
+      );
+    else if (!pinned && pinnedBy.has(fsid)) wrong("a cluster of its own", `the probe reached Ceph cluster ${fsid}${whose(fsid)}`);
+    else if (!pinned && (reachedBy.get(fsid) ?? []).length > 1)
+      wrong(
+        "a cluster of its own",
+        `the probe reached Ceph cluster ${fsid}, the same cluster as ${reachedBy
+          .get(fsid)!
+          .filter((n) => n !== name)
+          .join(", ")}: each site has its own cluster`,
+      );
+    else out[name] = { site: name, state: "ok", fsid, pinned: Boolean(pinned), ms };
+  }
+  return out;
+}
+
+/** One line per site, for the run's log. */
+export function formatReach(reach: Reach): string[] {
+  return Object.values(reach).map((r) =>
+    r.state === "ok"
+      ? `[${r.site}] Ceph ${r.fsid}${r.pinned ? " (pinned)" : " (not pinned in the config)"} answered in ${r.ms} ms`
+      : `[${r.site}] ${r.reason}`,
+  );
+}
