@@ -238,6 +238,20 @@ export async function thawOsd(state: LabState, site: string): Promise<void> {
   process.kill(rec.pid, "SIGCONT");
 }
 
+/** The site's monitor frozen: its cluster stops answering (a site cut off), and thawing it brings the cluster back. */
+export function freezeMon(state: LabState, site: string): void {
+  const rec = state.processes[monName(site)];
+  if (!rec || !isRunning(rec)) throw new LabError(`ceph-mon-${site} is not running`, monName(site));
+  process.kill(rec.pid, "SIGSTOP");
+}
+
+export async function thawMon(state: LabState, site: string): Promise<void> {
+  const rec = state.processes[monName(site)];
+  if (!rec || !isRunning(rec)) throw new LabError(`ceph-mon-${site} is not running; the lab must be rebuilt (lab down, lab up)`, monName(site));
+  process.kill(rec.pid, "SIGCONT");
+  await waitUntil(monName(site), "monitor quorum", () => monUp(site), 60000, rec);
+}
+
 /** memstore keeps data only in the OSD's memory: a provisioned cluster whose OSD is gone has lost it. */
 export function osdLost(state: LabState, site: string): boolean {
   return state.done.includes(`ceph:${site}`) && !isRunning(state.processes[osdName(site)]);

@@ -23,6 +23,8 @@ export type ShimRunner = (argv: string[]) => ShimProcess;
 
 export interface ShimOptions {
   site: string;
+  /** The cluster its commands reach: the site's own, unless the lab's probe-misdirected fault says otherwise. */
+  cluster?: string;
   runner?: ShimRunner;
   /** When given, `-c <confDir>/<site>.conf` is added to every command. */
   confDir?: string;
@@ -82,6 +84,7 @@ function hostArgv(cmd: string[], site: string, confDir?: string): string[] {
 
 export function createShimServer(opts: ShimOptions): http.Server {
   const { site, confDir } = opts;
+  const cluster = opts.cluster ?? site;
   const runner = opts.runner ?? execaRunner;
   const name = `ceph-mon-${site}`;
   const containerId = createHash("sha256").update(`dcn-verify-shim:${name}`).digest("hex");
@@ -149,7 +152,7 @@ export function createShimServer(opts: ShimOptions): http.Server {
   const runExec = (e: ExecRecord, sink: Writable | undefined) => {
     e.started = true;
     e.running = true;
-    const proc = runner(hostArgv(e.argv, site, confDir));
+    const proc = runner(hostArgv(e.argv, cluster, confDir));
     running.add(proc);
     let sinkClosed = false;
     const write = (stream: 1 | 2, data: Buffer) => {
@@ -418,7 +421,10 @@ export async function listenShim(server: http.Server, socket: string): Promise<v
   });
 }
 
-/** One process serves every site given: `--serve <site>=<socket>` (repeatable), or `--site S --socket P`. */
+/**
+ * One process serves every site given: `--serve <site>[:<cluster>]=<socket>` (repeatable), or
+ * `--site S --socket P`. A cluster after the site makes that site's container reach another cluster.
+ */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -440,8 +446,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const servers: [http.Server, string][] = [];
-  for (const [site, socket] of pairs) {
-    const server = createShimServer({ site, confDir: values["conf-dir"] });
+  for (const [siteSpec, socket] of pairs) {
+    const [site, cluster] = siteSpec.split(":") as [string, string | undefined];
+    const server = createShimServer({ site, cluster, confDir: values["conf-dir"] });
     await listenShim(server, socket);
     servers.push([server, socket]);
     process.stderr.write(`docker-shim: serving ceph-mon-${site} on ${socket} (pid ${process.pid})\n`);

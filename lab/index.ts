@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { stringify } from "yaml";
 import {
   ensureCluster,
+  freezeMon,
   freezeOsd,
   osdLost,
   osdUp,
@@ -12,6 +13,7 @@ import {
   setGlanceWrites,
   setPoolMissing,
   setPoolsRenamed,
+  thawMon,
   thawOsd,
 } from "./ceph.ts";
 import {
@@ -142,6 +144,9 @@ function glanceOptions(state: LabState): GlanceOptions {
     hideLocations: state.faults.some((f) => f.kind === "no-locations"),
     noConversion: state.faults.some((f) => f.kind === "no-conversion"),
     renamedPools: state.faults.filter((f) => f.kind === "pools-renamed").map((f) => f.site),
+    foreignStores: Object.fromEntries(
+      state.faults.filter((f) => f.kind === "glance-store-foreign").map((f) => [f.site, neighbour(f.site, siteNames(state.edges))]),
+    ),
   };
 }
 
@@ -150,11 +155,22 @@ export function dockerSocket(site: string): string {
 }
 
 /** One process serves every site's Docker API socket. */
+/** Another edge's cluster for an edge (the next one, or central in a one-edge lab); dcn0's for central. */
+const neighbour = (site: string, sites: string[]) => {
+  const edges = sites.slice(1);
+  if (site === sites[0]) return edges[0]!;
+  return edges[edges.indexOf(site) + 1] ?? (edges.length > 1 ? edges[0]! : sites[0]!);
+};
+
+/** The cluster the probe-misdirected fault sends a site's container to: central's, or dcn0's for central. */
+const misdirectedTo = (site: string) => (site === "central" ? "dcn0" : "central");
+
 async function ensureDockerShims(state: LabState, sites: string[]): Promise<void> {
   const script = join(REPO_ROOT, "lab", "docker-shim.ts");
   const name = "docker-api";
   const rec = state.processes[name];
-  const want = sites.map((s) => `${s}=${dockerSocket(s)}`);
+  const misdirected = state.faults.filter((f) => f.kind === "probe-misdirected").map((f) => f.site);
+  const want = sites.map((s) => `${s}${misdirected.includes(s) ? `:${misdirectedTo(s)}` : ""}=${dockerSocket(s)}`);
   const serving = rec?.argv.filter((a) => a.includes("="));
   if (isRunning(rec) && sites.every((s) => existsSync(dockerSocket(s))) && JSON.stringify(serving) === JSON.stringify(want)) return;
   await stopProcess(state, name);
@@ -337,6 +353,8 @@ export async function down(): Promise<string[]> {
   const state = readState();
   if (!state) return [];
   for (const f of state.faults.filter((x) => x.kind === "osd-down")) await thawOsd(state, f.site).catch(() => undefined);
+  // NOTE: a frozen process ignores SIGTERM until it is thawed.
+  for (const f of state.faults.filter((x) => x.kind === "mon-down")) await thawMon(state, f.site).catch(() => undefined);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
   // The OpenStack services go first, together; then the message queue, the database and Ceph.
@@ -410,6 +428,19 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
       return waitForStatus(state, (s) => !check(s).backend, 90000);
+    case "mon-down":
+      freezeMon(state, site);
+      return status();
+    case "probe-misdirected":
+      await ensureDockerShims(state, sites);
+      return status();
+    case "cinder-foreign":
+      await stopProcess(state, cinderVolumeName(site));
+      await startCinderVolume(state, site);
+      return waitForStatus(state, (s) => check(s).backend, 90000);
+    case "glance-store-foreign":
+      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+      return status();
     case "compute-down":
       await stopProcess(state, computeName(site));
       return waitForStatus(state, (s) => !check(s).az, 90000);
@@ -456,6 +487,19 @@ export async function heal(site?: string): Promise<LabStatus> {
         break;
       case "volume-down":
         await startCinderVolume(state, f.site);
+        break;
+      case "mon-down":
+        await thawMon(state, f.site);
+        break;
+      case "probe-misdirected":
+        await ensureDockerShims(state, sites);
+        break;
+      case "cinder-foreign":
+        await stopProcess(state, cinderVolumeName(f.site));
+        await startCinderVolume(state, f.site);
+        break;
+      case "glance-store-foreign":
+        glanceRestart = true;
         break;
       case "compute-down":
         startCompute(state, f.site);

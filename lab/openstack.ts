@@ -350,6 +350,8 @@ export interface GlanceOptions {
   noConversion?: boolean;
   /** Sites whose images pool is renamed (fault pools-renamed). */
   renamedPools?: string[];
+  /** Stores written to another site's cluster (fault glance-store-foreign): store to cluster. */
+  foreignStores?: Record<string, string>;
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
@@ -375,7 +377,7 @@ default_backend = ${sites[0]}
 ${stores
   .map(
     (x) => `[${x}]
-rbd_store_ceph_conf = /etc/ceph/${x}.conf
+rbd_store_ceph_conf = /etc/ceph/${opts.foreignStores?.[x] ?? x}.conf
 rbd_store_user = glance
 rbd_store_pool = ${(opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images"}
 rbd_store_chunk_size = 8
@@ -481,6 +483,9 @@ report_discard_supported = True
   .join("\n")}`;
 }
 
+/** The cluster the cinder-foreign fault sends a site's backend to: central's, or dcn0's for central. */
+export const foreignCluster = (site: string) => (site === "central" ? "dcn0" : "central");
+
 export function cinderVolumeName(site: string): string {
   return `cinder-volume-${site}`;
 }
@@ -488,7 +493,18 @@ export function cinderVolumeName(site: string): string {
 export async function startCinderVolume(state: LabState, site: string): Promise<void> {
   const siteConf = etc(`cinder-volume-${site}.conf`);
   const renamed = state.faults.some((f) => f.site === site && f.kind === "pools-renamed");
-  writeFileSync(siteConf, `[DEFAULT]\nenabled_backends = ${site}\n${renamed ? `[${site}]\nrbd_pool = ${RENAMED_POOLS.volumes}\n` : ""}`);
+  const foreign = state.faults.some((f) => f.site === site && f.kind === "cinder-foreign") ? foreignCluster(site) : undefined;
+  writeFileSync(
+    siteConf,
+    [
+      `[DEFAULT]`,
+      `enabled_backends = ${site}`,
+      `[${site}]`,
+      ...(renamed ? [`rbd_pool = ${RENAMED_POOLS.volumes}`] : []),
+      ...(foreign ? [`rbd_cluster_name = ${foreign}`, `rbd_ceph_conf = /etc/ceph/${foreign}.conf`] : []),
+      "",
+    ].join("\n"),
+  );
   if (isRunning(state.processes[cinderVolumeName(site)])) return;
   startProcess(state, cinderVolumeName(site), ["cinder-volume", "--config-file", etc("cinder.conf"), "--config-file", siteConf]);
 }

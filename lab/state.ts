@@ -29,6 +29,10 @@ export const FAULT_KINDS = [
   "no-conversion",
   "ceph-caps-broad",
   "pool-missing",
+  "mon-down",
+  "probe-misdirected",
+  "cinder-foreign",
+  "glance-store-foreign",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -5,10 +5,11 @@ import { apiRefusal, defect, imageEvidence, locateRbdImage, rbdEvidence } from "
 import { checkImageSnapshot, checkLocation, copyImage, type EdgeImage, importRawImageToCentral } from "../helpers/checks/images.ts";
 import { defaultStore } from "../helpers/clients/image.ts";
 import { attachJson, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
+import { tierAllows } from "../helpers/harness/catalog.ts";
 import { siteSuite } from "../helpers/harness/suite.ts";
 
 /** The DCN verification procedure: steps 1 and 2 at central, steps 3 to 7 at each edge site. */
-const { ctx, site, role, test, give, take } = siteSuite();
+const { ctx, site, role, run, test, give, take } = siteSuite();
 
 describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, () => {
   test("dcn-1-stores", "1. the Glance stores list central as the default and every configured edge store", async () => {
@@ -143,16 +144,24 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
 
   test(
     "dcn-6-cinder-snapshot",
-    `6. a Cinder snapshot of the stopped server's root volume on ${site} is a protected clone of the same parent`,
+    `6. a Cinder snapshot (force) of the root volume on ${site} is a protected clone of the same parent; the server is stopped for it at the disruptive tier`,
     async () => {
       const c = ctx();
       const { volumesPool } = c.config.rbd;
       const [{ image }, volumeId, serverId] = [take<EdgeImage>("edge-image"), take<string>("root-volume"), take<string>("server")];
-      await step("stop the server", () => c.clients.compute.stopServer(serverId));
-      await c.create.serverStatus(serverId, "SHUTOFF");
-      const snap = await step("snapshot the root volume with force", () => c.create.snapshot("snapshot", volumeId, { force: true }));
-      await step("start the server", () => c.clients.compute.startServer(serverId));
-      await c.create.serverStatus(serverId, "ACTIVE");
+      const stopped = tierAllows(run.tier, "disruptive");
+      if (stopped) {
+        await step("stop the server", () => c.clients.compute.stopServer(serverId));
+        await c.create.serverStatus(serverId, "SHUTOFF");
+      }
+      const snap = await step(`snapshot the root volume with force, the server ${stopped ? "stopped" : "running"}`, () =>
+        c.create.snapshot("snapshot", volumeId, { force: true }),
+      );
+      give("root-snapshot", snap.id);
+      if (stopped) {
+        await step("start the server", () => c.clients.compute.startServer(serverId));
+        await c.create.serverStatus(serverId, "ACTIVE");
+      }
       const entries = await step(`run rbd -p ${volumesPool} ls -l on ${site}'s cluster`, () =>
         rbdEvidence(c.probe(c.site), volumesPool, `${site} ${volumesPool} pool after the snapshot`),
       );
@@ -166,7 +175,7 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
   test("dcn-7-back-to-central", `7. an image made at ${site} comes back to central with the harness's data`, async () => {
     const c = ctx();
     const { volumesPool } = c.config.rbd;
-    const [{ known }, volumeId, serverId] = [take<EdgeImage>("edge-image"), take<string>("root-volume"), take<string>("server")];
+    const [{ known }, snapshotId, serverId] = [take<EdgeImage>("edge-image"), take<string>("root-snapshot"), take<string>("server")];
     const snapImage = await step(`make an image of server ${c.name("server")}`, async () => {
       const img = await c.create.serverImage("server-snapshot", serverId);
       await attachJson("server image", {
@@ -201,11 +210,8 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
       });
     }
 
-    const snap = await step("snapshot the in-use root volume with force, the server running", () =>
-      c.create.snapshot("live-snapshot", volumeId, { force: true }),
-    );
-    const fromSnap = await step(`create a volume from that snapshot in AZ ${c.site.az}`, () =>
-      c.create.volume("upload-source", { snapshotId: snap.id }),
+    const fromSnap = await step(`create a volume from step 6's snapshot in AZ ${c.site.az}`, () =>
+      c.create.volume("upload-source", { snapshotId }),
     );
     await checkData(c, c.site, `${volumesPool}/volume-${fromSnap.id}`, known, { what: "the volume made from the snapshot" });
     const uploaded = await step(`upload that volume's data to an image (store ${c.site.store})`, () =>
@@ -225,7 +231,9 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
     await attachJson("uploaded image after the copy to central", imageEvidence(back));
     await checkLocation(c, back, c.central);
     const volumeBytes = fromSnap.size * 1024 ** 3;
-    for (const where of [c.site, c.central])
-      await checkData(c, where, imageParent(c, back.id), known, { what: "the image uploaded from the volume", exactBytes: volumeBytes });
+    await checkData(c, [c.site, c.central], imageParent(c, back.id), known, {
+      what: "the image uploaded from the volume",
+      exactBytes: volumeBytes,
+    });
   });
 });

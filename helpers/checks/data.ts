@@ -1,4 +1,5 @@
 import type { Site } from "../config/schema.ts";
+import type { HeadDigest } from "../core/digest.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, step } from "../harness/steps.ts";
 import { defect } from "./evidence.ts";
@@ -16,34 +17,39 @@ export interface KnownBytes {
  */
 export async function checkData(
   ctx: SiteContext,
-  site: Site,
+  at: Site | Site[],
   spec: string,
   known: KnownBytes,
   o: { what: string; exactBytes?: number },
 ): Promise<void> {
+  const sites = Array.isArray(at) ? at : [at];
   const whole = o.exactBytes !== undefined;
   const title =
-    `the first ${known.sizeBytes} bytes of ${spec} on ${site.name}'s cluster are the bytes the harness wrote (sha512)` +
+    `the first ${known.sizeBytes} bytes of ${spec} on ${sites.map((s) => `${s.name}'s`).join(" and ")} cluster are the bytes the harness wrote (sha512)` +
     (whole && o.exactBytes! > known.sizeBytes ? `, and zeros after them to ${o.exactBytes} bytes` : "");
   await step(title, async () => {
-    const got = await ctx.probe(site).exportHead(spec, known.sizeBytes, {
-      wholeImage: whole,
-      timeoutMs: ctx.config.timeouts.volumeUpload * 1000,
+    const found = await Promise.all(
+      sites.map((site) =>
+        ctx.probe(site).exportHead(spec, known.sizeBytes, { wholeImage: whole, timeoutMs: ctx.config.timeouts.volumeUpload * 1000 }),
+      ),
+    );
+    await attachJson(`data of ${spec}`, {
+      expected: known,
+      exactBytes: o.exactBytes,
+      found: Object.fromEntries(sites.map((s, i) => [s.name, found[i]])),
     });
-    await attachJson(`data of ${spec} on ${site.name}`, { expected: known, found: got, exactBytes: o.exactBytes });
-    const where = `${o.what} ${spec} on ${site.name}`;
-    if (got.headBytes < known.sizeBytes)
-      defect(ctx, `${where} holds ${got.bytes} bytes, fewer than the ${known.sizeBytes} the harness wrote`);
-    if (got.sha512 !== known.sha512)
-      defect(
-        ctx,
-        `${where}: its first ${known.sizeBytes} bytes hash to ${got.sha512}, but the bytes the harness wrote hash to ${known.sha512}`,
-      );
-    if (whole && got.bytes !== o.exactBytes) defect(ctx, `${where} holds ${got.bytes} bytes, expected ${o.exactBytes}`);
-    if (got.firstNonZeroAfterHead !== undefined)
-      defect(
-        ctx,
-        `${where} has data after the harness's ${known.sizeBytes} bytes (first non-zero byte at offset ${got.firstNonZeroAfterHead})`,
-      );
+    const wrong = sites.flatMap((site, i) => judgeData(`${o.what} ${spec} on ${site.name}`, known, found[i]!, o.exactBytes) ?? []);
+    if (wrong.length) defect(ctx, wrong.join("; "));
   });
+}
+
+/** What is wrong with the data read back, against the bytes the harness wrote; undefined when nothing is. */
+export function judgeData(where: string, known: KnownBytes, got: HeadDigest, exactBytes?: number): string | undefined {
+  if (got.headBytes < known.sizeBytes) return `${where} holds ${got.bytes} bytes, fewer than the ${known.sizeBytes} the harness wrote`;
+  if (got.sha512 !== known.sha512)
+    return `${where}: its first ${known.sizeBytes} bytes hash to ${got.sha512}, but the bytes the harness wrote hash to ${known.sha512}`;
+  if (exactBytes !== undefined && got.bytes !== exactBytes) return `${where} holds ${got.bytes} bytes, expected ${exactBytes}`;
+  if (got.firstNonZeroAfterHead !== undefined)
+    return `${where} has data after the harness's ${known.sizeBytes} bytes (first non-zero byte at offset ${got.firstNonZeroAfterHead})`;
+  return undefined;
 }

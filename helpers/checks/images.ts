@@ -62,6 +62,7 @@ export async function copyImageWithTimeline(
 ): Promise<WaitResult<ImportProgress>> {
   const { image: glance } = ctx.clients;
   const what = o.allStores ? "all_stores" : stores.join(", ");
+  ctx.requireReachable(o.allStores ? ctx.sites.map((s) => s.store) : stores, `copy-image to ${what}`);
   const req = await step(`copy-image ${imageId} to ${what}`, () =>
     glance.importImage(
       imageId,

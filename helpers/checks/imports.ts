@@ -146,6 +146,7 @@ export async function runImport(
   const targets = await targetStores(ctx, target);
   const must = o.allStoresMustSucceed;
   const label = `${method} to ${describeTarget(target)}${must === undefined ? "" : `, all_stores_must_succeed=${must}`}`;
+  ctx.requireReachable(targets, label);
   const req = await step(label, async () => {
     try {
       return await glance.importImage(image.id, { method, uri: o.uri, ...importOptions(target), allStoresMustSucceed: must });

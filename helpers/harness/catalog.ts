@@ -43,9 +43,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     id: "dcn-6-cinder-snapshot",
     group: "procedure",
     where: "edge",
-    tier: "disruptive",
-    creates: ["Cinder snapshot of the server's root volume (the server is stopped, then started)"],
+    tier: "standard",
+    creates: ["Cinder snapshot (force) of the server's root volume (at the disruptive tier the server is stopped, then started)"],
     needs: ["server", "root-volume", "edge-image"],
+    provides: ["root-snapshot"],
   },
   {
     id: "dcn-7-back-to-central",
@@ -54,11 +55,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     tier: "standard",
     creates: [
       "server image (and Nova's Cinder snapshot for it)",
-      "Cinder snapshot (force) of the in-use root volume",
-      "volume from that snapshot",
+      "volume from step 6's snapshot",
       "image uploaded from that volume (edge store, copied to central)",
     ],
-    needs: ["edge-image", "root-volume", "server"],
+    needs: ["edge-image", "root-snapshot", "server"],
   },
   {
     id: "ms-1-web-download-stores",

@@ -28,6 +28,8 @@ export interface SiteContext {
    * call fails at once with SiteUnreachableError; a call that times out trips the site the same way.
    */
   probe(site: Site): CephProbe;
+  /** Fails at once, as infrastructure, when a store belongs to a site whose Ceph cannot be reached: Glance would hang on it. */
+  requireReachable(stores: string[], before: string): void;
   /** Why a site's Ceph cannot be read now (before the run, or since a call timed out); undefined when it can. */
   unreachable(site: string): Exclude<SiteReach, { state: "ok" }> | undefined;
   /**
@@ -72,6 +74,13 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
     workDir: run.workDir,
     create: new ResourceFactory(base),
     unreachable,
+    requireReachable(stores, before) {
+      for (const store of stores) {
+        const owner = sites.find((s) => s.store === store);
+        const down = owner && unreachable(owner.name);
+        if (down) throw new SiteUnreachableError(down, before);
+      }
+    },
     clusterOf: (s: Site) => {
       if (s.ceph.fsid) return s.ceph.fsid;
       const r = run.reach?.[s.name];
