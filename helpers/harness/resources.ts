@@ -36,6 +36,15 @@ export class ResourceJournal {
       .map((l) => JSON.parse(l) as JournalLine);
   }
 
+  /** Resources created and since recorded as deleted, oldest first. */
+  deleted(): TrackedResource[] {
+    const gone = new Map<string, TrackedResource>();
+    for (const l of this.lines())
+      if (l.op === "deleted") gone.set(`${l.kind}:${l.id}`, { kind: l.kind, id: l.id, name: l.name, site: l.site });
+    const live = new Set(this.outstanding().map((r) => `${r.kind}:${r.id}`));
+    return [...gone].filter(([k]) => !live.has(k)).map(([, r]) => r);
+  }
+
   /** Resources created and not recorded as deleted, newest first. */
   outstanding(): TrackedResource[] {
     const live = new Map<string, TrackedResource>();
