@@ -322,3 +322,38 @@ export async function health(site: string): Promise<string> {
 export function clusterExists(site: string): boolean {
   return existsSync(join(CEPH_ETC, `${site}.conf`));
 }
+
+/** The rbd image names in a site's pool, as the Ceph admin sees them. */
+export async function rbdImages(site: string, pool: string): Promise<string[]> {
+  return (await run("rbd", ["--cluster", site, "-p", pool, "ls", "--format", "json"]).then((o) => JSON.parse(o || "[]"))) as string[];
+}
+
+/**
+ * Removes an rbd image as the Ceph admin, whatever a dead client left on it: its watchers are
+ * blocklisted, its locks broken, its snapshots unprotected and purged. Gives up after timeoutMs.
+ */
+export async function removeRbdImage(site: string, pool: string, image: string, timeoutMs = 90000): Promise<void> {
+  const spec = `${pool}/${image}`;
+  const rbd = (...args: string[]) => execa("rbd", ["--cluster", site, ...args], { reject: false, timeout: 60000 });
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (!(await rbdImages(site, pool)).includes(image)) return;
+    const status = await rbd("status", spec, "--format", "json");
+    const watchers = status.exitCode === 0 ? ((JSON.parse(status.stdout).watchers ?? []) as { address: string }[]) : [];
+    for (const w of watchers) await ceph(site, "osd", "blocklist", "add", w.address);
+    const locks = await rbd("lock", "ls", spec, "--format", "json");
+    if (locks.exitCode === 0)
+      for (const l of JSON.parse(locks.stdout || "[]") as { id: string; locker: string }[]) await rbd("lock", "rm", spec, l.id, l.locker);
+    const snaps = await rbd("snap", "ls", spec, "--format", "json");
+    if (snaps.exitCode === 0)
+      for (const s of JSON.parse(snaps.stdout || "[]") as { name: string; protected: string }[])
+        if (s.protected === "true") await rbd("snap", "unprotect", `${spec}@${s.name}`);
+    await rbd("snap", "purge", spec);
+    const rm = await rbd("rm", spec);
+    if (rm.exitCode === 0) return;
+    last = rm.stderr.trim().split("\n").at(-1) ?? "";
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new LabError(`rbd --cluster ${site} rm ${spec}: still there after ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+}

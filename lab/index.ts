@@ -450,6 +450,20 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
   }
 }
 
+/** Kills glance-api's process group with SIGKILL, as a crash would: its imports in flight are not cleaned up. */
+export function killGlance(): void {
+  const rec = readState()?.processes.glance;
+  if (!rec) throw new LabError("glance-api is not recorded in the lab's state: is the lab up?");
+  process.kill(-rec.pgid, "SIGKILL");
+}
+
+/** Starts glance-api again when it is not running, as 'lab up' does, and waits until it answers. */
+export async function ensureGlanceUp(): Promise<void> {
+  const state = readState();
+  if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
+  await ensureGlance(state, loadOrCreateSecrets(), siteNames(state.edges), glanceOptions(state));
+}
+
 export async function heal(site?: string): Promise<LabStatus> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");

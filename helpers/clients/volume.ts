@@ -84,6 +84,8 @@ export const backupSchema = z.looseObject({
   container: z.string().nullable().optional(),
   availability_zone: z.string().nullable().optional(),
   fail_reason: z.string().nullable().optional(),
+  /** From microversion 3.43. */
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export type Backup = z.infer<typeof backupSchema>;
 
@@ -230,6 +232,17 @@ export class VolumeClient {
 
   async listSnapshots(filter: Query = {}): Promise<Snapshot[]> {
     return paginate(this.http, "/snapshots/detail", "snapshots", snapshotSchema, filter);
+  }
+
+  /** Adds to (or overwrites keys of) a snapshot's metadata. */
+  async setSnapshotMetadata(id: string, metadata: Record<string, string>): Promise<Record<string, string>> {
+    return (
+      await this.http.request("POST", `/snapshots/${encodeURIComponent(id)}/metadata`, {
+        expect: 200,
+        json: { metadata },
+        schema: z.looseObject({ metadata: z.record(z.string(), z.string()) }),
+      })
+    ).data.metadata;
   }
 
   async deleteSnapshot(id: string): Promise<void> {

@@ -54,6 +54,19 @@ export class ResourceFactory {
     this.c.tracker.track({ kind, id, name, site: this.c.site.name });
   }
 
+  /**
+   * Puts the run's mark on an image the harness did not create itself (Cinder's upload), unless it
+   * already carries it.
+   */
+  private async markImage(id: string): Promise<void> {
+    const glance = this.c.clients.image;
+    const img = await glance.showImage(id);
+    const have = (img as Record<string, unknown>)[RUN_PROPERTY];
+    if (have === this.c.run.runId) return;
+    // NOTE: Cinder copies the source image's properties to the upload, so the property may be there with another run's id.
+    await glance.updateImage(id, [{ op: have === undefined ? "add" : "replace", path: `/${RUN_PROPERTY}`, value: this.c.run.runId }]);
+  }
+
   /** The site's volume type, else the config's default, else none (the cloud's default type). */
   private volumeType(): { volume_type?: string } {
     const t = this.c.site.volumeType ?? this.c.config.volume.type;
@@ -186,18 +199,20 @@ export class ResourceFactory {
   /** Nova's image of a server (createImage), active; the Cinder snapshots Nova makes for it are tracked too. */
   async serverImage(what: string, serverId: string): Promise<Image> {
     const name = this.c.name(what);
-    const { imageId } = await this.c.clients.compute.createServerImage(serverId, name);
+    const { imageId } = await this.c.clients.compute.createServerImage(serverId, name, this.mark);
     this.track("image", imageId, name);
     const tracked = new Set<string>();
-    const trackBdmSnapshots = (img: Image) => {
+    const trackBdmSnapshots = async (img: Image) => {
       for (const id of bdmSnapshotIds(img).filter((x) => !tracked.has(x))) {
         tracked.add(id);
         this.track("snapshot", id, `snapshot for ${name}`);
+        // NOTE: Nova makes these snapshots without metadata; the mark is added once they are known.
+        await this.c.clients.volume.setSnapshotMetadata(id, this.mark);
       }
     };
-    trackBdmSnapshots(await this.c.clients.image.showImage(imageId));
+    await trackBdmSnapshots(await this.c.clients.image.showImage(imageId));
     const active = await this.imageActive(imageId);
-    trackBdmSnapshots(active);
+    await trackBdmSnapshots(active);
     return active;
   }
 
@@ -210,6 +225,7 @@ export class ResourceFactory {
       container_format: "bare",
     });
     this.track("image", up.image_id, name);
+    await this.markImage(up.image_id);
     const active = await this.imageActive(up.image_id, undefined, "volumeUpload");
     await this.volumeStatus(volumeId, "available");
     return active;

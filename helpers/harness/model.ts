@@ -1,6 +1,7 @@
 import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
 import type { SiteGates } from "./gates.ts";
+import type { RbdLeftover } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";
 
 /** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
@@ -81,6 +82,10 @@ export interface RunSummary {
   finishedAt: string;
   interrupted: boolean;
   sites: SiteSummary[];
+  /** rbd images the cloud deleted from its API but left in a site's pools, after the run's sweep. */
+  rbdLeftovers?: RbdLeftover[];
+  /** Pools the look for rbd leftovers could not list. */
+  rbdNotChecked?: string[];
 }
 
 declare module "vitest" {

@@ -3,7 +3,7 @@ import type { Clients } from "../clients/index.ts";
 import { waitForBackupStatus, waitForVolumeStatus } from "../clients/waiters.ts";
 import { isApiError } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
-import { type WaitTiming, waitForDeletion } from "../core/wait.ts";
+import { WaitError, type WaitTiming, waitForDeletion } from "../core/wait.ts";
 
 export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup";
 
@@ -34,6 +34,15 @@ export class ResourceJournal {
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as JournalLine);
+  }
+
+  /** Resources created and since recorded as deleted, oldest first. */
+  deleted(): TrackedResource[] {
+    const gone = new Map<string, TrackedResource>();
+    for (const l of this.lines())
+      if (l.op === "deleted") gone.set(`${l.kind}:${l.id}`, { kind: l.kind, id: l.id, name: l.name, site: l.site });
+    const live = new Set(this.outstanding().map((r) => `${r.kind}:${r.id}`));
+    return [...gone].filter(([k]) => !live.has(k)).map(([, r]) => r);
   }
 
   /** Resources created and not recorded as deleted, newest first. */
@@ -121,9 +130,20 @@ export async function deleteAll<R extends TrackedResource>(
   o: { journal?: ResourceJournal; log?: (line: string, r: R) => void } = {},
 ): Promise<{ deleted: R[]; failed: CleanupFailure<R>[] }> {
   const out: { deleted: R[]; failed: CleanupFailure<R>[] } = { deleted: [], failed: [] };
+  // A service that does not answer (restarting, say) is waited for, at most t.timeoutS over the whole call.
+  const deadline = Date.now() + t.timeoutS * 1000;
   for (const r of resources) {
     try {
-      await deleteResource(clients, r, t);
+      for (let pause = t.intervalS * 1000; ; pause = Math.min(pause * 1.5, (t.intervalMaxS ?? t.intervalS) * 1000)) {
+        try {
+          await deleteResource(clients, r, t);
+          break;
+        } catch (e) {
+          if (!unanswered(e) || Date.now() + pause > deadline) throw e;
+          o.log?.(`${r.kind} ${r.name} (${r.id}): its service did not answer (${redactText((e as Error).message)}); trying again`, r);
+          await new Promise((done) => setTimeout(done, pause));
+        }
+      }
       o.journal?.record("deleted", r);
       out.deleted.push(r);
       o.log?.(`deleted ${r.kind} ${r.name} (${r.id})`, r);
@@ -135,6 +155,12 @@ export async function deleteAll<R extends TrackedResource>(
   }
   return out;
 }
+
+/** The service was not there: no answer at all, or a gateway's 502/503/504. */
+const unanswered = (e: unknown): boolean =>
+  e instanceof WaitError && e.kind === "poll"
+    ? unanswered(e.cause)
+    : isApiError(e) && (e.status === undefined || [502, 503, 504].includes(e.status));
 
 /**
  * Registers each resource the moment it is created and deletes them last-in-first-out.

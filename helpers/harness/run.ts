@@ -13,6 +13,7 @@ import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
 import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
+import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
 import { checkReach, formatReach } from "./reach.ts";
 import { RunReporter } from "./reporter.ts";
@@ -48,6 +49,16 @@ export async function sweep(clients: Clients, cfg: Config, journal: ResourceJour
   return failed.map((f) => `${f.resource.kind} ${f.resource.name} (${f.resource.id}) at ${f.resource.site}: ${f.error}`);
 }
 
+/**
+ * After the sweep: rbd images in any site's pools named after what the run created and the API has
+ * deleted (Glance or Cinder forgot them below the API). The probes only read.
+ */
+export async function rbdLeftovers(cfg: Config, journal: ResourceJournal, log: (line: string) => void): Promise<RbdScan> {
+  const deleted = journal.deleted();
+  if (deleted.length) log(`looking in every site's pools for rbd images of the ${deleted.length} resources the run deleted`);
+  return scanRbdLeftovers(cfg, deleted, { wait: timing(cfg.timeouts, "deletion"), log });
+}
+
 export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
   const c = clients.session.credentials;
   return { authUrl: c.auth.authUrl.replace(/\/+$/, ""), region: c.regionName ?? "", project: clients.session.projectName ?? "" };
@@ -64,6 +75,8 @@ export interface RunOutcome {
   summary?: RunSummary;
   /** Sweep failures: resources that would not delete. */
   leftovers: string[];
+  /** rbd images of what the run deleted, still in a site's pools. */
+  rbd?: RbdScan;
 }
 
 /**
@@ -176,6 +189,7 @@ export async function runVerification(
 
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(workDir, { recursive: true, force: true });
+  const rbd = await rbdLeftovers(cfg, journal, log);
 
   const ran = plan.map((p) => p.site);
   const siteResults: SiteSummary[] = reporter.sites();
@@ -192,6 +206,8 @@ export async function runVerification(
     finishedAt: new Date().toISOString(),
     interrupted,
     sites: siteResults,
+    rbdLeftovers: rbd.found,
+    rbdNotChecked: rbd.notChecked,
   };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   for (const s of summary.sites) {
@@ -204,8 +220,11 @@ export async function runVerification(
 
   await writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
   const ok =
-    !interrupted && leftovers.length === 0 && summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
-  return { exitCode: ok ? 0 : 1, runDir, summary, leftovers };
+    !interrupted &&
+    leftovers.length === 0 &&
+    rbd.found.length === 0 &&
+    summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
+  return { exitCode: ok ? 0 : 1, runDir, summary, leftovers, rbd };
 }
 
 /** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
@@ -304,6 +323,8 @@ export function formatOutcome(out: RunOutcome): string {
     for (const e of s.errors) lines.push(`\n[${s.site}] ERROR ${e}\n`);
   }
   if (out.leftovers.length) lines.push(`\nresources that could not be deleted:\n  ${out.leftovers.join("\n  ")}\n`);
+  for (const r of summary.rbdLeftovers ?? []) lines.push(`\n[${r.site}] LEFTOVER ${formatRbdLeftover(r)}\n`);
+  for (const n of summary.rbdNotChecked ?? []) lines.push(`\nNOT CHECKED for rbd leftovers: ${n}\n`);
   lines.push(
     `\nreports: ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`,
   );

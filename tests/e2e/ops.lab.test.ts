@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { type Clients, openClients, REQUEST_LOG_ENV } from "../../helpers/clients/index.ts";
 import { waitForImageStatus, waitForSnapshotStatus, waitForVolumeStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
@@ -12,8 +12,14 @@ import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
+import { RUN_PROPERTY } from "../../helpers/harness/naming.ts";
+import type { RbdLeftover } from "../../helpers/harness/rbd-leftovers.ts";
+import { ResourceJournal } from "../../helpers/harness/resources.ts";
+import { sweep } from "../../helpers/harness/run.ts";
+import { removeRbdImage, rbdImages } from "../../lab/ceph.ts";
+import { ensureGlanceUp, killGlance } from "../../lab/index.ts";
 import { paths } from "../../lab/state.ts";
-import { cli, labConfigWith, runHarness, testOf, withFault } from "./testing.ts";
+import { cli, labConfigWith, runHarness, SHORT_TIMEOUTS, stock, testOf, withFault } from "./testing.ts";
 
 interface LoggedRequest {
   service: string;
@@ -152,6 +158,8 @@ describe("dcn-verify doctor and discover", () => {
 });
 
 describe("dcn-verify cleanup", () => {
+  const cleanupConfig = labConfigWith({});
+  const cleanup = (args: string[]) => cli(["cleanup", "--config", cleanupConfig, ...args]);
   let cfg: Config;
   let c: Clients;
   const foreign: { images: string[]; volumes: string[] } = { images: [], volumes: [] };
@@ -159,32 +167,41 @@ describe("dcn-verify cleanup", () => {
   const OTHER = "20260102t000000-beef";
   const made: Record<string, string> = {};
 
-  async function image(name: string): Promise<string> {
-    const img = await c.image.createImage({ name, disk_format: "raw", container_format: "bare", visibility: "private" });
+  /** With mark, the resource carries the run's ownership mark, as the harness's do. */
+  const markOf = (mark?: string): Record<string, string> => (mark ? { [RUN_PROPERTY]: mark } : {});
+
+  async function image(name: string, mark?: string): Promise<string> {
+    const img = await c.image.createImage({
+      name,
+      disk_format: "raw",
+      container_format: "bare",
+      visibility: "private",
+      ...markOf(mark),
+    });
     await c.image.uploadImageData(img.id, Buffer.alloc(1024 * 1024, 3), { store: "central" });
     await waitForImageStatus(c.image, img.id, "active", timing(cfg.timeouts, "imageActive"));
     return img.id;
   }
 
-  async function volume(name: string, imageRef: string): Promise<string> {
-    const v = await c.volume.createVolume({ size: 1, name, imageRef, availability_zone: "central" });
+  async function volume(name: string, imageRef: string, mark?: string): Promise<string> {
+    const v = await c.volume.createVolume({ size: 1, name, imageRef, availability_zone: "central", metadata: markOf(mark) });
     await waitForVolumeStatus(c.volume, v.id, "available", timing(cfg.timeouts, "volumeAvailable"));
     return v.id;
   }
 
   beforeAll(async () => {
-    cfg = await loadConfig(paths().config);
+    cfg = await loadConfig(cleanupConfig);
     c = await openClients(cfg);
     // Not the harness's: a plain name, a name with the prefix but no run id, a run-like name with a different prefix.
     for (const n of ["foreign-keep", "dcnv-manual-keep", `other-${DEAD}-central-image`]) foreign.images.push(await image(n));
     foreign.volumes.push(await volume("dcnv-manual-keep-volume", foreign.images[0]!));
     // What a run that died would have left: an image, a volume cloned from it, a snapshot of the volume.
-    made.image = await image(`dcnv-${DEAD}-central-image`);
-    made.volume = await volume(`dcnv-${DEAD}-central-volume`, made.image);
-    const snap = await c.volume.createSnapshot({ volume_id: made.volume, name: `dcnv-${DEAD}-central-snapshot` });
+    made.image = await image(`dcnv-${DEAD}-central-image`, DEAD);
+    made.volume = await volume(`dcnv-${DEAD}-central-volume`, made.image, DEAD);
+    const snap = await c.volume.createSnapshot({ volume_id: made.volume, name: `dcnv-${DEAD}-central-snapshot`, metadata: markOf(DEAD) });
     await waitForSnapshotStatus(c.volume, snap.id, "available", timing(cfg.timeouts, "snapshotAvailable"));
     made.snapshot = snap.id;
-    made.other = await image(`dcnv-${OTHER}-dcn0-image`);
+    made.other = await image(`dcnv-${OTHER}-dcn0-image`, OTHER);
   }, 300000);
 
   afterAll(async () => {
@@ -196,7 +213,7 @@ describe("dcn-verify cleanup", () => {
   }, 300000);
 
   test("finds a dead run's leftovers by its id, deletes them in dependency order, and touches nothing else", async () => {
-    const dry = await cli(["cleanup", "--run-id", DEAD, "--dry-run"]);
+    const dry = await cleanup(["--run-id", DEAD, "--dry-run"]);
     expect(dry.exitCode, dry.all).toBe(0);
     expect(
       dry.stdout
@@ -206,7 +223,7 @@ describe("dcn-verify cleanup", () => {
     ).toEqual([`snapshot dcnv-${DEAD}-central-snapshot`, `volume dcnv-${DEAD}-central-volume`, `image dcnv-${DEAD}-central-image`]);
     expect((await c.image.showImage(made.image!)).status).toBe("active");
 
-    const real = await cli(["cleanup", "--run-id", DEAD]);
+    const real = await cleanup(["--run-id", DEAD]);
     expect(real.exitCode, real.all).toBe(0);
     expect(real.stdout).toContain(`run ${DEAD}: deleted 3, failed 0, rbd images left 0`);
     await expect(c.image.showImage(made.image!)).rejects.toMatchObject({ status: 404 });
@@ -214,20 +231,70 @@ describe("dcn-verify cleanup", () => {
     for (const id of [...foreign.images, made.other!]) expect((await c.image.showImage(id)).status).toBe("active");
     expect((await c.volume.showVolume(foreign.volumes[0]!)).status).toBe("available");
 
-    const all = await cli(["cleanup", "--all-runs"]);
+    const all = await cleanup(["--all-runs"]);
     expect(all.exitCode, all.all).toBe(0);
     expect(all.stdout).toContain(`found image dcnv-${OTHER}-dcn0-image (${made.other}) [run ${OTHER}]`);
     await expect(c.image.showImage(made.other!)).rejects.toMatchObject({ status: 404 });
     for (const id of foreign.images) expect((await c.image.showImage(id)).status).toBe("active");
   });
 
+  test("leaves look-alikes without the mark alone, listed as not ours with the reason, and still removes a dead run's leftovers", async () => {
+    const LOOK = "20261120t101010-beef";
+    const DIED = "20261120t111111-dead";
+    const names = [`dcnv-${LOOK}-prod-data`, `dcnv-${LOOK}-dcn0-volume`];
+    const ids: string[] = [];
+    const leftover = await image(`dcnv-${DIED}-dcn0-image`, DIED);
+    try {
+      for (const n of names) {
+        const r = await stock("openstack", [
+          "volume",
+          "create",
+          "--size",
+          "1",
+          "--availability-zone",
+          "central",
+          "-f",
+          "value",
+          "-c",
+          "id",
+          n,
+        ]);
+        expect(r.exitCode, r.stderr).toBe(0);
+        ids.push(r.stdout.trim());
+      }
+      for (const id of ids) await waitForVolumeStatus(c.volume, id, "available", timing(cfg.timeouts, "volumeAvailable"));
+      const notOurs = [
+        `not ours, left alone: volume ${names[0]} (${ids[0]}) [run ${LOOK}]: site 'prod' is not configured; no ${RUN_PROPERTY} mark`,
+        `not ours, left alone: volume ${names[1]} (${ids[1]}) [run ${LOOK}]: no ${RUN_PROPERTY} mark`,
+      ];
+      const dry = await cleanup(["--all-runs", "--dry-run"]);
+      expect(dry.exitCode, dry.all).toBe(0);
+      for (const line of notOurs) expect(dry.stdout).toContain(line);
+      expect(dry.stdout).toContain(`would delete image dcnv-${DIED}-dcn0-image (${leftover}) [run ${DIED}]`);
+      expect(dry.stdout).not.toContain(`would delete volume dcnv-${LOOK}`);
+
+      const real = await cleanup(["--all-runs"]);
+      expect(real.exitCode, real.all).toBe(0);
+      for (const line of notOurs) expect(real.stdout).toContain(line);
+      expect(real.stdout).toMatch(/^all runs: deleted [1-9]\d*, failed 0, rbd images left 0, not ours [2-9]\d*$/m);
+      for (const id of ids) expect((await c.volume.showVolume(id)).status).toBe("available");
+      await expect(c.image.showImage(leftover)).rejects.toMatchObject({ status: 404 });
+    } finally {
+      for (const id of ids) {
+        await stock("openstack", ["volume", "delete", id]);
+        await waitForDeletion(() => c.volume.showVolume(id), `look-alike volume ${id}`, timing(cfg.timeouts, "deletion"));
+      }
+      await c.image.deleteImage(leftover).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
+    }
+  });
+
   test("refuses a run id that does not exist or is not one, and needs a scope", async () => {
-    const none = await cli(["cleanup", "--run-id", "20250101t000000-0000"]);
+    const none = await cleanup(["--run-id", "20250101t000000-0000"]);
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain("run 20250101t000000-0000 does not exist: nothing in the cloud carries its id");
-    const malformed = await cli(["cleanup", "--run-id", "yesterday"]);
+    const malformed = await cleanup(["--run-id", "yesterday"]);
     expect(malformed.stderr).toContain("--run-id 'yesterday' is not a run id");
-    const noScope = await cli(["cleanup"]);
+    const noScope = await cleanup([]);
     expect(noScope.exitCode).toBe(2);
     expect(noScope.stderr).toContain("give exactly one of --run-id ID or --all-runs");
   });
@@ -329,5 +396,57 @@ describe("diff, quality gates, known issues, categories and history", () => {
     expect(expired.output).toContain("[dcn1] known issue for rule-1-same-names expired on 2020-01-01: the failure counts again");
     expect(expired.output).toContain("[dcn1] GATE maxFailures not met: 1 failed (at most 0)");
     expect(expired.output).toMatch(/\[dcn1\] GATE minTests not met: 4 executed \(at least 50\)/);
+  });
+});
+
+describe("leaks below the API", () => {
+  test("glance-api killed for 20 s during an edge's copy-image: the run reports the orphaned images/<id> at dcn0 and exits non-zero", async () => {
+    const cfgPath = labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40 } });
+    const before = new Set(await rbdImages("dcn0", "images"));
+    const orphans: string[] = [];
+    let outage: Promise<void> | undefined;
+    let killedAt = 0;
+    // Kill once the copy writes into dcn0's images pool, keep glance-api dead 20 s, then start it again.
+    const killWhenCopying = async () => {
+      const deadline = Date.now() + 60000;
+      while (Date.now() < deadline) {
+        const fresh = (await rbdImages("dcn0", "images")).filter((i) => !before.has(i));
+        if (fresh.length) {
+          killGlance();
+          killedAt = Date.now();
+          orphans.push(...fresh);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      if (!killedAt) throw new Error("the copy to dcn0 wrote nothing into dcn0's images pool within 60 s");
+      await new Promise((r) => setTimeout(r, 20000));
+      await ensureGlanceUp();
+    };
+    const onLine = (line: string) => {
+      if (!outage && /^\[dcn0\] ▶ copy-image [0-9a-f-]{36} to dcn0/.test(line)) outage = killWhenCopying();
+    };
+    let run: Awaited<ReturnType<typeof runHarness>> | undefined;
+    try {
+      run = await runHarness(["--config", cfgPath, "--sites", "dcn0", "--suites", "procedure"], { onLine });
+      await outage;
+      expect(killedAt, run.output).toBeGreaterThan(0);
+      expect(run.exitCode, run.output).not.toBe(0);
+      expect(orphans).toHaveLength(1);
+      const leak = (run.summary.rbdLeftovers ?? []).find((l: RbdLeftover) => l.site === "dcn0" && l.image === orphans[0]);
+      expect(leak, run.output).toMatchObject({ pool: "images", resource: { kind: "image", id: orphans[0] } });
+      expect(leak!.cause).toMatch(/^Glance forgot it: an interrupted copy-image or upload/);
+      expect(run.output).toContain(`[dcn0] LEFTOVER rbd image images/${orphans[0]} is still in dcn0's cluster, named after image`);
+      expect(run.summary.rbdLeftovers!.filter((l: RbdLeftover) => l.pool !== "images")).toEqual([]);
+    } finally {
+      await outage?.catch(() => undefined);
+      await ensureGlanceUp();
+      if (run) {
+        const cfg = await loadConfig(cfgPath);
+        await sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
+      }
+      for (const o of orphans) await removeRbdImage("dcn0", "images", o);
+    }
+    expect((await rbdImages("dcn0", "images")).filter((i) => !before.has(i))).toEqual([]);
   });
 });

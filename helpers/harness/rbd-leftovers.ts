@@ -1,0 +1,156 @@
+import { type CephProbe, createCephProbe } from "../ceph/probe.ts";
+import type { RbdEntry } from "../ceph/rbd.ts";
+import { allSites } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { redactText } from "../core/redact.ts";
+import { waitFor, WaitError, type WaitTiming } from "../core/wait.ts";
+import type { TrackedResource } from "./resources.ts";
+
+/** Whose rbd images a pool holds: Glance's, Cinder's volume backend's, or cinder-backup's. */
+export type PoolRole = "images" | "volumes" | "backups";
+
+/** An rbd image (or snapshot) still in a site's cluster, named after a resource the API no longer has. */
+export interface RbdLeftover {
+  site: string;
+  pool: string;
+  /** `<image>` or `<image>@<snapshot>`. */
+  image: string;
+  /** The resource it is named after, as the journal recorded it. */
+  resource: TrackedResource;
+  /** Why it is likely there, and how the Ceph admin removes it. */
+  cause: string;
+}
+
+export interface RbdScan {
+  found: RbdLeftover[];
+  /** Pools that could not be listed, with the reason: nothing is known about them. */
+  notChecked: string[];
+}
+
+const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+const IMAGE_NAME = new RegExp(`^(${UUID})$`);
+/** Cinder's rbd driver: volume-<id>, renamed volume-<id>.deleted while a clone still depends on it. */
+const VOLUME_NAME = new RegExp(`^volume-(${UUID})(?:\\.deleted)?$`);
+const VOLUME_SNAPSHOT = new RegExp(`^snapshot-(${UUID})$`);
+/** cinder-backup's rbd driver: volume-<volume id>.backup.<backup id>, or .backup.base for incremental chains. */
+const BACKUP_NAME = new RegExp(`^volume-(${UUID})\\.backup\\.(?:(${UUID})|base)$`);
+const BACKUP_SNAPSHOT = new RegExp(`^backup\\.(${UUID})\\.snap\\.`);
+
+/** The resource ids an rbd image (or snapshot) in a pool of this role is named after. */
+export function idsInRbdName(role: PoolRole, e: Pick<RbdEntry, "image" | "snapshot">): string[] {
+  const m = (re: RegExp, s: string | undefined) => (s === undefined ? [] : (re.exec(s)?.slice(1) ?? []).filter(Boolean));
+  switch (role) {
+    case "images":
+      return e.snapshot === undefined ? m(IMAGE_NAME, e.image) : [];
+    case "volumes":
+      return e.snapshot === undefined ? m(VOLUME_NAME, e.image) : m(VOLUME_SNAPSHOT, e.snapshot);
+    case "backups":
+      return e.snapshot === undefined ? m(BACKUP_NAME, e.image) : m(BACKUP_SNAPSHOT, e.snapshot);
+  }
+}
+
+function causeOf(role: PoolRole, cluster: string, pool: string, image: string, snapshot: string | undefined): string {
+  const spec = `${pool}/${image}`;
+  const checkFirst = `after 'rbd --cluster ${cluster} children' shows no clone uses it (a dead client's lock: 'rbd lock ls ${spec}', 'rbd lock rm')`;
+  switch (role) {
+    case "images":
+      return (
+        `Glance forgot it: an interrupted copy-image or upload left it behind; remove it as the Ceph admin ${checkFirst}: ` +
+        `'rbd --cluster ${cluster} snap unprotect ${spec}@<snap>', 'rbd snap purge ${spec}', 'rbd rm ${spec}'`
+      );
+    case "volumes":
+      return snapshot
+        ? `Cinder forgot the rbd snapshot of a deleted Cinder snapshot; remove it as the Ceph admin ${checkFirst}: 'rbd --cluster ${cluster} snap unprotect ${spec}@${snapshot}', 'rbd snap rm ${spec}@${snapshot}'`
+        : `Cinder forgot it: the volume's deletion was interrupted or failed below the API; remove it as the Ceph admin ${checkFirst}: 'rbd --cluster ${cluster} snap purge ${spec}', 'rbd rm ${spec}'`;
+    case "backups":
+      return `cinder-backup forgot it: a backup or its deletion was interrupted; remove it as the Ceph admin ${checkFirst}: 'rbd --cluster ${cluster} snap purge ${spec}', 'rbd rm ${spec}'`;
+  }
+}
+
+/** The rbd entries of the pools that are named after the given resources. */
+export function matchRbdLeftovers(
+  site: { name: string; cluster: string },
+  listed: { role: PoolRole; pool: string; entries: Pick<RbdEntry, "image" | "snapshot">[] }[],
+  resources: ReadonlyMap<string, TrackedResource>,
+): RbdLeftover[] {
+  const found: RbdLeftover[] = [];
+  for (const { role, pool, entries } of listed)
+    for (const e of entries)
+      for (const id of idsInRbdName(role, e)) {
+        const resource = resources.get(id);
+        if (!resource) continue;
+        const image = e.snapshot === undefined ? e.image : `${e.image}@${e.snapshot}`;
+        found.push({ site: site.name, pool, image, resource, cause: causeOf(role, site.cluster, pool, e.image, e.snapshot) });
+      }
+  return found;
+}
+
+const MISSING_POOL = /No such file or directory|error opening pool|does not exist/i;
+
+/**
+ * Lists every site's images, volumes and backups pools for rbd images named after the given
+ * resources, all of which the API has deleted. Glance's rbd store deletes synchronously, so what is
+ * left in an images pool is final; Cinder and cinder-backup may still be deleting, so until `wait`
+ * runs out the scan is repeated while anything is left in their pools, and only what remains is
+ * reported. The probes only read.
+ */
+export async function scanRbdLeftovers(
+  cfg: Config,
+  deleted: readonly TrackedResource[],
+  o: { wait?: WaitTiming; log?: (line: string) => void } = {},
+): Promise<RbdScan> {
+  if (deleted.length === 0) return { found: [], notChecked: [] };
+  const resources = new Map(deleted.map((r) => [r.id, r]));
+  const pools: { role: PoolRole; pool: string }[] = [
+    { role: "images", pool: cfg.rbd.imagesPool },
+    { role: "volumes", pool: cfg.rbd.volumesPool },
+    { role: "backups", pool: cfg.conformance.backupsPool },
+  ];
+  const probes: { site: { name: string; cluster: string }; probe: CephProbe }[] = allSites(cfg).map((s) => ({
+    site: { name: s.name, cluster: s.ceph.cluster },
+    probe: createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
+  }));
+  const scanOnce = async (): Promise<RbdScan> => {
+    const out: RbdScan = { found: [], notChecked: [] };
+    for (const { site, probe } of probes) {
+      const listed: Parameters<typeof matchRbdLeftovers>[1] = [];
+      for (const p of pools) {
+        try {
+          listed.push({ ...p, entries: await probe.rbdList(p.pool) });
+        } catch (e) {
+          const msg = redactText((e as Error).message.split("\n")[0]!);
+          if (p.role === "backups" && MISSING_POOL.test((e as Error).message)) continue;
+          out.notChecked.push(`${site.name}: could not list rbd pool ${p.pool}: ${msg}`);
+        }
+      }
+      out.found.push(...matchRbdLeftovers(site, listed, resources));
+    }
+    return out;
+  };
+  const settled = (s: RbdScan) => s.found.every((f) => f.pool === cfg.rbd.imagesPool);
+  try {
+    if (!o.wait) return await scanOnce();
+    const r = await waitFor<RbdScan>({
+      ...o.wait,
+      what: `rbd images of the ${deleted.length} deleted resources`,
+      expected: "none left in the volumes and backups pools",
+      poll: scanOnce,
+      done: settled,
+      describe: (s) => s.found.map((f) => `${f.site}:${f.pool}/${f.image}`).join(", ") || "none",
+    });
+    return r.value;
+  } catch (e) {
+    if (e instanceof WaitError && e.kind === "timeout" && e.lastValue) {
+      o.log?.(redactText(e.message));
+      return e.lastValue as RbdScan;
+    }
+    throw e;
+  } finally {
+    await Promise.all(probes.map((p) => p.probe.close()));
+  }
+}
+
+/** One line per rbd leftover, for the operator. */
+export function formatRbdLeftover(r: RbdLeftover): string {
+  return `rbd image ${r.pool}/${r.image} is still in ${r.site}'s cluster, named after ${r.resource.kind} ${r.resource.name} (${r.resource.id}) that the API deleted: ${r.cause}`;
+}
