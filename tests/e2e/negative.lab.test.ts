@@ -129,7 +129,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     const back = testOf(run, "dcn0", "dcn-7-back-to-central");
     expect(back.status).toBe("failed");
     expect(back.failure).toMatch(
-      /^\[dcn0\] (wait until no store is left importing and central hold the image|the central location|the data in).*central/s,
+      /^\[dcn0\] (wait until no store is left importing and central hold the image|the central location|the first \d+ bytes of images).*central/s,
     );
     expect(left).toEqual([]);
   });

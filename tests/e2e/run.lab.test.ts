@@ -187,13 +187,26 @@ describe("dcn-verify run with no options (the first command an operator types)",
         expect(testOf(r, edge, id).status, `${edge} ${id}`).toBe("passed");
       }
       expect(testOf(r, edge, "conf-14-cinder-backup").status).toBe("passed");
-      expect(testOf(r, edge, "dcn-6-cinder-snapshot").status).toBe("skipped");
-      // Steps 6 and 7 are left not verified at this tier, and rule-5's whole pull from central is a warning.
-      expect(r.summary.sites.find((s) => s.site === edge)!.counts).toMatchObject({ notVerified: 2 });
-      expect(r.output).toContain(`[${edge}] NOT VERIFIED dcn-6-cinder-snapshot: tier disruptive is above this run's --tier standard`);
+      // The default tier verifies steps 1-7 (step 6 on the running server), and leaves nothing not verified.
+      for (const id of [
+        "dcn-3-copy-to-edge",
+        "dcn-4-boot-from-volume",
+        "dcn-5-rbd-parent",
+        "dcn-6-cinder-snapshot",
+        "dcn-7-back-to-central",
+      ])
+        expect(testOf(r, edge, id).status, `${edge} ${id}`).toBe("passed");
+      expect(r.summary.sites.find((s) => s.site === edge)!.counts).toMatchObject({ notVerified: 0 });
+      expect(r.output).toContain(`[${edge}] ✔ snapshot the root volume with force, the server running`);
+      expect(r.output).toMatch(
+        new RegExp(
+          `\\[${edge}\\] ✔ the first \\d+ bytes of images/\\S+@snap on ${edge}'s and central's cluster are the bytes the harness wrote`,
+        ),
+      );
       expect(r.output).toContain(`[${edge}] WARNING rule-5-image-local-before-use: Cinder pulled image`);
     }
     expect(r.output).toMatch(/\[central\] WARNING conf-9-glance-locations-exposure: security: a non-admin user sees/);
+    expect(r.summary.sites.find((s) => s.site === "central")!.counts).toMatchObject({ notVerified: 0 });
   }, 1200000);
 });
 

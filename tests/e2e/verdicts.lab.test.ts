@@ -1,0 +1,86 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { paths } from "../../lab/state.ts";
+import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
+
+const config = () => labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30 } });
+const fsidOf = (site: string) => {
+  const cfg = parse(readFileSync(paths().config, "utf8")) as { central: LabSite; edges: LabSite[] };
+  const fsid = [cfg.central, ...cfg.edges].find((s) => s.name === site)?.ceph.fsid;
+  if (!fsid) throw new Error(`no fsid pinned for ${site} in the lab's config`);
+  return fsid;
+};
+type LabSite = { name: string; ceph: { fsid?: string } };
+
+describe("verdicts that name the cluster they judged", () => {
+  test("a probe that reaches another site's cluster fails every test of that site at once, as infrastructure, naming both fsids", async () => {
+    const run = await withFault("dcn0", "probe-misdirected", () =>
+      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure,rules"], { asTyped: true }),
+    );
+    expect(run.exitCode).toBe(1);
+    const dcn0 = run.summary.sites.find((s) => s.site === "dcn0")!;
+    expect(dcn0.ceph).toMatchObject({ state: "wrong-cluster", fsid: fsidOf("central"), expected: fsidOf("dcn0") });
+    const ran = dcn0.tests.filter((t) => t.status !== "skipped");
+    expect(ran.length).toBeGreaterThanOrEqual(5);
+    for (const t of ran) {
+      expect(t.status, t.id).toBe("failed");
+      expect(t.failureKind, t.id).toBe("infrastructure");
+      expect(t.failure).toContain(
+        `[dcn0] site unreachable: the probe reached Ceph cluster ${fsidOf("central")} (central's pinned cluster), not dcn0's pinned cluster ${fsidOf("dcn0")}`,
+      );
+    }
+    expect(run.summary.sites.find((s) => s.site === "central")!.status).toBe("passed");
+  });
+
+  test("an edge's Glance store on another site's cluster and its Cinder backend in central's are each named with the cluster", async () => {
+    const run = await withFault("dcn0", "glance-store-foreign", () =>
+      withFault("dcn0", "cinder-foreign", () =>
+        runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure,rules", "--tier", "standard"]),
+      ),
+    );
+    expect(run.exitCode).toBe(1);
+    const [central, dcn0, dcn1] = [fsidOf("central"), fsidOf("dcn0"), fsidOf("dcn1")];
+    const copy = testOf(run, "dcn0", "dcn-3-copy-to-edge");
+    expect(copy).toMatchObject({ status: "failed", failureKind: "product" });
+    expect(copy.failure).toMatch(
+      new RegExp(`the dcn0 location rbd://${dcn1}/images/\\S+ names Ceph fsid ${dcn1} \\(dcn1's cluster\\), but dcn0's cluster is ${dcn0}`),
+    );
+    const clone = testOf(run, "dcn0", "dcn-5-rbd-parent");
+    expect(clone).toMatchObject({ status: "failed", failureKind: "product" });
+    expect(clone.failure).toMatch(/volume-\S+ lives in the Ceph cluster of central, not in dcn0's/);
+    const rule1 = testOf(run, "dcn0", "rule-1-same-names");
+    expect(rule1).toMatchObject({ status: "failed", failureKind: "product" });
+    expect(rule1.failure).toContain(central);
+  });
+
+  test("one edge's Ceph down: its tests fail at once as unreachable, central's imports to it are infrastructure naming it, the other edge passes", async () => {
+    const t0 = Date.now();
+    const run = await withFault("dcn0", "mon-down", () =>
+      runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } })], { asTyped: true }),
+    );
+    const wall = (Date.now() - t0) / 1000;
+    expect(run.exitCode).toBe(1);
+    const dcn0 = run.summary.sites.find((s) => s.site === "dcn0")!;
+    expect(dcn0.ceph).toMatchObject({ state: "unreachable" });
+    for (const t of dcn0.tests.filter((x) => x.status === "failed")) {
+      expect(t.failureKind, t.id).toBe("infrastructure");
+      expect(t.failure, t.id).toMatch(/^\[dcn0\] site unreachable: its Ceph cluster dcn0 did not answer `ceph fsid` within/);
+    }
+    expect(dcn0.tests.filter((x) => x.status === "passed")).toEqual([]);
+    const central = run.summary.sites.find((s) => s.site === "central")!;
+    const centralFailed = central.tests.filter((x) => x.status === "failed");
+    expect(centralFailed.length).toBeGreaterThan(0);
+    for (const t of centralFailed) {
+      expect(t.failureKind, t.id).toBe("infrastructure");
+      expect(t.failure, t.id).toContain("[dcn0] site unreachable");
+    }
+    expect(run.summary.sites.find((s) => s.site === "dcn1")!.status).toBe("passed");
+    // The budget of the 60-second target (bench/site-down.ts measures it against a healthy run).
+    expect(wall).toBeLessThan(240);
+    expect(readFileSync(join(run.runDir, "junit.xml"), "utf8")).toContain(
+      '<failure type="infrastructure" message="[dcn0] site unreachable',
+    );
+  });
+});
