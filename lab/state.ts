@@ -29,6 +29,7 @@ export const FAULT_KINDS = [
   "no-conversion",
   "ceph-caps-broad",
   "pool-missing",
+  "backup-down",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
