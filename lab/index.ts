@@ -481,7 +481,13 @@ export async function heal(site?: string): Promise<LabStatus> {
     }
   }
   // ensureCinder starts the cinder-backup services that are not running, and gives them time to report.
-  if (backupRestart) await ensureCinder(state, secrets, sites, state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site));
+  if (backupRestart)
+    await ensureCinder(
+      state,
+      secrets,
+      sites,
+      state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
+    );
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
   return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
 }

@@ -51,7 +51,7 @@ describe("cephx caps against the Ceph guide", () => {
     expect(mon("allow rw")).toEqual(["client.cinder has mon 'allow rw', broader than the guide's 'profile rbd'"]);
     expect(mon("allow rwx")).toEqual(["client.cinder has mon 'allow rwx', broader than the guide's 'profile rbd'"]);
     expect(mon("allow *")).toEqual(["client.cinder has mon 'allow *', broader than the guide's 'profile rbd'"]);
-    expect(mon("allow r, allow command \"osd blocklist\"")).toEqual([
+    expect(mon('allow r, allow command "osd blocklist"')).toEqual([
       `client.cinder has mon 'allow command "osd blocklist"' (of 'allow r, allow command "osd blocklist"'), broader than the guide's 'profile rbd'`,
     ]);
     expect(mon("profile rbd, profile admin")).toEqual([
