@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { type Digest, StreamDigest } from "../core/digest.ts";
+import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { convertImage, generateRawImage } from "../images/source.ts";
 import { contentMismatches } from "./content.ts";
 
@@ -38,6 +39,20 @@ describe("contentMismatches (ms-6)", () => {
     expect(contentMismatches(expected, { central: converted, dcn0: corrupt, dcn1: short })).toEqual([
       `on dcn0: sha512 ${corrupt.sha512} (${corrupt.bytes} bytes), expected ${expected.sha512} (${expected.bytes} bytes)`,
       `on dcn1: sha512 ${short.sha512} (${short.bytes} bytes), expected ${expected.sha512} (${expected.bytes} bytes)`,
+    ]);
+  });
+
+  test("over ms-6's evidence recorded from the lab: equal hashes pass; a store whose export differs is named with both hashes", () => {
+    const recorded = JSON.parse(readFileSync(join(PACKAGE_ROOT, "fixtures/ceph/recorded-run/ms-6-rbd-export-sha512.json"), "utf8")) as {
+      expected: Digest;
+      got: Record<string, Digest>;
+    };
+    expect(Object.keys(recorded.got).length).toBeGreaterThan(1);
+    expect(contentMismatches(recorded.expected, recorded.got)).toEqual([]);
+    const [where, first] = Object.entries(recorded.got)[0]!;
+    const corrupt = { ...first, sha512: `${first.sha512.slice(0, -1)}${first.sha512.endsWith("0") ? "1" : "0"}` };
+    expect(contentMismatches(recorded.expected, { ...recorded.got, [where]: corrupt })).toEqual([
+      `on ${where}: sha512 ${corrupt.sha512} (${corrupt.bytes} bytes), expected ${recorded.expected.sha512} (${recorded.expected.bytes} bytes)`,
     ]);
   });
 });
