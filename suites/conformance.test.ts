@@ -87,15 +87,15 @@ describe.sequential(`deployment conformance at ${site}`, () => {
     });
   });
 
-  test("conf-3-ceph-image-snapshots", `the rbd images in ${site}'s images pool have layering and protected snapshots`, async () => {
+  test("conf-3-ceph-image-snapshots", `the rbd images in ${site}'s images pool have layering and protected snapshots`, async (t) => {
     const c = ctx();
     const pool = c.config.rbd.imagesPool;
     const entries = await step(`rbd ls -l ${pool} on ${site}'s cluster`, () => c.probe(c.site).rbdList(pool));
     const images = [...new Set(entries.filter((e) => !e.snapshot).map((e) => e.image))];
     if (!images.length)
-      return notVerified(
-        `layering and protected snapshots in ${site}'s ${pool} pool`,
-        `the ${pool} pool on ${site}'s cluster holds no rbd image: there is nothing to look at (run the procedure or copy an image to ${c.site.store} first)`,
+      return skipTest(
+        t,
+        `the ${pool} pool on ${site}'s cluster holds no rbd image: there are no layering or snapshots to look at (run the procedure or copy an image to ${c.site.store} first)`,
       );
     const checked = images.slice(0, c.config.conformance.maxImagesChecked);
     if (images.length > checked.length)

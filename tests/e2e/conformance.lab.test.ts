@@ -97,4 +97,21 @@ describe("deployment conformance", () => {
     );
     expect(t.failureKind).toBe("product");
   });
+
+  test("conf-3 on an empty images pool is not verified, with its reason, never a pass", async () => {
+    // NOTE: the lab's backups all go to central's cluster, so dcn0's backups pool is an empty pool to point conf-3 at.
+    const run = await runHarness([
+      "--config",
+      labConfigWith({ timeouts: SHORT_TIMEOUTS, rbd: { imagesPool: "backups" } }),
+      "--suites",
+      "conformance",
+      "--tier",
+      "read-only",
+      "--sites",
+      "dcn0",
+    ]);
+    const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
+    expect(t.status, run.output).toBe("skipped");
+    expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);
+  });
 });
