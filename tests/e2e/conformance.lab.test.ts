@@ -8,6 +8,19 @@ import { isApiError } from "../../helpers/core/http.ts";
 import { paths } from "../../lab/state.ts";
 import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
+/** The conformance suite at dcn0 only, with short waits and the config's fields replaced as asked. */
+const atDcn0 = (tier: string, overrides: Record<string, unknown> = {}) =>
+  runHarness([
+    "--config",
+    labConfigWith({ timeouts: SHORT_TIMEOUTS, ...overrides }),
+    "--suites",
+    "conformance",
+    "--tier",
+    tier,
+    "--sites",
+    "dcn0",
+  ]);
+
 describe("deployment conformance", () => {
   test("on the healthy lab every check passes or is skipped with its reason", async () => {
     const run = await runHarness(["--suites", "conformance", "--tier", "standard"]);
@@ -78,18 +91,7 @@ describe("deployment conformance", () => {
   });
 
   test("conf-14 fails when the edge's cinder-backup service is down, naming the host and its state", async () => {
-    const run = await withFault("dcn0", "backup-down", () =>
-      runHarness([
-        "--config",
-        labConfigWith({ timeouts: SHORT_TIMEOUTS }),
-        "--suites",
-        "conformance",
-        "--tier",
-        "standard",
-        "--sites",
-        "dcn0",
-      ]),
-    );
+    const run = await withFault("dcn0", "backup-down", () => atDcn0("standard"));
     const t = testOf(run, "dcn0", "conf-14-cinder-backup");
     expect(t.status, run.output).toBe("failed");
     expect(t.failure).toMatch(
@@ -100,16 +102,7 @@ describe("deployment conformance", () => {
 
   test("conf-3 on an empty images pool is not verified, with its reason, never a pass", async () => {
     // NOTE: the lab's backups all go to central's cluster, so dcn0's backups pool is an empty pool to point conf-3 at.
-    const run = await runHarness([
-      "--config",
-      labConfigWith({ timeouts: SHORT_TIMEOUTS, rbd: { imagesPool: "backups" } }),
-      "--suites",
-      "conformance",
-      "--tier",
-      "read-only",
-      "--sites",
-      "dcn0",
-    ]);
+    const run = await atDcn0("read-only", { rbd: { imagesPool: "backups" } });
     const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
     expect(t.status, run.output).toBe("skipped");
     expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);
