@@ -247,7 +247,8 @@ export function freezeMon(state: LabState, site: string): void {
 
 export async function thawMon(state: LabState, site: string): Promise<void> {
   const rec = state.processes[monName(site)];
-  if (!rec || !isRunning(rec)) throw new LabError(`ceph-mon-${site} is not running; the lab must be rebuilt (lab down, lab up)`, monName(site));
+  if (!rec || !isRunning(rec))
+    throw new LabError(`ceph-mon-${site} is not running; the lab must be rebuilt (lab down, lab up)`, monName(site));
   process.kill(rec.pid, "SIGCONT");
   await waitUntil(monName(site), "monitor quorum", () => monUp(site), 60000, rec);
 }

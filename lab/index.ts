@@ -447,6 +447,10 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
     case "az-mismatch":
       await setAggregateMembership(admin, site, false);
       return waitForStatus(state, (s) => !check(s).az, 30000);
+    case "backup-down":
+      await stopProcess(state, `cinder-backup-${site}`);
+      await waitUntil(`cinder-backup-${site}`, `Cinder reports backup-${site} down`, () => backupDown(admin, site), 120000);
+      return status();
   }
 }
 
@@ -464,6 +468,12 @@ export async function ensureGlanceUp(): Promise<void> {
   await ensureGlance(state, loadOrCreateSecrets(), siteNames(state.edges), glanceOptions(state));
 }
 
+/** Whether Cinder lists the site's cinder-backup service as down (after service_down_time without a report). */
+async function backupDown(admin: LabAdmin, site: string): Promise<boolean> {
+  const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-backup`);
+  return (r.services as { host: string; state: string }[]).some((s) => s.host === `backup-${site}` && s.state === "down");
+}
+
 export async function heal(site?: string): Promise<LabStatus> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
@@ -475,6 +485,7 @@ export async function heal(site?: string): Promise<LabStatus> {
   const admin = new LabAdmin(secrets.admin);
   const sites = siteNames(state.edges);
   let glanceRestart = false;
+  let backupRestart = false;
   for (const f of healing) {
     switch (f.kind) {
       case "osd-down":
@@ -522,8 +533,19 @@ export async function heal(site?: string): Promise<LabStatus> {
       case "az-mismatch":
         await setAggregateMembership(admin, f.site, true);
         break;
+      case "backup-down":
+        backupRestart = true;
+        break;
     }
   }
+  // ensureCinder starts the cinder-backup services that are not running, and gives them time to report.
+  if (backupRestart)
+    await ensureCinder(
+      state,
+      secrets,
+      sites,
+      state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
+    );
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
   return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
 }

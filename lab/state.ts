@@ -33,6 +33,7 @@ export const FAULT_KINDS = [
   "probe-misdirected",
   "cinder-foreign",
   "glance-store-foreign",
+  "backup-down",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

@@ -78,8 +78,24 @@ export function judgeCaps(caps: Caps, rule: CapsRule): string[] {
     if (!grants.some((g) => g.write && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot write pool ${p}`);
   for (const p of rule.readsOnly)
     if (!grants.some((g) => g.read && (!g.pool || g.pool === p))) findings.push(`${caps.entity} cannot read pool ${p}`);
-  if (/\ballow \*/.test(caps.mon)) findings.push(`${caps.entity} has mon '${caps.mon}' (the guide gives 'profile rbd')`);
+  findings.push(...judgeMonCaps(caps));
   return findings;
+}
+
+/**
+ * The mon caps against the Ceph guide's `mon 'profile rbd'`: each grant beyond it is a finding naming the user and the grant.
+ * NOTE: `allow r` (the older guide's mon cap) only reads the maps, so it is no broader; anything that writes, executes,
+ * grants `*`, another profile or a command is.
+ */
+export function judgeMonCaps(caps: Caps): string[] {
+  const grants = caps.mon
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
+  if (!grants.length) return [`${caps.entity} has no mon caps (the guide gives 'profile rbd'): it cannot reach the cluster`];
+  return grants
+    .filter((g) => !/^profile\s+rbd$/.test(g) && !/^allow\s+r$/.test(g))
+    .map((g) => `${caps.entity} has mon '${g}'${grants.length > 1 ? ` (of '${caps.mon}')` : ""}, broader than the guide's 'profile rbd'`);
 }
 
 export const rbdDuSchema = z.looseObject({

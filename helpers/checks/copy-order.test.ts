@@ -74,4 +74,17 @@ describe("judgeCopyOrder", () => {
     expect(v.kind).toBe("unknown");
     expect(v.kind === "unknown" && v.reason).toMatch(/task_time_to_live/);
   });
+
+  test("copy tasks partly expired: stores no listed task accounts for make it unknown, not a pass or an upload elsewhere", () => {
+    // Uploaded at dcn0, copied to dcn1 (task expired), then to central (task listed): the dcn1 copy left no trace.
+    const v = judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("a", "2026-11-23T10:00:04.000000", ["central"])], o);
+    expect(v.kind).toBe("unknown");
+    expect(v.kind === "unknown" && v.reason).toMatch(/no task that put it in dcn0 and dcn1 .*task_time_to_live/);
+    // Uploaded at dcn0, copied to central (task expired), then to dcn1 (task listed): not "uploaded at central and dcn0".
+    expect(judgeCopyOrder(["dcn0", "central", "dcn1"], [copy("b", "2026-11-23T10:00:05.000000", ["dcn1"])], o).kind).toBe("unknown");
+  });
+
+  test("an image only in the edge store, with no task, is an edge upload never copied: nothing to order", () => {
+    expect(judgeCopyOrder(["dcn0"], [], o)).toEqual({ kind: "central-first", order: ["dcn0"] });
+  });
 });

@@ -33,10 +33,19 @@ export function judgeCopyOrder(
   const cs = copies(tasks);
   const copied = new Set(cs.flatMap((c) => c.stores));
   const origin = stores.filter((s) => !copied.has(s));
-  if (tasks.length === 0 && stores.length > 1) {
+  // NOTE: an upload lands in one store, an import task may name several. More than one store that no listed task
+  // accounts for means the tasks that put the image there are gone: Glance lists only tasks younger than
+  // task_time_to_live, so some or all of its copies left no trace, and where it was uploaded cannot be told.
+  const imported = tasks.some(
+    (t) =>
+      t.status === "success" && t.input?.import_req?.method?.name !== "copy-image" && origin.every((s) => t.input?.backend?.includes(s)),
+  );
+  if (origin.length > 1 && !imported) {
     return {
       kind: "unknown",
-      reason: `Glance keeps no task for it (tasks expire after task_time_to_live), so where it was uploaded and the order of its copies to [${stores.join(", ")}] cannot be read`,
+      reason: tasks.length
+        ? `Glance lists no task that put it in ${origin.join(" and ")} (older tasks expire after task_time_to_live), so where it was uploaded and the order of its copies to [${stores.join(", ")}] cannot be read`
+        : `Glance keeps no task for it (tasks expire after task_time_to_live), so where it was uploaded and the order of its copies to [${stores.join(", ")}] cannot be read`,
     };
   }
   if (!origin.includes(o.edge) || origin.includes(o.central)) return { kind: "not-an-edge-upload", origin };

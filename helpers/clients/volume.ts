@@ -75,6 +75,16 @@ export const volumeServiceSchema = z.looseObject({
 });
 export type VolumeService = z.infer<typeof volumeServiceSchema>;
 
+/** A Cinder user message (microversion 3.3): why an asynchronous operation on a resource failed. */
+export const userMessageSchema = z.looseObject({
+  id: z.string(),
+  user_message: z.string(),
+  event_id: z.string().optional(),
+  resource_uuid: z.string().nullable().optional(),
+  created_at: z.string().optional(),
+});
+export type UserMessage = z.infer<typeof userMessageSchema>;
+
 export const backupSchema = z.looseObject({
   id: z.string(),
   name: z.string().nullable(),
@@ -317,6 +327,16 @@ export class VolumeClient {
         schema: z.looseObject({ pools: z.array(backendPoolSchema) }),
       })
     ).data.pools;
+  }
+
+  async listMessages(filter: { resource_uuid?: string } = {}): Promise<UserMessage[]> {
+    return (
+      await this.http.request("GET", "/messages", {
+        expect: 200,
+        query: filter,
+        schema: z.looseObject({ messages: z.array(userMessageSchema) }),
+      })
+    ).data.messages;
   }
 
   async listServices(filter: { host?: string; binary?: string } = {}): Promise<VolumeService[]> {

@@ -43,7 +43,8 @@ export function classifyFailure(e: unknown): FailureKind {
   }
   if (e instanceof ResponseValidationError) return "harness";
   if (e instanceof ApiError) {
-    if (e.status === undefined || e.status >= 500 || e.status === 401 || e.status === 403) return "infrastructure";
+    // NOTE: 413 is OpenStack's over-quota (or over-limit) answer: the project's allowance, not the product, stopped the test.
+    if (e.status === undefined || e.status >= 500 || e.status === 401 || e.status === 403 || e.status === 413) return "infrastructure";
     return "product";
   }
   if (e instanceof CephCommandError && MISSING.test(e.stderrTail)) return "product";

@@ -180,6 +180,8 @@ describe("failure kinds and leftovers", () => {
     expect(classifyFailure(new ProductDefect("dcn0", "x"))).toBe("product");
     expect(classifyFailure(api(409))).toBe("product");
     expect(classifyFailure(api(503))).toBe("infrastructure");
+    expect(classifyFailure(api(413))).toBe("infrastructure");
+    expect(classifyFailure(api(404))).toBe("product");
     expect(classifyFailure(api(undefined, "ECONNREFUSED"))).toBe("infrastructure");
     expect(classifyFailure(api(401))).toBe("infrastructure");
     expect(

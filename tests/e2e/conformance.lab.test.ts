@@ -6,7 +6,20 @@ import { loadConfig } from "../../helpers/config/load.ts";
 import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { paths } from "../../lab/state.ts";
-import { runHarness, testOf, withFault } from "./testing.ts";
+import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
+
+/** The conformance suite at dcn0 only, with short waits and the config's fields replaced as asked. */
+const atDcn0 = (tier: string, overrides: Record<string, unknown> = {}) =>
+  runHarness([
+    "--config",
+    labConfigWith({ timeouts: SHORT_TIMEOUTS, ...overrides }),
+    "--suites",
+    "conformance",
+    "--tier",
+    tier,
+    "--sites",
+    "dcn0",
+  ]);
 
 describe("deployment conformance", () => {
   test("on the healthy lab every check passes or is skipped with its reason", async () => {
@@ -25,6 +38,9 @@ describe("deployment conformance", () => {
   test("each check fails on the lab broken its way, naming the site, what it expected, what it found and the fix", async () => {
     const cfg = await loadConfig(paths().config);
     const c = await openClients(cfg);
+    let backupCaps: Record<string, string> | undefined;
+    const setCaps = (caps: Record<string, string>) =>
+      execa("ceph", ["--cluster", "dcn0", "auth", "caps", "client.cinder-backup", ...Object.entries(caps).flat()]);
     const img = await c.image.createImage({
       name: "foreign-unprotected",
       disk_format: "raw",
@@ -35,6 +51,11 @@ describe("deployment conformance", () => {
       await c.image.uploadImageData(img.id, Buffer.alloc(1024 * 1024, 9), { store: "dcn0" });
       await waitForImageStatus(c.image, img.id, "active", timing(cfg.timeouts, "imageActive"));
       await execa("rbd", ["--cluster", "dcn0", "snap", "unprotect", `images/${img.id}@snap`]);
+      // Beyond the lab's fault: cinder-backup's mon cap widened to 'allow rw' (the guide gives 'profile rbd').
+      backupCaps = JSON.parse(
+        (await execa("ceph", ["--cluster", "dcn0", "auth", "get", "client.cinder-backup", "--format", "json"])).stdout,
+      )[0].caps as Record<string, string>;
+      await setCaps({ ...backupCaps, mon: "allow rw" });
       const broken = () => runHarness(["--suites", "conformance", "--tier", "read-only", "--sites", "dcn0"]);
       const run = await withFault("dcn0", "ceph-caps-broad", () =>
         withFault("dcn0", "pool-missing", () => withFault("dcn0", "volume-down", () => withFault("dcn0", "az-mismatch", broken))),
@@ -52,7 +73,7 @@ describe("deployment conformance", () => {
         new RegExp(`^\\[dcn0\\] .*found unprotected images/${img.id}@snap; fix: 'rbd snap protect`, "s"),
       );
       expect(failure("conf-4-ceph-caps")).toMatch(
-        /^\[dcn0\] expected the guide's caps .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*'.*; fix: 'ceph auth caps/s,
+        /^\[dcn0\] expected the guide's caps .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*', broader than the guide's 'profile rbd'; client\.cinder-backup has mon 'allow rw', broader than the guide's 'profile rbd'; fix: 'ceph auth caps/s,
       );
       expect(failure("conf-5-cinder-backend")).toMatch(
         /^\[dcn0\] expected an enabled, up cinder-volume in AZ dcn0; found cinder@dcn0 enabled\/down; fix: start cinder-volume/,
@@ -63,8 +84,27 @@ describe("deployment conformance", () => {
       expect(testOf(run, "dcn0", "conf-1-ceph-health").status).toBe("passed");
       expect(testOf(run, "central", "conf-4-ceph-caps").status).toBe("passed");
     } finally {
+      if (backupCaps) await setCaps(backupCaps);
       await execa("rbd", ["--cluster", "dcn0", "snap", "protect", `images/${img.id}@snap`], { reject: false });
       await c.image.deleteImage(img.id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
     }
+  });
+
+  test("conf-14 fails when the edge's cinder-backup service is down, naming the host and its state", async () => {
+    const run = await withFault("dcn0", "backup-down", () => atDcn0("standard"));
+    const t = testOf(run, "dcn0", "conf-14-cinder-backup");
+    expect(t.status, run.output).toBe("failed");
+    expect(t.failure).toMatch(
+      /^\[dcn0\] expected an enabled, up cinder-backup service in AZ dcn0; found cinder-backup in AZ dcn0: backup-dcn0 \(AZ dcn0\) enabled\/down; fix: start/,
+    );
+    expect(t.failureKind).toBe("product");
+  });
+
+  test("conf-3 on an empty images pool is not verified, with its reason, never a pass", async () => {
+    // NOTE: the lab's backups all go to central's cluster, so dcn0's backups pool is an empty pool to point conf-3 at.
+    const run = await atDcn0("read-only", { rbd: { imagesPool: "backups" } });
+    const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
+    expect(t.status, run.output).toBe("skipped");
+    expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);
   });
 });

@@ -52,6 +52,8 @@ describe("the DCN edge rules catch what was done against them", () => {
   let clients: Clients;
   const images: string[] = [];
   const volumes: string[] = [];
+  /** Volumes whose rbd image the test moved away, to put back before they are deleted. */
+  const moved: string[] = [];
   let work: string;
   const made: Record<string, string> = {};
 
@@ -61,6 +63,13 @@ describe("the DCN edge rules catch what was done against them", () => {
     await clients.image.uploadImageData(img.id, readFileSync(file), { store });
     await waitForImageStatus(clients.image, img.id, "active", timing(cfg.timeouts, "imageActive"));
     return img.id;
+  }
+
+  async function volume(name: string, imageRef: string): Promise<string> {
+    const vol = await clients.volume.createVolume({ size: 1, name, imageRef, availability_zone: "dcn0" });
+    volumes.push(vol.id);
+    await waitForVolumeStatus(clients.volume, vol.id, "available", timing(cfg.timeouts, "volumeAvailable"));
+    return vol.id;
   }
 
   async function copy(id: string, stores: string[]): Promise<void> {
@@ -95,13 +104,20 @@ describe("the DCN edge rules catch what was done against them", () => {
     await inALaterSecond(made.order);
     await copy(made.order, ["central"]);
     made.remote = await image("foreign-central-only", "raw", raw, "central");
-    const vol = await clients.volume.createVolume({ size: 1, name: "foreign-full-copy", imageRef: made.remote, availability_zone: "dcn0" });
-    volumes.push(vol.id);
-    made.volume = vol.id;
-    await waitForVolumeStatus(clients.volume, vol.id, "available", timing(cfg.timeouts, "volumeAvailable"));
+    made.hidden = await image("foreign-hidden-qcow2", "qcow2", qcow2, "dcn0");
+    await clients.image.updateImage(made.hidden, [{ op: "add", path: "/os_hidden", value: true }]);
+    made.volume = await volume("foreign-full-copy", made.remote);
+    // Clones of an image local to dcn0, broken below the API: one flattened, one whose rbd image is moved away.
+    made.flattened = await volume("foreign-flattened", made.edgeOnly);
+    await execa("rbd", ["--cluster", "dcn0", "flatten", `volumes/volume-${made.flattened}`]);
+    made.gone = await volume("foreign-rbd-gone", made.edgeOnly);
+    await execa("rbd", ["--cluster", "dcn0", "mv", `volumes/volume-${made.gone}`, `volumes/moved-${made.gone}`]);
+    moved.push(made.gone);
   }, 300000);
 
   afterAll(async () => {
+    for (const id of moved)
+      await execa("rbd", ["--cluster", "dcn0", "mv", `volumes/moved-${id}`, `volumes/volume-${id}`], { reject: false });
     for (const id of volumes.reverse()) {
       await clients.volume.deleteVolume(id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
       await waitForDeletion(() => clients.volume.showVolume(id), `volume ${id}`, timing(cfg.timeouts, "deletion"));
@@ -120,13 +136,18 @@ describe("the DCN edge rules catch what was done against them", () => {
     expect(central.status).toBe("failed");
     expect(central.failure).toMatch(
       new RegExp(
-        `^\\[dcn0\\] .*1 image\\(s\\) in store dcn0 \\(site dcn0\\) have no copy in central: ${made.edgeOnly} \\(foreign-edge-only\\) stores \\[dcn0\\]`,
+        `^\\[dcn0\\] .*2 image\\(s\\) in store dcn0 \\(site dcn0\\) have no copy in central: (?=.*${made.edgeOnly} \\(foreign-edge-only\\) stores \\[dcn0\\])(?=.*${made.hidden} \\(foreign-hidden-qcow2\\) stores \\[dcn0\\])`,
         "s",
       ),
     );
     const raw = testOf(run, "dcn0", "rule-3-edge-images-raw");
     expect(raw.status).toBe("failed");
-    expect(raw.failure).toMatch(new RegExp(`^\\[dcn0\\] .*are not raw.*${made.qcow2} \\(foreign-qcow2\\) disk_format qcow2`, "s"));
+    expect(raw.failure).toMatch(
+      new RegExp(
+        `^\\[dcn0\\] .*2 image\\(s\\) .*are not raw(?=.*${made.qcow2} \\(foreign-qcow2\\) disk_format qcow2)(?=.*${made.hidden} \\(foreign-hidden-qcow2\\) disk_format qcow2)`,
+        "s",
+      ),
+    );
     const order = testOf(run, "dcn0", "rule-4-edge-upload-to-central-first");
     expect(order.status).toBe("failed");
     expect(order.failure).toMatch(
@@ -139,15 +160,19 @@ describe("the DCN edge rules catch what was done against them", () => {
     expect(local.status).toBe("failed");
     expect(local.failure).toMatch(
       new RegExp(
-        `^\\[dcn0\\] .*volume\\(s\\) in AZ dcn0 were made from an image but are full copies .*${made.volume} \\(foreign-full-copy\\) from image ${made.remote}`,
+        `^\\[dcn0\\] (?=.*2 volume\\(s\\) in AZ dcn0 were made from an image but are full copies)` +
+          `(?=.*${made.volume} \\(foreign-full-copy\\) from image ${made.remote})` +
+          `(?=.*${made.flattened} \\(foreign-flattened\\) from image ${made.edgeOnly})` +
+          `(?=.*1 volume\\(s\\) in AZ dcn0 made from an image have no rbd image volume-<id> in dcn0's volumes pool: ` +
+          `${made.gone} \\(foreign-rbd-gone\\) from image ${made.edgeOnly}, on no configured site's cluster)`,
         "s",
       ),
     );
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
     // The run judged them and deleted only what it made.
-    for (const id of [made.edgeOnly, made.qcow2, made.order, made.remote])
+    for (const id of [made.edgeOnly, made.qcow2, made.order, made.remote, made.hidden])
       expect((await clients.image.showImage(id)).status).toBe("active");
-    expect((await clients.volume.showVolume(made.volume)).status).toBe("available");
+    for (const id of [made.volume, made.flattened, made.gone]) expect((await clients.volume.showVolume(id)).status).toBe("available");
   });
 
   test("a compute host outside its AZ fails rule 1 at that site", async () => {
@@ -155,5 +180,17 @@ describe("the DCN edge rules catch what was done against them", () => {
     const names = testOf(run, "dcn1", "rule-1-same-names");
     expect(names.status).toBe("failed");
     expect(names.failure).toMatch(/^\[dcn1\] Nova has no AZ dcn1 with an enabled, up compute host \(AZs: [^)]*\)$/);
+  });
+});
+
+describe("rule-5 takes no failure for the refusal", () => {
+  test("with dcn0's cinder-volume down the volume goes to error, and rule-5 fails naming the volume and Cinder's message", async () => {
+    const run = await withFault("dcn0", "volume-down", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "rules"]));
+    const local = testOf(run, "dcn0", "rule-5-image-local-before-use");
+    expect(local.status, run.output).toBe("failed");
+    expect(local.failure).toMatch(
+      /^\[dcn0\] volume \S+ from image \S+ \(only in central\) went to error in AZ dcn0: .+; Cinder documents no such refusal/,
+    );
+    expect(local.failureKind).toBe("product");
   });
 });
