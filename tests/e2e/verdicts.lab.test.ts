@@ -58,7 +58,7 @@ describe("verdicts that name the cluster they judged", () => {
   test("one edge's Ceph down: its tests fail at once as unreachable, central's imports to it are infrastructure naming it, the other edge passes", async () => {
     const t0 = Date.now();
     const run = await withFault("dcn0", "mon-down", () =>
-      runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } })], { asTyped: true }),
+      runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } }), "--suites", "procedure,multistore"], { asTyped: true }),
     );
     const wall = (Date.now() - t0) / 1000;
     expect(run.exitCode).toBe(1);
@@ -77,8 +77,8 @@ describe("verdicts that name the cluster they judged", () => {
       expect(t.failure, t.id).toContain("[dcn0] site unreachable");
     }
     expect(run.summary.sites.find((s) => s.site === "dcn1")!.status).toBe("passed");
-    // The budget of the 60-second target (bench/site-down.ts measures it against a healthy run).
-    expect(wall).toBeLessThan(240);
+    // bench/site-down.ts measures the whole run against a healthy one (target: within 60 s); here, a bound.
+    expect(wall).toBeLessThan(180);
     expect(readFileSync(join(run.runDir, "junit.xml"), "utf8")).toContain(
       '<failure type="infrastructure" message="[dcn0] site unreachable',
     );
