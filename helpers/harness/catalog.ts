@@ -11,6 +11,8 @@ export interface CatalogEntry {
   tier: Tier;
   /** What the test creates in the cloud (all of it named with the run id, and deleted at the end). */
   creates: string[];
+  /** What it creates besides, only when the run's tier allows writes (standard or above). */
+  createsWhenWritable?: string[];
   /** What it hands to later tests of its suite (an image, a volume...), by name. */
   provides?: string[];
   /** What it builds on, by name: it is skipped when the test that provides it does not run or did not produce it. */
@@ -130,7 +132,14 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   { id: "conf-1-ceph-health", group: "conformance", where: "every", tier: "read-only", creates: [] },
   { id: "conf-2-ceph-pools", group: "conformance", where: "every", tier: "read-only", creates: [] },
-  { id: "conf-3-ceph-image-snapshots", group: "conformance", where: "every", tier: "read-only", creates: [] },
+  {
+    id: "conf-3-ceph-image-snapshots",
+    group: "conformance",
+    where: "every",
+    tier: "read-only",
+    creates: [],
+    createsWhenWritable: ["image (1 MiB raw, the site's store), only when the images pool is empty"],
+  },
   { id: "conf-4-ceph-caps", group: "conformance", where: "every", tier: "read-only", creates: [] },
   { id: "conf-5-cinder-backend", group: "conformance", where: "every", tier: "read-only", creates: [] },
   { id: "conf-6-nova-az", group: "conformance", where: "every", tier: "read-only", creates: [] },

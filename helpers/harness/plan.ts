@@ -38,7 +38,14 @@ export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tie
             : blocked
               ? `needs ${blocked}, which does not run`
               : undefined;
-          tests.push({ id: e.id, group: e.group, tier: e.tier, runs: !skip, ...(skip ? { skip } : {}), creates: skip ? [] : e.creates });
+          tests.push({
+            id: e.id,
+            group: e.group,
+            tier: e.tier,
+            runs: !skip,
+            ...(skip ? { skip } : {}),
+            creates: skip ? [] : [...e.creates, ...(tierAllows(tier, "standard") ? (e.createsWhenWritable ?? []) : [])],
+          });
         }
         return { site, tests };
       })
