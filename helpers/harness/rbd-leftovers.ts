@@ -97,34 +97,41 @@ const MISSING_POOL = /No such file or directory|error opening pool|does not exis
 export async function scanRbdLeftovers(
   cfg: Config,
   deleted: readonly TrackedResource[],
-  o: { wait?: WaitTiming; log?: (line: string) => void } = {},
+  o: { wait?: WaitTiming; log?: (line: string) => void; unreachable?: Record<string, string> } = {},
 ): Promise<RbdScan> {
   if (deleted.length === 0) return { found: [], notChecked: [] };
+  const skipped = Object.entries(o.unreachable ?? {}).map(([site, why]) => `${site}: not looked at: ${why}`);
   const resources = new Map(deleted.map((r) => [r.id, r]));
   const pools: { role: PoolRole; pool: string }[] = [
     { role: "images", pool: cfg.rbd.imagesPool },
     { role: "volumes", pool: cfg.rbd.volumesPool },
     { role: "backups", pool: cfg.conformance.backupsPool },
   ];
-  const probes: { site: { name: string; cluster: string }; probe: CephProbe }[] = allSites(cfg).map((s) => ({
-    site: { name: s.name, cluster: s.ceph.cluster },
-    probe: createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
-  }));
+  const probes: { site: { name: string; cluster: string }; probe: CephProbe }[] = allSites(cfg)
+    .filter((s) => !o.unreachable?.[s.name])
+    .map((s) => ({
+      site: { name: s.name, cluster: s.ceph.cluster },
+      probe: createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
+    }));
   const scanOnce = async (): Promise<RbdScan> => {
-    const out: RbdScan = { found: [], notChecked: [] };
-    for (const { site, probe } of probes) {
-      const listed: Parameters<typeof matchRbdLeftovers>[1] = [];
-      for (const p of pools) {
-        try {
-          listed.push({ ...p, entries: await probe.rbdList(p.pool) });
-        } catch (e) {
-          const msg = redactText((e as Error).message.split("\n")[0]!);
-          if (p.role === "backups" && MISSING_POOL.test((e as Error).message)) continue;
-          out.notChecked.push(`${site.name}: could not list rbd pool ${p.pool}: ${msg}`);
-        }
-      }
-      out.found.push(...matchRbdLeftovers(site, listed, resources));
-    }
+    const out: RbdScan = { found: [], notChecked: [...skipped] };
+    await Promise.all(
+      probes.map(async ({ site, probe }) => {
+        const listed: Parameters<typeof matchRbdLeftovers>[1] = [];
+        await Promise.all(
+          pools.map(async (p) => {
+            try {
+              listed.push({ ...p, entries: await probe.rbdList(p.pool) });
+            } catch (e) {
+              const msg = redactText((e as Error).message.split("\n")[0]!);
+              if (p.role === "backups" && MISSING_POOL.test((e as Error).message)) return;
+              out.notChecked.push(`${site.name}: could not list rbd pool ${p.pool}: ${msg}`);
+            }
+          }),
+        );
+        out.found.push(...matchRbdLeftovers(site, listed, resources));
+      }),
+    );
     return out;
   };
   const settled = (s: RbdScan) => s.found.every((f) => f.pool === cfg.rbd.imagesPool);

@@ -16,7 +16,7 @@ import { newRunId } from "./naming.ts";
 import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
 import { junitXml } from "./junit.ts";
-import { checkReach, formatReach } from "./reach.ts";
+import { checkReach, formatReach, type Reach } from "./reach.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
@@ -54,10 +54,20 @@ export async function sweep(clients: Clients, cfg: Config, journal: ResourceJour
  * After the sweep: rbd images in any site's pools named after what the run created and the API has
  * deleted (Glance or Cinder forgot them below the API). The probes only read.
  */
-export async function rbdLeftovers(cfg: Config, journal: ResourceJournal, log: (line: string) => void): Promise<RbdScan> {
+export async function rbdLeftovers(
+  cfg: Config,
+  journal: ResourceJournal,
+  log: (line: string) => void,
+  reach: Reach = {},
+): Promise<RbdScan> {
   const deleted = journal.deleted();
   if (deleted.length) log(`looking in every site's pools for rbd images of the ${deleted.length} resources the run deleted`);
-  return scanRbdLeftovers(cfg, deleted, { wait: timing(cfg.timeouts, "deletion"), log });
+  const unreachable = Object.fromEntries(
+    Object.values(reach).flatMap((r) =>
+      r.state === "ok" ? [] : [[r.site, r.state === "unreachable" ? "its Ceph did not answer" : "its probe reaches another cluster"]],
+    ),
+  );
+  return scanRbdLeftovers(cfg, deleted, { wait: timing(cfg.timeouts, "deletion"), log, unreachable });
 }
 
 export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
@@ -186,7 +196,7 @@ export async function runVerification(
 
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(workDir, { recursive: true, force: true });
-  const rbd = await rbdLeftovers(cfg, journal, log);
+  const rbd = await rbdLeftovers(cfg, journal, log, reach);
 
   const ran = plan.map((p) => p.site);
   const siteResults: SiteSummary[] = reporter.sites();
