@@ -220,11 +220,19 @@ describe("docker shim, driven by dockerode", () => {
       );
     });
 
-    test("exportSha512 hashes the streamed export", async () => {
+    test("exportHead hashes the streamed export whole, or stops once the head is read", async () => {
       await using p = probe();
+      const total = EXPORT_CHUNKS * EXPORT_CHUNK.length;
       const expected = createHash("sha512");
       for (let i = 0; i < EXPORT_CHUNKS; i++) expected.update(EXPORT_CHUNK);
-      expect(await p.exportSha512("images/x@snap")).toEqual({ sha512: expected.digest("hex"), bytes: EXPORT_CHUNKS * EXPORT_CHUNK.length });
+      expect(await p.exportHead("images/x@snap", total, { wholeImage: true })).toMatchObject({
+        sha512: expected.digest("hex"),
+        headBytes: total,
+        bytes: total,
+      });
+      const head = await p.exportHead("images/x@snap", EXPORT_CHUNK.length);
+      expect(head).toMatchObject({ sha512: createHash("sha512").update(EXPORT_CHUNK).digest("hex"), headBytes: EXPORT_CHUNK.length });
+      expect(head.bytes).toBeLessThan(total);
     });
 
     test("a wrong container name lists the ceph-mon containers that do run", async () => {

@@ -2,7 +2,7 @@ import { describe } from "vitest";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
 import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
-import { apiRefusal, defect, findRbdImage, imageEvidence, listed } from "../helpers/checks/evidence.ts";
+import { apiRefusal, defect, imageEvidence, listed, locateRbdImage } from "../helpers/checks/evidence.ts";
 import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
 import type { Image } from "../helpers/clients/image.ts";
@@ -177,8 +177,8 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
             !ours(c, v),
         );
         const a = auditImageVolumes(fromImage, entries, { imagesPool, imageSnapshot, max });
-        const elsewhere: Record<string, string[]> = {};
-        for (const v of a.missing) elsewhere[v.id] = await findRbdImage(c, volumesPool, `volume-${v.id}`);
+        const elsewhere: Record<string, Awaited<ReturnType<typeof locateRbdImage>>> = {};
+        for (const v of a.missing) elsewhere[v.id] = await locateRbdImage(c, volumesPool, `volume-${v.id}`);
         await attachJson(`image-backed volumes in AZ ${c.site.az}: rbd in ${site}'s ${volumesPool} pool`, a);
         if (a.unchecked.length)
           await notVerified(
@@ -190,7 +190,11 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
             `how ${a.notJudged.length} image-backed volume(s) in AZ ${c.site.az} that are not available or in-use were built`,
             listed(a.notJudged, (v) => ` status ${v.status}`),
           );
-        const where = (id: string) => (elsewhere[id]?.length ? `found on ${elsewhere[id].join(", ")}` : "on no configured site's cluster");
+        const where = (id: string) => {
+          const { found, unread } = elsewhere[id]!;
+          const also = unread.length ? `; not looked at: ${unread.join(", ")}` : "";
+          return (found.length ? `found on ${found.join(", ")}` : "on no configured site's cluster") + also;
+        };
         const problems = [
           a.full.length
             ? `${a.full.length} volume(s) in AZ ${c.site.az} were made from an image but are full copies (no rbd parent on ${site}'s cluster), ` +

@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa } from "execa";
 import type { CephTransport } from "../config/schema.ts";
-import { type HeadDigest, HeadDigestStream, StreamDigest } from "../core/digest.ts";
+import { type HeadDigest, HeadDigestStream } from "../core/digest.ts";
 import {
   type CephStatus,
   parseCephFsid,
@@ -48,8 +48,6 @@ export interface CephProbe {
   rbdInfo(pool: string, image: string): Promise<RbdInfo>;
   /** COW children of `pool/image@snapshot`. */
   rbdChildren(pool: string, image: string, snapshot: string): Promise<RbdChild[]>;
-  /** Streams `rbd export <spec> -` through SHA-512 without holding the image in memory. */
-  exportSha512(spec: string, opts?: { timeoutMs?: number }): Promise<{ sha512: string; bytes: number }>;
   /**
    * sha512 of the first headBytes of `rbd export <spec> -`. With wholeImage, the rest is read too and
    * checked for zeros; without, the export stops once the head is read.
@@ -339,11 +337,6 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
         timeoutMs: o.timeoutMs,
         onStdout: (chunk) => digest.update(chunk) && !o.wholeImage,
       });
-      return digest.result();
-    },
-    exportSha512: async (spec, o = {}) => {
-      const digest = new StreamDigest();
-      await invoke(["rbd", "export", "--no-progress", spec, "-"], { timeoutMs: o.timeoutMs, onStdout: (chunk) => digest.update(chunk) });
       return digest.result();
     },
     version: async () => {

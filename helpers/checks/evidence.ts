@@ -36,11 +36,6 @@ export async function rbdEvidence(probe: CephProbe, pool: string, label: string)
   return entries;
 }
 
-/** Where, among the configured sites, an rbd image of this name exists. */
-export async function findRbdImage(ctx: SiteContext, pool: string, name: string): Promise<string[]> {
-  return (await locateRbdImage(ctx, pool, name)).found;
-}
-
 /** Where an rbd image of this name exists, and the sites whose pool could not be read (with why). */
 export async function locateRbdImage(ctx: SiteContext, pool: string, name: string): Promise<{ found: string[]; unread: string[] }> {
   const found: string[] = [];
