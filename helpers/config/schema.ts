@@ -172,6 +172,11 @@ export const gateSchema = z
     maxWarnings: z.number().int().min(0).optional(),
     /** Checks allowed to stay not verified (skipped tests, and what a passing test could not look at). */
     maxNotVerified: z.number().int().min(0).optional(),
+    /**
+     * Checks allowed to stay not verified for a reason other than the run's tier (a missing credential, an
+     * earlier failure, what the API hid). A run given --tier explicitly gets 0 unless set here.
+     */
+    maxNotVerifiedInTier: z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -218,8 +218,12 @@ export async function runVerification(
   };
   if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
   for (const s of summary.sites) {
-    const gate = { ...gateFor(cfg.gates, s.site), ...(sel.strict ? { maxWarnings: 0, maxNotVerified: 0 } : {}) };
-    s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues);
+    const gate = {
+      ...(sel.tierGiven ? { maxNotVerifiedInTier: 0 } : {}),
+      ...gateFor(cfg.gates, s.site),
+      ...(sel.strict ? { maxWarnings: 0, maxNotVerified: 0 } : {}),
+    };
+    s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues, new Date(), sel.tier);
     s.counts = countResults(s.tests);
     s.ceph = reach[s.site];
   }
