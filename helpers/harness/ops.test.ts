@@ -130,6 +130,7 @@ describe("gates and known issues", () => {
         status: "skipped" as const,
         durationMs: 0,
         tier: "standard",
+        aboveTier: true,
         notVerified: ["tier standard is above this run's --tier read-only"],
       },
       {

@@ -106,5 +106,13 @@ describe("deployment conformance", () => {
     const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
     expect(t.status, run.output).toBe("skipped");
     expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);
+    // A run given --tier fails the site on it: the check is within the tier it asked for.
+    const gate = run.summary.sites.find((s) => s.site === "dcn0")!.gates!.results.find((r) => r.name === "maxNotVerifiedInTier");
+    expect(gate).toEqual({
+      name: "maxNotVerifiedInTier",
+      ok: false,
+      detail: expect.stringMatching(/^1 not verified within tier read-only/),
+    });
+    expect(run.exitCode).toBe(1);
   });
 });
