@@ -454,6 +454,7 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
       await waitUntil(`cinder-backup-${site}`, `Cinder reports backup-${site} down`, () => backupDown(admin, site), 120000);
       return status();
     case "volume-az-fallback":
+      await unpinVolumeType(admin, site);
       await restartCinderForAz(state, secrets, sites, site);
       await waitUntil(
         `cinder-volume-${site}`,
@@ -484,6 +485,16 @@ async function restartCinderForAz(state: LabState, secrets: LabSecrets, sites: s
     sites,
     state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
   );
+}
+
+/** The site's volume type without its backend and AZ (as a type shared by every site is): Cinder places it by AZ alone. */
+async function unpinVolumeType(admin: LabAdmin, site: string): Promise<void> {
+  const cinder = await admin.endpoint("volumev3");
+  const types = (await admin.expect([200], "GET", `${cinder}/types`)).volume_types as { id: string; name: string }[];
+  const type = types.find((t) => t.name === site);
+  if (!type) throw new LabError(`no volume type ${site}`);
+  for (const key of ["volume_backend_name", "RESKEY:availability_zones"])
+    await admin.expect([200, 202, 404], "DELETE", `${cinder}/types/${type.id}/extra_specs/${encodeURIComponent(key)}`);
 }
 
 /** Whether Cinder lists the site's backend as up, in the given AZ. */
@@ -583,6 +594,7 @@ export async function heal(site?: string): Promise<LabStatus> {
         backupRestart = true;
         break;
       case "volume-az-fallback":
+        await ensureVolumeTypes(admin, [f.site]);
         await restartCinderForAz(state, secrets, sites, f.site);
         await waitUntil(`cinder-volume-${f.site}`, `cinder@${f.site} up in AZ ${f.site}`, () => backendIn(admin, f.site, f.site), 90000);
         break;
