@@ -38,6 +38,23 @@ export const cephTransportSchema = z.discriminatedUnion("kind", [
     .strict(),
 ]);
 
+const poolName = z.string().min(1);
+
+/** A site's pool names where they differ from the cloud-wide ones; a site without a backups pool says so. */
+export const sitePoolsSchema = z
+  .object({
+    images: poolName.optional().describe("Glance's pool at this site; rbd.imagesPool when not given."),
+    volumes: poolName.optional().describe("Cinder's pool at this site; rbd.volumesPool when not given."),
+    vms: poolName.optional().describe("Nova's pool at this site; conformance.vmsPool when not given."),
+    backups: z
+      .union([poolName, z.literal(false)])
+      .optional()
+      .describe(
+        "cinder-backup's pool at this site; conformance.backupsPool when not given. false: the site has no backups pool (conf-2 asks for none, conf-14 is not verified there).",
+      ),
+  })
+  .strict();
+
 export const siteSchema = z
   .object({
     name: siteName,
@@ -60,6 +77,7 @@ export const siteSchema = z
           .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a Ceph fsid (a UUID, as `ceph fsid` prints it)")
           .transform((f) => f.toLowerCase())
           .optional(),
+        pools: sitePoolsSchema.optional(),
       })
       .strict(),
   })
@@ -190,6 +208,72 @@ export const knownIssueSchema = z
   })
   .strict();
 
+export const poolRoles = ["images", "volumes", "vms", "backups"] as const;
+export type PoolRole = (typeof poolRoles)[number];
+
+export const cephUserNeedSchema = z
+  .object({
+    pool: z
+      .enum(poolRoles)
+      .describe(
+        "Which of the site's pools, by role: its name at each site comes from ceph.pools, else rbd.imagesPool, rbd.volumesPool, conformance.vmsPool or conformance.backupsPool.",
+      ),
+    access: z
+      .enum(["rwx", "r"])
+      .describe(
+        "rwx: reads and writes rbd images there ('profile rbd', 'allow rwx'); r: reads them and may not write ('profile rbd-read-only', 'allow rx').",
+      ),
+  })
+  .strict();
+
+export const cephUserSchema = z
+  .object({
+    user: z
+      .string()
+      .regex(/^client\.\S+$/, "a cephx client name, client.<id>")
+      .describe("The cephx user, as client.<id>."),
+    needs: z
+      .array(cephUserNeedSchema)
+      .min(1, "at least one pool")
+      .describe("What it must be able to do. A write grant on any other pool, or on every pool, is a finding."),
+  })
+  .strict();
+export type CephUser = z.infer<typeof cephUserSchema>;
+
+/** The users and caps of the Ceph-with-OpenStack guide (its osd caps; mon 'profile rbd' or 'allow r'). */
+export function guideCephUsers(names: { glance: string; cinder: string; cinderBackup: string }): CephUser[] {
+  return [
+    { user: names.glance, needs: [{ pool: "images", access: "rwx" }] },
+    {
+      user: names.cinder,
+      needs: [
+        { pool: "volumes", access: "rwx" },
+        { pool: "vms", access: "rwx" },
+        { pool: "images", access: "r" },
+      ],
+    },
+    { user: names.cinderBackup, needs: [{ pool: "backups", access: "rwx" }] },
+  ];
+}
+
+export const GUIDE_CEPH_USERS = guideCephUsers({ glance: "client.glance", cinder: "client.cinder", cinderBackup: "client.cinder-backup" });
+
+/** The earlier form, the guide's three users under other names: read as the guide's caps. */
+const legacyCephUsersSchema = z
+  .object({
+    glance: z.string().min(1).default("client.glance"),
+    cinder: z.string().min(1).default("client.cinder"),
+    cinderBackup: z.string().min(1).default("client.cinder-backup"),
+  })
+  .strict()
+  .transform(guideCephUsers);
+
+export const cephUsersSchema = z
+  .union([z.array(cephUserSchema).min(1, "at least one user"), legacyCephUsersSchema])
+  .describe(
+    "The cephx users conf-4 judges at every site, and what each must be able to do; the default is the guide's client.glance (images rwx), client.cinder (volumes and vms rwx, images r) and client.cinder-backup (backups rwx). A shared user lists every pool it serves, e.g. client.openstack with images, volumes and vms rwx. The earlier map {glance, cinder, cinderBackup} of user names is still read, as the guide's caps.",
+  );
+
 /** What the deployment conformance checks expect. */
 export const conformanceSchema = z
   .object({
@@ -198,15 +282,7 @@ export const conformanceSchema = z
     /** The pools Nova and cinder-backup use (images and volumes come from rbd). */
     vmsPool: z.string().min(1).default("vms"),
     backupsPool: z.string().min(1).default("backups"),
-    /** The cephx users of the Ceph-with-OpenStack guide. */
-    cephUsers: z
-      .object({
-        glance: z.string().min(1).default("client.glance"),
-        cinder: z.string().min(1).default("client.cinder"),
-        cinderBackup: z.string().min(1).default("client.cinder-backup"),
-      })
-      .strict()
-      .default({ glance: "client.glance", cinder: "client.cinder", cinderBackup: "client.cinder-backup" }),
+    cephUsers: cephUsersSchema.default(GUIDE_CEPH_USERS),
     /** A credential without the admin role, for the policy checks; they are skipped without it. */
     nonAdminCloud: cloudSchema.optional(),
     /** At most this many images per site get their rbd features and snapshots inspected. */
