@@ -75,7 +75,11 @@ export const siteSchema = z
           .describe(
             "The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails the site before any evidence is read. `dcn-verify discover` and the lab write it.",
           ),
-        pools: sitePoolsSchema.optional().describe("The site's pool names where they differ from the cloud-wide ones."),
+        pools: sitePoolsSchema
+          .optional()
+          .describe(
+            "The site's pool names where they differ from the cloud-wide ones (rbd.*, conformance.vmsPool, conformance.backupsPool): every check that reads the site's pools uses them.",
+          ),
       })
       .strict()
       .describe("The site's own Ceph cluster."),
@@ -177,16 +181,8 @@ export const webDownloadSchema = z
 /** How Glance and Cinder name things in Ceph. */
 export const rbdNamingSchema = z
   .object({
-    imagesPool: z
-      .string()
-      .min(1)
-      .default("images")
-      .describe("Glance's pool; a site's ceph.pools.images overrides it in the conformance checks."),
-    volumesPool: z
-      .string()
-      .min(1)
-      .default("volumes")
-      .describe("Cinder's pool; a site's ceph.pools.volumes overrides it in the conformance checks."),
+    imagesPool: z.string().min(1).default("images").describe("Glance's pool at every site that names no other (ceph.pools.images)."),
+    volumesPool: z.string().min(1).default("volumes").describe("Cinder's pool at every site that names no other (ceph.pools.volumes)."),
     imageSnapshot: z.string().min(1).default("snap").describe("The snapshot Glance's rbd store takes of every image."),
   })
   .strict();
@@ -296,8 +292,12 @@ export const conformanceSchema = z
       .min(1)
       .default(3)
       .describe("Smallest replication size a pool may have (the lab's single-OSD clusters use 1)."),
-    vmsPool: z.string().min(1).default("vms").describe("Nova's pool; a site's ceph.pools.vms overrides it."),
-    backupsPool: z.string().min(1).default("backups").describe("cinder-backup's pool; a site's ceph.pools.backups overrides it."),
+    vmsPool: z.string().min(1).default("vms").describe("Nova's pool at every site that names no other (ceph.pools.vms)."),
+    backupsPool: z
+      .string()
+      .min(1)
+      .default("backups")
+      .describe("cinder-backup's pool at every site that names no other (ceph.pools.backups)."),
     cephUsers: cephUsersSchema.default(GUIDE_CEPH_USERS),
     nonAdminCloud: cloudSchema
       .optional()
