@@ -45,6 +45,8 @@ export const siteSchema = z
     store: z.string().min(1),
     /** Volume type whose backend is this site's and whose image_service:store_id is its store. */
     volumeType: z.string().min(1).optional(),
+    /** The Keystone region of this site's Cinder and Nova (and, at central, Glance); the cloud's region when not given. */
+    region: z.string({ error: "a Keystone region name" }).min(1, "a Keystone region name").optional(),
     ceph: z
       .object({
         cluster: siteName,
