@@ -522,9 +522,9 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
   let cloudsFile: string | undefined;
   let docs: CloudsDoc | { searched: string[] };
   if ("fromEnv" in sel) {
-    // openstacksdk (config/loader.py, OpenStackConfig.__init__ and get_one): OS_CLOUD names the cloud;
-    // the OS_* variables make a cloud of their own (named OS_CLOUD_NAME, or envvars) that is used only
-    // when OS_CLOUD is not set. So with OS_CLOUD every other OS_* variable is ignored, OS_REGION_NAME too.
+    // NOTE: openstacksdk (config/loader.py, OpenStackConfig.__init__ and get_one) makes the OS_* variables a
+    // cloud of their own, used only when OS_CLOUD is not set: with OS_CLOUD every other OS_* variable is
+    // ignored, OS_REGION_NAME too (the openstack CLI differs: its --os-* options default to the variables).
     const envKey = env.OS_CLOUD_NAME || "envvars";
     const fromVars = envCloud(env);
     docs = await readClouds();
