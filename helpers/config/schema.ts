@@ -62,6 +62,11 @@ export const siteSchema = z
       .min(1)
       .optional()
       .describe("Volume type whose backend is this site's and whose image_service:store_id is its store; volume.type when not given."),
+    region: z
+      .string({ error: "a Keystone region name" })
+      .min(1, "a Keystone region name")
+      .optional()
+      .describe("The Keystone region of this site's Cinder and Nova (and, at central, Glance); the cloud's region when not given."),
     ceph: z
       .object({
         cluster: siteName.describe("The Ceph cluster name (`--cluster`, <cluster>.conf)."),

@@ -1,5 +1,4 @@
 import type { Gate, KnownIssue } from "../config/schema.ts";
-import type { Tier } from "./model.ts";
 
 export interface GateTest {
   id: string;
@@ -55,7 +54,7 @@ export function evaluateGates(
   gate: Gate,
   knownIssues: KnownIssue[],
   today = new Date(),
-  runTier: Tier = "disruptive",
+  runTier = "disruptive",
 ): SiteGates {
   const day = today.toISOString().slice(0, 10);
   const covering = (id: string) => knownIssues.filter((k) => k.test === id && (!k.site || k.site === site));
