@@ -376,19 +376,22 @@ function toCredentials(
   if (!a || issues.length > 0) throw new ConfigError(source, issues, kind);
   const s = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : undefined);
   const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const scope = {
+    projectName: s("project_name"),
+    projectId: s("project_id"),
+    projectDomainName: s("project_domain_name"),
+    projectDomainId: s("project_domain_id"),
+    domainName: s("domain_name"),
+    domainId: s("domain_id"),
+    systemScope: s("system_scope"),
+  };
   const auth: CloudAuth =
     authKind === "token"
       ? strip({
           type: "token" as const,
           authUrl: s("auth_url")!,
           token: s("token")!,
-          projectName: s("project_name"),
-          projectId: s("project_id"),
-          projectDomainName: s("project_domain_name"),
-          projectDomainId: s("project_domain_id"),
-          domainName: s("domain_name"),
-          domainId: s("domain_id"),
-          systemScope: s("system_scope"),
+          ...scope,
         })
       : isAppCred
         ? strip({
@@ -410,13 +413,7 @@ function toCredentials(
             userId: s("user_id"),
             userDomainName: s("user_domain_name"),
             userDomainId: s("user_domain_id"),
-            projectName: s("project_name"),
-            projectId: s("project_id"),
-            projectDomainName: s("project_domain_name"),
-            projectDomainId: s("project_domain_id"),
-            domainName: s("domain_name"),
-            domainId: s("domain_id"),
-            systemScope: s("system_scope"),
+            ...scope,
           });
   registerSecret(s("password"));
   registerSecret(s("application_credential_secret"));
