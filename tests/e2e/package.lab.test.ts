@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { execa } from "execa";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { allSites, loadConfig } from "../../helpers/config/load.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
 import { paths, REPO_ROOT } from "../../lab/state.ts";
@@ -16,6 +16,7 @@ function listing(dir: string, root = dir): string[] {
 }
 
 /** An empty directory outside the checkout with the packed tarball installed in it, as the README says. */
+let dir: string;
 let app: string;
 let installed: string;
 let before: string[];
@@ -25,7 +26,7 @@ const dcnVerify = (args: string[]) =>
 
 describe("the npm package, installed outside the checkout", () => {
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dcnv-package-"));
+    dir = mkdtempSync(join(tmpdir(), "dcnv-package-"));
     const pack = await execa("npm", ["pack", "--json", "--pack-destination", dir], { cwd: REPO_ROOT, reject: false, all: true });
     expect(pack.exitCode, pack.all).toBe(0);
     const tarball = join(dir, (JSON.parse(pack.stdout) as { filename: string }[])[0]!.filename);
@@ -41,6 +42,7 @@ describe("the npm package, installed outside the checkout", () => {
     expect(readdirSync(installed).sort()).toEqual(["README.md", "bin", "cli", "helpers", "lab", "package.json", "suites", "tsconfig.json"]);
     before = listing(installed);
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test("dcn-verify plan --config <lab config> plans the lab's sites", async () => {
     const sites = allSites(await loadConfig(paths().config)).map((s) => s.name);
