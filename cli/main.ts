@@ -1,7 +1,13 @@
+import { existsSync } from "node:fs";
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "lab": {
+      if (!existsSync(new URL("../lab/cli.ts", import.meta.url))) {
+        process.stderr.write("dcn-verify lab: the embedded lab comes with a checkout of dcn-verify, not with the installed package\n");
+        return 2;
+      }
       const { labCommand } = await import("../lab/cli.ts");
       return labCommand(rest);
     }

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
-import { PACKAGE_ROOT } from "../core/package-root.ts";
+import { dependencyBin } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
 
@@ -68,7 +68,7 @@ export function allureCategories() {
  * reports folder, so each report shows the trend of the runs before it.
  */
 export async function generateReport(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {
-  const cli = join(PACKAGE_ROOT, "node_modules", "allure", "cli.js");
+  const cli = dependencyBin("allure");
   const rc = join(outDir, "..", "allurerc.json");
   if (o.historyFile) mkdirSync(dirname(o.historyFile), { recursive: true });
   writeFileSync(

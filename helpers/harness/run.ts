@@ -6,7 +6,7 @@ import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
-import { PACKAGE_ROOT } from "../core/package-root.ts";
+import { dependencyModule, PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
 import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
@@ -172,19 +172,21 @@ export async function runVerification(
     vitest = await createVitest("test", {
       config: false,
       root: PACKAGE_ROOT,
+      // NOTE: vitest's results cache sits under the root, which may be an installed package: the run writes nothing there.
+      cache: false,
       watch: false,
       run: true,
       pool: "threads",
       maxWorkers: plan.length,
       fileParallelism: true,
-      reporters: [reporter, ["allure-vitest/reporter", { resultsDir: join(runDir, "allure-results") }]],
+      reporters: [reporter, [dependencyModule("allure-vitest/reporter"), { resultsDir: join(runDir, "allure-results") }]],
       projects: plan.map(({ site, files }) => ({
         test: {
           name: site,
           include: files,
           provide: { site, run: info },
           // NOTE: a project takes its timeouts and setup files from its own config, not from the inline root's.
-          setupFiles: ["allure-vitest/setup"],
+          setupFiles: [dependencyModule("allure-vitest/setup")],
           testTimeout: info.testTimeoutMs,
           hookTimeout: info.testTimeoutMs,
           retry: 0,

@@ -1,9 +1,11 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { PassThrough, type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { threadId } from "node:worker_threads";
 import axios from "axios";
 import { execa } from "execa";
 import { z } from "zod";
@@ -70,12 +72,13 @@ async function download(url: string, dest: string, timeoutMs: number): Promise<v
  */
 export async function prepareImage(cfg: Config, workDir: string, seed: string): Promise<PreparedImage> {
   const src = cfg.image.source;
+  const downloadMs = cfg.timeouts.request * 1000 * 10;
   let path: string;
   let source: string;
   if ("generated" in src) {
     path = join(workDir, `generated-${seed}.raw`);
     source = `generated ${src.generated.sizeMiB} MiB raw`;
-    if (!existsSync(path)) await generateRawImage(path, src.generated.sizeMiB, seed);
+    await makeOnce(path, (tmp) => generateRawImage(tmp, src.generated.sizeMiB, seed), CONVERT_MS);
   } else if ("path" in src) {
     if (!existsSync(src.path)) throw new ImageSourceError(`image.source.path: no file at ${src.path}`);
     path = src.path;
@@ -83,7 +86,7 @@ export async function prepareImage(cfg: Config, workDir: string, seed: string): 
   } else {
     path = join(workDir, `downloaded-${seed}`);
     source = src.url;
-    if (!existsSync(path)) await download(src.url, path, cfg.timeouts.request * 1000 * 10);
+    await makeOnce(path, (tmp) => download(src.url, tmp, downloadMs), downloadMs);
   }
   const info = await qemuImgInfo(path);
   if (info.format === "raw") return { path, sizeBytes: statSync(path).size, source, sourceInfo: info };
@@ -93,8 +96,47 @@ export async function prepareImage(cfg: Config, workDir: string, seed: string): 
     );
   }
   const raw = join(workDir, `converted-${seed}.raw`);
-  await convertImage(path, "qcow2", raw, "raw", "image.source: ");
+  await makeOnce(raw, (tmp) => convertImage(path, "qcow2", tmp, "raw", "image.source: "), CONVERT_MS);
   return { path: raw, sizeBytes: statSync(raw).size, source, sourceInfo: info, convertedFrom: "qcow2" };
+}
+
+const CONVERT_MS = 600000;
+
+/**
+ * Makes the file at `path` once for all the run's sites, which prepare their images at the same time in
+ * worker threads: the first takes `<path>.lock` and writes a file of its own, renamed to `path` when whole;
+ * the others wait for `path`. A file at `path` is therefore always complete, and never rewritten under a
+ * site that is uploading it. When the maker fails, the next waiter tries in its turn (and reports its own error).
+ */
+export async function makeOnce(path: string, make: (tmp: string) => Promise<void>, timeoutMs: number): Promise<void> {
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(path)) return;
+    const held = await open(lock, "wx").then(
+      (fh) => fh.close().then(() => true),
+      (e: NodeJS.ErrnoException) => {
+        if (e.code === "EEXIST") return false;
+        throw e;
+      },
+    );
+    if (held) {
+      const tmp = `${path}.${process.pid}-${threadId}-${randomBytes(4).toString("hex")}.part`;
+      try {
+        if (!existsSync(path)) {
+          await make(tmp);
+          await rename(tmp, path);
+        }
+      } finally {
+        await rm(tmp, { force: true });
+        await rm(lock, { force: true });
+      }
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new ImageSourceError(`image.source: ${path} was still being prepared by another site after ${timeoutMs / 1000} s (${lock})`);
+    await sleep(100);
+  }
 }
 
 /** qemu-img convert; a failure names the file, the target format and what qemu-img said. */
