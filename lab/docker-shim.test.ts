@@ -175,7 +175,7 @@ describe("docker shim, driven by dockerode", () => {
   describe("CephProbe over the docker transport", () => {
     const probe = (extra: { container?: string; timeoutMs?: number } = {}) =>
       createCephProbe(
-        { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "docker", socketPath: socket, container: extra.container } } },
+        { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "container", socketPath: socket, container: extra.container } } },
         { timeoutMs: extra.timeoutMs ?? 5000 },
       );
 
@@ -194,7 +194,7 @@ describe("docker shim, driven by dockerode", () => {
     test("refuses a mutating command before sending it", async () => {
       await using p = probe();
       await expect(p.run(["rbd", "rm", "volumes/x"])).rejects.toThrow(
-        /ceph probe dcn0 \(docker\): refused `rbd rm volumes\/x`: 'rbd rm volumes\/x' is not a read-only command/,
+        /ceph probe dcn0 \(container\): refused `rbd rm volumes\/x`: 'rbd rm volumes\/x' is not a read-only command/,
       );
     });
 
@@ -204,7 +204,7 @@ describe("docker shim, driven by dockerode", () => {
       expect(err).toBeInstanceOf(CephCommandError);
       const msg = (err as Error).message;
       expect(msg).toMatch(
-        /^ceph probe dcn0 \(docker\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /,
+        /^ceph probe dcn0 \(container\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /,
       );
       expect(msg).toContain("rbd: auth failed, key = [REDACTED]");
       expect(msg).not.toContain(KEY);
@@ -216,7 +216,7 @@ describe("docker shim, driven by dockerode", () => {
       const err = await p.run(["rbd", "info", "volumes/sleep"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CephTimeoutError);
       expect((err as Error).message).toMatch(
-        /^ceph probe dcn0 \(docker\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/,
+        /^ceph probe dcn0 \(container\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/,
       );
     });
 

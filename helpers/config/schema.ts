@@ -2,41 +2,132 @@ import { z } from "zod";
 
 const siteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "a site name is letters, digits, '-' or '_' (at most 63)");
 
-export const cephTransportSchema = z.discriminatedUnion("kind", [
-  z
-    .object({
-      kind: z.literal("docker"),
-      /** Unix socket of a Docker or Podman API; or host/port for a remote engine. */
-      socketPath: z.string().min(1).optional(),
-      host: z.string().min(1).optional(),
-      port: z.number().int().positive().optional(),
-      /** Defaults to ceph-mon-<hostname of the engine>. */
-      container: z.string().min(1).optional(),
-    })
-    .strict()
-    .refine((t) => Boolean(t.socketPath) !== Boolean(t.host), {
-      message: "give exactly one of socketPath or host",
-    }),
-  z
-    .object({
-      kind: z.literal("ssh"),
-      host: z.string().min(1),
-      user: z.string().min(1).optional(),
-      port: z.number().int().positive().optional(),
-      identityFile: z.string().min(1).optional(),
-      engine: z.enum(["podman", "docker"]).default("podman"),
-      sudo: z.boolean().default(true),
-      container: z.string().min(1).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("local"),
-      /** Directory that holds <cluster>.conf; /etc/ceph when not given. */
-      confDir: z.string().min(1).optional(),
-    })
-    .strict(),
-]);
+const hostName = z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, "a host name or address");
+const path = z.string().min(1);
+const PLACEHOLDERS = ["fsid", "cluster", "host"];
+
+/** An argv template run before `rbd`/`ceph`: {fsid}, {cluster} and {host} (the short host name where it runs) are filled in. */
+const prefixSchema = z.array(z.string().min(1)).superRefine((argv, ctx) =>
+  argv.forEach((a, i) => {
+    for (const m of a.matchAll(/\{([^}]*)\}/g))
+      if (!PLACEHOLDERS.includes(m[1]!))
+        ctx.addIssue({ code: "custom", path: [i], message: `unknown placeholder {${m[1]}} (known: {fsid}, {cluster}, {host})` });
+  }),
+);
+
+/** How the ssh client checks the host's key: against known_hosts only, adding a host it has never seen, or not at all. */
+const hostKeySchema = z.enum(["strict", "accept-new", "off"]);
+
+/** `[user@]host[:port]`, as ProxyJump takes it, or the same as fields. */
+const jumpHostSchema = z.union(
+  [
+    z
+      .string()
+      .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?$/, "[user@]host[:port]")
+      .transform((j) => {
+        const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(j)!;
+        return { host: m[2]!, ...(m[1] ? { user: m[1] } : {}), ...(m[3] ? { port: Number(m[3]) } : {}) };
+      }),
+    z
+      .object({
+        host: hostName,
+        user: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        /** The target's identityFile when not given. */
+        identityFile: path.optional(),
+      })
+      .strict(),
+  ],
+  { error: () => "[user@]host[:port], or {host, user, port, identityFile}" },
+);
+
+/** The Docker or Podman API: a unix socket, TCP (with TLS when tls is given) or ssh (the remote runs `docker system dial-stdio`). */
+const containerTransport = z
+  .object({
+    kind: z.literal("container"),
+    socketPath: path.optional(),
+    host: hostName.optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Files of the client's TLS: the CA that signed the engine's certificate, and the client certificate and key. */
+    tls: z.object({ ca: path, cert: path.optional(), key: path.optional() }).strict().optional(),
+    /** `ssh://[user@]host[:port]`: dockerode over ssh. */
+    url: z
+      .string()
+      .regex(/^ssh:\/\/(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?\/?$/, "ssh://[user@]host[:port]")
+      .optional(),
+    identityFile: path.optional(),
+    hostKeyChecking: hostKeySchema.optional(),
+    knownHostsFile: path.optional(),
+    /** Defaults to ceph-mon-<hostname of the engine>. */
+    container: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const given = [t.socketPath && "socketPath", t.host && "host", t.url && "url"].filter(Boolean);
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `give exactly one of socketPath, host or url (given: ${given.join(", ") || "none"})`,
+      });
+    if (t.tls && !t.host) ctx.addIssue({ code: "custom", path: ["tls"], message: "tls goes with host (TCP)" });
+    if (t.tls && Boolean(t.tls.cert) !== Boolean(t.tls.key))
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "give cert and key together" });
+    for (const f of ["identityFile", "knownHostsFile"] as const)
+      if (t[f] && !t.url) ctx.addIssue({ code: "custom", path: [f], message: `${f} goes with url (ssh://)` });
+  });
+
+export const cephTransportSchema = z.preprocess(
+  // NOTE: `docker` is the old name of the container API transport; lab configs and older site files still say it.
+  (t) => (t && typeof t === "object" && (t as { kind?: unknown }).kind === "docker" ? { ...t, kind: "container" } : t),
+  z.discriminatedUnion(
+    "kind",
+    [
+      containerTransport,
+      z
+        .object({
+          kind: z.literal("ssh"),
+          host: hostName,
+          user: z.string().min(1).optional(),
+          port: z.number().int().min(1).max(65535).optional(),
+          identityFile: path.optional(),
+          jumpHost: jumpHostSchema.optional(),
+          hostKeyChecking: hostKeySchema.optional(),
+          /** The known_hosts file to check against (and add to, with accept-new); ssh's own when not given. */
+          knownHostsFile: path.optional(),
+          /** What runs before rbd/ceph on the host; `[]` runs them on the host itself. Without it, the engine/sudo/container shorthand. */
+          prefix: prefixSchema.optional(),
+          /** Shorthand for prefix `[sudo -n] <engine> exec <container>`: podman, sudo and ceph-mon-{host} by default. */
+          engine: z.enum(["podman", "docker"]).optional(),
+          sudo: z.boolean().optional(),
+          container: z.string().min(1).optional(),
+        })
+        .strict()
+        .superRefine((t, ctx) => {
+          if (t.prefix && (t.engine || t.sudo !== undefined || t.container))
+            ctx.addIssue({ code: "custom", path: ["prefix"], message: "give prefix or the engine/sudo/container shorthand, not both" });
+          if (t.knownHostsFile && t.hostKeyChecking === "off")
+            ctx.addIssue({ code: "custom", path: ["knownHostsFile"], message: "hostKeyChecking off reads no known_hosts file" });
+        }),
+      z
+        .object({
+          kind: z.literal("local"),
+          /** Directory that holds <cluster>.conf; /etc/ceph when not given. Shorthand for ceph.conf. */
+          confDir: path.optional(),
+          prefix: prefixSchema.optional(),
+        })
+        .strict(),
+      z
+        .object({
+          kind: z.literal("none"),
+          /** Why the runner cannot reach this site's Ceph, shown beside every check it leaves not verified. */
+          reason: z.string().min(1).optional(),
+        })
+        .strict(),
+    ],
+    { error: (iss) => (iss.code === "invalid_union" ? "kind is one of local, ssh, container (docker: the same), none" : undefined) },
+  ),
+);
 
 export const siteSchema = z
   .object({
@@ -49,8 +140,11 @@ export const siteSchema = z
       .object({
         cluster: siteName,
         transport: cephTransportSchema,
-        /** Ceph user for the probe; admin by default. Its key is never read by the harness. */
+        /** Ceph user for the probe (`--id`); admin by default. Its key is never read by the harness. */
         user: z.string().min(1).optional(),
+        /** The ceph.conf (`--conf`) and keyring (`--keyring`) the probe's client uses, as paths where the command runs. */
+        conf: path.optional(),
+        keyring: path.optional(),
         /**
          * The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails
          * the site before any evidence is read. `dcn-verify discover` and the lab write it.
@@ -61,7 +155,21 @@ export const siteSchema = z
           .transform((f) => f.toLowerCase())
           .optional(),
       })
-      .strict(),
+      .strict()
+      .superRefine((c, ctx) => {
+        const t = c.transport;
+        if (t.kind === "none" && (c.user || c.conf || c.keyring))
+          ctx.addIssue({
+            code: "custom",
+            path: ["transport", "kind"],
+            message: "none runs no Ceph command: user, conf and keyring do not apply",
+          });
+        if (t.kind === "local" && t.confDir && c.conf)
+          ctx.addIssue({ code: "custom", path: ["conf"], message: "give conf or transport.confDir, not both" });
+        const prefix = "prefix" in t ? t.prefix : undefined;
+        const i = prefix?.findIndex((a) => a.includes("{fsid}")) ?? -1;
+        if (i >= 0 && !c.fsid) ctx.addIssue({ code: "custom", path: ["transport", "prefix", i], message: "{fsid} needs ceph.fsid pinned" });
+      }),
   })
   .strict();
 
