@@ -94,10 +94,17 @@ export class NoCephAccessError extends Error {
     readonly site: string,
     readonly reason?: string,
   ) {
-    super(`[${site}] not verified: no Ceph access (ceph.transport.kind none${reason ? `: ${reason}` : ""})`);
+    super(`[${site}] not verified: ${noAccessReason(reason)}`);
     this.name = "NoCephAccessError";
   }
 }
+
+/** Why a site with transport none has no Ceph evidence, in the words every report uses. */
+export const noAccessReason = (reason?: string) => `no Ceph access (ceph.transport.kind none${reason ? `: ${reason}` : ""})`;
+
+/** The reason a site's transport none gives, if any. */
+export const noneReason = (site: { ceph: { transport: CephTransport } }) =>
+  site.ceph.transport.kind === "none" ? site.ceph.transport.reason : undefined;
 
 /** Whether the config gives the runner a way to this site's Ceph. */
 export const hasCephAccess = (site: { ceph: { transport: CephTransport } }) => site.ceph.transport.kind !== "none";
@@ -174,7 +181,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });
     if (!check.ok) fail(shown, `refused \`${shown}\`: ${check.reason}`);
-    if (!transport) throw new NoCephAccessError(site.name, config.kind === "none" ? config.reason : undefined);
+    if (!transport) throw new NoCephAccessError(site.name, noneReason(site));
     const full = [
       argv[0]!,
       ...clientArgs(site),

@@ -181,7 +181,9 @@ describe("config", () => {
     expect(issues(site({ kind: "local", confDir: "/etc/ceph" }, { conf: "/c" }))).toEqual([
       "ceph.conf: give conf or transport.confDir, not both",
     ]);
-    expect(issues(site({ kind: "podman" }))).toEqual(["ceph.transport.kind: kind is one of local, ssh, container (docker: the same), none"]);
+    expect(issues(site({ kind: "podman" }))).toEqual([
+      "ceph.transport.kind: kind is one of local, ssh, container (docker: the same), none",
+    ]);
   });
 });
 
