@@ -153,6 +153,24 @@ export function sshConfig(t: SshTransport, o: { controlPath: string; connectTime
 }
 
 const SSH_TARGET = "dcnv-target";
+/** sshd's default MaxSessions is 10 per connection; a few are left for an operator's own multiplexed sessions. */
+const MAX_SESSIONS = 8;
+
+/** Runs at most n of the given tasks at once, the rest in the order they came. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((r) => queue.push(r));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
+}
 const SSH_JUMP = "dcnv-jump";
 
 /** How the ssh command reads to an operator: the same target, jump host and key, as one ssh line. */
@@ -210,9 +228,10 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
     if (!master || master.exited) master = startMaster(signal);
     return master.ready;
   };
+  const sessions = limiter(MAX_SESSIONS);
   const ssh = async (remote: string, sinks: Sinks) => {
     await connect(sinks.signal);
-    return execaRun("ssh", ["-F", config, SSH_TARGET, "--", remote], sinks);
+    return sessions(() => execaRun("ssh", ["-F", config, SSH_TARGET, "--", remote], sinks));
   };
   const host = once(async () => {
     const ac = new AbortController();
