@@ -1,6 +1,6 @@
 import * as allure from "allure-js-commons";
 import { afterAll, beforeAll, inject, type TestContext, test } from "vitest";
-import { isNoCephAccess } from "../ceph/probe.ts";
+import { isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
 import type { KnownIssue } from "../config/schema.ts";
 import { catalogEntry, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";
@@ -127,7 +127,7 @@ export function siteSuite(): SiteSuite {
           await body(t);
         } catch (e) {
           // NOTE: what ran before the first Ceph call (the API's side) stays in the report as passed steps.
-          if (isNoCephAccess(e)) return skipTest(t, e.message.replace(/^\[[^\]]*\] /, ""));
+          if (isNoCephAccess(e)) return skipTest(t, noAccessReason(e.reason));
           const failure = blameUnreachable(e, ctx);
           const kind = classifyFailure(failure);
           t.task.meta.failureKind = kind;
