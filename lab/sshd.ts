@@ -13,8 +13,10 @@ export interface SshdOptions {
   port?: number;
   /** The user the authorized key logs in as; root by default (the lab runs as root). */
   user?: string;
-  /** Variables set in every session (sshd's SetEnv), e.g. a PATH with the lab's own tools first. */
+  /** Variables set in every session (sshd's SetEnv). */
   env?: Record<string, string>;
+  /** What every session of the authorized key runs, whatever the client asks (authorized_keys `command=`). */
+  forcedCommand?: string;
 }
 
 /** What a client needs to reach the sshd, with its keys checked. */
@@ -73,7 +75,8 @@ export async function prepareSshd(o: SshdOptions): Promise<{ argv: string[]; end
   await keygen(identityFile, "dcn-verify lab client");
   const hostPub = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/);
   const authorized = join(dir, "authorized_keys");
-  writeFileSync(authorized, readFileSync(`${identityFile}.pub`, "utf8"), { mode: 0o600 });
+  const forced = o.forcedCommand ? `command="${o.forcedCommand.replaceAll('"', '\\"')}",no-pty ` : "";
+  writeFileSync(authorized, forced + readFileSync(`${identityFile}.pub`, "utf8"), { mode: 0o600 });
   const knownHostsFile = join(dir, "known_hosts");
   writeFileSync(knownHostsFile, `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`, { mode: 0o600 });
   const fp = await execa("ssh-keygen", ["-l", "-E", "sha256", "-f", `${hostKey}.pub`]);

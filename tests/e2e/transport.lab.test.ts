@@ -102,6 +102,31 @@ describe("Ceph access for real layouts, against the lab's clusters", { timeout: 
     }
   });
 
+  test("the container API over ssh:// (dockerode's ssh protocol) reaches dcn0's ceph-mon container, the host key checked", async () => {
+    // NOTE: the forced command stands in for `docker system dial-stdio`, which dockerode runs on the engine host.
+    const engine = await startSshd({
+      stateDir: join(paths().root, "sshd", "transport-test-engine"),
+      forcedCommand: `socat - UNIX-CONNECT:${dockerSocket("dcn0")}`,
+    });
+    try {
+      const url = `ssh://root@127.0.0.1:${engine.port}`;
+      {
+        await using p = probe("dcn0", { kind: "container", url, identityFile: engine.identityFile, knownHostsFile: engine.knownHostsFile });
+        expect(await p.fsid()).toBe(fsidOf("dcn0"));
+        expect((await p.run(["rbd", "ls", "images"])).command).toBe(`docker -H ${url} exec ceph-mon-dcn0 rbd --cluster dcn0 ls images`);
+      }
+      await using stranger = probe("dcn0", {
+        kind: "container",
+        url,
+        identityFile: engine.identityFile,
+        knownHostsFile: jump.knownHostsFile,
+      });
+      await expect(stranger.fsid()).rejects.toThrow(/ceph probe dcn0 \(container\): .*(verification|Handshake failed)/i);
+    } finally {
+      await engine.stop();
+    }
+  });
+
   test("none: doctor and the run say no Ceph access; the Ceph checks are not verified and the API checks pass", async () => {
     const cfg = parse(readFileSync(paths().config, "utf8")) as { edges: { name: string; ceph: Record<string, unknown> }[] };
     const dcn1 = cfg.edges.find((e) => e.name === "dcn1")!;
