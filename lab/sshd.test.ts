@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -122,6 +122,18 @@ describe("the ssh transport against a real sshd", { timeout: 120_000 }, () => {
       await using p = probe({ ...rest, hostKeyChecking: "off" });
       expect(await p.fsid()).toBe(FSID);
     }
+  });
+
+  test("a connection that dies is opened again for the next command", async () => {
+    await using p = probe(toTarget());
+    expect(await p.fsid()).toBe(FSID);
+    const before = target.connections();
+    const [pid] = await masters();
+    process.kill(pid!, "SIGKILL");
+    for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await p.fsid()).toBe(FSID);
+    expect(await p.fsid()).toBe(FSID);
+    expect(target.connections() - before).toBe(1);
   });
 
   test("a mutating command is refused before any connection is made", async () => {

@@ -191,17 +191,18 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
   const config = join(dir, "ssh_config");
   const controlPath = join(dir, "control");
   writeFileSync(config, sshConfig(t, { controlPath, connectTimeoutS }), { mode: 0o600 });
-  let master: { sub: ResultPromise; ready: Promise<void>; exited: boolean } | undefined;
+  let master: { sub: ResultPromise; ready: Promise<void>; exited: boolean; failed: boolean } | undefined;
   let closed = false;
 
   const startMaster = (signal: AbortSignal) => {
+    rmSync(controlPath, { force: true });
     const sub = execa("ssh", ["-F", config, "-M", "-N", "-o", "ControlPersist=no", SSH_TARGET], {
       stdin: "ignore",
       stdout: "ignore",
       reject: false,
       forceKillAfterDelay: 2000,
     });
-    const m = { sub, exited: false, ready: Promise.resolve() };
+    const m = { sub, exited: false, failed: false, ready: Promise.resolve() };
     const ended = sub.then((r) => {
       m.exited = true;
       return r;
@@ -213,8 +214,10 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
       }, 25);
       const finish = (e?: unknown) => {
         clearInterval(poll);
-        if (e) reject(e);
-        else resolve();
+        if (!e) return resolve();
+        m.failed = true;
+        sub.kill();
+        reject(e);
       };
       void ended.then((r) => {
         const why = redactSecrets(String(r.stderr ?? "").trim()) || r.shortMessage;
@@ -225,8 +228,9 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
   };
   const connect = (signal: AbortSignal) => {
     if (closed) throw new Error("ssh transport is closed");
-    if (!master || master.exited) master = startMaster(signal);
-    return master.ready;
+    const m = master;
+    if (!m || m.exited || m.failed || m.sub.exitCode !== null || m.sub.signalCode !== null) master = startMaster(signal);
+    return master!.ready;
   };
   const sessions = limiter(MAX_SESSIONS);
   const ssh = async (remote: string, sinks: Sinks) => {
