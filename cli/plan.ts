@@ -27,8 +27,10 @@ export async function planCommand(argv: string[]): Promise<number> {
     recordRequests();
     const session = await openSession(cfg);
     const a = session.credentials.auth;
-    const who = a.type === "password" ? (a.username ?? a.userId ?? "?") : "an application credential";
-    process.stderr.write(`credentials: authenticated to ${a.authUrl} as ${who}, project ${session.projectName ?? "-"}\n`);
+    const how = { password: "password", token: "a pre-issued token", v3applicationcredential: "an application credential" }[a.type];
+    process.stderr.write(
+      `credentials: cloud ${session.credentials.cloud}, authenticated to ${a.authUrl} as ${session.userName} (${how}), project ${session.projectName ?? "-"}\n`,
+    );
   } catch (e) {
     process.stderr.write(`dcn-verify plan: cannot authenticate: ${redactText((e as Error).message)}\n`);
     return 1;

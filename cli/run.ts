@@ -15,10 +15,21 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   --suites picks groups: procedure (steps 1-7), multistore (Glance multi-store import, at central),
   rules (the DCN edge rules, at each edge), conformance (deployment checks, at every site). All by default.
   --strict fails a site on any warning, and on anything left not verified (a skipped test, or a part of a test).
+  With --tier given, a site fails when anything within that tier stays not verified (tests above the tier do not
+  count); --allow-not-verified, or the config's gates.maxNotVerifiedInTier, lifts that.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, reports: { type: "string" }, strict: { type: "boolean" } }, USAGE);
+  const parsed = parseCommand(
+    argv,
+    {
+      ...SELECTION_OPTIONS,
+      reports: { type: "string" },
+      strict: { type: "boolean" },
+      "allow-not-verified": { type: "boolean" },
+    },
+    USAGE,
+  );
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   const say = (line: string) => process.stderr.write(`dcn-verify run: ${line}\n`);
@@ -29,7 +40,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     selectSuites(args.suites);
     configPath = configPathOf(args.config);
     cfg = await loadConfig(configPath);
-    sel = select(cfg, { sites: args.sites, suites: args.suites, tier: args.tier, allowWrites: args["allow-writes"], strict: args.strict });
+    sel = select(cfg, {
+      sites: args.sites,
+      suites: args.suites,
+      tier: args.tier,
+      allowWrites: args["allow-writes"],
+      strict: args.strict,
+      allowNotVerified: args["allow-not-verified"],
+    });
     if (sel.notice) say(sel.notice);
   } catch (e) {
     say(redactText((e as Error).message));

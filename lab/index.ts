@@ -34,7 +34,9 @@ import {
   MEMBER_PROJECT,
   MEMBER_USER,
   registerCatalog,
+  renamedAz,
   startCinderVolume,
+  writeNovaPolicy,
   startCompute,
 } from "./openstack.ts";
 import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
@@ -453,7 +455,62 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
       await stopProcess(state, `cinder-backup-${site}`);
       await waitUntil(`cinder-backup-${site}`, `Cinder reports backup-${site} down`, () => backupDown(admin, site), 120000);
       return status();
+    case "volume-az-fallback":
+      await unpinVolumeType(admin, site);
+      await restartCinderForAz(state, secrets, sites, site);
+      await waitUntil(
+        `cinder-volume-${site}`,
+        `cinder@${site} up in AZ ${renamedAz(site)}`,
+        () => backendIn(admin, site, renamedAz(site)),
+        90000,
+      );
+      return status();
+    case "host-hidden":
+      writeNovaPolicy(true);
+      return status();
+    case "volume-quota":
+      await setTypeQuota(admin, site, 0);
+      return status();
   }
+}
+
+/**
+ * Restarts cinder-api and the site's cinder-volume with the state's faults: the volume-az-fallback fault lets the
+ * API fall back to the default AZ, and gives the site's backend another AZ than the site's.
+ */
+async function restartCinderForAz(state: LabState, secrets: LabSecrets, sites: string[], site: string): Promise<void> {
+  await stopProcess(state, "cinder-api");
+  await stopProcess(state, cinderVolumeName(site));
+  await ensureCinder(
+    state,
+    secrets,
+    sites,
+    state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
+  );
+}
+
+/** The site's volume type without its backend and AZ (as a type shared by every site is): Cinder places it by AZ alone. */
+async function unpinVolumeType(admin: LabAdmin, site: string): Promise<void> {
+  const cinder = await admin.endpoint("volumev3");
+  const types = (await admin.expect([200], "GET", `${cinder}/types`)).volume_types as { id: string; name: string }[];
+  const type = types.find((t) => t.name === site);
+  if (!type) throw new LabError(`no volume type ${site}`);
+  for (const key of ["volume_backend_name", "RESKEY:availability_zones"])
+    await admin.expect([200, 202, 404], "DELETE", `${cinder}/types/${type.id}/extra_specs/${encodeURIComponent(key)}`);
+}
+
+/** Whether Cinder lists the site's backend as up, in the given AZ. */
+async function backendIn(admin: LabAdmin, site: string, zone: string): Promise<boolean> {
+  const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-volume`);
+  return (r.services as { host: string; state: string; zone: string }[]).some(
+    (s) => s.host === `cinder@${site}` && s.state === "up" && s.zone === zone,
+  );
+}
+
+/** The admin project's quota of volumes of the site's volume type (-1: unlimited). */
+async function setTypeQuota(admin: LabAdmin, site: string, volumes: number): Promise<void> {
+  const cinder = await admin.endpoint("volumev3");
+  await admin.expect([200], "PUT", `${cinder}/os-quota-sets/${await admin.projectId()}`, { quota_set: { [`volumes_${site}`]: volumes } });
 }
 
 /** Kills glance-api's process group with SIGKILL, as a crash would: its imports in flight are not cleaned up. */
@@ -537,6 +594,17 @@ export async function heal(site?: string): Promise<LabStatus> {
         break;
       case "backup-down":
         backupRestart = true;
+        break;
+      case "volume-az-fallback":
+        await ensureVolumeTypes(admin, [f.site]);
+        await restartCinderForAz(state, secrets, sites, f.site);
+        await waitUntil(`cinder-volume-${f.site}`, `cinder@${f.site} up in AZ ${f.site}`, () => backendIn(admin, f.site, f.site), 90000);
+        break;
+      case "host-hidden":
+        writeNovaPolicy(false);
+        break;
+      case "volume-quota":
+        await setTypeQuota(admin, f.site, -1);
         break;
     }
   }

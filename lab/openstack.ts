@@ -431,7 +431,10 @@ export async function ensureGlance(
 
 // ---------------------------------------------------------------- Cinder
 
-function cinderConf(s: LabSecrets, sites: string[]): string {
+/** The AZ the volume-az-fallback fault gives a site's backend: the site's own AZ is then gone from Cinder. */
+export const renamedAz = (site: string) => `${site}-renamed`;
+
+function cinderConf(s: LabSecrets, sites: string[], fallback: boolean): string {
   return `[DEFAULT]
 use_stderr = true
 transport_url = ${rabbitUrl(s)}
@@ -443,7 +446,7 @@ osapi_volume_listen_port = ${PORTS.cinder}
 osapi_volume_workers = 1
 enabled_backends = ${sites.join(",")}
 glance_api_version = 2
-allow_availability_zone_fallback = False
+allow_availability_zone_fallback = ${fallback ? "True" : "False"}
 az_cache_duration = 10
 storage_availability_zone = ${sites[0]}
 default_availability_zone = ${sites[0]}
@@ -494,6 +497,7 @@ export async function startCinderVolume(state: LabState, site: string): Promise<
   const siteConf = etc(`cinder-volume-${site}.conf`);
   const renamed = state.faults.some((f) => f.site === site && f.kind === "pools-renamed");
   const foreign = state.faults.some((f) => f.site === site && f.kind === "cinder-foreign") ? foreignCluster(site) : undefined;
+  const azGone = state.faults.some((f) => f.site === site && f.kind === "volume-az-fallback");
   writeFileSync(
     siteConf,
     [
@@ -502,6 +506,7 @@ export async function startCinderVolume(state: LabState, site: string): Promise<
       `[${site}]`,
       ...(renamed ? [`rbd_pool = ${RENAMED_POOLS.volumes}`] : []),
       ...(foreign ? [`rbd_cluster_name = ${foreign}`, `rbd_ceph_conf = /etc/ceph/${foreign}.conf`] : []),
+      ...(azGone ? [`backend_availability_zone = ${renamedAz(site)}`] : []),
       "",
     ].join("\n"),
   );
@@ -511,7 +516,14 @@ export async function startCinderVolume(state: LabState, site: string): Promise<
 
 export async function ensureCinder(state: LabState, s: LabSecrets, sites: string[], skipVolume: string[] = []): Promise<void> {
   const conf = etc("cinder.conf");
-  writeSecretFile(conf, cinderConf(s, sites));
+  writeSecretFile(
+    conf,
+    cinderConf(
+      s,
+      sites,
+      state.faults.some((f) => f.kind === "volume-az-fallback"),
+    ),
+  );
   if (!state.done.includes("cinder:db")) {
     await run("cinder", "cinder-manage", ["--config-file", conf, "db", "sync"]);
     state.done.push("cinder:db");
@@ -652,7 +664,20 @@ api_paste_config = /etc/nova/api-paste.ini
 enabled = False
 [oslo_concurrency]
 lock_path = ${data("nova", "lock")}
+[oslo_policy]
+policy_file = ${etc("nova-policy.yaml")}
 `;
+}
+
+/**
+ * Nova's policy overrides: none, or (fault host-hidden) the server's host and the AZs' host lists denied to
+ * everyone, as a cloud whose policy keeps them from the harness's user. oslo.policy reloads the file when it changes.
+ */
+export function writeNovaPolicy(hostHidden: boolean): void {
+  const rules = hostHidden
+    ? ['"os_compute_api:os-extended-server-attributes": "!"', '"os_compute_api:os-availability-zone:detail": "!"']
+    : [];
+  writeFileSync(etc("nova-policy.yaml"), rules.length ? `${rules.join("\n")}\n` : "{}\n");
 }
 
 export function computeName(site: string): string {
@@ -673,6 +698,7 @@ export function startCompute(state: LabState, site: string): void {
 export async function ensureNovaDb(state: LabState, s: LabSecrets): Promise<void> {
   const conf = etc("nova.conf");
   writeSecretFile(conf, novaConf(s));
+  writeNovaPolicy(state.faults.some((f) => f.kind === "host-hidden"));
   if (state.done.includes("nova:db")) return;
   await run("nova", "nova-manage", ["--config-file", conf, "api_db", "sync"]);
   await run("nova", "nova-manage", [

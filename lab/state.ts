@@ -34,6 +34,9 @@ export const FAULT_KINDS = [
   "cinder-foreign",
   "glance-store-foreign",
   "backup-down",
+  "volume-az-fallback",
+  "host-hidden",
+  "volume-quota",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

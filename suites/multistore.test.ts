@@ -14,6 +14,7 @@ import {
   webImage,
 } from "../helpers/checks/imports.ts";
 import { type Image, locationForStore, parseRbdLocation } from "../helpers/clients/image.ts";
+import { sitePools } from "../helpers/config/pools.ts";
 import type { Site } from "../helpers/config/schema.ts";
 import { importTiming } from "../helpers/config/timing.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
@@ -49,7 +50,7 @@ async function clusterOfStore(c: SiteContext, store: string, what: string) {
 const snapshotsOn = (c: SiteContext, s: Site, image: string) =>
   c
     .probe(s)
-    .rbdSnapshots(c.config.rbd.imagesPool, image)
+    .rbdSnapshots(sitePools(c.config, s).images, image)
     .catch((e: Error) => e.message.split("\n")[0]!);
 
 describe.sequential(`multi-store import at ${site}`, () => {
@@ -171,7 +172,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
         defect(c, `image ${r.image.id} has virtual_size ${r.image.virtual_size}, expected ${src.rawBytes}`);
     });
     await expectImported(c, r);
-    const { imagesPool, imageSnapshot } = c.config.rbd;
+    const { imageSnapshot } = c.config.rbd;
     const where: Site[] = [];
     for (const store of r.image.stores) {
       const at = await clusterOfStore(c, store, `the content of ${r.image.id}`);
@@ -181,7 +182,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
     await checkData(
       c,
       where,
-      `${imagesPool}/${r.image.id}@${imageSnapshot}`,
+      (s) => `${sitePools(c.config, s).images}/${r.image.id}@${imageSnapshot}`,
       { sha512: src.rawSha512, sizeBytes: src.rawBytes },
       {
         what: "the image Glance converted from the harness's qcow2",
@@ -213,16 +214,20 @@ describe.sequential(`multi-store import at ${site}`, () => {
       const c = ctx();
       const image = await c.clients.image.showImage(take<Image>("ms-all").id);
       await attachJson("image locations", image.locations ?? []);
-      const { imagesPool, imageSnapshot } = c.config.rbd;
+      const { imageSnapshot } = c.config.rbd;
       for (const store of image.stores) {
         const s = siteOfStore(c, store);
+        const imagesPool = s ? sitePools(c.config, s).images : c.config.rbd.imagesPool;
         await step(`the ${store} location is rbd://<${s?.name ?? store} fsid>/${imagesPool}/${image.id}/${imageSnapshot}`, async () => {
           const loc = locationForStore(image, store);
           if (!loc) defect(c, `image ${image.id} is in store ${store} but has no location with metadata.store=${store}`);
           const p = parseRbdLocation(loc.url);
           if (p.image !== image.id) defect(c, `the ${store} location ${loc.url} names rbd image ${p.image}, not the image id ${image.id}`);
           if (p.pool !== imagesPool)
-            defect(c, `the ${store} location ${loc.url} is in pool ${p.pool}, expected ${imagesPool} (rbd.imagesPool)`);
+            defect(
+              c,
+              `the ${store} location ${loc.url} is in pool ${p.pool}, expected ${imagesPool} (${s?.ceph.pools?.images ? `${s.name}'s ceph.pools.images` : "rbd.imagesPool"})`,
+            );
           if (p.snapshot !== imageSnapshot)
             defect(c, `the ${store} location ${loc.url} names snapshot ${p.snapshot}, expected ${imageSnapshot} (rbd.imageSnapshot)`);
           if (!s) return;
@@ -285,15 +290,16 @@ describe.sequential(`multi-store import at ${site}`, () => {
       if (lost.length) defect(c, `deleting image ${before.id} from ${store} also removed it from ${lost.join(", ")}`);
       if (locationForStore(after, store)) defect(c, `image ${before.id} still has a location in ${store}`);
     });
-    await step(`rbd on ${s.name}: ${c.config.rbd.imagesPool}/${before.id} is gone`, async () => {
-      const list = await c.probe(s).rbdList(c.config.rbd.imagesPool);
+    const gonePool = sitePools(c.config, s).images;
+    await step(`rbd on ${s.name}: ${gonePool}/${before.id} is gone`, async () => {
+      const list = await c.probe(s).rbdList(gonePool);
       if (list.some((e) => e.image === before.id))
-        defect(c, `${c.config.rbd.imagesPool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
+        defect(c, `${gonePool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
     });
     await step(
-      `rbd: ${c.config.rbd.imagesPool}/${before.id}@${c.config.rbd.imageSnapshot} is still there, protected, on the clusters of ${after.stores.join(", ")}`,
+      `rbd: ${before.id}@${c.config.rbd.imageSnapshot} is still there, protected, in the images pools of ${after.stores.join(", ")}`,
       async () => {
-        const { imagesPool, imageSnapshot } = c.config.rbd;
+        const { imageSnapshot } = c.config.rbd;
         const lost: string[] = [];
         for (const other of after.stores) {
           const o = await clusterOfStore(c, other, `rbd of ${before.id}`);
@@ -306,7 +312,7 @@ describe.sequential(`multi-store import at ${site}`, () => {
         if (lost.length)
           defect(
             c,
-            `after the delete of image ${before.id} from store ${store}, ${imagesPool}/${before.id}@${imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
+            `after the delete of image ${before.id} from store ${store}, ${before.id}@${imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
           );
       },
     );
@@ -345,10 +351,11 @@ describe.sequential(`multi-store import at ${site}`, () => {
             `copy-image all_stores listed ${recopied.join(", ")} in os_glance_importing_to_stores, though the image was already there`,
           );
       });
-      const { imagesPool, imageSnapshot } = c.config.rbd;
+      const { imageSnapshot } = c.config.rbd;
       for (const store of lacking) {
         const s = await clusterOfStore(c, store, `rbd of ${before.id}`);
         if (!s) continue;
+        const imagesPool = sitePools(c.config, s).images;
         await step(`rbd on ${s.name}: ${imagesPool}/${before.id}@${imageSnapshot} exists, protected`, async () => {
           const snaps = await snapshotsOn(c, s, before.id);
           if (typeof snaps === "string" || !snaps.some((x) => x.name === imageSnapshot && x.protected))

@@ -3,6 +3,7 @@ import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
 import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
 import { apiRefusal, defect, imageEvidence, listed, locateRbdImage } from "../helpers/checks/evidence.ts";
+import { sitePools } from "../helpers/config/pools.ts";
 import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
 import type { Image } from "../helpers/clients/image.ts";
@@ -161,7 +162,8 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
     `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`,
     async () => {
       const c = ctx();
-      const { imagesPool, volumesPool, imageSnapshot } = c.config.rbd;
+      const { imageSnapshot } = c.config.rbd;
+      const { images: imagesPool, volumes: volumesPool } = sitePools(c.config, c.site);
       const max = c.config.conformance.maxImagesChecked;
       await step(`every image-backed volume in AZ ${c.site.az} is a copy-on-write clone on ${site}'s cluster`, async () => {
         const [volumes, entries] = await Promise.all([
@@ -178,7 +180,7 @@ describe.sequential(`DCN edge rules at ${site}`, () => {
         );
         const a = auditImageVolumes(fromImage, entries, { imagesPool, imageSnapshot, max });
         const elsewhere: Record<string, Awaited<ReturnType<typeof locateRbdImage>>> = {};
-        for (const v of a.missing) elsewhere[v.id] = await locateRbdImage(c, volumesPool, `volume-${v.id}`);
+        for (const v of a.missing) elsewhere[v.id] = await locateRbdImage(c, "volumes", `volume-${v.id}`);
         await attachJson(`image-backed volumes in AZ ${c.site.az}: rbd in ${site}'s ${volumesPool} pool`, a);
         if (a.unchecked.length)
           await notVerified(

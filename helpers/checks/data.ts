@@ -19,12 +19,15 @@ export interface KnownBytes {
 export async function checkData(
   ctx: SiteContext,
   at: Site | Site[],
-  spec: string,
+  specAt: string | ((site: Site) => string),
   known: KnownBytes,
   o: { what: string; exactBytes?: number },
 ): Promise<void> {
   const sites = Array.isArray(at) ? at : [at];
   if (!sites.length) return;
+  const specOf = (s: Site) => (typeof specAt === "string" ? specAt : specAt(s));
+  const specs = [...new Set(sites.map(specOf))];
+  const spec = specs.length === 1 ? specs[0]! : sites.map((s) => `${specOf(s)} (${s.name})`).join(", ");
   const whole = o.exactBytes !== undefined;
   const title =
     `the first ${known.sizeBytes} bytes of ${spec} on ${sites.map((s) => `${s.name}'s`).join(" and ")} cluster are the bytes the harness wrote (sha512)` +
@@ -32,7 +35,9 @@ export async function checkData(
   await step(title, async () => {
     const found = await Promise.all(
       sites.map((site) =>
-        ctx.probe(site).exportHead(spec, known.sizeBytes, { wholeImage: whole, timeoutMs: ctx.config.timeouts.volumeUpload * 1000 }),
+        ctx
+          .probe(site)
+          .exportHead(specOf(site), known.sizeBytes, { wholeImage: whole, timeoutMs: ctx.config.timeouts.volumeUpload * 1000 }),
       ),
     );
     await attachJson(`data of ${spec}`, {
@@ -40,7 +45,7 @@ export async function checkData(
       exactBytes: o.exactBytes,
       found: Object.fromEntries(sites.map((s, i) => [s.name, found[i]])),
     });
-    const wrong = sites.flatMap((site, i) => judgeData(`${o.what} ${spec} on ${site.name}`, known, found[i]!, o.exactBytes) ?? []);
+    const wrong = sites.flatMap((site, i) => judgeData(`${o.what} ${specOf(site)} on ${site.name}`, known, found[i]!, o.exactBytes) ?? []);
     if (wrong.length) defect(ctx, wrong.join("; "));
   });
 }

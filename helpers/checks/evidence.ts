@@ -1,6 +1,8 @@
 import type { CephProbe } from "../ceph/probe.ts";
 import type { RbdEntry } from "../ceph/rbd.ts";
 import type { Image } from "../clients/image.ts";
+import { sitePools } from "../config/pools.ts";
+import type { PoolRole } from "../config/schema.ts";
 import { isApiError } from "../core/http.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { ProductDefect } from "../harness/failure-kind.ts";
@@ -36,12 +38,14 @@ export async function rbdEvidence(probe: CephProbe, pool: string, label: string)
   return entries;
 }
 
-/** Where an rbd image of this name exists, and the sites whose pool could not be read (with why). */
-export async function locateRbdImage(ctx: SiteContext, pool: string, name: string): Promise<{ found: string[]; unread: string[] }> {
+/** Where an rbd image of this name exists in each site's pool of the role, and the sites whose pool could not be read (with why). */
+export async function locateRbdImage(ctx: SiteContext, role: PoolRole, name: string): Promise<{ found: string[]; unread: string[] }> {
   const found: string[] = [];
   const unread: string[] = [];
   await Promise.all(
     ctx.sites.map(async (s) => {
+      const pool = sitePools(ctx.config, s)[role];
+      if (!pool) return;
       try {
         const list = await ctx.probe(s).rbdList(pool);
         if (list.some((e) => e.image === name && !e.snapshot)) found.push(s.name);

@@ -1,5 +1,6 @@
 import { type Image, locationForStore, parseRbdLocation } from "../clients/image.ts";
 import { type ImportProgress, waitForImageInStores } from "../clients/waiters.ts";
+import { sitePools } from "../config/pools.ts";
 import type { Site } from "../config/schema.ts";
 import { importTiming } from "../config/timing.ts";
 import type { WaitResult } from "../core/wait.ts";
@@ -112,7 +113,8 @@ export async function checkLocation(ctx: SiteContext, image: Image, site: Site):
 
 /** The Glance image's rbd image on a site's cluster has its protected snapshot, the parent Cinder clones. */
 export async function checkImageSnapshot(ctx: SiteContext, site: Site, imageId: string): Promise<void> {
-  const { imagesPool, imageSnapshot } = ctx.config.rbd;
+  const { imageSnapshot } = ctx.config.rbd;
+  const imagesPool = sitePools(ctx.config, site).images;
   await step(`rbd on ${site.name} shows ${imagesPool}/${imageId} with a protected ${imageSnapshot}`, async () => {
     await rbdEvidence(ctx.probe(site), imagesPool, `${site.name} ${imagesPool} pool`);
     const snaps = await ctx.probe(site).rbdSnapshots(imagesPool, imageId);

@@ -129,19 +129,20 @@ export class ComputeClient {
 
   constructor(
     readonly session: Session,
-    o: { microversion?: string; timeoutMs?: number } = {},
+    o: { microversion?: string; timeoutMs?: number; region?: string } = {},
   ) {
     this.microversion = o.microversion ?? DEFAULT_COMPUTE_MICROVERSION;
     this.http = session.client("nova", "compute", {
       transform: computeEndpoint,
       headers: { "OpenStack-API-Version": `compute ${this.microversion}` },
       timeoutMs: o.timeoutMs,
+      region: o.region,
     });
   }
 
   /** A client at the wanted microversion, or the server's maximum when that is lower. */
-  static async negotiate(session: Session, o: { microversion?: string; timeoutMs?: number } = {}): Promise<ComputeClient> {
-    const probe = session.client("nova", "compute", { transform: versionRoot, timeoutMs: o.timeoutMs });
+  static async negotiate(session: Session, o: { microversion?: string; timeoutMs?: number; region?: string } = {}): Promise<ComputeClient> {
+    const probe = session.client("nova", "compute", { transform: versionRoot, timeoutMs: o.timeoutMs, region: o.region });
     const res = await probe.request("GET", "/", { expect: [200, 300], schema: versionsSchema });
     const microversion = negotiateMicroversion(res.data, "2", o.microversion ?? DEFAULT_COMPUTE_MICROVERSION, "compute");
     return new ComputeClient(session, { ...o, microversion });

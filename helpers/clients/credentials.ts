@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -29,6 +29,19 @@ export type CloudAuth =
       systemScope?: string;
     }
   | {
+      /** A token issued beforehand (keystoneauth's token/v3token): exchanged for a scoped one, never logged. */
+      type: "token";
+      authUrl: string;
+      token: string;
+      projectName?: string;
+      projectId?: string;
+      projectDomainName?: string;
+      projectDomainId?: string;
+      domainName?: string;
+      domainId?: string;
+      systemScope?: string;
+    }
+  | {
       type: "v3applicationcredential";
       authUrl: string;
       applicationCredentialSecret: string;
@@ -50,9 +63,13 @@ export interface CloudCredentials {
   interface: Interface;
   verify: boolean;
   cacert?: string;
+  /** Client certificate (PEM) and its key, presented to every endpoint. */
   cert?: string;
   key?: string;
+  /** The timeout of each API request, in seconds (clouds.yaml api_timeout, OS_API_TIMEOUT). */
   apiTimeoutS?: number;
+  /** `<service>_endpoint_override` values by their service prefix (image, volume, block_storage, compute...). */
+  endpointOverrides?: Record<string, string>;
 }
 
 export type CloudSelector = Config["cloud"];
@@ -218,6 +235,18 @@ const passwordAuth = z.looseObject({
   system_scope: nonEmpty.optional(),
 });
 
+const tokenAuth = z.looseObject({
+  auth_url: commonAuth.auth_url,
+  token: nonEmpty,
+  project_name: nonEmpty.optional(),
+  project_id: nonEmpty.optional(),
+  project_domain_name: nonEmpty.optional(),
+  project_domain_id: nonEmpty.optional(),
+  domain_name: nonEmpty.optional(),
+  domain_id: nonEmpty.optional(),
+  system_scope: nonEmpty.optional(),
+});
+
 const appCredAuth = z.looseObject({
   ...commonAuth,
   application_credential_secret: nonEmpty,
@@ -226,10 +255,19 @@ const appCredAuth = z.looseObject({
 });
 
 /** What Keystone needs to identify the user and the scope, checked whatever else is wrong. */
-function authRules(a: Dict, appCred: boolean): RawIssue[] {
+function authRules(a: Dict, kind: "password" | "token" | "appcred"): RawIssue[] {
   const issues: RawIssue[] = [];
   const has = (k: string) => typeof a[k] === "string" && a[k] !== "";
-  if (appCred) {
+  if (kind === "token") {
+    if (!has("project_id") && !has("project_name") && !has("domain_id") && !has("domain_name") && !has("system_scope"))
+      issues.push({ path: ["project_name"], message: "Required with a token (or project_id, domain_name, domain_id, system_scope)" });
+    if (has("project_name") && !has("project_id") && !has("project_domain_name") && !has("project_domain_id"))
+      issues.push({ path: ["project_domain_name"], message: "Required with project_name (or project_domain_id)" });
+    return issues;
+  }
+  if (!has("password") && has("token"))
+    issues.push({ path: ["password"], message: "Required: a token needs auth_type token or v3token (OS_AUTH_TYPE=v3token)" });
+  if (kind === "appcred") {
     if (has("application_credential_id")) return issues;
     if (!has("application_credential_name")) {
       issues.push({ path: ["application_credential_id"], message: "Required (or application_credential_name with the user)" });
@@ -257,7 +295,11 @@ const interfaceSchema = z
   .pipe(z.enum(["public", "internal", "admin"]));
 
 const cloudEntrySchema = z.looseObject({
-  auth_type: z.enum(["password", "v3password", "v3applicationcredential", "applicationcredential"]).default("password"),
+  auth_type: z
+    .enum(["password", "v3password", "token", "v3token", "v3applicationcredential", "applicationcredential"], {
+      error: "one of password, v3password, token, v3token, v3applicationcredential, applicationcredential",
+    })
+    .default("password"),
   auth: z.looseObject({}),
   region_name: nonEmpty.optional(),
   interface: interfaceSchema.default("public"),
@@ -267,17 +309,28 @@ const cloudEntrySchema = z.looseObject({
   cert: nonEmpty.optional(),
   key: nonEmpty.optional(),
   api_timeout: z
-    .union([
-      z.number(),
-      z
-        .string()
-        .regex(/^\d+(\.\d+)?$/)
-        .transform(Number),
-    ])
+    .preprocess(
+      (v) => (typeof v === "string" && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v),
+      z.number({ error: "a number of seconds" }).positive("a number of seconds above 0"),
+    )
     .optional(),
 });
 
-function toCredentials(entry: Dict, cloud: string, source: string, label: (p: PropertyKey[]) => string, kind: string): CloudCredentials {
+const ENDPOINT_OVERRIDE = /^(.+)_endpoint_override$/;
+const overrideUrl = z.string().regex(/^https?:\/\/[^\s/]+/, "must be an http(s) URL");
+
+function expandHome(p: string, home: string): string {
+  return p === "~" || p.startsWith("~/") ? join(home, p.slice(1)) : p;
+}
+
+function toCredentials(
+  entry: Dict,
+  cloud: string,
+  source: string,
+  label: (p: PropertyKey[]) => string,
+  kind: string,
+  home: string,
+): CloudCredentials {
   const issues: ConfigIssue[] = [];
   const collect = (schema: z.ZodType, data: unknown, prefix: PropertyKey[]) => {
     const r = schema.safeParse(data, { error: errorMap });
@@ -287,40 +340,81 @@ function toCredentials(entry: Dict, cloud: string, source: string, label: (p: Pr
   };
   const e = collect(cloudEntrySchema, entry, []) as z.output<typeof cloudEntrySchema> | undefined;
   if (!e) throw new ConfigError(source, issues, kind);
-  const isAppCred = e.auth_type === "v3applicationcredential" || e.auth_type === "applicationcredential";
-  const a = collect(isAppCred ? appCredAuth : passwordAuth, e.auth, ["auth"]) as Dict | undefined;
-  for (const i of authRules(e.auth, isAppCred)) issues.push({ path: label(["auth", ...i.path]), message: i.message });
+  const authKind =
+    e.auth_type === "v3applicationcredential" || e.auth_type === "applicationcredential"
+      ? "appcred"
+      : e.auth_type === "token" || e.auth_type === "v3token"
+        ? "token"
+        : "password";
+  const isAppCred = authKind === "appcred";
+  const a = collect({ appcred: appCredAuth, token: tokenAuth, password: passwordAuth }[authKind], e.auth, ["auth"]) as Dict | undefined;
+  for (const i of authRules(e.auth, authKind)) {
+    const path = label(["auth", ...i.path]);
+    const at = issues.findIndex((x) => x.path === path && x.message === "Required");
+    if (at >= 0) issues.splice(at, 1);
+    issues.push({ path, message: i.message });
+  }
+  const files: Partial<Record<"cacert" | "cert" | "key", string>> = {};
+  for (const k of ["cacert", "cert", "key"] as const) {
+    const f = e[k];
+    if (f === undefined) continue;
+    files[k] = expandHome(f, home);
+    try {
+      accessSync(files[k], constants.R_OK);
+    } catch (err) {
+      issues.push({ path: label([k]), message: `cannot read ${files[k]} (${(err as NodeJS.ErrnoException).code ?? "error"})` });
+    }
+  }
+  if (e.key !== undefined && e.cert === undefined) issues.push({ path: label(["key"]), message: "a client key needs cert as well" });
+  const endpointOverrides: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry)) {
+    const m = ENDPOINT_OVERRIDE.exec(k);
+    if (!m) continue;
+    const url = collect(overrideUrl, v, [k]) as string | undefined;
+    if (url) endpointOverrides[m[1]!] = url.replace(/\/+$/, "");
+  }
   if (!a || issues.length > 0) throw new ConfigError(source, issues, kind);
   const s = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : undefined);
   const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  const auth: CloudAuth = isAppCred
-    ? strip({
-        type: "v3applicationcredential" as const,
-        authUrl: s("auth_url")!,
-        applicationCredentialSecret: s("application_credential_secret")!,
-        applicationCredentialId: s("application_credential_id"),
-        applicationCredentialName: s("application_credential_name"),
-        username: s("username"),
-        userId: s("user_id"),
-        userDomainName: s("user_domain_name"),
-        userDomainId: s("user_domain_id"),
-      })
-    : strip({
-        type: "password" as const,
-        authUrl: s("auth_url")!,
-        password: s("password")!,
-        username: s("username"),
-        userId: s("user_id"),
-        userDomainName: s("user_domain_name"),
-        userDomainId: s("user_domain_id"),
-        projectName: s("project_name"),
-        projectId: s("project_id"),
-        projectDomainName: s("project_domain_name"),
-        projectDomainId: s("project_domain_id"),
-        domainName: s("domain_name"),
-        domainId: s("domain_id"),
-        systemScope: s("system_scope"),
-      });
+  const scope = {
+    projectName: s("project_name"),
+    projectId: s("project_id"),
+    projectDomainName: s("project_domain_name"),
+    projectDomainId: s("project_domain_id"),
+    domainName: s("domain_name"),
+    domainId: s("domain_id"),
+    systemScope: s("system_scope"),
+  };
+  const auth: CloudAuth =
+    authKind === "token"
+      ? strip({
+          type: "token" as const,
+          authUrl: s("auth_url")!,
+          token: s("token")!,
+          ...scope,
+        })
+      : isAppCred
+        ? strip({
+            type: "v3applicationcredential" as const,
+            authUrl: s("auth_url")!,
+            applicationCredentialSecret: s("application_credential_secret")!,
+            applicationCredentialId: s("application_credential_id"),
+            applicationCredentialName: s("application_credential_name"),
+            username: s("username"),
+            userId: s("user_id"),
+            userDomainName: s("user_domain_name"),
+            userDomainId: s("user_domain_id"),
+          })
+        : strip({
+            type: "password" as const,
+            authUrl: s("auth_url")!,
+            password: s("password")!,
+            username: s("username"),
+            userId: s("user_id"),
+            userDomainName: s("user_domain_name"),
+            userDomainId: s("user_domain_id"),
+            ...scope,
+          });
   registerSecret(s("password"));
   registerSecret(s("application_credential_secret"));
   registerSecret(s("token"));
@@ -332,10 +426,11 @@ function toCredentials(entry: Dict, cloud: string, source: string, label: (p: Pr
     regionName: e.region_name,
     interface: e.interface,
     verify,
-    cacert: e.cacert,
-    cert: e.cert,
-    key: e.key,
+    cacert: files.cacert,
+    cert: files.cert,
+    key: files.key,
     apiTimeoutS: e.api_timeout,
+    endpointOverrides: Object.keys(endpointOverrides).length ? endpointOverrides : undefined,
   });
 }
 
@@ -370,49 +465,18 @@ async function firstExisting(files: string[]): Promise<string | undefined> {
   return files.find((f) => existsSync(f));
 }
 
-/**
- * Credentials for the configured cloud: a clouds.yaml entry (searched and merged
- * with secure.yaml the way openstacksdk does) or the OS_* environment variables.
- */
-export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptions = {}): Promise<CloudCredentials> {
-  const env = o.env ?? process.env;
-  let cloudName: string;
-  let cloudsFile: string | undefined;
-  if ("fromEnv" in sel) {
-    const selectors = new Set(["OS_CLOUD", "OS_REGION_NAME", "OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD_NAME"]);
-    const keys = Object.keys(env).filter(
-      (k) => k.startsWith("OS_") && !/^OS_(TEST|STD|LOG)/.test(k) && env[k] !== undefined && env[k] !== "",
-    );
-    if (keys.some((k) => !selectors.has(k))) {
-      const entry: Dict = {};
-      for (const k of keys) if (!selectors.has(k)) entry[k.slice(3).toLowerCase()] = env[k];
-      const region = sel.region ?? env.OS_REGION_NAME;
-      if (region) entry.region_name = region;
-      if (sel.interface) entry.interface = sel.interface;
-      return toCredentials(magicFixes(normalizeKeys(entry)), env.OS_CLOUD_NAME || "envvars", "environment", envLabel, "environment");
-    }
-    if (!env.OS_CLOUD) {
-      throw new ConfigError(
-        "environment",
-        [{ path: "OS_AUTH_URL", message: "Required: cloud.fromEnv is set but no OS_* credentials (nor OS_CLOUD) are in the environment" }],
-        "environment",
-      );
-    }
-    cloudName = env.OS_CLOUD;
-  } else {
-    cloudName = sel.cloud;
-    cloudsFile = sel.cloudsFile;
-  }
+interface CloudsDoc {
+  clouds: Dict;
+  /** The clouds file, with the secure file merged into it when there is one. */
+  source: string;
+}
 
+/** clouds.yaml (the first found, or cloudsFile) merged with secure.yaml, as openstacksdk reads them. */
+async function readCloudsDoc(cloudsFile: string | undefined, o: CloudLoadOptions): Promise<CloudsDoc | { searched: string[] }> {
+  const env = o.env ?? process.env;
   const searched = cloudsFile ? [resolve(o.cwd ?? process.cwd(), cloudsFile)] : cloudsSearchPath("clouds", o);
   const file = await firstExisting(searched);
-  if (!file) {
-    throw new ConfigError(
-      cloudsFile ?? "clouds.yaml",
-      [{ path: "", message: `no clouds.yaml found; looked in: ${searched.join(", ")}` }],
-      "clouds",
-    );
-  }
+  if (!file) return { searched };
   let doc = await readStructured(file, "clouds");
   if (!isDict(doc) || !isDict(doc.clouds))
     throw new ConfigError(file, [{ path: "clouds", message: "Required: a mapping of cloud names" }], "clouds");
@@ -426,7 +490,90 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
     if (isDict(sdoc)) doc = mergeClouds(doc as Dict, sdoc);
     source = `${file} + ${secure}`;
   }
-  const clouds = (doc as Dict).clouds as Dict;
+  return { clouds: (doc as Dict).clouds as Dict, source };
+}
+
+const ENV_SELECTORS = new Set(["OS_CLOUD", "OS_REGION_NAME", "OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE", "OS_CLOUD_NAME"]);
+
+/** openstacksdk's _get_os_environ: every OS_* variable, lowercased; none unless one is more than a selector. */
+function envCloud(env: NodeJS.ProcessEnv): Dict | undefined {
+  const keys = Object.keys(env).filter(
+    (k) => k.startsWith("OS_") && !/^OS_(TEST|STD|LOG)/.test(k) && env[k] !== undefined && env[k] !== "",
+  );
+  if (!keys.some((k) => !ENV_SELECTORS.has(k))) return undefined;
+  const entry: Dict = {};
+  for (const k of keys)
+    if (k !== "OS_CLOUD" && k !== "OS_CLOUD_NAME" && !k.startsWith("OS_CLIENT_")) entry[k.slice(3).toLowerCase()] = env[k];
+  return entry;
+}
+
+/**
+ * Credentials for the configured cloud: a clouds.yaml entry (searched and merged with secure.yaml
+ * the way openstacksdk does) or, with fromEnv, the cloud openstacksdk picks from the environment:
+ * the entry OS_CLOUD names, else the OS_* variables, else the only entry of clouds.yaml.
+ */
+export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptions = {}): Promise<CloudCredentials> {
+  const env = o.env ?? process.env;
+  const home = o.home ?? homedir();
+  let cloudName: string | undefined;
+  let cloudsFile: string | undefined;
+  let docs: CloudsDoc | { searched: string[] };
+  if ("fromEnv" in sel) {
+    // NOTE: openstacksdk (config/loader.py, OpenStackConfig.__init__ and get_one) makes the OS_* variables a
+    // cloud of their own, used only when OS_CLOUD is not set: with OS_CLOUD every other OS_* variable is
+    // ignored, OS_REGION_NAME too (the openstack CLI differs: its --os-* options default to the variables).
+    const envKey = env.OS_CLOUD_NAME || "envvars";
+    const fromVars = envCloud(env);
+    docs = await readClouds();
+    if ("clouds" in docs && envKey in docs.clouds) {
+      throw new ConfigError(
+        docs.source,
+        [
+          {
+            path: `clouds.${envKey}`,
+            message: `the file defines a cloud named '${envKey}', the name OS_CLOUD_NAME gives the OS_* variables (openstacksdk refuses this too): rename one`,
+          },
+        ],
+        "clouds",
+      );
+    }
+    cloudName = env.OS_CLOUD || (fromVars ? envKey : undefined);
+    if (fromVars && cloudName === envKey) {
+      if (sel.region) fromVars.region_name = sel.region;
+      if (sel.interface) fromVars.interface = sel.interface;
+      return toCredentials(magicFixes(normalizeKeys(fromVars)), envKey, "environment", envLabel, "environment", home);
+    }
+    if (!cloudName && "clouds" in docs && Object.keys(docs.clouds).length === 1) cloudName = Object.keys(docs.clouds)[0]!;
+    if (!cloudName) {
+      const where = "clouds" in docs ? `${docs.source} has ${Object.keys(docs.clouds).join(", ") || "no cloud"}` : "no clouds.yaml found";
+      throw new ConfigError(
+        "environment",
+        [
+          {
+            path: "OS_CLOUD",
+            message: `Required: cloud.fromEnv is set but no OS_* credentials (nor OS_CLOUD) are in the environment, and ${where}`,
+          },
+        ],
+        "environment",
+      );
+    }
+  } else {
+    cloudName = sel.cloud;
+    cloudsFile = sel.cloudsFile;
+    docs = await readClouds();
+  }
+  async function readClouds() {
+    return readCloudsDoc(cloudsFile, o);
+  }
+
+  if (!("clouds" in docs)) {
+    throw new ConfigError(
+      cloudsFile ?? "clouds.yaml",
+      [{ path: "", message: `no clouds.yaml found; looked in: ${docs.searched.join(", ")}` }],
+      "clouds",
+    );
+  }
+  const { clouds, source } = docs;
   const raw = clouds[cloudName];
   if (!isDict(raw)) {
     throw new ConfigError(
@@ -443,7 +590,7 @@ export async function loadCloudCredentials(sel: CloudSelector, o: CloudLoadOptio
     );
   }
   let entry = normalizeKeys(raw);
-  entry = pickRegion(entry, sel.region ?? env.OS_REGION_NAME, cloudName, source);
+  entry = pickRegion(entry, sel.region, cloudName, source);
   if (sel.interface) entry.interface = sel.interface;
-  return toCredentials(magicFixes(entry), cloudName, source, (p) => `clouds.${cloudName}.${formatPath(p)}`, "clouds");
+  return toCredentials(magicFixes(entry), cloudName, source, (p) => `clouds.${cloudName}.${formatPath(p)}`, "clouds", home);
 }

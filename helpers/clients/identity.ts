@@ -54,7 +54,7 @@ export function identityV3Url(authUrl: string): string {
   return `${u}/v3`;
 }
 
-/** The body of POST /v3/auth/tokens for a password or application-credential auth. */
+/** The body of POST /v3/auth/tokens for a password, token or application-credential auth. */
 export function authRequestBody(auth: CloudAuth): unknown {
   const domain = (id?: string, name?: string) => (id ? { id } : name ? { name } : undefined);
   const user = (a: { userId?: string; username?: string; userDomainId?: string; userDomainName?: string }) =>
@@ -70,12 +70,31 @@ export function authRequestBody(auth: CloudAuth): unknown {
   else if (auth.projectName) scope = { project: { name: auth.projectName, domain: domain(auth.projectDomainId, auth.projectDomainName) } };
   else if (auth.domainId || auth.domainName) scope = { domain: domain(auth.domainId, auth.domainName) };
   else if (auth.systemScope) scope = { system: { [auth.systemScope]: true } };
-  return {
-    auth: {
-      identity: { methods: ["password"], password: { user: { ...user(auth), password: auth.password } } },
-      ...(scope ? { scope } : {}),
-    },
-  };
+  const identity =
+    auth.type === "token"
+      ? { methods: ["token"], token: { id: auth.token } }
+      : { methods: ["password"], password: { user: { ...user(auth), password: auth.password } } };
+  return { auth: { identity, ...(scope ? { scope } : {}) } };
+}
+
+/** Service types as openstacksdk's config keys spell them (os-service-types aliases, '-' as '_'), official first. */
+const CONFIG_TYPES: Record<string, string[]> = {
+  volumev3: ["block_storage", "volumev3", "volumev2", "volume", "block_store"],
+  "block-storage": ["block_storage", "volumev3", "volumev2", "volume", "block_store"],
+};
+
+/** `<service>_endpoint_override` for a service type, as openstacksdk's CloudRegion.get_endpoint finds it. */
+export function endpointOverride(overrides: Record<string, string> | undefined, type: string, projectId?: string): string | undefined {
+  if (!overrides) return undefined;
+  for (const t of CONFIG_TYPES[type] ?? [type.replace(/-/g, "_")]) {
+    const url = overrides[t];
+    if (url === undefined) continue;
+    // NOTE: keystoneauth substitutes %(project_id)s in an endpoint_override (Cinder's /v3/%(project_id)s).
+    if (/%\(project_id\)s/.test(url) && projectId === undefined)
+      throw new Error(`${t}_endpoint_override needs a project-scoped token for %(project_id)s`);
+    return url.replace(/%\(project_id\)s/g, projectId ?? "");
+  }
+  return undefined;
 }
 
 export interface EndpointQuery {
@@ -116,13 +135,17 @@ export interface SessionOptions {
   now?: () => number;
 }
 
-/** A Keystone v3 token with its catalog; re-authenticates on expiry and once on a 401. */
+/**
+ * A Keystone v3 token with its catalog; re-authenticates on expiry and once on a 401. The request
+ * timeout is the credential's api_timeout when it has one, else opts.timeoutMs; cacert, cert and key
+ * are used for every endpoint, Keystone included.
+ */
 export class Session implements AuthProvider {
   readonly credentials: CloudCredentials;
   readonly identityUrl: string;
   private readonly opts: SessionOptions;
   private readonly keystone: HttpClient;
-  private readonly ca: Buffer | undefined;
+  private readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   private tokenValue: string | undefined;
   private body: TokenBody | undefined;
   private pending: Promise<void> | undefined;
@@ -130,16 +153,18 @@ export class Session implements AuthProvider {
 
   constructor(credentials: CloudCredentials, opts: SessionOptions) {
     this.credentials = credentials;
-    this.opts = opts;
+    this.opts = credentials.apiTimeoutS !== undefined ? { ...opts, timeoutMs: credentials.apiTimeoutS * 1000 } : opts;
     this.identityUrl = identityV3Url(credentials.auth.authUrl);
-    this.ca = credentials.cacert ? readFileSync(credentials.cacert) : undefined;
+    const read = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+    // openstacksdk's get_requests_verify_args: a cert without key holds both.
+    this.tls = strip({ ca: read(credentials.cacert), cert: read(credentials.cert), key: read(credentials.key ?? credentials.cert) });
     this.keystone = new HttpClient({
       service: "keystone",
       endpoint: this.identityUrl,
-      timeoutMs: opts.timeoutMs,
+      timeoutMs: this.opts.timeoutMs,
       retries: opts.retries,
       verify: credentials.verify,
-      ca: this.ca,
+      ...this.tls,
       onRequest: opts.onRequest,
     });
   }
@@ -221,7 +246,15 @@ export class Session implements AuthProvider {
     return { "X-Auth-Token": this.tokenValue! };
   }
 
+  /** The request timeout of this session's clients. */
+  get timeoutMs(): number {
+    return this.opts.timeoutMs;
+  }
+
+  /** A service's URL: its endpoint override when the credential has one, else the catalog's for the interface and region. */
   endpoint(type: ServiceType | string, q: EndpointQuery = {}): string {
+    const override = endpointOverride(this.credentials.endpointOverrides, type, this.token.project?.id);
+    if (override) return override;
     return findEndpoint(this.catalog, type, {
       interface: q.interface ?? this.credentials.interface,
       region: q.region ?? this.credentials.regionName,
@@ -232,22 +265,24 @@ export class Session implements AuthProvider {
   client(
     service: string,
     type: ServiceType | string,
-    o: { transform?: (url: string) => string; headers?: Record<string, string>; timeoutMs?: number; url?: string } = {},
+    o: { transform?: (url: string) => string; headers?: Record<string, string>; timeoutMs?: number; url?: string; region?: string } = {},
   ): HttpClient {
     const transform = o.transform ?? ((u: string) => u);
     return new HttpClient({
       service,
-      endpoint: o.url ?? (() => transform(this.endpoint(type))),
+      endpoint: o.url ?? (() => transform(this.endpoint(type, { region: o.region }))),
       timeoutMs: o.timeoutMs ?? this.opts.timeoutMs,
       retries: this.opts.retries,
       auth: this,
       headers: o.headers,
       verify: this.credentials.verify,
-      ca: this.ca,
+      ...this.tls,
       onRequest: this.opts.onRequest,
     });
   }
 }
+
+const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /** Credentials from the config's cloud section, then a token. */
 export async function openSession(cfg: Pick<Config, "cloud" | "timeouts">, o: Partial<SessionOptions> = {}): Promise<Session> {
@@ -270,7 +305,9 @@ export class IdentityClient {
   readonly http: HttpClient;
 
   constructor(readonly session: Session) {
-    this.http = session.client("keystone", "identity", { url: session.identityUrl });
+    this.http = session.client("keystone", "identity", {
+      url: endpointOverride(session.credentials.endpointOverrides, "identity") ?? session.identityUrl,
+    });
   }
 
   async showProject(id: string): Promise<Project> {

@@ -155,10 +155,11 @@ export function importBody(o: ImportOptions): Record<string, unknown> {
 export class ImageClient {
   readonly http: HttpClient;
 
-  constructor(session: Session, o: { timeoutMs?: number } = {}) {
+  constructor(session: Session, o: { timeoutMs?: number; region?: string } = {}) {
     this.http = session.client("glance", "image", {
       transform: (u) => u.replace(/\/v2(\.\d+)?\/?$/, ""),
       timeoutMs: o.timeoutMs,
+      region: o.region,
     });
   }
 

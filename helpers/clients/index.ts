@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import type { Config } from "../config/schema.ts";
+import type { Config, Site } from "../config/schema.ts";
 import { onRequest, type RequestObserver } from "../core/http.ts";
 import { ComputeClient } from "./compute.ts";
 import { openSession, type Session } from "./identity.ts";
@@ -26,16 +26,31 @@ export function recordRequests(): void {
   );
 }
 
-/** One session (one credential) shared by the Glance, Cinder and Nova clients, microversions negotiated. */
+/**
+ * One session (one credential) shared by the Glance, Cinder and Nova clients, microversions negotiated.
+ * region puts Cinder and Nova in a site's region, imageRegion Glance (both default to the credential's).
+ */
 export async function openClients(
   cfg: Pick<Config, "cloud" | "timeouts">,
-  o: { onRequest?: RequestObserver; volumeMicroversion?: string; computeMicroversion?: string } = {},
+  o: { onRequest?: RequestObserver; volumeMicroversion?: string; computeMicroversion?: string; region?: string; imageRegion?: string } = {},
 ): Promise<Clients> {
   recordRequests();
   const session = await openSession(cfg, { onRequest: o.onRequest });
   const [volume, compute] = await Promise.all([
-    VolumeClient.negotiate(session, { microversion: o.volumeMicroversion }),
-    ComputeClient.negotiate(session, { microversion: o.computeMicroversion }),
+    VolumeClient.negotiate(session, { microversion: o.volumeMicroversion, region: o.region }),
+    ComputeClient.negotiate(session, { microversion: o.computeMicroversion, region: o.region }),
   ]);
-  return { session, image: new ImageClient(session), volume, compute };
+  return { session, image: new ImageClient(session, { region: o.imageRegion }), volume, compute };
+}
+
+/**
+ * The clients of one site: its Cinder and Nova in the site's region (site.region, else the cloud's), and
+ * Glance in central's region at every site, since the harness's Glance is the multi-store one at central.
+ */
+export function openSiteClients(
+  cfg: Pick<Config, "cloud" | "timeouts" | "central">,
+  site: Pick<Site, "region">,
+  o: { onRequest?: RequestObserver } = {},
+) {
+  return openClients(cfg, { ...o, region: site.region, imageRegion: cfg.central.region });
 }

@@ -176,19 +176,20 @@ export class VolumeClient {
 
   constructor(
     readonly session: Session,
-    o: { microversion?: string; timeoutMs?: number } = {},
+    o: { microversion?: string; timeoutMs?: number; region?: string } = {},
   ) {
     this.microversion = o.microversion ?? DEFAULT_VOLUME_MICROVERSION;
     this.http = session.client("cinder", "volumev3", {
       transform: (u) => volumeEndpoint(u, session.projectId),
       headers: { "OpenStack-API-Version": `volume ${this.microversion}` },
       timeoutMs: o.timeoutMs,
+      region: o.region,
     });
   }
 
   /** A client at the wanted microversion, or the server's maximum when that is lower. */
-  static async negotiate(session: Session, o: { microversion?: string; timeoutMs?: number } = {}): Promise<VolumeClient> {
-    const probe = session.client("cinder", "volumev3", { transform: versionRoot, timeoutMs: o.timeoutMs });
+  static async negotiate(session: Session, o: { microversion?: string; timeoutMs?: number; region?: string } = {}): Promise<VolumeClient> {
+    const probe = session.client("cinder", "volumev3", { transform: versionRoot, timeoutMs: o.timeoutMs, region: o.region });
     const res = await probe.request("GET", "/", { expect: [200, 300], schema: versionsSchema });
     const microversion = negotiateMicroversion(res.data, "3", o.microversion ?? DEFAULT_VOLUME_MICROVERSION, "volume");
     return new VolumeClient(session, { ...o, microversion });

@@ -37,6 +37,19 @@ describe("loadConfig", () => {
     expect(err.message).toMatch(/^config flavor: Required \(in .*dcn-verify\.yaml\)$/);
   });
 
+  test("a site may name its own region; an empty or non-string one is named", async () => {
+    const ok = validConfig();
+    ok.edges[0] = site("dcn0", { region: "RegionEdge0" });
+    expect((await loadConfig(write("dcn-verify.yaml", ok))).edges[0]!.region).toBe("RegionEdge0");
+    const bad = validConfig();
+    bad.edges[1] = site("dcn1", { region: "" });
+    const err = await configError({ ...bad, central: site("central", { region: 5 }) });
+    expect(err.issues).toEqual([
+      { path: "central.region", message: "a Keystone region name" },
+      { path: "edges[1].region", message: "a Keystone region name" },
+    ]);
+  });
+
   test("a missing nested field is named with its index", async () => {
     const cfg = validConfig();
     cfg.edges[1] = site("dcn1", { ceph: { cluster: "dcn1", transport: { kind: "ssh" } } });

@@ -53,7 +53,9 @@ export function flattenIssues(issues: ReadonlyArray<ZodIssue>, prefix: PropertyK
     if (issue.code === "unrecognized_keys") {
       for (const k of issue.keys) out.push({ path: [...path, k], message: "unknown field" });
     } else if (issue.code === "invalid_union" && issue.errors.length > 0) {
-      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      // NOTE: a variant of another type ("expected object", given an array) says nothing about what was meant.
+      const shaped = issue.errors.filter((e) => !(e.length === 1 && e[0]!.code === "invalid_type" && e[0]!.path.length === 0));
+      const best = [...(shaped.length ? shaped : issue.errors)].sort((a, b) => a.length - b.length)[0]!;
       out.push(...flattenIssues(best, path));
     } else {
       out.push({ path, message: issue.message });

@@ -7,59 +7,83 @@ const path = z.string().min(1);
 const PLACEHOLDERS = ["fsid", "cluster", "host"];
 
 /** An argv template run before `rbd`/`ceph`: {fsid}, {cluster} and {host} (the short host name where it runs) are filled in. */
-const prefixSchema = z.array(z.string().min(1)).superRefine((argv, ctx) =>
-  argv.forEach((a, i) => {
-    for (const m of a.matchAll(/\{([^}]*)\}/g))
-      if (!PLACEHOLDERS.includes(m[1]!))
-        ctx.addIssue({ code: "custom", path: [i], message: `unknown placeholder {${m[1]}} (known: {fsid}, {cluster}, {host})` });
-  }),
-);
+const prefixSchema = z
+  .array(z.string().min(1))
+  .superRefine((argv, ctx) =>
+    argv.forEach((a, i) => {
+      for (const m of a.matchAll(/\{([^}]*)\}/g))
+        if (!PLACEHOLDERS.includes(m[1]!))
+          ctx.addIssue({ code: "custom", path: [i], message: `unknown placeholder {${m[1]}} (known: {fsid}, {cluster}, {host})` });
+    }),
+  )
+  .describe(
+    "The argv run before rbd/ceph, e.g. `[sudo, cephadm, shell, --fsid, '{fsid}', --]` or `[sudo, podman, exec, 'ceph-mon-{host}']`: {fsid} (ceph.fsid), {cluster} and {host} (the short host name where it runs) are filled in; `[]` runs rbd on the host itself.",
+  );
 
 /** How the ssh client checks the host's key: against known_hosts only, adding a host it has never seen, or not at all. */
-const hostKeySchema = z.enum(["strict", "accept-new", "off"]);
+const hostKeySchema = z
+  .enum(["strict", "accept-new", "off"])
+  .describe(
+    "How ssh checks the host's key: strict (the default) against known_hosts only, accept-new adds a host it has not seen, off checks nothing.",
+  );
 
 /** `[user@]host[:port]`, as ProxyJump takes it, or the same as fields. */
-const jumpHostSchema = z.union(
-  [
-    z
-      .string()
-      .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?$/, "[user@]host[:port]")
-      .transform((j) => {
-        const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(j)!;
-        return { host: m[2]!, ...(m[1] ? { user: m[1] } : {}), ...(m[3] ? { port: Number(m[3]) } : {}) };
-      }),
-    z
-      .object({
-        host: hostName,
-        user: z.string().min(1).optional(),
-        port: z.number().int().min(1).max(65535).optional(),
-        /** The target's identityFile when not given. */
-        identityFile: path.optional(),
-      })
-      .strict(),
-  ],
-  { error: () => "[user@]host[:port], or {host, user, port, identityFile}" },
-);
+const jumpHostSchema = z
+  .union(
+    [
+      z
+        .string()
+        .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?$/, "[user@]host[:port]")
+        .transform((j) => {
+          const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(j)!;
+          return { host: m[2]!, ...(m[1] ? { user: m[1] } : {}), ...(m[3] ? { port: Number(m[3]) } : {}) };
+        }),
+      z
+        .object({
+          host: hostName.describe("The jump host."),
+          user: z.string().min(1).optional().describe("The user on the jump host; ssh's own default when not given."),
+          port: z.number().int().min(1).max(65535).optional().describe("The jump host's ssh port."),
+          identityFile: path.optional().describe("The key offered to the jump host; the target's identityFile when not given."),
+        })
+        .strict(),
+    ],
+    { error: () => "[user@]host[:port], or {host, user, port, identityFile}" },
+  )
+  .describe("A host ssh goes through first (ProxyJump): `[user@]host[:port]` or an object; the same known-hosts policy applies.");
 
 /** The Docker or Podman API: a unix socket, TCP (with TLS when tls is given) or ssh (the remote runs `docker system dial-stdio`). */
 const containerTransport = z
   .object({
-    kind: z.literal("container"),
-    socketPath: path.optional(),
-    host: hostName.optional(),
-    port: z.number().int().min(1).max(65535).optional(),
-    /** Files of the client's TLS: the CA that signed the engine's certificate, and the client certificate and key. */
-    tls: z.object({ ca: path, cert: path.optional(), key: path.optional() }).strict().optional(),
-    /** `ssh://[user@]host[:port]`: dockerode over ssh. */
+    kind: z
+      .literal("container")
+      .describe("A Docker or Podman API runs rbd and ceph in the site's Ceph container (`docker` is the same, its older name)."),
+    socketPath: path.optional().describe("Unix socket of the API (give one of socketPath, host or url)."),
+    host: hostName.optional().describe("Host of a remote engine's API over TCP; TLS when tls is given."),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("Port of the remote engine's API; 2375, or 2376 with tls, when not given."),
+    tls: z
+      .object({
+        ca: path.describe("The CA that signed the engine's certificate."),
+        cert: path.optional().describe("The client certificate (with key)."),
+        key: path.optional().describe("The client certificate's key."),
+      })
+      .strict()
+      .optional()
+      .describe("TLS files of the client, as `docker --tlsverify` takes them."),
     url: z
       .string()
       .regex(/^ssh:\/\/(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?\/?$/, "ssh://[user@]host[:port]")
-      .optional(),
-    identityFile: path.optional(),
+      .optional()
+      .describe("`ssh://[user@]host[:port]`: the API over ssh (the host runs `docker system dial-stdio`)."),
+    identityFile: path.optional().describe("With url: the private key offered; the ssh agent when not given."),
     hostKeyChecking: hostKeySchema.optional(),
-    knownHostsFile: path.optional(),
-    /** Defaults to ceph-mon-<hostname of the engine>. */
-    container: z.string().min(1).optional(),
+    knownHostsFile: path.optional().describe("With url: the known_hosts file; ~/.ssh/known_hosts when not given."),
+    container: z.string().min(1).optional().describe("The container to exec in; ceph-mon-<hostname of the engine> when not given."),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -86,21 +110,25 @@ export const cephTransportSchema = z.preprocess(
       containerTransport,
       z
         .object({
-          kind: z.literal("ssh"),
-          host: hostName,
-          user: z.string().min(1).optional(),
-          port: z.number().int().min(1).max(65535).optional(),
-          identityFile: path.optional(),
+          kind: z
+            .literal("ssh")
+            .describe("ssh to a host of the site, then `<prefix> rbd|ceph …` there, every command over one connection (ControlMaster)."),
+          host: hostName.describe("The host to ssh to."),
+          user: z.string().min(1).optional().describe("The ssh user; ssh's own default when not given."),
+          port: z.number().int().min(1).max(65535).optional().describe("The ssh port; 22 when not given."),
+          identityFile: path.optional().describe("The private key ssh offers (BatchMode: no passwords)."),
           jumpHost: jumpHostSchema.optional(),
           hostKeyChecking: hostKeySchema.optional(),
-          /** The known_hosts file to check against (and add to, with accept-new); ssh's own when not given. */
-          knownHostsFile: path.optional(),
-          /** What runs before rbd/ceph on the host; `[]` runs them on the host itself. Without it, the engine/sudo/container shorthand. */
+          knownHostsFile: path
+            .optional()
+            .describe("The known_hosts file checked (and added to, with accept-new); ssh's own when not given."),
           prefix: prefixSchema.optional(),
-          /** Shorthand for prefix `[sudo -n] <engine> exec <container>`: podman, sudo and ceph-mon-{host} by default. */
-          engine: z.enum(["podman", "docker"]).optional(),
-          sudo: z.boolean().optional(),
-          container: z.string().min(1).optional(),
+          engine: z
+            .enum(["podman", "docker"])
+            .optional()
+            .describe("Without prefix: the shorthand prefix `[sudo -n] <engine> exec <container>`; podman when not given."),
+          sudo: z.boolean().optional().describe("Without prefix: run the engine with `sudo -n`; true when not given."),
+          container: z.string().min(1).optional().describe("Without prefix: the container to exec in; ceph-mon-{host} when not given."),
         })
         .strict()
         .superRefine((t, ctx) => {
@@ -111,17 +139,21 @@ export const cephTransportSchema = z.preprocess(
         }),
       z
         .object({
-          kind: z.literal("local"),
-          /** Directory that holds <cluster>.conf; /etc/ceph when not given. Shorthand for ceph.conf. */
-          confDir: path.optional(),
+          kind: z.literal("local").describe("rbd and ceph run on the machine the harness runs on (behind the prefix, if any)."),
+          confDir: path
+            .optional()
+            .describe("Directory that holds <cluster>.conf (as ceph.conf <confDir>/<cluster>.conf); /etc/ceph when not given."),
           prefix: prefixSchema.optional(),
         })
         .strict(),
       z
         .object({
-          kind: z.literal("none"),
-          /** Why the runner cannot reach this site's Ceph, shown beside every check it leaves not verified. */
-          reason: z.string().min(1).optional(),
+          kind: z
+            .literal("none")
+            .describe(
+              "The harness cannot reach this site's Ceph: every check that needs it is not verified (no Ceph access); the API checks run.",
+            ),
+          reason: z.string().min(1).optional().describe("Why, shown beside every check left not verified."),
         })
         .strict(),
     ],
@@ -129,31 +161,62 @@ export const cephTransportSchema = z.preprocess(
   ),
 );
 
+const poolName = z.string().min(1);
+
+/** A site's pool names where they differ from the cloud-wide ones; a site without a backups pool says so. */
+export const sitePoolsSchema = z
+  .object({
+    images: poolName.optional().describe("Glance's pool at this site; rbd.imagesPool when not given."),
+    volumes: poolName.optional().describe("Cinder's pool at this site; rbd.volumesPool when not given."),
+    vms: poolName.optional().describe("Nova's pool at this site; conformance.vmsPool when not given."),
+    backups: z
+      .union([poolName, z.literal(false)])
+      .optional()
+      .describe(
+        "cinder-backup's pool at this site; conformance.backupsPool when not given. false: the site has no backups pool (conf-2 asks for none, conf-14 is not verified there).",
+      ),
+  })
+  .strict();
+
 export const siteSchema = z
   .object({
-    name: siteName,
-    az: z.string().min(1),
-    store: z.string().min(1),
-    /** Volume type whose backend is this site's and whose image_service:store_id is its store. */
-    volumeType: z.string().min(1).optional(),
+    name: siteName.describe("The site's name, used in reports, resource names and --sites."),
+    az: z.string().min(1).describe("The site's Nova and Cinder availability zone."),
+    store: z.string().min(1).describe("The site's Glance store id."),
+    volumeType: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Volume type whose backend is this site's and whose image_service:store_id is its store; volume.type when not given."),
+    region: z
+      .string({ error: "a Keystone region name" })
+      .min(1, "a Keystone region name")
+      .optional()
+      .describe("The Keystone region of this site's Cinder and Nova (and, at central, Glance); the cloud's region when not given."),
     ceph: z
       .object({
-        cluster: siteName,
-        transport: cephTransportSchema,
-        /** Ceph user for the probe (`--id`); admin by default. Its key is never read by the harness. */
-        user: z.string().min(1).optional(),
-        /** The ceph.conf (`--conf`) and keyring (`--keyring`) the probe's client uses, as paths where the command runs. */
-        conf: path.optional(),
-        keyring: path.optional(),
-        /**
-         * The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails
-         * the site before any evidence is read. `dcn-verify discover` and the lab write it.
-         */
+        cluster: siteName.describe("The Ceph cluster name (`--cluster`, <cluster>.conf)."),
+        transport: cephTransportSchema.describe("Where the harness's read-only rbd and ceph commands run: local, ssh, container or none."),
+        user: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Ceph user for the probe (`--id`); admin by default. Its key is never read by the harness."),
+        conf: path.optional().describe("The ceph.conf the probe's client reads (`--conf`), as a path where the command runs."),
+        keyring: path.optional().describe("The keyring the probe's client reads (`--keyring`), as a path where the command runs."),
         fsid: z
           .string()
           .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a Ceph fsid (a UUID, as `ceph fsid` prints it)")
           .transform((f) => f.toLowerCase())
-          .optional(),
+          .optional()
+          .describe(
+            "The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails the site before any evidence is read. `dcn-verify discover` and the lab write it.",
+          ),
+        pools: sitePoolsSchema
+          .optional()
+          .describe(
+            "The site's pool names where they differ from the cloud-wide ones (rbd.*, conformance.vmsPool, conformance.backupsPool): every check that reads the site's pools uses them.",
+          ),
       })
       .strict()
       .superRefine((c, ctx) => {
@@ -169,7 +232,8 @@ export const siteSchema = z
         const prefix = "prefix" in t ? t.prefix : undefined;
         const i = prefix?.findIndex((a) => a.includes("{fsid}")) ?? -1;
         if (i >= 0 && !c.fsid) ctx.addIssue({ code: "custom", path: ["transport", "prefix", i], message: "{fsid} needs ceph.fsid pinned" });
-      }),
+      })
+      .describe("The site's own Ceph cluster."),
   })
   .strict();
 
@@ -177,54 +241,64 @@ const seconds = z.number().positive();
 
 export const timeoutsSchema = z
   .object({
-    imageActive: seconds.default(300),
-    copyImage: seconds.default(600),
-    volumeAvailable: seconds.default(300),
-    volumeUpload: seconds.default(600),
-    serverActive: seconds.default(600),
-    serverStopped: seconds.default(300),
-    snapshotAvailable: seconds.default(300),
-    deletion: seconds.default(300),
-    pollInterval: seconds.default(1),
-    pollIntervalMax: seconds.default(5),
-    /** Imports change state within a second or two: they are polled faster, backing off while nothing changes. */
-    importPollInterval: seconds.default(0.2),
-    importPollIntervalMax: seconds.default(2),
-    request: seconds.default(60),
-    /** How long the check that each site's Ceph answers, and is the pinned cluster, may take before the site is called unreachable. */
-    cephReach: seconds.default(30),
+    imageActive: seconds.default(300).describe("An image becoming active."),
+    copyImage: seconds.default(600).describe("A copy-image import reaching its stores."),
+    volumeAvailable: seconds.default(300).describe("A volume becoming available."),
+    volumeUpload: seconds.default(600).describe("A volume's upload to an image, and a backup, becoming available."),
+    serverActive: seconds.default(600).describe("A server becoming ACTIVE."),
+    serverStopped: seconds.default(300).describe("A server stopping (disruptive tier)."),
+    snapshotAvailable: seconds.default(300).describe("A volume snapshot becoming available."),
+    deletion: seconds.default(300).describe("A deletion finishing."),
+    pollInterval: seconds.default(1).describe("First interval between the polls of a wait."),
+    pollIntervalMax: seconds.default(5).describe("Longest interval between polls, backing off while nothing changes."),
+    importPollInterval: seconds
+      .default(0.2)
+      .describe("Imports change state within a second or two: they are polled faster, backing off while nothing changes."),
+    importPollIntervalMax: seconds.default(2).describe("Longest interval between the polls of an import."),
+    request: seconds.default(60).describe("One API request, and one Ceph command."),
+    cephReach: seconds
+      .default(30)
+      .describe(
+        "How long the check that each site's Ceph answers, and is the pinned cluster, may take before the site is called unreachable.",
+      ),
   })
   .strict();
 
 export const cloudSchema = z.union([
   z
     .object({
-      /** Entry name in clouds.yaml. */
-      cloud: z.string().min(1),
-      cloudsFile: z.string().min(1).optional(),
-      region: z.string().min(1).optional(),
-      interface: z.enum(["public", "internal", "admin"]).optional(),
+      cloud: z.string().min(1).describe("Entry name in clouds.yaml."),
+      cloudsFile: z.string().min(1).optional().describe("The clouds.yaml to read; the OpenStack clients' search path when not given."),
+      region: z.string().min(1).optional().describe("Region name; OS_REGION_NAME, else the entry's (its first region) when not given."),
+      interface: z.enum(["public", "internal", "admin"]).optional().describe("Endpoint interface; the entry's, else public."),
     })
     .strict(),
   z
     .object({
-      /** Read OS_* variables the way the OpenStack clients do. */
-      fromEnv: z.literal(true),
-      region: z.string().min(1).optional(),
-      interface: z.enum(["public", "internal", "admin"]).optional(),
+      fromEnv: z.literal(true).describe("Read OS_* variables the way the OpenStack clients do."),
+      region: z.string().min(1).optional().describe("Region name; OS_REGION_NAME when not given."),
+      interface: z.enum(["public", "internal", "admin"]).optional().describe("Endpoint interface; OS_INTERFACE, else public."),
     })
     .strict(),
 ]);
 
 export const imageSourceSchema = z.union([
-  z.object({ generated: z.object({ sizeMiB: z.number().int().min(1).max(65536).default(64) }).strict() }).strict(),
-  z.object({ path: z.string().min(1) }).strict(),
+  z
+    .object({
+      generated: z
+        .object({ sizeMiB: z.number().int().min(1).max(65536).default(64).describe("Its size.") })
+        .strict()
+        .describe("Raw data the harness generates."),
+    })
+    .strict(),
+  z.object({ path: z.string().min(1).describe("A raw or qcow2 file (qcow2 is converted to raw with qemu-img).") }).strict(),
   z
     .object({
       url: z
         .string()
         .url()
-        .refine((u) => /^https?:/.test(u), "only http(s) URLs"),
+        .refine((u) => /^https?:/.test(u), "only http(s) URLs")
+        .describe("A raw or qcow2 image the harness downloads first."),
     })
     .strict(),
 ]);
@@ -237,18 +311,16 @@ const httpUrl = z
 /** What Glance's web-download fetches: the harness's own HTTP server, or URIs given here. */
 export const webDownloadSchema = z
   .object({
-    /** Address the harness's image server listens on. */
-    bind: z.string().min(1).default("127.0.0.1"),
-    /** Its port; 0 picks a free one (only without advertiseUrl). */
-    port: z.number().int().min(0).max(65535).default(0),
-    /** The server's base URL as Glance reaches it (behind NAT or a proxy); http://<bind>:<port> when not given. */
-    advertiseUrl: httpUrl.optional(),
-    /** A raw image Glance can fetch: given, the harness starts no server and hashes the image by reading the URI itself. */
-    uri: httpUrl.optional(),
-    /** A qcow2 image Glance can fetch, for the conversion test when uri is given. */
-    qcow2Uri: httpUrl.optional(),
-    /** Size of the images the harness serves. */
-    sizeMiB: z.number().int().min(1).max(4096).default(8),
+    bind: z.string().min(1).default("127.0.0.1").describe("Address the harness's image server listens on."),
+    port: z.number().int().min(0).max(65535).default(0).describe("Its port; 0 picks a free one (only without advertiseUrl)."),
+    advertiseUrl: httpUrl
+      .optional()
+      .describe("The server's base URL as Glance reaches it (behind NAT or a proxy); http://<bind>:<port> when not given."),
+    uri: httpUrl
+      .optional()
+      .describe("A raw image Glance can fetch: given, the harness starts no server and hashes the image by reading the URI itself."),
+    qcow2Uri: httpUrl.optional().describe("A qcow2 image Glance can fetch, for the conversion test when uri is given."),
+    sizeMiB: z.number().int().min(1).max(4096).default(8).describe("Size of the images the harness serves."),
   })
   .strict()
   .superRefine((w, ctx) => {
@@ -260,113 +332,203 @@ export const webDownloadSchema = z
 /** How Glance and Cinder name things in Ceph. */
 export const rbdNamingSchema = z
   .object({
-    imagesPool: z.string().min(1).default("images"),
-    volumesPool: z.string().min(1).default("volumes"),
-    /** The snapshot Glance's rbd store takes of every image. */
-    imageSnapshot: z.string().min(1).default("snap"),
+    imagesPool: z.string().min(1).default("images").describe("Glance's pool at every site that names no other (ceph.pools.images)."),
+    volumesPool: z.string().min(1).default("volumes").describe("Cinder's pool at every site that names no other (ceph.pools.volumes)."),
+    imageSnapshot: z.string().min(1).default("snap").describe("The snapshot Glance's rbd store takes of every image."),
   })
   .strict();
 
 /** What a site's run must achieve; evaluated at the end of the run and shown in the summary. */
 export const gateSchema = z
   .object({
-    /** Failed tests allowed (known issues not counted). */
-    maxFailures: z.number().int().min(0).optional(),
-    /** Tests that must have run (passed or failed, not skipped). */
-    minTests: z.number().int().min(0).optional(),
-    /** The site's tests together may take this long. */
-    maxDurationS: z.number().positive().optional(),
-    /** Warnings allowed (a warning is a finding that does not fail its test). */
-    maxWarnings: z.number().int().min(0).optional(),
-    /** Checks allowed to stay not verified (skipped tests, and what a passing test could not look at). */
-    maxNotVerified: z.number().int().min(0).optional(),
+    maxFailures: z.number().int().min(0).optional().describe("Failed tests allowed (known issues not counted)."),
+    minTests: z.number().int().min(0).optional().describe("Tests that must have run (passed or failed, not skipped)."),
+    maxDurationS: z.number().positive().optional().describe("Seconds the site's tests together may take."),
+    maxWarnings: z.number().int().min(0).optional().describe("Warnings allowed (a warning is a finding that does not fail its test)."),
+    maxNotVerified: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Checks allowed to stay not verified (skipped tests, and what a passing test could not look at)."),
+    maxNotVerifiedInTier: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "Checks allowed to stay not verified for a reason other than the run's tier (a missing credential, an earlier failure, what the API hid). A run given --tier explicitly gets 0 unless set here.",
+      ),
   })
   .strict();
 
 export const knownIssueSchema = z
   .object({
-    test: z.string().min(1),
-    /** A site name; all sites when not given. */
-    site: z.string().min(1).optional(),
-    reason: z.string().min(1),
-    link: z.string().url(),
-    /** After this day (YYYY-MM-DD) the failure counts again. */
+    test: z.string().min(1).describe("The test id (as in `dcn-verify plan`)."),
+    site: z.string().min(1).optional().describe("A site name; all sites when not given."),
+    reason: z.string().min(1).describe("Why the failure is known, shown in the reports."),
+    link: z.string().url().describe("The bug or ticket."),
     expires: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, "a date, YYYY-MM-DD")
-      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a valid date"),
+      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a valid date")
+      .describe("After this day (YYYY-MM-DD) the failure counts again."),
   })
   .strict();
+
+export const poolRoles = ["images", "volumes", "vms", "backups"] as const;
+export type PoolRole = (typeof poolRoles)[number];
+
+export const cephUserNeedSchema = z
+  .object({
+    pool: z
+      .enum(poolRoles)
+      .describe(
+        "Which of the site's pools, by role: its name at each site comes from ceph.pools, else rbd.imagesPool, rbd.volumesPool, conformance.vmsPool or conformance.backupsPool.",
+      ),
+    access: z
+      .enum(["rwx", "r"])
+      .describe(
+        "rwx: reads and writes rbd images there ('profile rbd', 'allow rwx'); r: reads them and may not write ('profile rbd-read-only', 'allow rx').",
+      ),
+  })
+  .strict();
+
+export const cephUserSchema = z
+  .object({
+    user: z
+      .string()
+      .regex(/^client\.\S+$/, "a cephx client name, client.<id>")
+      .describe("The cephx user, as client.<id>."),
+    needs: z
+      .array(cephUserNeedSchema)
+      .min(1, "at least one pool")
+      .describe("What it must be able to do. A write grant on any other pool, or on every pool, is a finding."),
+  })
+  .strict();
+export type CephUser = z.infer<typeof cephUserSchema>;
+
+/** The users and caps of the Ceph-with-OpenStack guide (its osd caps; mon 'profile rbd' or 'allow r'). */
+export function guideCephUsers(names: { glance: string; cinder: string; cinderBackup: string }): CephUser[] {
+  return [
+    { user: names.glance, needs: [{ pool: "images", access: "rwx" }] },
+    {
+      user: names.cinder,
+      needs: [
+        { pool: "volumes", access: "rwx" },
+        { pool: "vms", access: "rwx" },
+        { pool: "images", access: "r" },
+      ],
+    },
+    { user: names.cinderBackup, needs: [{ pool: "backups", access: "rwx" }] },
+  ];
+}
+
+export const GUIDE_CEPH_USERS = guideCephUsers({ glance: "client.glance", cinder: "client.cinder", cinderBackup: "client.cinder-backup" });
+
+/** The earlier form, the guide's three users under other names: read as the guide's caps. */
+const legacyCephUsersSchema = z
+  .object({
+    glance: z.string().min(1).default("client.glance").describe("Glance's user: images rwx."),
+    cinder: z.string().min(1).default("client.cinder").describe("Cinder's and Nova's user: volumes and vms rwx, images r."),
+    cinderBackup: z.string().min(1).default("client.cinder-backup").describe("cinder-backup's user: backups rwx."),
+  })
+  .strict()
+  .transform(guideCephUsers);
+
+export const cephUsersSchema = z
+  .union([z.array(cephUserSchema).min(1, "at least one user"), legacyCephUsersSchema])
+  .describe(
+    "The cephx users conf-4 judges at every site, and what each must be able to do; the default is the guide's client.glance (images rwx), client.cinder (volumes and vms rwx, images r) and client.cinder-backup (backups rwx). A shared user lists every pool it serves, e.g. client.openstack with images, volumes and vms rwx. The earlier map {glance, cinder, cinderBackup} of user names is still read, as the guide's caps.",
+  );
 
 /** What the deployment conformance checks expect. */
 export const conformanceSchema = z
   .object({
-    /** Smallest replication size a pool may have (the lab's single-OSD clusters use 1). */
-    minPoolSize: z.number().int().min(1).default(3),
-    /** The pools Nova and cinder-backup use (images and volumes come from rbd). */
-    vmsPool: z.string().min(1).default("vms"),
-    backupsPool: z.string().min(1).default("backups"),
-    /** The cephx users of the Ceph-with-OpenStack guide. */
-    cephUsers: z
-      .object({
-        glance: z.string().min(1).default("client.glance"),
-        cinder: z.string().min(1).default("client.cinder"),
-        cinderBackup: z.string().min(1).default("client.cinder-backup"),
-      })
-      .strict()
-      .default({ glance: "client.glance", cinder: "client.cinder", cinderBackup: "client.cinder-backup" }),
-    /** A credential without the admin role, for the policy checks; they are skipped without it. */
-    nonAdminCloud: cloudSchema.optional(),
-    /** At most this many images per site get their rbd features and snapshots inspected. */
-    maxImagesChecked: z.number().int().min(1).default(50),
+    minPoolSize: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe("Smallest replication size a pool may have (the lab's single-OSD clusters use 1)."),
+    vmsPool: z.string().min(1).default("vms").describe("Nova's pool at every site that names no other (ceph.pools.vms)."),
+    backupsPool: z
+      .string()
+      .min(1)
+      .default("backups")
+      .describe("cinder-backup's pool at every site that names no other (ceph.pools.backups)."),
+    cephUsers: cephUsersSchema.default(GUIDE_CEPH_USERS),
+    nonAdminCloud: cloudSchema
+      .optional()
+      .describe("A credential without the admin role, for the policy checks; they are skipped without it."),
+    maxImagesChecked: z
+      .number()
+      .int()
+      .min(1)
+      .default(50)
+      .describe("At most this many images per site get their rbd features and snapshots inspected."),
   })
   .strict();
 
 export const configSchema = z
   .object({
-    cloud: cloudSchema,
-    central: siteSchema,
-    edges: z.array(siteSchema).min(1, "at least one edge site"),
+    cloud: cloudSchema.describe("The admin credential: a clouds.yaml entry, or the OS_* variables."),
+    central: siteSchema.describe("The central site."),
+    edges: z.array(siteSchema).min(1, "at least one edge site").describe("The edge sites, each shaped as central."),
     image: z
       .object({
-        source: imageSourceSchema.default({ generated: { sizeMiB: 64 } }),
+        source: imageSourceSchema
+          .default({ generated: { sizeMiB: 64 } })
+          .describe("The image the procedure uploads: generated, a file, or a URL."),
       })
       .strict()
-      .default({ source: { generated: { sizeMiB: 64 } } }),
-    flavor: z.string().min(1),
-    /** "none" boots with networks none (compute microversion >= 2.37). */
-    network: z.string().min(1).default("none"),
+      .default({ source: { generated: { sizeMiB: 64 } } })
+      .describe("The image the procedure uploads."),
+    flavor: z.string().min(1).describe("The Nova flavor of the servers the procedure boots."),
+    network: z
+      .string()
+      .min(1)
+      .default("none")
+      .describe('The network servers boot on; "none" boots with networks none (compute microversion >= 2.37).'),
     volume: z
       .object({
-        sizeGiB: z.number().int().min(1).default(1),
-        type: z.string().min(1).optional(),
+        sizeGiB: z.number().int().min(1).default(1).describe("Size of the volumes the harness makes."),
+        type: z.string().min(1).optional().describe("Volume type where a site gives none; the cloud's default type when not given."),
       })
       .strict()
-      .default({ sizeGiB: 1 }),
-    timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
-    webDownload: webDownloadSchema.default(webDownloadSchema.parse({})),
-    rbd: rbdNamingSchema.default(rbdNamingSchema.parse({})),
+      .default({ sizeGiB: 1 })
+      .describe("The volumes the harness makes."),
+    timeouts: timeoutsSchema.default(timeoutsSchema.parse({})).describe("Limits of each kind of wait, and poll intervals, in seconds."),
+    webDownload: webDownloadSchema
+      .default(webDownloadSchema.parse({}))
+      .describe("What Glance's web-download fetches: the harness's own HTTP server, or URIs given here."),
+    rbd: rbdNamingSchema.default(rbdNamingSchema.parse({})).describe("How Glance and Cinder name things in Ceph."),
     naming: z
       .object({
         prefix: z
           .string()
           .regex(/^[a-z][a-z0-9-]{0,15}$/, "lowercase letters, digits and '-', at most 16")
-          .default("dcnv"),
+          .default("dcnv")
+          .describe("Every resource is named <prefix>-<run id>-<site>-<what>."),
       })
       .strict()
-      .default({ prefix: "dcnv" }),
-    reportsDir: z.string().min(1).default("reports"),
-    /** A production cloud: runs are capped at the read-only tier unless --allow-writes is given. */
-    production: z.boolean().default(false),
+      .default({ prefix: "dcnv" })
+      .describe("How the harness names what it creates."),
+    reportsDir: z.string().min(1).default("reports").describe("Where runs write their reports (reports/<run id>/)."),
+    production: z
+      .boolean()
+      .default(false)
+      .describe("A production cloud: runs are capped at the read-only tier unless --allow-writes is given."),
     gates: z
       .object({
-        default: gateSchema.default({ maxFailures: 0 }),
-        sites: z.record(z.string(), gateSchema).default({}),
+        default: gateSchema.default({ maxFailures: 0 }).describe("What each site's run must achieve."),
+        sites: z.record(z.string(), gateSchema).default({}).describe("A site's own gate, by site name, in place of the default."),
       })
       .strict()
-      .default({ default: { maxFailures: 0 }, sites: {} }),
-    knownIssues: z.array(knownIssueSchema).default([]),
-    conformance: conformanceSchema.default(conformanceSchema.parse({})),
+      .default({ default: { maxFailures: 0 }, sites: {} })
+      .describe("What a site's run must achieve; evaluated at the end of the run and shown in the summary."),
+    knownIssues: z.array(knownIssueSchema).default([]).describe("Failures covered by a known issue until it expires."),
+    conformance: conformanceSchema.default(conformanceSchema.parse({})).describe("What the deployment conformance checks expect."),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -208,6 +208,9 @@ export interface HttpClientOptions {
   retryDelayMaxMs?: number;
   verify?: boolean;
   ca?: string | Buffer;
+  /** A client certificate and its key (PEM), presented on TLS connections. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   onRequest?: RequestObserver;
 }
 
@@ -299,7 +302,13 @@ export class HttpClient {
       // NOTE: node 20's global agent keeps sockets alive; eventlet services close idle ones,
       // and a POST that meets a reset socket must not be re-sent, so use fresh connections.
       httpAgent: new http.Agent({ keepAlive: false }),
-      httpsAgent: new https.Agent({ keepAlive: false, rejectUnauthorized: opts.verify !== false, ...(opts.ca ? { ca: opts.ca } : {}) }),
+      httpsAgent: new https.Agent({
+        keepAlive: false,
+        rejectUnauthorized: opts.verify !== false,
+        ...(opts.ca ? { ca: opts.ca } : {}),
+        ...(opts.cert ? { cert: opts.cert } : {}),
+        ...(opts.key ? { key: opts.key } : {}),
+      }),
     });
   }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type CephProbe, CephTimeoutError, createCephProbe, hasCephAccess, NoCephAccessError, noneReason } from "../ceph/probe.ts";
-import { type Clients, openClients } from "../clients/index.ts";
+import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
@@ -52,7 +52,7 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const sites = allSites(config);
   const site = sites.find((s) => s.name === siteName);
   if (!site) throw new Error(`site '${siteName}' is not in ${run.configPath} (sites: ${sites.map((s) => s.name).join(", ")})`);
-  const clients = await openClients(config);
+  const clients = await openSiteClients(config, site);
   const journal = new ResourceJournal(join(run.runDir, "resources.jsonl"));
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();

@@ -4,6 +4,9 @@ export interface GateTest {
   id: string;
   status: "passed" | "failed" | "skipped";
   durationMs: number;
+  tier?: string;
+  /** Skipped because of the run's tier (its own, or that of a test it builds on). */
+  aboveTier?: boolean;
   warnings?: string[];
   notVerified?: string[];
 }
@@ -14,8 +17,15 @@ export function countResults(tests: GateTest[]): { passed: number; failed: numbe
     passed: tests.filter((t) => t.status === "passed").length,
     failed: tests.filter((t) => t.status === "failed").length,
     warnings: tests.reduce((n, t) => n + (t.warnings?.length ?? 0), 0),
-    notVerified: tests.reduce((n, t) => n + (t.status === "skipped" ? 1 : (t.notVerified?.length ?? 0)), 0),
+    notVerified: tests.reduce((n, t) => n + notVerifiedOf(t), 0),
   };
+}
+
+const notVerifiedOf = (t: GateTest) => (t.status === "skipped" ? 1 : (t.notVerified?.length ?? 0));
+
+/** What was left not verified by anything but the run's tier: a test the tier kept from running does not count. */
+export function notVerifiedInTier(tests: GateTest[]): number {
+  return tests.filter((t) => !(t.status === "skipped" && t.aboveTier)).reduce((n, t) => n + notVerifiedOf(t), 0);
 }
 
 export interface GateResult {
@@ -38,7 +48,14 @@ export function gateFor(gates: { default: Gate; sites: Record<string, Gate> }, s
   return { ...gates.default, ...(gates.sites[site] ?? {}) };
 }
 
-export function evaluateGates(site: string, tests: GateTest[], gate: Gate, knownIssues: KnownIssue[], today = new Date()): SiteGates {
+export function evaluateGates(
+  site: string,
+  tests: GateTest[],
+  gate: Gate,
+  knownIssues: KnownIssue[],
+  today = new Date(),
+  runTier = "disruptive",
+): SiteGates {
   const day = today.toISOString().slice(0, 10);
   const covering = (id: string) => knownIssues.filter((k) => k.test === id && (!k.site || k.site === site));
   const failed = tests.filter((t) => t.status === "failed");
@@ -87,5 +104,13 @@ export function evaluateGates(site: string, tests: GateTest[], gate: Gate, known
       ok: counts.notVerified <= gate.maxNotVerified,
       detail: `${counts.notVerified} not verified (at most ${gate.maxNotVerified})`,
     });
+  if (gate.maxNotVerifiedInTier !== undefined) {
+    const n = notVerifiedInTier(tests);
+    results.push({
+      name: "maxNotVerifiedInTier",
+      ok: n <= gate.maxNotVerifiedInTier,
+      detail: `${n} not verified within tier ${runTier} (at most ${gate.maxNotVerifiedInTier}; tests above the tier not counted)`,
+    });
+  }
   return { ok: results.every((r) => r.ok), results, known, expired };
 }

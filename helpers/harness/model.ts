@@ -57,6 +57,8 @@ export interface TestSummary {
   warnings?: string[];
   /** What the test could not look at (for a skipped test: why it did not run). */
   notVerified?: string[];
+  /** Skipped because of the run's tier (its own, or that of a test it builds on). */
+  aboveTier?: boolean;
 }
 
 export interface SiteSummary {
@@ -99,5 +101,7 @@ declare module "vitest" {
     failureKind?: FailureKind;
     warnings?: string[];
     notVerified?: string[];
+    /** Skipped because of the run's tier: the test's own, or that of a test it builds on. */
+    aboveTier?: boolean;
   }
 }

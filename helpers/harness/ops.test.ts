@@ -12,7 +12,7 @@ import type { RunSummary } from "./model.ts";
 import { runIdOf } from "./naming.ts";
 import { SiteUnreachableError } from "./reach.ts";
 import { buildPlan } from "./plan.ts";
-import { selectTier } from "./selection.ts";
+import { select, selectTier } from "./selection.ts";
 import { activeKnownIssue } from "./suite.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
@@ -119,6 +119,41 @@ describe("gates and known issues", () => {
     expect(table.split("\n")[0]).toMatch(/^site +result +passed +failed +known +warnings +not verified +time +gates$/);
     expect(table.split("\n")[1]).toMatch(/^dcn0 +FAILED +2 +1 +0 +1 +2 +3\.0 s +NOT MET \(maxWarnings\)$/);
     expect(configSchema.safeParse({ ...cfg, gates: { default: { maxWarnings: 0, maxNotVerified: 0 } } }).success).toBe(true);
+  });
+
+  test("a run given --tier fails on what stays not verified within its tier, not on tests above it", () => {
+    const seen = [
+      { id: "a", title: "a", status: "passed" as const, durationMs: 1000, tier: "read-only" },
+      {
+        id: "b",
+        title: "b",
+        status: "skipped" as const,
+        durationMs: 0,
+        tier: "standard",
+        aboveTier: true,
+        notVerified: ["tier standard is above this run's --tier read-only"],
+      },
+      {
+        id: "c",
+        title: "c",
+        status: "skipped" as const,
+        durationMs: 0,
+        tier: "read-only",
+        notVerified: ["no nonAdminCloud in the config"],
+      },
+    ];
+    expect(select(cfg, { tier: "read-only" }).tierGiven).toBe(true);
+    expect(select(cfg, {}).tierGiven).toBeUndefined();
+    expect(select(cfg, { tier: "read-only", allowNotVerified: true }).tierGiven).toBeUndefined();
+    const r = evaluateGates("dcn0", seen, { maxNotVerifiedInTier: 0 }, [], day, "read-only");
+    expect(r.results).toEqual([
+      {
+        name: "maxNotVerifiedInTier",
+        ok: false,
+        detail: "1 not verified within tier read-only (at most 0; tests above the tier not counted)",
+      },
+    ]);
+    expect(evaluateGates("dcn0", seen.slice(0, 2), { maxNotVerifiedInTier: 0 }, [], day, "read-only").ok).toBe(true);
   });
 
   test("gates and known issues naming sites that do not exist are config errors", () => {

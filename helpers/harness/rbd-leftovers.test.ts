@@ -101,6 +101,17 @@ describe("the look after the sweep", () => {
     expect(pools.calls).toBe(6);
   });
 
+  test("each site's own pools are listed: its images pool by its name, no backups pool where it has none", async () => {
+    const base = validConfig();
+    const dcn0 = { ...base.edges[0]!, ceph: { ...base.edges[0]!.ceph, pools: { images: "glance-images", backups: false } } };
+    const own = configSchema.parse({ ...base, edges: [dcn0, base.edges[1]], timeouts: cfg.timeouts });
+    pools.lists = [{ "glance-images": [{ image: IMG }], volumes: [] }];
+    const scan = await scanRbdLeftovers(own, [res("image", IMG)], { wait });
+    expect(scan.found.map((f) => `${f.site}:${f.pool}/${f.image}`)).toEqual([`dcn0:glance-images/${IMG}`]);
+    expect(scan.notChecked).toEqual([]);
+    expect(pools.calls).toBe(8);
+  });
+
   test("nothing deleted: no probe is asked", async () => {
     expect(await scanRbdLeftovers(cfg, [])).toEqual({ found: [], notChecked: [] });
     expect(pools.calls).toBe(0);

@@ -1,7 +1,8 @@
 import { type CephProbe, createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import type { RbdEntry } from "../ceph/rbd.ts";
 import { allSites } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { sitePools } from "../config/pools.ts";
+import type { Config, Site } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 import { waitFor, WaitError, type WaitTiming } from "../core/wait.ts";
 import type { TrackedResource } from "./resources.ts";
@@ -106,21 +107,25 @@ export async function scanRbdLeftovers(
   };
   const skipped = Object.entries(unread).map(([site, why]) => `${site}: not looked at: ${why}`);
   const resources = new Map(deleted.map((r) => [r.id, r]));
-  const pools: { role: PoolRole; pool: string }[] = [
-    { role: "images", pool: cfg.rbd.imagesPool },
-    { role: "volumes", pool: cfg.rbd.volumesPool },
-    { role: "backups", pool: cfg.conformance.backupsPool },
-  ];
-  const probes: { site: { name: string; cluster: string }; probe: CephProbe }[] = allSites(cfg)
+  const poolsOf = (s: Site): { role: PoolRole; pool: string }[] => {
+    const p = sitePools(cfg, s);
+    return [
+      { role: "images", pool: p.images },
+      { role: "volumes", pool: p.volumes },
+      ...(p.backups ? [{ role: "backups" as const, pool: p.backups }] : []),
+    ];
+  };
+  const probes: { site: { name: string; cluster: string }; pools: { role: PoolRole; pool: string }[]; probe: CephProbe }[] = allSites(cfg)
     .filter((s) => !unread[s.name])
     .map((s) => ({
       site: { name: s.name, cluster: s.ceph.cluster },
+      pools: poolsOf(s),
       probe: createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
     }));
   const scanOnce = async (): Promise<RbdScan> => {
     const out: RbdScan = { found: [], notChecked: [...skipped] };
     await Promise.all(
-      probes.map(async ({ site, probe }) => {
+      probes.map(async ({ site, probe, pools }) => {
         const listed: Parameters<typeof matchRbdLeftovers>[1] = [];
         await Promise.all(
           pools.map(async (p) => {
@@ -138,7 +143,8 @@ export async function scanRbdLeftovers(
     );
     return out;
   };
-  const settled = (s: RbdScan) => s.found.every((f) => f.pool === cfg.rbd.imagesPool);
+  const imagesPools = new Map(allSites(cfg).map((s) => [s.name, sitePools(cfg, s).images]));
+  const settled = (s: RbdScan) => s.found.every((f) => f.pool === imagesPools.get(f.site));
   try {
     if (!o.wait) return await scanOnce();
     const r = await waitFor<RbdScan>({

@@ -43,6 +43,7 @@ export class RunReporter implements Reporter {
           status,
           durationMs: Math.round(t.diagnostic()?.duration ?? 0),
           tier: t.meta().tier,
+          ...(status === "skipped" && t.meta().aboveTier ? { aboveTier: true } : {}),
           ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
           ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
           ...(t.meta().warnings?.length ? { warnings: t.meta().warnings } : {}),

@@ -120,11 +120,11 @@ export interface CleanupFailure<R extends TrackedResource = TrackedResource> {
 }
 
 /**
- * Deletes resources in the order given, each waited for until gone; one that will not delete is
+ * Deletes resources in the order given (with the clients of each one's site when given a function), each waited for until gone; one that will not delete is
  * reported with its (redacted) error, never ignored, and the others still go.
  */
 export async function deleteAll<R extends TrackedResource>(
-  clients: Clients,
+  clients: Clients | ((r: R) => Clients),
   resources: readonly R[],
   t: WaitTiming,
   o: { journal?: ResourceJournal; log?: (line: string, r: R) => void } = {},
@@ -136,7 +136,7 @@ export async function deleteAll<R extends TrackedResource>(
     try {
       for (let pause = t.intervalS * 1000; ; pause = Math.min(pause * 1.5, (t.intervalMaxS ?? t.intervalS) * 1000)) {
         try {
-          await deleteResource(clients, r, t);
+          await deleteResource(typeof clients === "function" ? clients(r) : clients, r, t);
           break;
         } catch (e) {
           if (!unanswered(e) || Date.now() + pause > deadline) throw e;

@@ -61,16 +61,28 @@ export interface Selection {
   notice?: string;
   /** Fail each site on any warning or anything not verified (--strict). */
   strict?: boolean;
+  /**
+   * --tier was given: a site fails when anything within that tier stays not verified (unless the config's
+   * gate sets maxNotVerifiedInTier, or --allow-not-verified is given).
+   */
+  tierGiven?: boolean;
 }
 
 /** What `run` and `plan` select from the same options; bad options throw a ConfigError naming them. */
 export function select(
   cfg: Config,
-  o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean; strict?: boolean },
+  o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean; strict?: boolean; allowNotVerified?: boolean },
 ): Selection {
   const suites = selectSuites(o.suites);
   checkKnownIssues(cfg);
   const sites = selectSites(cfg, o.sites);
   const { tier, notice } = selectTier(o.tier, cfg.production, Boolean(o.allowWrites));
-  return { sites, suites, tier, ...(notice ? { notice } : {}), ...(o.strict ? { strict: true } : {}) };
+  return {
+    sites,
+    suites,
+    tier,
+    ...(notice ? { notice } : {}),
+    ...(o.strict ? { strict: true } : {}),
+    ...(o.tier !== undefined && !o.allowNotVerified ? { tierGiven: true } : {}),
+  };
 }

@@ -79,13 +79,25 @@ export function siteSuite(): SiteSuite {
   });
 
   /** Why a test cannot run yet: a tier above the run's, or a thing it builds on that no earlier test gave. */
-  function blocked(id: string): string | undefined {
+  function blocked(id: string): { why: string; aboveTier: boolean } | undefined {
     const e = catalogEntry(id);
-    if (!tierAllows(run.tier, e.tier)) return `tier ${e.tier} is above this run's --tier ${run.tier}`;
+    if (!tierAllows(run.tier, e.tier)) return { why: `tier ${e.tier} is above this run's --tier ${run.tier}`, aboveTier: true };
     const missing = (e.needs ?? []).find((p) => !products.has(p));
     if (!missing) return undefined;
     const from = providerOf(role, e.group, missing);
-    return `needs the ${missing} of ${from?.id ?? "no test at this site"}, which did not produce it`;
+    if (from && withheldByTier(from.id))
+      return { why: `needs the ${missing} of ${from.id}, which this run's --tier ${run.tier} leaves out`, aboveTier: true };
+    return { why: `needs the ${missing} of ${from?.id ?? "no test at this site"}, which did not produce it`, aboveTier: false };
+  }
+
+  /** A test the run's tier keeps from running, directly or through a test it builds on. */
+  function withheldByTier(id: string): boolean {
+    const e = catalogEntry(id);
+    if (!tierAllows(run.tier, e.tier)) return true;
+    return (e.needs ?? []).some((p) => {
+      const from = providerOf(role, e.group, p);
+      return from !== undefined && withheldByTier(from.id);
+    });
   }
 
   return {
@@ -114,8 +126,11 @@ export function siteSuite(): SiteSuite {
         await allure.label("testId", id);
         await allure.label("tier", entry.tier);
         await allure.tags(entry.tier, site);
-        const why = blocked(id);
-        if (why) return skipTest(t, why);
+        const block = blocked(id);
+        if (block) {
+          if (block.aboveTier) t.task.meta.aboveTier = true;
+          return skipTest(t, block.why);
+        }
         const known = activeKnownIssue(run.config.knownIssues, site, id);
         if (known) {
           await allure.issue(known.reason, known.link);

@@ -79,6 +79,27 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
           },
     );
   }
+  for (const site of allSites(cfg)) {
+    if (site.region === undefined) continue;
+    const types: [string, string][] = [
+      ["Cinder v3", "volumev3"],
+      ["Nova", "compute"],
+      ...(site.name === cfg.central.name ? [["Glance", "image"] as [string, string]] : []),
+    ];
+    for (const [name, type] of types) {
+      try {
+        const url = session.endpoint(type, { region: site.region });
+        checks.push({ name: `catalog ${name} at ${site.name}`, ok: true, detail: `${type} in region ${site.region} at ${url}` });
+      } catch (e) {
+        checks.push({
+          name: `catalog ${name} at ${site.name}`,
+          ok: false,
+          detail: first(e),
+          hint: `site ${site.name} sets region ${site.region}: its ${name} must be in the catalog there (or given by ${type === "volumev3" ? "volume" : type}_endpoint_override)`,
+        });
+      }
+    }
+  }
   const endpoint = async (name: string, probe: () => Promise<string>, hint: string) => {
     const t0 = performance.now();
     try {
@@ -91,7 +112,7 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
   await endpoint(
     "Glance",
     async () => {
-      const stores = await new ImageClient(session).listStores();
+      const stores = await new ImageClient(session, { region: cfg.central.region }).listStores();
       const want = allSites(cfg).map((s) => s.store);
       const missing = want.filter((w) => !stores.some((s) => s.id === w));
       if (missing.length)

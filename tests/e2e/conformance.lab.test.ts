@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
 import { openClients } from "../../helpers/clients/index.ts";
 import { waitForImageStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
@@ -73,7 +75,7 @@ describe("deployment conformance", () => {
         new RegExp(`^\\[dcn0\\] .*found unprotected images/${img.id}@snap; fix: 'rbd snap protect`, "s"),
       );
       expect(failure("conf-4-ceph-caps")).toMatch(
-        /^\[dcn0\] expected the guide's caps .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*', broader than the guide's 'profile rbd'; client\.cinder-backup has mon 'allow rw', broader than the guide's 'profile rbd'; fix: 'ceph auth caps/s,
+        /^\[dcn0\] expected the caps conformance\.cephUsers gives .*; found client\.glance may write every pool \(osd 'allow \*'\); client\.glance has mon 'allow \*', broader than the guide's 'profile rbd'; client\.cinder-backup has mon 'allow rw', broader than the guide's 'profile rbd'; fix: 'ceph auth caps/s,
       );
       expect(failure("conf-5-cinder-backend")).toMatch(
         /^\[dcn0\] expected an enabled, up cinder-volume in AZ dcn0; found cinder@dcn0 enabled\/down; fix: start cinder-volume/,
@@ -88,6 +90,26 @@ describe("deployment conformance", () => {
       await execa("rbd", ["--cluster", "dcn0", "snap", "protect", `images/${img.id}@snap`], { reject: false });
       await c.image.deleteImage(img.id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
     }
+  });
+
+  test("a probe user that may not read caps leaves conf-4 not verified; an edge without backups passes conf-2 and skips conf-14", async () => {
+    const lab = parse(readFileSync(paths().config, "utf8")) as { edges: { name: string; ceph: Record<string, unknown> }[] };
+    // NOTE: client.glance's mon 'profile rbd' reads the maps but not the mon's auth commands: 'ceph auth get' answers EACCES.
+    const edges = lab.edges.map((e) => (e.name === "dcn0" ? { ...e, ceph: { ...e.ceph, user: "glance", pools: { backups: false } } } : e));
+    const run = await atDcn0("standard", { edges });
+    const caps = testOf(run, "dcn0", "conf-4-ceph-caps");
+    expect(caps.status, run.output).toBe("skipped");
+    expect(caps.notVerified).toEqual([
+      expect.stringMatching(
+        /^the probe's cephx user \(client\.glance\) may not read caps: client\.glance: 'ceph auth get client\.glance' answered Error EACCES/,
+      ),
+    ]);
+    expect(testOf(run, "dcn0", "conf-2-ceph-pools").status).toBe("passed");
+    const backup = testOf(run, "dcn0", "conf-14-cinder-backup");
+    expect(backup.status).toBe("skipped");
+    expect(backup.notVerified).toEqual([
+      "dcn0 has no backups pool (edges[0].ceph.pools.backups is false): there is no backup at dcn0 to make",
+    ]);
   });
 
   test("conf-14 fails when the edge's cinder-backup service is down, naming the host and its state", async () => {
@@ -106,5 +128,13 @@ describe("deployment conformance", () => {
     const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
     expect(t.status, run.output).toBe("skipped");
     expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);
+    // A run given --tier fails the site on it: the check is within the tier it asked for.
+    const gate = run.summary.sites.find((s) => s.site === "dcn0")!.gates!.results.find((r) => r.name === "maxNotVerifiedInTier");
+    expect(gate).toEqual({
+      name: "maxNotVerifiedInTier",
+      ok: false,
+      detail: expect.stringMatching(/^1 not verified within tier read-only/),
+    });
+    expect(run.exitCode).toBe(1);
   });
 });

@@ -11,12 +11,42 @@ import { importTiming, timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
 import { generateRawImage } from "../../helpers/images/source.ts";
+import { parse } from "yaml";
 import { paths } from "../../lab/state.ts";
 import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 const config = () => labConfigWith({ timeouts: SHORT_TIMEOUTS });
 
 describe("multi-store import on a lab broken on purpose", () => {
+  test("with one edge: ms-10 fails when another cluster's copy loses its protected snapshot, and ms-11 is not verified", async () => {
+    const lab = parse(readFileSync(paths().config, "utf8")) as { edges: unknown[] };
+    const oneEdge = labConfigWith({ timeouts: SHORT_TIMEOUTS, edges: lab.edges.slice(0, 1) });
+    // NOTE: Glance's delete from dcn0's store leaves central's copy alone; the test unprotects that copy's snapshot
+    // the moment ms-10 sends the delete, as a store delete reaching the wrong cluster would.
+    let broken: Promise<unknown> | undefined;
+    const run = await runHarness(["--config", oneEdge, "--sites", "central", "--suites", "multistore"], {
+      onLine: (line) => {
+        const id = /\[central\] ▶ DELETE \/v2\/stores\/dcn0\/([0-9a-f-]{36})/.exec(line)?.[1];
+        if (id && !broken) broken = execa("rbd", ["--cluster", "central", "snap", "unprotect", `images/${id}@snap`]);
+      },
+    });
+    expect(broken, run.output).toBeDefined();
+    await broken;
+    const del = testOf(run, "central", "ms-10-delete-from-store");
+    expect(del.status, run.output).toBe("failed");
+    expect(del.failure).toMatch(
+      /^\[central\] after the delete of image (\S+) from store dcn0, images\/\1@snap is gone or unprotected on central: snapshots \[snap\]/,
+    );
+    expect(del.failureKind).toBe("product");
+    const all = testOf(run, "central", "ms-11-copy-all-stores");
+    expect(all.status).toBe("skipped");
+    expect(all.notVerified).toEqual([
+      expect.stringMatching(
+        /^image \S+ is already in every store \(central, dcn0\): with 1 edge\(s\) there is nothing for copy-image all_stores to copy$/,
+      ),
+    ]);
+  });
+
   test("a store that refuses writes fails all_stores both ways, and a Glance without image_conversion keeps qcow2", async () => {
     const run = await withFault("central", "no-conversion", () =>
       withFault("dcn1", "store-write-denied", () => runHarness(["--config", config(), "--suites", "multistore"])),
@@ -175,11 +205,19 @@ describe("the DCN edge rules catch what was done against them", () => {
     for (const id of [made.volume, made.flattened, made.gone]) expect((await clients.volume.showVolume(id)).status).toBe("available");
   });
 
-  test("a compute host outside its AZ fails rule 1 at that site", async () => {
-    const run = await withFault("dcn1", "az-mismatch", () => runHarness(["--config", config(), "--sites", "dcn1", "--suites", "rules"]));
+  test("a compute host outside its AZ fails rule 1 at that site; a volume quota of 0 fails rule-5 as infrastructure, not as the refusal", async () => {
+    const run = await withFault("dcn1", "az-mismatch", () =>
+      withFault("dcn1", "volume-quota", () => runHarness(["--config", config(), "--sites", "dcn1", "--suites", "rules"])),
+    );
     const names = testOf(run, "dcn1", "rule-1-same-names");
     expect(names.status).toBe("failed");
     expect(names.failure).toMatch(/^\[dcn1\] Nova has no AZ dcn1 with an enabled, up compute host \(AZs: [^)]*\)$/);
+    const local = testOf(run, "dcn1", "rule-5-image-local-before-use");
+    expect(local.status, run.output).toBe("failed");
+    expect(local.failure).toMatch(
+      /HTTP 413: .*quota.*; HTTP 413 is Cinder's quota limit, not a refusal of the image: raise the project's volume quota/s,
+    );
+    expect(local.failureKind).toBe("infrastructure");
   });
 });
 

@@ -61,6 +61,13 @@ describe("safety tiers", () => {
     expect(dcn0.counts!.notVerified).toBe(dcn0.tests.filter((t) => t.status === "skipped").length);
     expect(dcn0.counts!.notVerified).toBeGreaterThanOrEqual(6);
     expect(run.output).toMatch(new RegExp(`\\ndcn0 +PASSED +\\d+ +0 +0 +\\d+ +${dcn0.counts!.notVerified} `));
+    // Given --tier, the run gates on what that tier could verify: the tests it left out (step 5 through step 4) do not count.
+    expect(testOf(run, "dcn0", "dcn-5-rbd-parent")).toMatchObject({ status: "skipped", aboveTier: true });
+    expect(dcn0.gates!.results).toContainEqual({
+      name: "maxNotVerifiedInTier",
+      ok: true,
+      detail: "0 not verified within tier read-only (at most 0; tests above the tier not counted)",
+    });
     const strict = await runHarness(["--tier", "read-only", "--strict", "--sites", "dcn0", "--suites", "procedure"]);
     expect(strict.exitCode).toBe(1);
     expect(strict.output).toMatch(/\[dcn0\] GATE maxNotVerified not met: [1-9]\d* not verified \(at most 0\)/);

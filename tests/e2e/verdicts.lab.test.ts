@@ -55,10 +55,27 @@ describe("verdicts that name the cluster they judged", () => {
     expect(rule1.failure).toContain(central);
   });
 
+  test("step 4 fails where Cinder puts the volume in another AZ, naming the volume and both AZs", async () => {
+    // dcn0's backend reports another AZ, its volume type is not pinned to it, and Cinder falls back to its default AZ.
+    const run = await withFault("dcn0", "volume-az-fallback", () =>
+      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure", "--tier", "standard"]),
+    );
+    const boot = testOf(run, "dcn0", "dcn-4-boot-from-volume");
+    expect(boot.status, run.output).toBe("failed");
+    expect(boot.failure).toMatch(/^\[dcn0\] volume \S+ is in AZ central, expected dcn0$/);
+    expect(boot.failureKind).toBe("product");
+    // Given --tier, what the tier should have verified and did not (steps 6 and 7, after step 4) fails the gate too.
+    expect(run.output).toMatch(/\[dcn0\] GATE maxNotVerifiedInTier not met: 2 not verified within tier standard/);
+    expect(run.exitCode).toBe(1);
+  });
+
   test("one edge's Ceph down: its tests fail at once as unreachable, central's imports to it are infrastructure naming it, the other edge passes", async () => {
     const t0 = Date.now();
+    // Nova's policy also hides every server's host and the AZs' host lists: dcn1's step 4 says what it could not see.
     const run = await withFault("dcn0", "mon-down", () =>
-      runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } }), "--suites", "procedure,multistore"], { asTyped: true }),
+      withFault("dcn0", "host-hidden", () =>
+        runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } }), "--suites", "procedure,multistore"], { asTyped: true }),
+      ),
     );
     const wall = (Date.now() - t0) / 1000;
     expect(run.exitCode).toBe(1);
@@ -77,6 +94,14 @@ describe("verdicts that name the cluster they judged", () => {
       expect(t.failure, t.id).toContain("[dcn0] site unreachable");
     }
     expect(run.summary.sites.find((s) => s.site === "dcn1")!.status).toBe("passed");
+    expect(testOf(run, "dcn1", "dcn-4-boot-from-volume")).toMatchObject({
+      status: "passed",
+      notVerified: [
+        expect.stringMatching(
+          /host is not shown to this user \(OS-EXT-SRV-ATTR:host, Nova policy os_compute_api:os-extended-server-attributes\)$/,
+        ),
+      ],
+    });
     // bench/site-down.ts measures the whole run against a healthy one (target: within 60 s); here, a bound.
     expect(wall).toBeLessThan(180);
     expect(readFileSync(join(run.runDir, "junit.xml"), "utf8")).toContain(
