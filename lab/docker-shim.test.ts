@@ -10,6 +10,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CephCommandError, CephTimeoutError, createCephProbe } from "../helpers/ceph/probe.ts";
 import { createShimServer, listenShim, type ShimRunner } from "./docker-shim.ts";
+import { labTlsFiles, startTlsFront } from "./tls-front.ts";
 
 const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";
 const FSID = "0f9ee397-8b6d-483e-8d10-9bbfe358836c";
@@ -175,7 +176,7 @@ describe("docker shim, driven by dockerode", () => {
   describe("CephProbe over the docker transport", () => {
     const probe = (extra: { container?: string; timeoutMs?: number } = {}) =>
       createCephProbe(
-        { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "docker", socketPath: socket, container: extra.container } } },
+        { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "container", socketPath: socket, container: extra.container } } },
         { timeoutMs: extra.timeoutMs ?? 5000 },
       );
 
@@ -194,7 +195,7 @@ describe("docker shim, driven by dockerode", () => {
     test("refuses a mutating command before sending it", async () => {
       await using p = probe();
       await expect(p.run(["rbd", "rm", "volumes/x"])).rejects.toThrow(
-        /ceph probe dcn0 \(docker\): refused `rbd rm volumes\/x`: 'rbd rm volumes\/x' is not a read-only command/,
+        /ceph probe dcn0 \(container\): refused `rbd rm volumes\/x`: 'rbd rm volumes\/x' is not a read-only command/,
       );
     });
 
@@ -204,7 +205,7 @@ describe("docker shim, driven by dockerode", () => {
       expect(err).toBeInstanceOf(CephCommandError);
       const msg = (err as Error).message;
       expect(msg).toMatch(
-        /^ceph probe dcn0 \(docker\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /,
+        /^ceph probe dcn0 \(container\): `docker -H unix:\/\/\S+ exec ceph-mon-dcn0 rbd --cluster dcn0 info volumes\/leak-exit-2` exited 2: /,
       );
       expect(msg).toContain("rbd: auth failed, key = [REDACTED]");
       expect(msg).not.toContain(KEY);
@@ -216,7 +217,7 @@ describe("docker shim, driven by dockerode", () => {
       const err = await p.run(["rbd", "info", "volumes/sleep"]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CephTimeoutError);
       expect((err as Error).message).toMatch(
-        /^ceph probe dcn0 \(docker\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/,
+        /^ceph probe dcn0 \(container\): `docker .* rbd --cluster dcn0 info volumes\/sleep` did not finish within 300 ms$/,
       );
     });
 
@@ -239,6 +240,30 @@ describe("docker shim, driven by dockerode", () => {
       await using p = probe({ container: "ceph-mon-elsewhere" });
       await expect(p.fsid()).rejects.toThrow(/no running container ceph-mon-elsewhere .*running ceph-mon containers: \/ceph-mon-dcn0/);
     });
+  });
+
+  test("the container API over TLS: a client certificate the CA signed gets in, none is refused", async () => {
+    const files = await labTlsFiles(join(dir, "tls"));
+    const front = await startTlsFront({ socketPath: socket, files });
+    const over = (tls: { ca: string; cert?: string; key?: string }) =>
+      createCephProbe(
+        { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "container", host: "127.0.0.1", port: front.port, tls } } },
+        { timeoutMs: 5000 },
+      );
+    try {
+      {
+        await using p = over({ ca: files.ca, cert: files.clientCert, key: files.clientKey });
+        expect(await p.fsid()).toBe(FSID);
+        expect((await p.run(["rbd", "ls", "images"])).command).toBe(
+          `docker -H tcp://127.0.0.1:${front.port} --tlsverify exec ceph-mon-dcn0 rbd --cluster dcn0 ls images`,
+        );
+      }
+      await using anon = over({ ca: files.ca });
+      await expect(anon.fsid()).rejects.toThrow(/ceph probe dcn0 \(container\): .*(certificate|socket hang up|ECONNRESET)/);
+      expect(front.refused()).toBeGreaterThan(0);
+    } finally {
+      await front.stop();
+    }
   });
 });
 

@@ -95,6 +95,8 @@ const PACKAGES = [
   "qemu-utils",
   // The tests open the per-site Allure reports in Debian's headless Chromium.
   "chromium",
+  // The ssh transport's tests log in to OpenSSH servers on loopback (lab/sshd.ts).
+  "openssh-server",
 ];
 
 function log(msg: string): void {

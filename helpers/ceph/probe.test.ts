@@ -1,9 +1,18 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { CephTransport } from "../config/schema.ts";
-import { CephCommandError, CephProbeError, CephTimeoutError, createCephProbe, shellQuote } from "./probe.ts";
+import {
+  CephCommandError,
+  CephProbeError,
+  CephTimeoutError,
+  createCephProbe,
+  hasCephAccess,
+  isNoCephAccess,
+  NoCephAccessError,
+  shellQuote,
+} from "./probe.ts";
 
 const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";
 
@@ -20,7 +29,7 @@ let savedPath: string | undefined;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "dcnv-probe-"));
-  for (const bin of ["rbd", "ceph", "ssh"]) {
+  for (const bin of ["rbd", "ceph"]) {
     writeFileSync(join(dir, bin), STUB);
     chmodSync(join(dir, bin), 0o755);
   }
@@ -39,11 +48,44 @@ const probe = (transport: CephTransport, opts: { timeoutMs?: number; user?: stri
 const lines = (stdout: string) => stdout.trim().split("\n").slice(1);
 
 describe("local transport", () => {
-  test("adds --cluster, and -c <confDir>/<cluster>.conf when confDir is set", async () => {
+  test("adds --cluster, and --conf <confDir>/<cluster>.conf when confDir is set", async () => {
     await using p = probe({ kind: "local", confDir: "/srv/ceph" });
     const r = await p.run(["rbd", "-p", "volumes", "ls", "-l"]);
-    expect(lines(r.stdout)).toEqual(["-c", "/srv/ceph/dcn0.conf", "--cluster", "dcn0", "-p", "volumes", "ls", "-l"]);
-    expect(r.command).toBe("rbd -c /srv/ceph/dcn0.conf --cluster dcn0 -p volumes ls -l");
+    expect(lines(r.stdout)).toEqual(["--cluster", "dcn0", "--conf", "/srv/ceph/dcn0.conf", "-p", "volumes", "ls", "-l"]);
+    expect(r.command).toBe("rbd --cluster dcn0 --conf /srv/ceph/dcn0.conf -p volumes ls -l");
+  });
+
+  test("passes the site's id, conf and keyring, and runs behind its prefix with the placeholders filled", async () => {
+    await using p = createCephProbe(
+      {
+        name: "dcn0",
+        ceph: {
+          cluster: "dcn0",
+          fsid: "0f9ee397-8b6d-483e-8d10-9bbfe358836c",
+          transport: { kind: "local", prefix: ["env", "DCNV_FSID={fsid}", "DCNV_WHERE={cluster}@{host}"] },
+          user: "probe",
+          conf: "/etc/ceph/ro.conf",
+          keyring: "/etc/ceph/ro.keyring",
+        },
+      },
+      { timeoutMs: 5000 },
+    );
+    const r = await p.run(["rbd", "ls", "images"]);
+    expect(lines(r.stdout)).toEqual([
+      "--cluster",
+      "dcn0",
+      "--id",
+      "probe",
+      "--conf",
+      "/etc/ceph/ro.conf",
+      "--keyring",
+      "/etc/ceph/ro.keyring",
+      "ls",
+      "images",
+    ]);
+    expect(r.command).toBe(
+      `env DCNV_FSID=0f9ee397-8b6d-483e-8d10-9bbfe358836c DCNV_WHERE=dcn0@${hostname().split(".")[0]} rbd --cluster dcn0 --id probe --conf /etc/ceph/ro.conf --keyring /etc/ceph/ro.keyring ls images`,
+    );
   });
 
   test("passes the configured ceph user as --id", async () => {
@@ -107,38 +149,16 @@ describe("local transport", () => {
   });
 });
 
-describe("ssh transport", () => {
-  test("builds ssh with BatchMode, ConnectTimeout, port, key, user and sudo podman exec", async () => {
-    await using p = probe({
-      kind: "ssh",
-      host: "dcn0-ceph-0",
-      user: "heat-admin",
-      port: 2222,
-      identityFile: "/k/id",
-      engine: "podman",
-      sudo: true,
-    });
-    const r = await p.run(["rbd", "-p", "volumes", "ls", "-l"]);
-    expect(lines(r.stdout)).toEqual([
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "ConnectTimeout=5",
-      "-p",
-      "2222",
-      "-i",
-      "/k/id",
-      "heat-admin@dcn0-ceph-0",
-      "--",
-      `sudo -n podman exec ceph-mon-"$(hostname -s)" rbd --cluster dcn0 -p volumes ls -l`,
-    ]);
-    expect(r.command).toContain("ssh -o BatchMode=yes");
-  });
-
-  test("uses the configured container and engine, without sudo when told", async () => {
-    await using p = probe({ kind: "ssh", host: "10.0.0.5", engine: "docker", sudo: false, container: "ceph mon" });
-    const r = await p.run(["rbd", "info", "images/a b"]);
-    expect(lines(r.stdout).at(-1)).toBe(`docker exec 'ceph mon' rbd --cluster dcn0 info 'images/a b'`);
+describe("none transport", () => {
+  test("every command rejects with NoCephAccessError naming the site and the reason, and the allowlist still holds", async () => {
+    await using p = probe({ kind: "none", reason: "Ceph is external to this cloud" });
+    const err = await p.fsid().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoCephAccessError);
+    expect(isNoCephAccess(err)).toBe(true);
+    expect((err as Error).message).toBe("[dcn0] not verified: no Ceph access (ceph.transport.kind none: Ceph is external to this cloud)");
+    await expect(p.run(["rbd", "rm", "volumes/x"])).rejects.toBeInstanceOf(CephProbeError);
+    expect(hasCephAccess({ ceph: { transport: { kind: "none" } } })).toBe(false);
+    expect(hasCephAccess({ ceph: { transport: { kind: "local" } } })).toBe(true);
   });
 });
 

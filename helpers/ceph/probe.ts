@@ -1,7 +1,3 @@
-import { join } from "node:path";
-import { Writable } from "node:stream";
-import Docker from "dockerode";
-import { execa } from "execa";
 import type { CephTransport } from "../config/schema.ts";
 import { type HeadDigest, HeadDigestStream } from "../core/digest.ts";
 import {
@@ -18,6 +14,17 @@ import {
   type RbdSnapshot,
 } from "./rbd.ts";
 import { checkReadOnly, needsKeyStrip, redactSecrets, stripKeys } from "./readonly.ts";
+import {
+  clientArgs,
+  containerTransport,
+  localTransport,
+  shellJoin,
+  sshTransport,
+  type Transport,
+  type TransportSite,
+} from "./transport.ts";
+
+export { shellQuote } from "./transport.ts";
 
 export interface CommandResult {
   stdout: string;
@@ -58,10 +65,7 @@ export interface CephProbe {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export interface ProbeSite {
-  name: string;
-  ceph: { cluster: string; transport: CephTransport; user?: string };
-}
+export type ProbeSite = TransportSite;
 
 export interface ProbeOptions {
   /** Per-command limit; 60 s when not given. */
@@ -79,6 +83,34 @@ export class CephProbeError extends Error {
     super(message, options);
     this.name = "CephProbeError";
   }
+}
+
+/**
+ * The config says the runner cannot reach this site's Ceph (transport kind `none`): what needs it is
+ * not verified, which is neither a failure of the cloud nor of its infrastructure.
+ */
+export class NoCephAccessError extends Error {
+  constructor(
+    readonly site: string,
+    readonly reason?: string,
+  ) {
+    super(`[${site}] not verified: ${noAccessReason(reason)}`);
+    this.name = "NoCephAccessError";
+  }
+}
+
+/** Why a site with transport none has no Ceph evidence, in the words every report uses. */
+export const noAccessReason = (reason?: string) => `no Ceph access (ceph.transport.kind none${reason ? `: ${reason}` : ""})`;
+
+/** The reason a site's transport none gives, if any. */
+export const noneReason = (site: { ceph: { transport: CephTransport } }) =>
+  site.ceph.transport.kind === "none" ? site.ceph.transport.reason : undefined;
+
+/** Whether the config gives the runner a way to this site's Ceph. */
+export const hasCephAccess = (site: { ceph: { transport: CephTransport } }) => site.ceph.transport.kind !== "none";
+
+export function isNoCephAccess(e: unknown): e is NoCephAccessError {
+  return e instanceof NoCephAccessError || (e instanceof Error && e.name === "NoCephAccessError");
 }
 
 export class CephCommandError extends CephProbeError {
@@ -111,160 +143,31 @@ export class CephTimeoutError extends CephProbeError {
   }
 }
 
-interface Sinks {
-  /** When given, stdout goes here instead of being collected. */
-  onStdout?: (chunk: Buffer) => void;
-  signal: AbortSignal;
-}
-
-interface Raw {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-}
-
-interface Transport {
-  command(argv: string[], signal: AbortSignal): Promise<string>;
-  exec(argv: string[], sinks: Sinks): Promise<Raw>;
-  close(): Promise<void>;
-}
-
 /** The reason a command is stopped once its reader has what it needs. */
 const ENOUGH = new Error("enough");
-
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-export const shellQuote = (arg: string) => (SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
-const shellJoin = (argv: string[]) => argv.map(shellQuote).join(" ");
 
 function tail(text: string, lines = 12, chars = 2000): string {
   return redactSecrets(text.trimEnd().split("\n").slice(-lines).join("\n").slice(-chars));
 }
 
-class Collector {
-  private chunks: Buffer[] = [];
-  constructor(private readonly onChunk?: (chunk: Buffer) => void) {}
-  push = (chunk: Buffer) => (this.onChunk ? this.onChunk(chunk) : this.chunks.push(chunk));
-  text = () => Buffer.concat(this.chunks).toString("utf8");
-}
-
-async function execaRun(file: string, args: string[], sinks: Sinks): Promise<Raw> {
-  const sub = execa(file, args, { buffer: false, reject: false, stdin: "ignore", cancelSignal: sinks.signal, forceKillAfterDelay: 2000 });
-  const out = new Collector(sinks.onStdout);
-  const err = new Collector();
-  sub.stdout.on("data", out.push);
-  sub.stderr.on("data", err.push);
-  const r = await sub;
-  const stderr = err.text() + (r.exitCode === undefined && !r.isCanceled ? `${r.originalMessage || r.shortMessage}\n` : "");
-  return { stdout: out.text(), stderr, exitCode: r.exitCode ?? 127 };
-}
-
-function localTransport(cluster: string, t: Extract<CephTransport, { kind: "local" }>): Transport {
-  const full = (argv: string[]) => (t.confDir ? [argv[0]!, "-c", join(t.confDir, `${cluster}.conf`), ...argv.slice(1)] : argv);
-  return {
-    command: async (argv) => shellJoin(full(argv)),
-    exec: (argv, sinks) => {
-      const [file, ...args] = full(argv);
-      return execaRun(file!, args, sinks);
-    },
-    close: async () => {},
-  };
-}
-
-function sshTransport(t: Extract<CephTransport, { kind: "ssh" }>, connectTimeoutS: number): Transport {
-  const sshArgs = [
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    `ConnectTimeout=${connectTimeoutS}`,
-    ...(t.port ? ["-p", String(t.port)] : []),
-    ...(t.identityFile ? ["-i", t.identityFile] : []),
-    t.user ? `${t.user}@${t.host}` : t.host,
-  ];
-  // NOTE: without a configured name the remote shell expands the container name, as `ceph-mon-$HOSTNAME` in the DCN guide.
-  const container = t.container ? shellQuote(t.container) : `ceph-mon-"$(hostname -s)"`;
-  const remote = (argv: string[]) => [...(t.sudo ? ["sudo", "-n"] : []), t.engine, "exec", container, shellJoin(argv)].join(" ");
-  return {
-    command: async (argv) => `ssh ${shellJoin(sshArgs)} ${shellQuote(remote(argv))}`,
-    exec: (argv, sinks) => execaRun("ssh", [...sshArgs, "--", remote(argv)], sinks),
-    close: async () => {},
-  };
-}
-
-function dockerTransport(t: Extract<CephTransport, { kind: "docker" }>): Transport {
-  const docker = t.socketPath
-    ? new Docker({ socketPath: t.socketPath })
-    : new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" });
-  const engine = t.socketPath ? `unix://${t.socketPath}` : `tcp://${t.host}:${t.port ?? 2375}`;
-  let resolved: Promise<string> | undefined;
-
-  const resolveContainer = async (signal: AbortSignal): Promise<string> => {
-    // NOTE: dockerode 4 accepts {abortSignal} on info(); @types/dockerode 4.0.2 does not declare it.
-    const info = (docker.info as (o: { abortSignal: AbortSignal }) => Promise<{ Name?: unknown }>).call(docker, { abortSignal: signal });
-    const name = t.container ?? `ceph-mon-${String((await info).Name).split(".")[0]}`;
-    const running = await docker.listContainers({ abortSignal: signal });
-    if (running.some((c) => c.Names.includes(`/${name}`) || c.Id === name)) return name;
-    const mons = running.flatMap((c) => c.Names).filter((n) => n.startsWith("/ceph-mon-"));
-    throw new Error(
-      `no running container ${name} on ${engine}` +
-        (mons.length
-          ? `; running ceph-mon containers: ${mons.join(", ")} (set ceph.transport.container)`
-          : "; no ceph-mon container is running"),
-    );
-  };
-  const container = (signal: AbortSignal) => {
-    resolved ??= resolveContainer(signal).catch((e: unknown) => {
-      resolved = undefined;
-      throw e;
-    });
-    return resolved;
-  };
-
-  return {
-    command: async (argv, signal) => `docker -H ${engine} exec ${await container(signal)} ${shellJoin(argv)}`,
-    exec: async (argv, sinks) => {
-      const name = await container(sinks.signal);
-      const exec = await docker
-        .getContainer(name)
-        .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
-      const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
-      const out = new Collector(sinks.onStdout);
-      const err = new Collector();
-      const sink = (push: (c: Buffer) => void) =>
-        new Writable({
-          write: (chunk: Buffer, _enc, cb) => {
-            push(chunk);
-            cb();
-          },
-        });
-      await new Promise<void>((resolve, reject) => {
-        docker.modem.demuxStream(stream, sink(out.push), sink(err.push));
-        stream.on("end", resolve);
-        stream.on("close", resolve);
-        stream.on("error", reject);
-      });
-      let info = await exec.inspect({ abortSignal: sinks.signal });
-      // NOTE: a real engine can close the stream a moment before it records the exit code.
-      for (let i = 0; info.Running && i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        info = await exec.inspect({ abortSignal: sinks.signal });
-      }
-      if (info.ExitCode === null || info.ExitCode === undefined) throw new Error(`exec ${exec.id} has no exit code after its stream ended`);
-      return { stdout: out.text(), stderr: err.text(), exitCode: info.ExitCode };
-    },
-    close: async () => {},
-  };
+function openTransport(site: ProbeSite, timeoutMs: number): Transport | undefined {
+  switch (site.ceph.transport.kind) {
+    case "local":
+      return localTransport(site);
+    case "ssh":
+      return sshTransport(site, Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))));
+    case "container":
+      return containerTransport(site);
+    case "none":
+      return undefined;
+  }
 }
 
 export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephProbe {
-  const { cluster, transport: config, user } = site.ceph;
+  const { cluster, transport: config } = site.ceph;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const kind = config.kind;
-  const transport =
-    config.kind === "local"
-      ? localTransport(cluster, config)
-      : config.kind === "ssh"
-        ? sshTransport(config, Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))))
-        : dockerTransport(config);
+  const transport = openTransport(site, timeoutMs);
   const inflight = new Set<AbortController>();
   let closed = false;
 
@@ -278,11 +181,10 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });
     if (!check.ok) fail(shown, `refused \`${shown}\`: ${check.reason}`);
+    if (!transport) throw new NoCephAccessError(site.name, noneReason(site));
     const full = [
       argv[0]!,
-      "--cluster",
-      cluster,
-      ...(user ? ["--id", user] : []),
+      ...clientArgs(site),
       ...argv.slice(1).filter((a, i, all) => a !== "--cluster" && all[i - 1] !== "--cluster" && !a.startsWith("--cluster=")),
     ];
     const limit = o.timeoutMs ?? timeoutMs;
@@ -350,7 +252,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     close: async () => {
       closed = true;
       for (const ac of inflight) ac.abort(new Error("closed"));
-      await transport.close();
+      await transport?.close();
     },
     [Symbol.asyncDispose]: () => probe.close(),
   };

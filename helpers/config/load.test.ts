@@ -83,7 +83,7 @@ describe("loadConfig", () => {
     const cfg = validConfig();
     cfg.edges[1] = site("dcn1", { ceph: { cluster: "dcn1", transport: { kind: "docker" } } });
     const err = await configError(cfg);
-    expect(err.issues).toEqual([{ path: "edges[1].ceph.transport", message: "give exactly one of socketPath or host" }]);
+    expect(err.issues).toEqual([{ path: "edges[1].ceph.transport", message: "give exactly one of socketPath, host or url (given: none)" }]);
   });
 
   test("an unknown transport kind is named", async () => {

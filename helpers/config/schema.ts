@@ -2,38 +2,164 @@ import { z } from "zod";
 
 const siteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "a site name is letters, digits, '-' or '_' (at most 63)");
 
-export const cephTransportSchema = z.discriminatedUnion("kind", [
-  z
-    .object({
-      kind: z.literal("docker").describe("A Docker or Podman API runs rbd and ceph in the site's Ceph container."),
-      socketPath: z.string().min(1).optional().describe("Unix socket of the API (give this or host)."),
-      host: z.string().min(1).optional().describe("Host of a remote engine's API over plain TCP (give this or socketPath)."),
-      port: z.number().int().positive().optional().describe("Port of the remote engine's API; 2375 when not given."),
-      container: z.string().min(1).optional().describe("The container to exec in; ceph-mon-<hostname of the engine> when not given."),
-    })
-    .strict()
-    .refine((t) => Boolean(t.socketPath) !== Boolean(t.host), {
-      message: "give exactly one of socketPath or host",
+const hostName = z.string().regex(/^[A-Za-z0-9_.:[\]-]+$/, "a host name or address");
+const path = z.string().min(1);
+const PLACEHOLDERS = ["fsid", "cluster", "host"];
+
+/** An argv template run before `rbd`/`ceph`: {fsid}, {cluster} and {host} (the short host name where it runs) are filled in. */
+const prefixSchema = z
+  .array(z.string().min(1))
+  .superRefine((argv, ctx) =>
+    argv.forEach((a, i) => {
+      for (const m of a.matchAll(/\{([^}]*)\}/g))
+        if (!PLACEHOLDERS.includes(m[1]!))
+          ctx.addIssue({ code: "custom", path: [i], message: `unknown placeholder {${m[1]}} (known: {fsid}, {cluster}, {host})` });
     }),
-  z
-    .object({
-      kind: z.literal("ssh").describe("ssh to a host of the site, then `<engine> exec <container> rbd|ceph …` there."),
-      host: z.string().min(1).describe("The host to ssh to."),
-      user: z.string().min(1).optional().describe("The ssh user; ssh's own default when not given."),
-      port: z.number().int().positive().optional().describe("The ssh port; ssh's own default when not given."),
-      identityFile: z.string().min(1).optional().describe("The private key ssh offers (BatchMode: no passwords)."),
-      engine: z.enum(["podman", "docker"]).default("podman").describe("The container engine on the host."),
-      sudo: z.boolean().default(true).describe("Run the engine with `sudo -n`."),
-      container: z.string().min(1).optional().describe("The container to exec in; ceph-mon-<short hostname of the host> when not given."),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal("local").describe("rbd and ceph run on the machine the harness runs on."),
-      confDir: z.string().min(1).optional().describe("Directory that holds <cluster>.conf; /etc/ceph when not given."),
-    })
-    .strict(),
-]);
+  )
+  .describe(
+    "The argv run before rbd/ceph, e.g. `[sudo, cephadm, shell, --fsid, '{fsid}', --]` or `[sudo, podman, exec, 'ceph-mon-{host}']`: {fsid} (ceph.fsid), {cluster} and {host} (the short host name where it runs) are filled in; `[]` runs rbd on the host itself.",
+  );
+
+/** How the ssh client checks the host's key: against known_hosts only, adding a host it has never seen, or not at all. */
+const hostKeySchema = z
+  .enum(["strict", "accept-new", "off"])
+  .describe(
+    "How ssh checks the host's key: strict (the default) against known_hosts only, accept-new adds a host it has not seen, off checks nothing.",
+  );
+
+/** `[user@]host[:port]`, as ProxyJump takes it, or the same as fields. */
+const jumpHostSchema = z
+  .union(
+    [
+      z
+        .string()
+        .regex(/^(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?$/, "[user@]host[:port]")
+        .transform((j) => {
+          const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(j)!;
+          return { host: m[2]!, ...(m[1] ? { user: m[1] } : {}), ...(m[3] ? { port: Number(m[3]) } : {}) };
+        }),
+      z
+        .object({
+          host: hostName.describe("The jump host."),
+          user: z.string().min(1).optional().describe("The user on the jump host; ssh's own default when not given."),
+          port: z.number().int().min(1).max(65535).optional().describe("The jump host's ssh port."),
+          identityFile: path.optional().describe("The key offered to the jump host; the target's identityFile when not given."),
+        })
+        .strict(),
+    ],
+    { error: () => "[user@]host[:port], or {host, user, port, identityFile}" },
+  )
+  .describe("A host ssh goes through first (ProxyJump): `[user@]host[:port]` or an object; the same known-hosts policy applies.");
+
+/** The Docker or Podman API: a unix socket, TCP (with TLS when tls is given) or ssh (the remote runs `docker system dial-stdio`). */
+const containerTransport = z
+  .object({
+    kind: z
+      .literal("container")
+      .describe("A Docker or Podman API runs rbd and ceph in the site's Ceph container (`docker` is the same, its older name)."),
+    socketPath: path.optional().describe("Unix socket of the API (give one of socketPath, host or url)."),
+    host: hostName.optional().describe("Host of a remote engine's API over TCP; TLS when tls is given."),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("Port of the remote engine's API; 2375, or 2376 with tls, when not given."),
+    tls: z
+      .object({
+        ca: path.describe("The CA that signed the engine's certificate."),
+        cert: path.optional().describe("The client certificate (with key)."),
+        key: path.optional().describe("The client certificate's key."),
+      })
+      .strict()
+      .optional()
+      .describe("TLS files of the client, as `docker --tlsverify` takes them."),
+    url: z
+      .string()
+      .regex(/^ssh:\/\/(?:[A-Za-z0-9_.-]+@)?[A-Za-z0-9_.-]+(?::\d{1,5})?\/?$/, "ssh://[user@]host[:port]")
+      .optional()
+      .describe("`ssh://[user@]host[:port]`: the API over ssh (the host runs `docker system dial-stdio`)."),
+    identityFile: path.optional().describe("With url: the private key offered; the ssh agent when not given."),
+    hostKeyChecking: hostKeySchema.optional(),
+    knownHostsFile: path.optional().describe("With url: the known_hosts file; ~/.ssh/known_hosts when not given."),
+    container: z.string().min(1).optional().describe("The container to exec in; ceph-mon-<hostname of the engine> when not given."),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const given = [t.socketPath && "socketPath", t.host && "host", t.url && "url"].filter(Boolean);
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: `give exactly one of socketPath, host or url (given: ${given.join(", ") || "none"})`,
+      });
+    if (t.tls && !t.host) ctx.addIssue({ code: "custom", path: ["tls"], message: "tls goes with host (TCP)" });
+    if (t.tls && Boolean(t.tls.cert) !== Boolean(t.tls.key))
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "give cert and key together" });
+    for (const f of ["identityFile", "knownHostsFile"] as const)
+      if (t[f] && !t.url) ctx.addIssue({ code: "custom", path: [f], message: `${f} goes with url (ssh://)` });
+  });
+
+export const cephTransportSchema = z.preprocess(
+  // NOTE: `docker` is the old name of the container API transport; lab configs and older site files still say it.
+  (t) => (t && typeof t === "object" && (t as { kind?: unknown }).kind === "docker" ? { ...t, kind: "container" } : t),
+  z.discriminatedUnion(
+    "kind",
+    [
+      containerTransport,
+      z
+        .object({
+          kind: z
+            .literal("ssh")
+            .describe("ssh to a host of the site, then `<prefix> rbd|ceph …` there, every command over one connection (ControlMaster)."),
+          host: hostName.describe("The host to ssh to."),
+          user: z.string().min(1).optional().describe("The ssh user; ssh's own default when not given."),
+          port: z.number().int().min(1).max(65535).optional().describe("The ssh port; 22 when not given."),
+          identityFile: path.optional().describe("The private key ssh offers (BatchMode: no passwords)."),
+          jumpHost: jumpHostSchema.optional(),
+          hostKeyChecking: hostKeySchema.optional(),
+          knownHostsFile: path
+            .optional()
+            .describe("The known_hosts file checked (and added to, with accept-new); ssh's own when not given."),
+          prefix: prefixSchema.optional(),
+          engine: z
+            .enum(["podman", "docker"])
+            .optional()
+            .describe("Without prefix: the shorthand prefix `[sudo -n] <engine> exec <container>`; podman when not given."),
+          sudo: z.boolean().optional().describe("Without prefix: run the engine with `sudo -n`; true when not given."),
+          container: z.string().min(1).optional().describe("Without prefix: the container to exec in; ceph-mon-{host} when not given."),
+        })
+        .strict()
+        .superRefine((t, ctx) => {
+          if (t.prefix && (t.engine || t.sudo !== undefined || t.container))
+            ctx.addIssue({ code: "custom", path: ["prefix"], message: "give prefix or the engine/sudo/container shorthand, not both" });
+          if (t.knownHostsFile && t.hostKeyChecking === "off")
+            ctx.addIssue({ code: "custom", path: ["knownHostsFile"], message: "hostKeyChecking off reads no known_hosts file" });
+        }),
+      z
+        .object({
+          kind: z.literal("local").describe("rbd and ceph run on the machine the harness runs on (behind the prefix, if any)."),
+          confDir: path
+            .optional()
+            .describe("Directory that holds <cluster>.conf (as ceph.conf <confDir>/<cluster>.conf); /etc/ceph when not given."),
+          prefix: prefixSchema.optional(),
+        })
+        .strict(),
+      z
+        .object({
+          kind: z
+            .literal("none")
+            .describe(
+              "The harness cannot reach this site's Ceph: every check that needs it is not verified (no Ceph access); the API checks run.",
+            ),
+          reason: z.string().min(1).optional().describe("Why, shown beside every check left not verified."),
+        })
+        .strict(),
+    ],
+    { error: (iss) => (iss.code === "invalid_union" ? "kind is one of local, ssh, container (docker: the same), none" : undefined) },
+  ),
+);
 
 const poolName = z.string().min(1);
 
@@ -70,8 +196,14 @@ export const siteSchema = z
     ceph: z
       .object({
         cluster: siteName.describe("The Ceph cluster name (`--cluster`, <cluster>.conf)."),
-        transport: cephTransportSchema.describe("How the harness reaches the site's Ceph: read-only rbd and ceph commands only."),
-        user: z.string().min(1).optional().describe("Ceph user for the probe; admin by default. Its key is never read by the harness."),
+        transport: cephTransportSchema.describe("Where the harness's read-only rbd and ceph commands run: local, ssh, container or none."),
+        user: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Ceph user for the probe (`--id`); admin by default. Its key is never read by the harness."),
+        conf: path.optional().describe("The ceph.conf the probe's client reads (`--conf`), as a path where the command runs."),
+        keyring: path.optional().describe("The keyring the probe's client reads (`--keyring`), as a path where the command runs."),
         fsid: z
           .string()
           .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a Ceph fsid (a UUID, as `ceph fsid` prints it)")
@@ -87,6 +219,20 @@ export const siteSchema = z
           ),
       })
       .strict()
+      .superRefine((c, ctx) => {
+        const t = c.transport;
+        if (t.kind === "none" && (c.user || c.conf || c.keyring))
+          ctx.addIssue({
+            code: "custom",
+            path: ["transport", "kind"],
+            message: "none runs no Ceph command: user, conf and keyring do not apply",
+          });
+        if (t.kind === "local" && t.confDir && c.conf)
+          ctx.addIssue({ code: "custom", path: ["conf"], message: "give conf or transport.confDir, not both" });
+        const prefix = "prefix" in t ? t.prefix : undefined;
+        const i = prefix?.findIndex((a) => a.includes("{fsid}")) ?? -1;
+        if (i >= 0 && !c.fsid) ctx.addIssue({ code: "custom", path: ["transport", "prefix", i], message: "{fsid} needs ceph.fsid pinned" });
+      })
       .describe("The site's own Ceph cluster."),
   })
   .strict();

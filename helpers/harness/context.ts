@@ -1,13 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type CephProbe, CephTimeoutError, createCephProbe } from "../ceph/probe.ts";
+import { type CephProbe, CephTimeoutError, createCephProbe, hasCephAccess, NoCephAccessError, noneReason } from "../ceph/probe.ts";
 import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { ResourceFactory } from "./factory.ts";
 import type { RunInfo } from "./model.ts";
-import { type SiteReach, SiteUnreachableError } from "./reach.ts";
+import { isUnreachable, SiteUnreachableError, type Unreachable } from "./reach.ts";
 import { resourceName } from "./naming.ts";
 import { ResourceJournal, ResourceTracker } from "./resources.ts";
 
@@ -26,12 +26,16 @@ export interface SiteContext {
   /**
    * A site's Ceph probe. At a site whose Ceph did not answer, or answered as another cluster, every
    * call fails at once with SiteUnreachableError; a call that times out trips the site the same way.
+   * At a site the runner has no access to (transport none) every call fails with NoCephAccessError,
+   * which makes the test not verified.
    */
   probe(site: Site): CephProbe;
+  /** Whether the config gives the runner a way to this site's Ceph (false for transport none). */
+  hasCeph(site: Site): boolean;
   /** Fails at once, as infrastructure, when a store belongs to a site whose Ceph cannot be reached: Glance would hang on it. */
   requireReachable(stores: string[], before: string): void;
   /** Why a site's Ceph cannot be read now (before the run, or since a call timed out); undefined when it can. */
-  unreachable(site: string): Exclude<SiteReach, { state: "ok" }> | undefined;
+  unreachable(site: string): Unreachable | undefined;
   /**
    * The fsid of a site's own cluster, which its Ceph evidence and its locations must name: pinned in
    * the config, or else the one the run found before its first test (and no other site reached).
@@ -52,10 +56,10 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const journal = new ResourceJournal(join(run.runDir, "resources.jsonl"));
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();
-  const tripped = new Map<string, Exclude<SiteReach, { state: "ok" }>>();
+  const tripped = new Map<string, Unreachable>();
   const unreachable = (name: string) => {
     const r = run.reach?.[name];
-    return r && r.state !== "ok" ? r : tripped.get(name);
+    return isUnreachable(r) ? r : tripped.get(name);
   };
   mkdirSync(run.workDir, { recursive: true, mode: 0o700 });
   const base = {
@@ -74,6 +78,7 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
     workDir: run.workDir,
     create: new ResourceFactory(base),
     unreachable,
+    hasCeph: hasCephAccess,
     requireReachable(stores, before) {
       for (const store of stores) {
         const owner = sites.find((s) => s.store === store);
@@ -85,8 +90,11 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
       if (s.ceph.fsid) return s.ceph.fsid;
       const r = run.reach?.[s.name];
       if (r?.state === "ok") return r.fsid;
+      if (!hasCephAccess(s)) throw new NoCephAccessError(s.name, noneReason(s));
       throw new SiteUnreachableError(
-        r ?? { site: s.name, state: "unreachable", reason: "the run did not check its Ceph, and no fsid is pinned for it", ms: 0 },
+        isUnreachable(r)
+          ? r
+          : { site: s.name, state: "unreachable", reason: "the run did not check its Ceph, and no fsid is pinned for it", ms: 0 },
         "its cluster identity was needed",
       );
     },
@@ -107,7 +115,7 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
 const UNGUARDED = new Set<PropertyKey>(["site", "cluster", "transport", "close", Symbol.asyncDispose]);
 
 /** The probe, behind the site's circuit breaker. */
-function guarded(probe: CephProbe, o: { blocked: () => Exclude<SiteReach, { state: "ok" }> | undefined; trip: (reason: string) => void }) {
+function guarded(probe: CephProbe, o: { blocked: () => Unreachable | undefined; trip: (reason: string) => void }) {
   return new Proxy(probe, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver) as unknown;

@@ -10,7 +10,8 @@ const SNAP = "9a8b7c6d-3333-4e5f-a1b2-0123456789ab";
 const BAK = "5e6f7a8b-4444-4c3d-b2a1-0123456789ab";
 
 const pools = vi.hoisted(() => ({ lists: [] as Record<string, { image: string; snapshot?: string }[]>[], calls: 0 }));
-vi.mock("../ceph/probe.ts", () => ({
+vi.mock("../ceph/probe.ts", async (original) => ({
+  ...(await original<typeof import("../ceph/probe.ts")>()),
   createCephProbe: (site: { name: string }) => ({
     rbdList: async (pool: string) => {
       pools.calls++;
@@ -87,6 +88,17 @@ describe("the look after the sweep", () => {
     expect(log.join("\n")).toMatch(
       /timed out after .* waiting for none left in the volumes and backups pools; last state: dcn0:volumes\/volume-/,
     );
+  });
+
+  test("a site with transport none is not asked, and is listed as not looked at for want of Ceph access", async () => {
+    const none = configSchema.parse({
+      ...validConfig(),
+      central: { ...validConfig().central, ceph: { cluster: "central", transport: { kind: "none", reason: "external Ceph" } } },
+    });
+    pools.lists = [{ images: [], volumes: [], backups: [] }];
+    const scan = await scanRbdLeftovers(none, [res("image", IMG)]);
+    expect(scan.notChecked).toEqual(["central: not looked at: no Ceph access (ceph.transport.kind none: external Ceph)"]);
+    expect(pools.calls).toBe(6);
   });
 
   test("each site's own pools are listed: its images pool by its name, no backups pool where it has none", async () => {

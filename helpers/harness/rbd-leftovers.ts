@@ -1,4 +1,4 @@
-import { type CephProbe, createCephProbe } from "../ceph/probe.ts";
+import { type CephProbe, createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import type { RbdEntry } from "../ceph/rbd.ts";
 import { allSites } from "../config/load.ts";
 import { sitePools } from "../config/pools.ts";
@@ -101,7 +101,11 @@ export async function scanRbdLeftovers(
   o: { wait?: WaitTiming; log?: (line: string) => void; unreachable?: Record<string, string> } = {},
 ): Promise<RbdScan> {
   if (deleted.length === 0) return { found: [], notChecked: [] };
-  const skipped = Object.entries(o.unreachable ?? {}).map(([site, why]) => `${site}: not looked at: ${why}`);
+  const unread = {
+    ...Object.fromEntries(allSites(cfg).flatMap((s) => (hasCephAccess(s) ? [] : [[s.name, noAccessReason(noneReason(s))]]))),
+    ...o.unreachable,
+  };
+  const skipped = Object.entries(unread).map(([site, why]) => `${site}: not looked at: ${why}`);
   const resources = new Map(deleted.map((r) => [r.id, r]));
   const poolsOf = (s: Site): { role: PoolRole; pool: string }[] => {
     const p = sitePools(cfg, s);
@@ -112,7 +116,7 @@ export async function scanRbdLeftovers(
     ];
   };
   const probes: { site: { name: string; cluster: string }; pools: { role: PoolRole; pool: string }[]; probe: CephProbe }[] = allSites(cfg)
-    .filter((s) => !o.unreachable?.[s.name])
+    .filter((s) => !unread[s.name])
     .map((s) => ({
       site: { name: s.name, cluster: s.ceph.cluster },
       pools: poolsOf(s),

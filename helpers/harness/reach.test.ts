@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
-import type { Site } from "../config/schema.ts";
-import { judgeReach } from "./reach.ts";
+import { configSchema, type Site } from "../config/schema.ts";
+import { validConfig } from "../config/testing.ts";
+import { checkReach, formatReach, isUnreachable, judgeReach } from "./reach.ts";
 
 const A = "0b3c9f0e-8a4c-4d7e-9f5e-2c1d3a4b5c6d";
 const B = "7f1e2d3c-4b5a-4968-8776-655443322110";
@@ -38,5 +39,26 @@ describe("which cluster each site's probe reached", () => {
     expect(r.dcn0.state).toBe("wrong-cluster");
     expect(r.dcn1.state !== "ok" && r.dcn1.reason).toContain("the same cluster as dcn0");
     expect(r.dcn2.state !== "ok" && r.dcn2.reason).toMatch(/did not answer `ceph fsid` within 30\.0 s/);
+  });
+});
+
+describe("a site the runner has no access to (transport none)", () => {
+  test("is not asked, and is reported as having no Ceph access: neither unreachable nor a wrong cluster", async () => {
+    const none = (name: string) => ({
+      name,
+      az: name,
+      store: name,
+      ceph: { cluster: name, transport: { kind: "none", reason: "external Ceph" } },
+    });
+    const cfg = configSchema.parse({ ...validConfig(), central: none("central"), edges: [none("dcn0")], timeouts: { cephReach: 1 } });
+    const started = Date.now();
+    const r = await checkReach(cfg);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(r.dcn0).toEqual({ site: "dcn0", state: "no-access", reason: "no Ceph access (ceph.transport.kind none: external Ceph)", ms: 0 });
+    expect(isUnreachable(r.dcn0)).toBe(false);
+    expect(formatReach(r)).toEqual([
+      "[central] no Ceph access (ceph.transport.kind none: external Ceph): not asked; its Ceph checks will be reported as not verified",
+      "[dcn0] no Ceph access (ceph.transport.kind none: external Ceph): not asked; its Ceph checks will be reported as not verified",
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { createCephProbe } from "../ceph/probe.ts";
+import { createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
@@ -10,14 +10,21 @@ import { redactText } from "../core/redact.ts";
 export type SiteReach =
   | { site: string; state: "ok"; fsid: string; pinned: boolean; ms: number }
   | { site: string; state: "unreachable"; reason: string; ms: number }
-  | { site: string; state: "wrong-cluster"; fsid: string; expected: string; reason: string; ms: number };
+  | { site: string; state: "wrong-cluster"; fsid: string; expected: string; reason: string; ms: number }
+  /** The config says the runner has no way to this site's Ceph (transport none): its Ceph checks are not verified. */
+  | { site: string; state: "no-access"; reason: string; ms: 0 };
 
 export type Reach = Record<string, SiteReach>;
+
+/** A site whose Ceph should answer and does not, or answers as another cluster. */
+export type Unreachable = Extract<SiteReach, { state: "unreachable" | "wrong-cluster" }>;
+
+export const isUnreachable = (r: SiteReach | undefined): r is Unreachable => r?.state === "unreachable" || r?.state === "wrong-cluster";
 
 /** A site's Ceph could not be read, or is not the cluster pinned for it: its checks fail at once as infrastructure. */
 export class SiteUnreachableError extends Error {
   constructor(
-    readonly reach: Exclude<SiteReach, { state: "ok" }>,
+    readonly reach: Unreachable,
     readonly during?: string,
   ) {
     super(
@@ -28,11 +35,14 @@ export class SiteUnreachableError extends Error {
   }
 }
 
-/** Runs `ceph fsid` at every site at once, each bounded by timeouts.cephReach, and judges what came back. */
+/**
+ * Runs `ceph fsid` at every site at once, each bounded by timeouts.cephReach, and judges what came
+ * back. A site with transport none is not asked: it is reported as having no Ceph access.
+ */
 export async function checkReach(cfg: Config, sites: Site[] = allSites(cfg)): Promise<Reach> {
   const limitMs = cfg.timeouts.cephReach * 1000;
   const found = await Promise.all(
-    sites.map(async (s) => {
+    sites.filter(hasCephAccess).map(async (s) => {
       const t0 = Date.now();
       const probe = createCephProbe(s, { timeoutMs: limitMs });
       try {
@@ -44,7 +54,12 @@ export async function checkReach(cfg: Config, sites: Site[] = allSites(cfg)): Pr
       }
     }),
   );
-  return judgeReach(found);
+  const judged = judgeReach(found);
+  return Object.fromEntries(sites.map((s) => [s.name, judged[s.name] ?? noAccess(s)]));
+}
+
+export function noAccess(site: Site): Extract<SiteReach, { state: "no-access" }> {
+  return { site: site.name, state: "no-access", reason: noAccessReason(noneReason(site)), ms: 0 };
 }
 
 /** The verdict on what each site's probe answered: the pinned fsid, and one cluster per site. */
@@ -99,6 +114,8 @@ export function formatReach(reach: Reach): string[] {
   return Object.values(reach).map((r) =>
     r.state === "ok"
       ? `[${r.site}] Ceph ${r.fsid}${r.pinned ? " (pinned)" : " (not pinned in the config)"} answered in ${r.ms} ms`
-      : `[${r.site}] ${r.reason}`,
+      : r.state === "no-access"
+        ? `[${r.site}] ${r.reason}: not asked; its Ceph checks will be reported as not verified`
+        : `[${r.site}] ${r.reason}`,
   );
 }

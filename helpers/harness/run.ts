@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCephProbe } from "../ceph/probe.ts";
+import { createCephProbe, hasCephAccess } from "../ceph/probe.ts";
 import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -73,7 +73,18 @@ export async function rbdLeftovers(
   if (deleted.length) log(`looking in every site's pools for rbd images of the ${deleted.length} resources the run deleted`);
   const unreachable = Object.fromEntries(
     Object.values(reach).flatMap((r) =>
-      r.state === "ok" ? [] : [[r.site, r.state === "unreachable" ? "its Ceph did not answer" : "its probe reaches another cluster"]],
+      r.state === "ok"
+        ? []
+        : [
+            [
+              r.site,
+              r.state === "unreachable"
+                ? "its Ceph did not answer"
+                : r.state === "no-access"
+                  ? r.reason
+                  : "its probe reaches another cluster",
+            ],
+          ],
     ),
   );
   return scanRbdLeftovers(cfg, deleted, { wait: timing(cfg.timeouts, "deletion"), log, unreachable });
@@ -263,9 +274,11 @@ async function writeReports(
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
   for (const site of sites) {
     const siteCfg = allSites(cfg).find((s) => s.name === site)!;
-    const ceph = await createCephProbe(siteCfg, { timeoutMs: 15000 })
-      .version()
-      .catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`);
+    const ceph = hasCephAccess(siteCfg)
+      ? await createCephProbe(siteCfg, { timeoutMs: 15000 })
+          .version()
+          .catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`)
+      : "not known: no Ceph access";
     writeEnvironment(resultDirs[site]!, {
       cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
       region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",

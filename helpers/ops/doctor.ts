@@ -1,4 +1,4 @@
-import { createCephProbe } from "../ceph/probe.ts";
+import { createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import { ComputeClient } from "../clients/compute.ts";
 import { openSession, type Session } from "../clients/identity.ts";
 import { ImageClient } from "../clients/image.ts";
@@ -138,6 +138,16 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
     `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`,
   );
   for (const site of allSites(cfg)) {
+    if (!hasCephAccess(site)) {
+      checks.push({
+        name: `ceph ${site.name}`,
+        ok: true,
+        warn: true,
+        detail: `${noAccessReason(noneReason(site))}: the Ceph checks at ${site.name} will be reported as not verified`,
+        hint: `give ${site.name}'s ceph.transport a way to its cluster (local, ssh or container) for the rbd evidence`,
+      });
+      continue;
+    }
     const probe = createCephProbe(site, { timeoutMs: cfg.timeouts.request * 1000 });
     try {
       const [fsid, health] = await Promise.all([probe.fsid(), probe.health()]);

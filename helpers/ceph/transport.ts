@@ -1,0 +1,388 @@
+import { createHmac } from "node:crypto";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import Docker from "dockerode";
+import { execa, type ResultPromise } from "execa";
+import type { CephTransport } from "../config/schema.ts";
+import { redactSecrets } from "./readonly.ts";
+
+export type SshTransport = Extract<CephTransport, { kind: "ssh" }>;
+export type ContainerTransport = Extract<CephTransport, { kind: "container" }>;
+
+/** What a transport needs to know of its site. */
+export interface TransportSite {
+  name: string;
+  ceph: { cluster: string; transport: CephTransport; user?: string; conf?: string; keyring?: string; fsid?: string };
+}
+
+export interface Sinks {
+  /** When given, stdout goes here instead of being collected. */
+  onStdout?: (chunk: Buffer) => void;
+  signal: AbortSignal;
+}
+
+export interface Raw {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs an `rbd`/`ceph` argv (client options already in place) where the site's Ceph is. */
+export interface Transport {
+  /** The command line as an operator would type it, for report evidence. */
+  command(argv: string[], signal: AbortSignal): Promise<string>;
+  exec(argv: string[], sinks: Sinks): Promise<Raw>;
+  close(): Promise<void>;
+}
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+export const shellQuote = (arg: string) => (SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
+export const shellJoin = (argv: string[]) => argv.map(shellQuote).join(" ");
+
+/** `--cluster`, `--id`, `--conf` and `--keyring` as the site's config gives them, ahead of the command's own words. */
+export function clientArgs(site: TransportSite): string[] {
+  const { cluster, transport: t, user, keyring } = site.ceph;
+  const conf = site.ceph.conf ?? (t.kind === "local" && t.confDir ? join(t.confDir, `${cluster}.conf`) : undefined);
+  return [
+    "--cluster",
+    cluster,
+    ...(user ? ["--id", user] : []),
+    ...(conf ? ["--conf", conf] : []),
+    ...(keyring ? ["--keyring", keyring] : []),
+  ];
+}
+
+/** The ssh transport's prefix: its own, or the one its engine/sudo/container shorthand stands for. */
+export function sshPrefix(t: SshTransport): string[] {
+  if (t.prefix) return t.prefix;
+  return [...((t.sudo ?? true) ? ["sudo", "-n"] : []), t.engine ?? "podman", "exec", t.container ?? "ceph-mon-{host}"];
+}
+
+/** Fills {fsid}, {cluster} and {host} in a prefix; host is asked for only when a word needs it. */
+export async function expandPrefix(prefix: string[], site: TransportSite, host: () => Promise<string>): Promise<string[]> {
+  const needsHost = prefix.some((a) => a.includes("{host}"));
+  const vars: Record<string, string> = { cluster: site.ceph.cluster, fsid: site.ceph.fsid ?? "", host: needsHost ? await host() : "" };
+  return prefix.map((a) => a.replace(/\{(fsid|cluster|host)\}/g, (_, k: string) => vars[k]!));
+}
+
+async function execaRun(file: string, args: string[], sinks: Sinks): Promise<Raw> {
+  const sub = execa(file, args, { buffer: false, reject: false, stdin: "ignore", cancelSignal: sinks.signal, forceKillAfterDelay: 2000 });
+  const out = new Collector(sinks.onStdout);
+  const err = new Collector();
+  sub.stdout.on("data", out.push);
+  sub.stderr.on("data", err.push);
+  const r = await sub;
+  const stderr = err.text() + (r.exitCode === undefined && !r.isCanceled ? `${r.originalMessage || r.shortMessage}\n` : "");
+  return { stdout: out.text(), stderr, exitCode: r.exitCode ?? 127 };
+}
+
+class Collector {
+  private chunks: Buffer[] = [];
+  constructor(private readonly onChunk?: (chunk: Buffer) => void) {}
+  push = (chunk: Buffer) => (this.onChunk ? this.onChunk(chunk) : this.chunks.push(chunk));
+  text = () => Buffer.concat(this.chunks).toString("utf8");
+}
+
+/** Memoises a promise, forgetting it when it fails so the next call tries again. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () =>
+    (p ??= make().catch((e: unknown) => {
+      p = undefined;
+      throw e;
+    }));
+}
+
+export function localTransport(site: TransportSite): Transport {
+  const t = site.ceph.transport as Extract<CephTransport, { kind: "local" }>;
+  const full = (argv: string[]) => expandPrefix(t.prefix ?? [], site, async () => hostname().split(".")[0]!).then((p) => [...p, ...argv]);
+  return {
+    command: async (argv) => shellJoin(await full(argv)),
+    exec: async (argv, sinks) => {
+      const [file, ...args] = await full(argv);
+      return execaRun(file!, args, sinks);
+    },
+    close: async () => {},
+  };
+}
+
+/** The ssh_config of one site's connection: the target, its jump host, the key checks, and the shared master connection. */
+export function sshConfig(t: SshTransport, o: { controlPath: string; connectTimeoutS: number }): string {
+  const q = (v: string) => (/[\s"#]/.test(v) ? `"${v.replaceAll('"', "")}"` : v);
+  const policy = t.hostKeyChecking ?? "strict";
+  const keys =
+    policy === "off"
+      ? ["StrictHostKeyChecking no", "UserKnownHostsFile /dev/null", "GlobalKnownHostsFile /dev/null"]
+      : [
+          `StrictHostKeyChecking ${policy === "strict" ? "yes" : "accept-new"}`,
+          ...(t.knownHostsFile ? [`UserKnownHostsFile ${q(t.knownHostsFile)}`] : []),
+        ];
+  const common = ["BatchMode yes", `ConnectTimeout ${o.connectTimeoutS}`, "LogLevel ERROR", "CheckHostIP no", ...keys];
+  const identity = (file?: string) => (file ? [`IdentityFile ${q(file)}`, "IdentitiesOnly yes"] : []);
+  const block = (alias: string, lines: string[]) => [`Host ${alias}`, ...lines.map((l) => `  ${l}`)].join("\n");
+  const j = t.jumpHost;
+  return [
+    block(SSH_TARGET, [
+      `HostName ${t.host}`,
+      ...(t.user ? [`User ${q(t.user)}`] : []),
+      ...(t.port ? [`Port ${t.port}`] : []),
+      ...identity(t.identityFile),
+      ...(j ? [`ProxyJump ${SSH_JUMP}`] : []),
+      // NOTE: commands join the master the transport starts; a command whose master went away connects on its own instead of failing.
+      "ControlMaster no",
+      `ControlPath ${q(o.controlPath)}`,
+      "ServerAliveInterval 15",
+      "ServerAliveCountMax 3",
+      ...common,
+    ]),
+    ...(j
+      ? [
+          block(SSH_JUMP, [
+            `HostName ${j.host}`,
+            ...(j.user ? [`User ${q(j.user)}`] : []),
+            ...(j.port ? [`Port ${j.port}`] : []),
+            ...identity(("identityFile" in j ? j.identityFile : undefined) ?? t.identityFile),
+            ...common,
+          ]),
+        ]
+      : []),
+    "",
+  ].join("\n");
+}
+
+const SSH_TARGET = "dcnv-target";
+/** sshd's default MaxSessions is 10 per connection; a few are left for an operator's own multiplexed sessions. */
+const MAX_SESSIONS = 8;
+
+/** Runs at most n of the given tasks at once, the rest in the order they came. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((r) => queue.push(r));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
+}
+const SSH_JUMP = "dcnv-jump";
+
+/** How the ssh command reads to an operator: the same target, jump host and key, as one ssh line. */
+export function sshDisplay(t: SshTransport, remote: string): string {
+  const j = t.jumpHost;
+  const jump = j ? ["-J", `${j.user ? `${j.user}@` : ""}${j.host}${j.port ? `:${j.port}` : ""}`] : [];
+  const args = [...jump, ...(t.port ? ["-p", String(t.port)] : []), ...(t.identityFile ? ["-i", t.identityFile] : [])];
+  return `ssh ${shellJoin([...args, t.user ? `${t.user}@${t.host}` : t.host])} ${shellQuote(remote)}`;
+}
+
+/**
+ * One OpenSSH connection per site, shared by every command (ControlMaster), in a private directory
+ * that holds its ssh_config and control socket; close() ends the connection and removes the directory.
+ */
+export function sshTransport(site: TransportSite, connectTimeoutS: number): Transport {
+  const t = site.ceph.transport as SshTransport;
+  const dir = mkdtempSync(join(tmpdir(), "dcnv-ssh-"));
+  const config = join(dir, "ssh_config");
+  const controlPath = join(dir, "control");
+  writeFileSync(config, sshConfig(t, { controlPath, connectTimeoutS }), { mode: 0o600 });
+  let master: { sub: ResultPromise; ready: Promise<void>; exited: boolean; failed: boolean } | undefined;
+  let closed = false;
+
+  const startMaster = (signal: AbortSignal) => {
+    rmSync(controlPath, { force: true });
+    const sub = execa("ssh", ["-F", config, "-M", "-N", "-o", "ControlPersist=no", SSH_TARGET], {
+      stdin: "ignore",
+      stdout: "ignore",
+      reject: false,
+      forceKillAfterDelay: 2000,
+    });
+    const m = { sub, exited: false, failed: false, ready: Promise.resolve() };
+    const ended = sub.then((r) => {
+      m.exited = true;
+      return r;
+    });
+    m.ready = new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (existsSync(controlPath)) finish();
+        else if (signal.aborted) finish(signal.reason);
+      }, 25);
+      const finish = (e?: unknown) => {
+        clearInterval(poll);
+        if (!e) return resolve();
+        m.failed = true;
+        sub.kill();
+        reject(e);
+      };
+      void ended.then((r) => {
+        const why = redactSecrets(String(r.stderr ?? "").trim()) || r.shortMessage;
+        finish(new Error(`ssh connection to ${t.host}${t.jumpHost ? ` through ${t.jumpHost.host}` : ""} ended: ${why}`));
+      });
+    });
+    return m;
+  };
+  const connect = (signal: AbortSignal) => {
+    if (closed) throw new Error("ssh transport is closed");
+    const m = master;
+    if (!m || m.exited || m.failed || m.sub.exitCode !== null || m.sub.signalCode !== null) master = startMaster(signal);
+    return master!.ready;
+  };
+  const sessions = limiter(MAX_SESSIONS);
+  const ssh = async (remote: string, sinks: Sinks) => {
+    await connect(sinks.signal);
+    return sessions(() => execaRun("ssh", ["-F", config, SSH_TARGET, "--", remote], sinks));
+  };
+  const host = once(async () => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`\`hostname -s\` on ${t.host} did not answer`)), connectTimeoutS * 1000 + 10_000);
+    try {
+      const r = await ssh("hostname -s", { signal: ac.signal });
+      const name = r.stdout.trim();
+      if (r.exitCode !== 0 || !name)
+        throw new Error(`\`hostname -s\` on ${t.host} exited ${r.exitCode}: ${redactSecrets(r.stderr.trim())}`);
+      return name;
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+  const remote = async (argv: string[]) => shellJoin([...(await expandPrefix(sshPrefix(t), site, host)), ...argv]);
+  return {
+    command: async (argv) => sshDisplay(t, await remote(argv)),
+    exec: async (argv, sinks) => ssh(await remote(argv), sinks),
+    close: async () => {
+      closed = true;
+      const m = master;
+      if (m && !m.exited) {
+        await execa("ssh", ["-F", config, "-O", "exit", SSH_TARGET], { reject: false, timeout: 5000 });
+        const gone = await Promise.race([m.sub.then(() => true), new Promise((r) => setTimeout(() => r(false), 3000))]);
+        if (!gone) m.sub.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A host's entries in a known_hosts file, hashed (`|1|salt|hash`) or plain, as `[host]:port` off port 22. */
+export function knownHostKeys(text: string, host: string, port: number): { type: string; key: string }[] {
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  const matches = (pattern: string) => {
+    const hashed = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+    if (hashed) return createHmac("sha1", Buffer.from(hashed[1]!, "base64")).update(name).digest("base64") === hashed[2];
+    return pattern.split(",").includes(name);
+  };
+  return text.split("\n").flatMap((line) => {
+    const [pattern, type, key] = line.trim().split(/\s+/);
+    return pattern && type && key && !pattern.startsWith("#") && !pattern.startsWith("@") && matches(pattern) ? [{ type, key }] : [];
+  });
+}
+
+/** ssh2's check of the engine host's key, by the transport's known-hosts policy. */
+export function hostVerifier(t: ContainerTransport, host: string, port: number): (key: Buffer) => boolean {
+  const policy = t.hostKeyChecking ?? "strict";
+  const file = t.knownHostsFile ?? join(process.env.HOME ?? "/root", ".ssh", "known_hosts");
+  return (key) => {
+    if (policy === "off") return true;
+    const known = existsSync(file) ? knownHostKeys(readFileSync(file, "utf8"), host, port) : [];
+    const offered = key.toString("base64");
+    if (known.some((k) => k.key === offered)) return true;
+    if (known.length || policy === "strict") return false;
+    const type = key.subarray(4, 4 + key.readUInt32BE(0)).toString("ascii");
+    appendFileSync(file, `${port === 22 ? host : `[${host}]:${port}`} ${type} ${offered}\n`, { mode: 0o600 });
+    return true;
+  };
+}
+
+/** The Docker or Podman API of the site's engine, and how an operator would name it to the docker CLI. */
+export function containerEngine(t: ContainerTransport): { docker: Docker; engine: string } {
+  if (t.socketPath) return { docker: new Docker({ socketPath: t.socketPath }), engine: `unix://${t.socketPath}` };
+  if (t.url) {
+    const u = new URL(t.url);
+    const port = Number(u.port || 22);
+    const docker = new Docker({
+      protocol: "ssh",
+      host: u.hostname,
+      port,
+      username: decodeURIComponent(u.username) || undefined,
+      sshOptions: {
+        ...(t.identityFile ? { privateKey: readFileSync(t.identityFile) } : { agent: process.env.SSH_AUTH_SOCK }),
+        hostVerifier: hostVerifier(t, u.hostname, port),
+      },
+    } as Docker.DockerOptions);
+    return { docker, engine: t.url };
+  }
+  if (t.tls) {
+    const port = t.port ?? 2376;
+    const read = (f?: string) => (f ? readFileSync(f) : undefined);
+    const docker = new Docker({ host: t.host, port, protocol: "https", ca: read(t.tls.ca), cert: read(t.tls.cert), key: read(t.tls.key) });
+    return { docker, engine: `tcp://${t.host}:${port} --tlsverify` };
+  }
+  return { docker: new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" }), engine: `tcp://${t.host}:${t.port ?? 2375}` };
+}
+
+export function containerTransport(site: TransportSite): Transport {
+  const t = site.ceph.transport as ContainerTransport;
+  const { docker, engine } = containerEngine(t);
+
+  const resolveContainer = async (signal: AbortSignal): Promise<string> => {
+    // NOTE: dockerode 4 accepts {abortSignal} on info(); @types/dockerode 4.0.2 does not declare it.
+    const info = (docker.info as (o: { abortSignal: AbortSignal }) => Promise<{ Name?: unknown }>).call(docker, { abortSignal: signal });
+    const name = t.container ?? `ceph-mon-${String((await info).Name).split(".")[0]}`;
+    const running = await docker.listContainers({ abortSignal: signal });
+    if (running.some((c) => c.Names.includes(`/${name}`) || c.Id === name)) return name;
+    const mons = running.flatMap((c) => c.Names).filter((n) => n.startsWith("/ceph-mon-"));
+    throw new Error(
+      `no running container ${name} on ${engine}` +
+        (mons.length
+          ? `; running ceph-mon containers: ${mons.join(", ")} (set ceph.transport.container)`
+          : "; no ceph-mon container is running"),
+    );
+  };
+  let resolved: Promise<string> | undefined;
+  const container = (signal: AbortSignal) => {
+    resolved ??= resolveContainer(signal).catch((e: unknown) => {
+      resolved = undefined;
+      throw e;
+    });
+    return resolved;
+  };
+
+  return {
+    command: async (argv, signal) => `docker -H ${engine} exec ${await container(signal)} ${shellJoin(argv)}`,
+    exec: async (argv, sinks) => {
+      const name = await container(sinks.signal);
+      const exec = await docker
+        .getContainer(name)
+        .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
+      const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
+      const out = new Collector(sinks.onStdout);
+      const err = new Collector();
+      const sink = (push: (c: Buffer) => void) =>
+        new Writable({
+          write: (chunk: Buffer, _enc, cb) => {
+            push(chunk);
+            cb();
+          },
+        });
+      await new Promise<void>((resolve, reject) => {
+        docker.modem.demuxStream(stream, sink(out.push), sink(err.push));
+        stream.on("end", resolve);
+        stream.on("close", resolve);
+        stream.on("error", reject);
+      });
+      let info = await exec.inspect({ abortSignal: sinks.signal });
+      // NOTE: a real engine can close the stream a moment before it records the exit code.
+      for (let i = 0; info.Running && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        info = await exec.inspect({ abortSignal: sinks.signal });
+      }
+      if (info.ExitCode === null || info.ExitCode === undefined) throw new Error(`exec ${exec.id} has no exit code after its stream ended`);
+      return { stdout: out.text(), stderr: err.text(), exitCode: info.ExitCode };
+    },
+    close: async () => {},
+  };
+}
