@@ -11,6 +11,7 @@ import { type Clients, openClients } from "../helpers/clients/index.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { isApiError } from "../helpers/core/http.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
+import { InfrastructureError } from "../helpers/harness/failure-kind.ts";
 import { sitePools } from "../helpers/config/pools.ts";
 import type { CephUser } from "../helpers/config/schema.ts";
 import { attachJson, attachText, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
@@ -441,18 +442,23 @@ function edgeChecks(): void {
     });
     await step(`the backup is in a backups pool (${backupsPool} at ${site})`, async () => {
       const where = [];
+      const unread: string[] = [];
       for (const s of c.sites) {
         const pool = sitePools(c.config, s).backups;
         if (!pool) continue;
-        const names = (
-          await c
-            .probe(s)
-            .rbdList(pool)
-            .catch(() => [])
-        ).map((e) => e.image);
+        const names = await c
+          .probe(s)
+          .rbdList(pool)
+          .then((l) => l.map((e) => e.image))
+          .catch((e: Error) => {
+            unread.push(`${s.name} (${pool}): ${e.message}`);
+            return [];
+          });
         if (names.some((n) => n.includes(backup.id))) where.push(`${s.name} (${pool})`);
       }
       await attachText("backup found in the backups pool of", where.join(", ") || "no site");
+      if (!where.length && unread.length)
+        throw new InfrastructureError(`backup ${backup.id}: could not read the backups pools of ${unread.join("; ")}`);
       if (!where.length)
         finding(c, {
           expected: `an rbd image for backup ${backup.id} in a backups pool (${backupsPool} at ${site})`,

@@ -23,19 +23,22 @@ describe("multi-store import on a lab broken on purpose", () => {
     const oneEdge = labConfigWith({ timeouts: SHORT_TIMEOUTS, edges: lab.edges.slice(0, 1) });
     // NOTE: Glance's delete from dcn0's store leaves central's copy alone; the test unprotects that copy's snapshot
     // the moment ms-10 sends the delete, as a store delete reaching the wrong cluster would.
+    // Glance without dcn1's store (fault store-missing) is a cloud of one edge, as the config says.
     let broken: Promise<unknown> | undefined;
-    const run = await runHarness(["--config", oneEdge, "--sites", "central", "--suites", "multistore"], {
-      onLine: (line) => {
-        const id = /\[central\] ▶ DELETE \/v2\/stores\/dcn0\/([0-9a-f-]{36})/.exec(line)?.[1];
-        if (id && !broken) broken = execa("rbd", ["--cluster", "central", "snap", "unprotect", `images/${id}@snap`]);
-      },
-    });
+    const run = await withFault("dcn1", "store-missing", () =>
+      runHarness(["--config", oneEdge, "--sites", "central", "--suites", "multistore"], {
+        onLine: (line) => {
+          const id = /\[central\] ▶ DELETE \/v2\/stores\/dcn0\/([0-9a-f-]{36})/.exec(line)?.[1];
+          if (id && !broken) broken = execa("rbd", ["--cluster", "central", "snap", "unprotect", `images/${id}@snap`]);
+        },
+      }),
+    );
     expect(broken, run.output).toBeDefined();
     await broken;
     const del = testOf(run, "central", "ms-10-delete-from-store");
     expect(del.status, run.output).toBe("failed");
     expect(del.failure).toMatch(
-      /^\[central\] after the delete of image (\S+) from store dcn0, images\/\1@snap is gone or unprotected on central: snapshots \[snap\]/,
+      /^\[central\] after the delete of image (\S+) from store dcn0, \1@snap is gone or unprotected on central: snapshots \[snap\]/,
     );
     expect(del.failureKind).toBe("product");
     const all = testOf(run, "central", "ms-11-copy-all-stores");
