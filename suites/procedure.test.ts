@@ -1,7 +1,7 @@
 import { describe, expect } from "vitest";
 import { assertClone, imageParent } from "../helpers/checks/clones.ts";
 import { checkData } from "../helpers/checks/data.ts";
-import { apiRefusal, defect, imageEvidence, locateRbdImage, rbdEvidence } from "../helpers/checks/evidence.ts";
+import { copyRefusal, defect, imageEvidence, locateRbdImage, rbdEvidence } from "../helpers/checks/evidence.ts";
 import { sitePools } from "../helpers/config/pools.ts";
 import { checkImageSnapshot, checkLocation, copyImage, type EdgeImage, importRawImageToCentral } from "../helpers/checks/images.ts";
 import { defaultStore } from "../helpers/clients/image.ts";
@@ -210,9 +210,8 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
         try {
           await c.clients.image.importImage(snapImage.id, { method: "copy-image", stores: [c.central.store] });
         } catch (e) {
-          const refusal = apiRefusal(e);
-          // NOTE: Glance refuses with 400 "Image is already present at store" (glance/api/v2/images.py); anything else is what it is.
-          if (refusal?.status !== 400 || !/already present at store/i.test(refusal.message)) throw e;
+          const refusal = copyRefusal(e);
+          if (!refusal) throw e;
           await outcome(`7b. Glance refuses to copy it: HTTP ${refusal.status}`, refusal.message);
           return;
         }

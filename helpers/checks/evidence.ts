@@ -63,6 +63,15 @@ export function apiRefusal(e: unknown): { status: number; message: string } | un
   return { status: e.status ?? 0, message: e.message };
 }
 
+/**
+ * Glance's refusal of copy-image to a store that already holds the image: HTTP 400 "Image is already present at
+ * store" (glance/api/v2/images.py). Any other error (a 5xx, a refused connection) is not that refusal.
+ */
+export function copyRefusal(e: unknown): { status: number; message: string } | undefined {
+  const r = apiRefusal(e);
+  return r?.status === 400 && /already present at store/i.test(r.message) ? r : undefined;
+}
+
 /** A listing, at most ten named: "<id> (<name>)<why>; ...; and N more". */
 export function listed<T extends { id: string; name?: string | null }>(items: T[], why: (i: T) => string): string {
   return (
