@@ -12,6 +12,7 @@ import { isApiError } from "../core/http.ts";
 import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, step } from "../harness/steps.ts";
+import { filteringRefusal } from "../images/glance-filtering.ts";
 import { convertImage, generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
 import { defect, imageEvidence } from "./evidence.ts";
 
@@ -152,11 +153,7 @@ export async function runImport(
       return await glance.importImage(image.id, { method, uri: o.uri, ...importOptions(target), allStoresMustSucceed: must });
     } catch (e) {
       if (isApiError(e, 400) && /does not pass filtering/.test(e.message)) {
-        throw new Error(
-          `Glance refuses to fetch ${o.uri}: its [import_filtering_opts] block that address. Set webDownload.advertiseUrl to an ` +
-            `address Glance may fetch from, or give webDownload.uri (Glance said: ${e.message})`,
-          { cause: e },
-        );
+        throw new Error(filteringRefusal(o.uri, e.message), { cause: e });
       }
       throw e;
     }

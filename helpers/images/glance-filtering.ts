@@ -1,0 +1,41 @@
+import { isIP } from "node:net";
+
+const LOOPBACK_NAMES = new Set(["localhost", "localhost.localdomain", "ip6-localhost"]);
+
+/** Loopback and link-local addresses: this Glance refuses both unless allowed_hosts lists the host. */
+export function refusedHost(host: string): "loopback" | "link-local" | "unspecified" | undefined {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (LOOPBACK_NAMES.has(h)) return "loopback";
+  const v = isIP(h);
+  if (v === 4) {
+    if (h.startsWith("127.")) return "loopback";
+    if (h.startsWith("169.254.")) return "link-local";
+    if (h === "0.0.0.0") return "unspecified";
+  }
+  if (v === 6) {
+    const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    if (m) return refusedHost(m[1]!);
+    if (h === "::1") return "loopback";
+    if (/^fe[89ab]/.test(h)) return "link-local";
+    if (h === "::") return "unspecified";
+  }
+  return undefined;
+}
+
+/** Stock [import_filtering_opts] (glance/async_/flows/_internal_plugins/__init__.py). */
+export const STOCK_GLANCE_FILTER = {
+  allowed_schemes: ["http", "https"],
+  allowed_ports: [80, 443],
+  allowed_hosts: [],
+  disallowed_hosts: [],
+};
+
+/** The run's failure when Glance answers an import with "URI for web-download does not pass filtering". */
+export function filteringRefusal(uri: string | undefined, glanceSaid: string): string {
+  return (
+    `Glance refuses to fetch ${uri ?? "the URI"}: it does not pass glance-api.conf's [import_filtering_opts] ` +
+    `(allowed_ports, stock [80, 443]; disallowed_hosts/allowed_hosts, loopback and link-local refused unless allowed_hosts lists them). ` +
+    `Fix it in Glance, or set webDownload.port: 80|443, webDownload.advertiseUrl to an address Glance may fetch from, ` +
+    `or webDownload.uri (Glance said: ${glanceSaid})`
+  );
+}
