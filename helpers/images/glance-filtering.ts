@@ -15,6 +15,12 @@ export function refusedHost(host: string): "loopback" | "link-local" | "unspecif
   if (v === 6) {
     const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
     if (m) return refusedHost(m[1]!);
+    // NOTE: the URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+    const x = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+    if (x) {
+      const [a, b] = [parseInt(x[1]!, 16), parseInt(x[2]!, 16)];
+      return refusedHost(`${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`);
+    }
     if (h === "::1") return "loopback";
     if (/^fe[89ab]/.test(h)) return "link-local";
     if (h === "::") return "unspecified";

@@ -209,7 +209,7 @@ export const ADMIN_NEEDS: readonly { tests: string[]; why: string }[] = [
 ];
 
 export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): Check {
-  if (roles.includes("admin")) return { name: "admin role", ok: true, detail: `roles ${roles.join(", ")}` };
+  if (roles.includes("admin")) return { name: "admin role", ok: true, warn: false, detail: `roles ${roles.join(", ")}` };
   const selected = new Set(
     sel.sites.flatMap((s) =>
       CATALOG.filter((e) => runsAt(e, roleOf(cfg, s)) && sel.suites.includes(e.group) && writes(e, sel)).map((e) => e.id),
@@ -280,6 +280,7 @@ export function judgeWebDownload(w: WebDownload): Check {
     return {
       name: "web-download",
       ok: true,
+      warn: false,
       detail: `Glance fetches from ${urls.map((u) => u.url).join(", ")}: port and host pass stock filtering`,
     };
   return {
