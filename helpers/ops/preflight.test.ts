@@ -96,6 +96,14 @@ describe("Cinder quotas (recorded usage)", () => {
     expect(failed[0]!.hint).toContain("openstack quota set --volumes 12 admin");
   });
 
+  test("with every suite, stock defaults take one edge: the second needs 11 volumes (1 at central, 5 an edge)", () => {
+    const stock = withLimits(cinderRecorded(), CINDER_DEFAULTS);
+    const every = (cfg: Config) => siteNeeds(cfg, { sites: allSitesOf(cfg), suites: [...SUITE_GROUPS], tier: "standard" });
+    expect(judgeCinderQuota(stock, every(cloud(1)), { project: "admin" }).every((c) => c.ok)).toBe(true);
+    const failed = judgeCinderQuota(stock, every(cloud(2)), { project: "admin" }).filter((c) => !c.ok);
+    expect(failed.map((c) => c.detail)).toEqual(["need 11 (central: 1, dcn0: 5, dcn1: 5), free 10 of 10 (0 in use, 0 reserved)"]);
+  });
+
   test("what is in use and reserved counts against the limit", () => {
     const r = withLimits(cinderRecorded(), { volumes: 10 }, { volumes: 9 });
     (r.quota_set.volumes as { reserved: number }).reserved = 0;
