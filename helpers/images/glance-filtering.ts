@@ -45,3 +45,18 @@ export function filteringRefusal(uri: string | undefined, glanceSaid: string): s
     `or webDownload.uri (Glance said: ${glanceSaid})`
   );
 }
+
+/**
+ * Glance's own texts when filtering refuses a URL: the API's 400 ("URI for web-download does not pass
+ * filtering"), the task's download ("URI does not pass filtering", glance/common/scripts/utils.py) and a
+ * refused redirect ("Redirect to disallowed URL").
+ */
+export const FILTERING_REFUSAL = /does not pass filtering|Redirect to disallowed URL/;
+
+/** The failure for an import task whose message says filtering refused the URL; undefined for any other message. */
+export function filteringRefusedTask(task: { id: string; message?: string | null } | undefined | null): string | undefined {
+  const m = task?.message ?? "";
+  if (!FILTERING_REFUSAL.test(m)) return undefined;
+  const url = /(https?:\/\/\S+)/.exec(m)?.[1];
+  return filteringRefusal(url, `task ${task!.id}: ${m}`);
+}

@@ -9,7 +9,7 @@ import { testSite, validConfig } from "../config/testing.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { CATALOG } from "../harness/catalog.ts";
 import { SUITE_GROUPS } from "../harness/model.ts";
-import { filteringRefusal } from "../images/glance-filtering.ts";
+import { filteringRefusal, filteringRefusedTask } from "../images/glance-filtering.ts";
 import { HOLDS, judgeAdmin, judgeCinderQuota, judgeComputeQuota, judgeNetwork, judgeWebDownload, siteNeeds } from "./preflight.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(PACKAGE_ROOT, "fixtures/openstack/quotas", `${name}.json`), "utf8"));
@@ -224,5 +224,18 @@ describe("web-download against stock Glance filtering", () => {
     expect(m).toContain("glance-api.conf");
     expect(m).toContain("webDownload.port: 80|443");
     expect(m).toContain("URI for web-download does not pass filtering");
+  });
+
+  test("a task that failed on filtering (download or redirect) names the settings; another failure is left alone", () => {
+    const m = filteringRefusedTask({ id: "t1", message: "URI does not pass filtering: http://127.0.0.1:41234/abc/x.raw" });
+    expect(m).toMatch(
+      /^Glance refuses to fetch http:\/\/127\.0\.0\.1:41234\/abc\/x\.raw: it does not pass glance-api\.conf's \[import_filtering_opts\]/,
+    );
+    expect(m).toContain("task t1: URI does not pass filtering");
+    expect(filteringRefusedTask({ id: "t2", message: "Redirect to disallowed URL: http://10.0.0.1:8080/x" })).toContain("allowed_ports");
+    expect(
+      filteringRefusedTask({ id: "t3", message: "Task t3 failed because downloaded data size 1 is different from expected 2" }),
+    ).toBeUndefined();
+    expect(filteringRefusedTask(undefined)).toBeUndefined();
   });
 });
