@@ -44,7 +44,7 @@ export interface SiteNeed {
   tests: string[];
 }
 
-const writes = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel.tier, e.tier);
+const inTier = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel.tier, e.tier);
 
 /**
  * Conservative: every test's volumes, snapshots, backups and servers are counted as alive together, since a
@@ -55,7 +55,7 @@ const writes = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel
 export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): SiteNeed[] {
   return sel.sites.map((name) => {
     const site = allSites(cfg).find((s) => s.name === name)!;
-    const tests = CATALOG.filter((e) => runsAt(e, roleOf(cfg, name)) && sel.suites.includes(e.group) && writes(e, sel) && HOLDS[e.id]);
+    const tests = CATALOG.filter((e) => runsAt(e, roleOf(cfg, name)) && sel.suites.includes(e.group) && inTier(e, sel) && HOLDS[e.id]);
     const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (HOLDS[e.id]![k] ?? 0), 0);
     const volumes = sum("volumes");
     const snapshots = sum("snapshots");
@@ -212,7 +212,7 @@ export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "s
   if (roles.includes("admin")) return { name: "admin role", ok: true, warn: false, detail: `roles ${roles.join(", ")}` };
   const selected = new Set(
     sel.sites.flatMap((s) =>
-      CATALOG.filter((e) => runsAt(e, roleOf(cfg, s)) && sel.suites.includes(e.group) && writes(e, sel)).map((e) => e.id),
+      CATALOG.filter((e) => runsAt(e, roleOf(cfg, s)) && sel.suites.includes(e.group) && inTier(e, sel)).map((e) => e.id),
     ),
   );
   const hit = ADMIN_NEEDS.map((a) => ({ ...a, tests: a.tests.filter((t) => selected.has(t)) })).filter((a) => a.tests.length);
