@@ -12,6 +12,7 @@ import { isApiError } from "../core/http.ts";
 import type { WaitResult } from "../core/wait.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, step } from "../harness/steps.ts";
+import { FILTERING_REFUSAL, filteringRefusal, filteringRefusedTask } from "../images/glance-filtering.ts";
 import { convertImage, generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
 import { defect, imageEvidence } from "./evidence.ts";
 
@@ -151,12 +152,8 @@ export async function runImport(
     try {
       return await glance.importImage(image.id, { method, uri: o.uri, ...importOptions(target), allStoresMustSucceed: must });
     } catch (e) {
-      if (isApiError(e, 400) && /does not pass filtering/.test(e.message)) {
-        throw new Error(
-          `Glance refuses to fetch ${o.uri}: its [import_filtering_opts] block that address. Set webDownload.advertiseUrl to an ` +
-            `address Glance may fetch from, or give webDownload.uri (Glance said: ${e.message})`,
-          { cause: e },
-        );
+      if (isApiError(e, 400) && FILTERING_REFUSAL.test(e.message)) {
+        throw new Error(filteringRefusal(o.uri, e.message), { cause: e });
       }
       throw e;
     }
@@ -198,6 +195,8 @@ export async function expectImported(ctx: SiteContext, r: ImportResult, want: { 
   const task = r.wait.value.task;
   const why = task && task.status === "failure" ? ` (task ${task.id}: ${task.message || "no message"})` : "";
   await step(`the image is active in ${targets.join(", ")}, none failed`, async () => {
+    const refused = task?.status === "failure" ? filteringRefusedTask(task) : undefined;
+    if (refused) throw new Error(refused);
     const failed = image.os_glance_failed_import ?? [];
     if (failed.length) {
       defect(

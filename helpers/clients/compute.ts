@@ -38,6 +38,15 @@ export const flavorSchema = z.looseObject({
 });
 export type Flavor = z.infer<typeof flavorSchema>;
 
+/** GET /os-quota-sets/{project}/detail: each quota's limit (-1 unlimited), in_use and reserved. */
+export const computeQuotaDetailSchema = z.looseObject({
+  quota_set: z.record(
+    z.string(),
+    z.union([z.looseObject({ limit: z.number(), in_use: z.number(), reserved: z.number().optional() }), z.string()]),
+  ),
+});
+export type ComputeQuotaDetail = z.infer<typeof computeQuotaDetailSchema>;
+
 export const computeAzSchema = z.looseObject({
   zoneName: z.string(),
   zoneState: z.looseObject({ available: z.boolean() }),
@@ -279,5 +288,14 @@ export class ComputeClient {
     return (
       await this.http.request("GET", "/os-aggregates", { expect: 200, schema: z.looseObject({ aggregates: z.array(aggregateSchema) }) })
     ).data.aggregates;
+  }
+
+  async showQuotaDetail(projectId: string): Promise<ComputeQuotaDetail> {
+    return (
+      await this.http.request("GET", `/os-quota-sets/${encodeURIComponent(projectId)}/detail`, {
+        expect: 200,
+        schema: computeQuotaDetailSchema,
+      })
+    ).data;
   }
 }

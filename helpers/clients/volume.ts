@@ -100,6 +100,15 @@ export const backupSchema = z.looseObject({
 export type Backup = z.infer<typeof backupSchema>;
 
 /** GET /scheduler-stats/get_pools?detail=true: name is host@backend#pool. */
+/** One quota of GET /os-quota-sets/{project}?usage=true: limit -1 is unlimited. */
+export const quotaUsageSchema = z.looseObject({ limit: z.number(), in_use: z.number(), reserved: z.number().optional() });
+export type QuotaUsage = z.infer<typeof quotaUsageSchema>;
+/** Every quota by name (volumes, gigabytes, volumes_<type>...), besides the project id. */
+export const quotaSetUsageSchema = z.looseObject({
+  quota_set: z.record(z.string(), z.union([quotaUsageSchema, z.string()])),
+});
+export type QuotaSetUsage = z.infer<typeof quotaSetUsageSchema>;
+
 export const backendPoolSchema = z.looseObject({
   name: z.string(),
   capabilities: z
@@ -305,6 +314,16 @@ export class VolumeClient {
 
   async listBackups(filter: Query = {}): Promise<Backup[]> {
     return paginate(this.http, "/backups/detail", "backups", backupSchema, filter);
+  }
+
+  async showQuotaUsage(projectId: string): Promise<QuotaSetUsage> {
+    return (
+      await this.http.request("GET", `/os-quota-sets/${encodeURIComponent(projectId)}`, {
+        expect: 200,
+        query: { usage: "true" },
+        schema: quotaSetUsageSchema,
+      })
+    ).data;
   }
 
   async deleteBackup(id: string): Promise<void> {

@@ -9,6 +9,8 @@ import { timing } from "../config/timing.ts";
 import { dependencyModule, PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
+import { formatChecks } from "../ops/doctor.ts";
+import { preflightChecks } from "../ops/preflight.ts";
 import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
 import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
@@ -166,6 +168,18 @@ export async function runVerification(
   writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));
   const journal = new ResourceJournal(join(runDir, "resources.jsonl"));
   log(`${runId}: sites ${sel.sites.join(", ")}; reports in ${runDir}`);
+  if (tierAllows(sel.tier, "standard")) {
+    const checks = await preflightChecks(cfg, sel, clients.session);
+    for (const c of checks.filter((x) => !x.ok || x.warn)) log(`preflight: ${formatChecks([c])}`);
+    const unmet = checks.filter((c) => !c.ok);
+    if (unmet.length) {
+      log(`preflight: ${unmet.length} need(s) unmet (${unmet.map((c) => c.name).join(", ")}); the run created nothing`);
+      await imageServer?.close();
+      rmSync(workDir, { recursive: true, force: true });
+      return { exitCode: 2, runDir, leftovers: [] };
+    }
+    log(`preflight: ${checks.length} checks met`);
+  }
 
   const reporter = new RunReporter();
   const { createVitest } = await import("vitest/node");

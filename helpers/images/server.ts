@@ -20,6 +20,25 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export class ImageServerError extends Error {}
 
+/** Why the server could not listen, naming the field to change. */
+export function bindErrorMessage(cfg: Pick<WebDownload, "bind" | "port">, e: NodeJS.ErrnoException): string {
+  const at = `webDownload: cannot listen on ${cfg.bind}:${cfg.port}`;
+  switch (e.code) {
+    case "EACCES":
+      return (
+        `${at} (EACCES): a port below 1024 needs root or CAP_NET_BIND_SERVICE for node ` +
+        `(setcap cap_net_bind_service=+ep $(command -v node)); or set webDownload.port to a port Glance's allowed_ports lists, ` +
+        `or keep a high webDownload.port behind a forwarder on 80/443 given as webDownload.advertiseUrl`
+      );
+    case "EADDRINUSE":
+      return `${at} (EADDRINUSE): another process listens there; stop it, or set webDownload.port to a free port (0 picks one)`;
+    case "EADDRNOTAVAIL":
+      return `${at} (EADDRNOTAVAIL): ${cfg.bind} is not an address of this host; set webDownload.bind to one of its addresses`;
+    default:
+      return `${at} (${e.code ?? e.message}); set webDownload.bind/port to a free local address`;
+  }
+}
+
 export async function startImageServer(cfg: Pick<WebDownload, "bind" | "port" | "advertiseUrl">, root: string): Promise<ImageServer> {
   const token = randomBytes(12).toString("hex");
   const server: Server = createServer((req, res) => {
@@ -49,12 +68,7 @@ export async function startImageServer(cfg: Pick<WebDownload, "bind" | "port" | 
     stream.pipe(res);
   });
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) =>
-      reject(
-        new ImageServerError(
-          `webDownload: cannot listen on ${cfg.bind}:${cfg.port} (${e.code ?? e.message}); set webDownload.bind/port to a free local address`,
-        ),
-      );
+    const onError = (e: NodeJS.ErrnoException) => reject(new ImageServerError(bindErrorMessage(cfg, e)));
     server.once("error", onError);
     server.listen(cfg.port, cfg.bind, () => {
       server.off("error", onError);

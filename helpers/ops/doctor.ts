@@ -6,6 +6,10 @@ import { VolumeClient } from "../clients/volume.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
+import { select, type Selection } from "../harness/selection.ts";
+import { preflightChecks } from "./preflight.ts";
+
+const defaultSelection = (cfg: Config) => select(cfg, {});
 
 export interface Check {
   name: string;
@@ -30,7 +34,8 @@ const SERVICES: { types: string[]; name: string; hint: string }[] = [
   },
 ];
 
-export async function runChecks(cfg: Config): Promise<Check[]> {
+/** The checks, then what the selected tests need (preflight); without a selection, every site and suite at tier standard. */
+export async function runChecks(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier"> = defaultSelection(cfg)): Promise<Check[]> {
   const checks: Check[] = [];
   let session: Session;
   try {
@@ -48,15 +53,6 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
       hint: "check the cloud entry in clouds.yaml (or the OS_* variables): auth_url, user, password, project and domain",
     });
     return checks;
-  }
-  if (!session.roles.includes("admin")) {
-    checks.push({
-      name: "admin role",
-      ok: true,
-      warn: true,
-      detail: "the credential has no admin role",
-      hint: "image locations, /v2/info/stores/detail, Cinder's backend pools and copy-image are admin-only by default: those checks will fail",
-    });
   }
   for (const s of SERVICES) {
     const found = s.types
@@ -137,6 +133,7 @@ export async function runChecks(cfg: Config): Promise<Check[]> {
     },
     `Nova must answer on the catalog's endpoint and have the flavor '${cfg.flavor}' (config flavor)`,
   );
+  checks.push(...(await preflightChecks(cfg, sel, session)));
   for (const site of allSites(cfg)) {
     if (!hasCephAccess(site)) {
       checks.push({

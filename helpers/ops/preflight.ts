@@ -1,0 +1,376 @@
+import { z } from "zod";
+import { ComputeClient, type ComputeQuotaDetail, type Flavor } from "../clients/compute.ts";
+import type { Session } from "../clients/identity.ts";
+import { versionAtLeast } from "../clients/microversion.ts";
+import { type QuotaSetUsage, VolumeClient } from "../clients/volume.ts";
+import { allSites } from "../config/load.ts";
+import type { Config, WebDownload } from "../config/schema.ts";
+import { redactText } from "../core/redact.ts";
+import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
+import { CATALOG, type CatalogEntry, roleOf, runsAt, tierAllows } from "../harness/catalog.ts";
+import type { Selection } from "../harness/selection.ts";
+import type { Check } from "./doctor.ts";
+
+/** What one test holds in the cloud at most: volumes, Cinder snapshots, backups and servers. */
+export interface Holds {
+  volumes?: number;
+  snapshots?: number;
+  backups?: number;
+  instances?: number;
+}
+
+/**
+ * The quota-counted part of each catalog entry's `creates`, read from its text (a unit test keeps the two
+ * in step). Images are not counted: Glance has no per-project count quota by default.
+ */
+export const HOLDS: Readonly<Record<string, Holds>> = {
+  "dcn-4-boot-from-volume": { volumes: 1, instances: 1 },
+  "dcn-6-cinder-snapshot": { snapshots: 1 },
+  "dcn-7-back-to-central": { volumes: 1, snapshots: 1 },
+  "rule-5-image-local-before-use": { volumes: 1 },
+  "conf-11-cinder-az-fallback": { volumes: 1 },
+  "conf-14-cinder-backup": { volumes: 2, backups: 1 },
+};
+
+/** What the selection's tests at one site hold at most at once, with the tests that hold it. */
+export interface SiteNeed {
+  site: string;
+  volumeType?: string;
+  volumes: number;
+  snapshots: number;
+  backups: number;
+  gigabytes: number;
+  instances: number;
+  tests: string[];
+}
+
+const inTier = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel.tier, e.tier);
+
+/**
+ * Conservative: every test's volumes, snapshots, backups and servers are counted as alive together, since a
+ * suite keeps what it hands to later tests until its end and the sweep runs after every site has finished.
+ * gigabytes counts each volume and each snapshot at the config's volume.sizeGiB (Cinder counts snapshots
+ * in gigabytes unless no_snapshot_gb_quota is set).
+ */
+export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): SiteNeed[] {
+  return sel.sites.map((name) => {
+    const site = allSites(cfg).find((s) => s.name === name)!;
+    const tests = CATALOG.filter((e) => runsAt(e, roleOf(cfg, name)) && sel.suites.includes(e.group) && inTier(e, sel) && HOLDS[e.id]);
+    const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (HOLDS[e.id]![k] ?? 0), 0);
+    const volumes = sum("volumes");
+    const snapshots = sum("snapshots");
+    const volumeType = site.volumeType ?? cfg.volume.type;
+    return {
+      site: name,
+      ...(volumeType ? { volumeType } : {}),
+      volumes,
+      snapshots,
+      backups: sum("backups"),
+      gigabytes: (volumes + snapshots) * cfg.volume.sizeGiB,
+      instances: sum("instances"),
+      tests: tests.map((e) => e.id),
+    };
+  });
+}
+
+/** Sites that share a region share its Cinder's and Nova's project quotas. */
+export function byRegion(cfg: Config, needs: SiteNeed[]): { region?: string; needs: SiteNeed[] }[] {
+  const out = new Map<string, { region?: string; needs: SiteNeed[] }>();
+  for (const n of needs) {
+    const region = allSites(cfg).find((s) => s.name === n.site)!.region ?? cfg.cloud.region;
+    const key = region ?? "";
+    if (!out.has(key)) out.set(key, { ...(region ? { region } : {}), needs: [] });
+    out.get(key)!.needs.push(n);
+  }
+  return [...out.values()];
+}
+
+type Usage = { limit: number; in_use: number; reserved?: number };
+const usageOf = (set: Record<string, unknown>, key: string): Usage | undefined => {
+  const u = set[key];
+  return u && typeof u === "object" && "limit" in u ? (u as Usage) : undefined;
+};
+
+interface QuotaLine {
+  key: string;
+  need: number;
+  parts: string[];
+  /** The openstack CLI flag that lifts it. */
+  flag: string;
+  typeFlag?: string;
+}
+
+function judge(service: string, set: Record<string, unknown>, lines: QuotaLine[], where: string, project: string): Check[] {
+  const checks: Check[] = [];
+  for (const l of lines) {
+    if (l.need === 0) continue;
+    const u = usageOf(set, l.key);
+    const name = `quota ${service} ${l.key}${where}`;
+    if (!u) continue;
+    if (u.limit < 0) {
+      checks.push({ name, ok: true, detail: `need ${l.need} (${l.parts.join(", ")}), unlimited` });
+      continue;
+    }
+    const used = u.in_use + (u.reserved ?? 0);
+    const free = Math.max(0, u.limit - used);
+    const detail = `need ${l.need} (${l.parts.join(", ")}), free ${free} of ${u.limit} (${u.in_use} in use, ${u.reserved ?? 0} reserved)`;
+    if (free >= l.need) checks.push({ name, ok: true, detail });
+    else
+      checks.push({
+        name,
+        ok: false,
+        detail,
+        hint:
+          `the run would stop part-way with a quota error: lift it before the run, ` +
+          `openstack quota set ${l.typeFlag ? `${l.typeFlag} ` : ""}${l.flag} ${used + l.need} ${project}` +
+          ` (or run fewer sites with --sites, or fewer suites with --suites)`,
+      });
+  }
+  return checks;
+}
+
+const parts = (needs: SiteNeed[], k: keyof Pick<SiteNeed, "volumes" | "snapshots" | "backups" | "gigabytes" | "instances">, mult = 1) =>
+  needs.filter((n) => n[k] > 0).map((n) => `${n.site}: ${n[k] * mult}`);
+const total = (needs: SiteNeed[], k: keyof Pick<SiteNeed, "volumes" | "snapshots" | "backups" | "gigabytes" | "instances">) =>
+  needs.reduce((a, n) => a + n[k], 0);
+
+/** Cinder's project quotas, and the per-type ones of each site's volume type, against what the sites need. */
+export function judgeCinderQuota(usage: QuotaSetUsage, needs: SiteNeed[], o: { project: string; region?: string }): Check[] {
+  const set = usage.quota_set;
+  const where = o.region ? ` (region ${o.region})` : "";
+  const lines: QuotaLine[] = (["volumes", "snapshots", "gigabytes", "backups"] as const).map((k) => ({
+    key: k,
+    need: total(needs, k),
+    parts: parts(needs, k),
+    flag: `--${k}`,
+  }));
+  const types = [...new Set(needs.map((n) => n.volumeType).filter((t): t is string => Boolean(t)))];
+  for (const t of types) {
+    const of = needs.filter((n) => n.volumeType === t);
+    for (const k of ["volumes", "snapshots", "gigabytes"] as const)
+      lines.push({ key: `${k}_${t}`, need: total(of, k), parts: parts(of, k), flag: `--${k}`, typeFlag: `--volume-type ${t}` });
+  }
+  return judge("Cinder", set, lines, where, o.project);
+}
+
+/** Nova's instances, cores and ram, the cores and ram from the flavor. */
+export function judgeComputeQuota(detail: ComputeQuotaDetail, needs: SiteNeed[], flavor: Flavor, o: { project: string; region?: string }) {
+  const where = o.region ? ` (region ${o.region})` : "";
+  const n = total(needs, "instances");
+  const lines: QuotaLine[] = [
+    { key: "instances", need: n, parts: parts(needs, "instances"), flag: "--instances" },
+    {
+      key: "cores",
+      need: n * (flavor.vcpus ?? 0),
+      parts: parts(needs, "instances", flavor.vcpus ?? 0).map((p) => `${p} (flavor ${flavor.name}: ${flavor.vcpus} vCPU)`),
+      flag: "--cores",
+    },
+    {
+      key: "ram",
+      need: n * (flavor.ram ?? 0),
+      parts: parts(needs, "instances", flavor.ram ?? 0).map((p) => `${p} MiB`),
+      flag: "--ram",
+    },
+  ];
+  return judge("Nova", detail.quota_set, lines, where, o.project);
+}
+
+/** `network: none` boots with networks "none", which Nova takes from compute microversion 2.37. */
+export function judgeNetwork(network: string, computeMicroversion: string, found?: { name?: string } | Error): Check {
+  if (network === "none")
+    return versionAtLeast(computeMicroversion, "2.37")
+      ? { name: "network", ok: true, detail: `none: compute microversion ${computeMicroversion} (>= 2.37 boots with networks none)` }
+      : {
+          name: "network",
+          ok: false,
+          detail: `none needs compute microversion >= 2.37; this Nova goes up to ${computeMicroversion}`,
+          hint: "set network in the config to the id of a network the servers may boot on",
+        };
+  if (found instanceof Error || !found)
+    return {
+      name: "network",
+      ok: false,
+      detail: `network ${network}: ${found instanceof Error ? found.message.split("\n")[0] : "not found"}`,
+      hint: "network in the config must be the id of a network the credential's project can see (openstack network list)",
+    };
+  return { name: "network", ok: true, detail: `network ${network} (${found.name ?? "no name"}) found` };
+}
+
+/** What the tests use the admin role for, and which are not verified without it. */
+export const ADMIN_NEEDS: readonly { tests: string[]; why: string }[] = [
+  {
+    tests: ["dcn-3-copy-to-edge", "dcn-7-back-to-central", "ms-11-copy-all-stores", "ms-12-copy-named-stores"],
+    why: "copy-image is admin-only",
+  },
+  { tests: ["dcn-5-rbd-parent", "ms-8-locations"], why: "image locations are shown to admins only" },
+  { tests: ["ms-10-delete-from-store"], why: "deleting an image from one store is admin-only" },
+  { tests: ["conf-5-cinder-backend"], why: "Cinder's backend pools (scheduler-stats) are admin-only" },
+  { tests: ["conf-6-nova-az"], why: "Nova's hypervisors, services and aggregates are admin-only" },
+];
+
+export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): Check {
+  if (roles.includes("admin")) return { name: "admin role", ok: true, warn: false, detail: `roles ${roles.join(", ")}` };
+  const selected = new Set(
+    sel.sites.flatMap((s) =>
+      CATALOG.filter((e) => runsAt(e, roleOf(cfg, s)) && sel.suites.includes(e.group) && inTier(e, sel)).map((e) => e.id),
+    ),
+  );
+  const hit = ADMIN_NEEDS.map((a) => ({ ...a, tests: a.tests.filter((t) => selected.has(t)) })).filter((a) => a.tests.length);
+  return {
+    name: "admin role",
+    ok: true,
+    warn: true,
+    detail: `the credential has no admin role (roles ${roles.join(", ") || "none"})`,
+    hint: hit.length
+      ? `these tests will fail or be not verified: ${hit.map((a) => `${a.tests.join(", ")} (${a.why})`).join("; ")}`
+      : "none of the selected tests needs it",
+  };
+}
+
+/** The URL(s) Glance's web-download is given, as the config describes them. */
+export function webDownloadUrls(w: WebDownload): { url: string; field: string; randomPort: boolean }[] {
+  if (w.uri)
+    return [
+      { url: w.uri, field: "webDownload.uri", randomPort: false },
+      ...(w.qcow2Uri ? [{ url: w.qcow2Uri, field: "webDownload.qcow2Uri", randomPort: false }] : []),
+    ];
+  if (w.advertiseUrl) return [{ url: w.advertiseUrl, field: "webDownload.advertiseUrl", randomPort: false }];
+  const host = w.bind.includes(":") ? `[${w.bind}]` : w.bind;
+  return [{ url: `http://${host}:${w.port === 0 ? "<random port>" : w.port}`, field: "webDownload.bind/port", randomPort: w.port === 0 }];
+}
+
+/**
+ * Whether stock Glance filtering would let web-download fetch from these URLs. The harness cannot read
+ * glance-api.conf, so a refusal is a warning naming the setting, not a failure.
+ */
+export function judgeWebDownload(w: WebDownload): Check {
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  const urls = webDownloadUrls(w);
+  for (const u of urls) {
+    let port: number | undefined;
+    let host: string;
+    if (u.randomPort) {
+      host = w.bind;
+    } else {
+      const p = new URL(u.url);
+      host = p.hostname;
+      port = p.port ? Number(p.port) : p.protocol === "https:" ? 443 : 80;
+    }
+    if (port === undefined || !STOCK_GLANCE_FILTER.allowed_ports.includes(port))
+      problems.push(
+        `${u.url} (${u.field}): port ${port ?? "random"} is not in stock Glance's [import_filtering_opts] allowed_ports = [80, 443]`,
+      );
+    const refused = refusedHost(host);
+    if (refused)
+      problems.push(
+        `${u.url} (${u.field}): host ${host} is ${refused}; Glance refuses loopback and link-local hosts unless [import_filtering_opts] allowed_hosts lists them (and a host in disallowed_hosts is always refused)`,
+      );
+  }
+  if (problems.some((p) => p.includes("allowed_ports")))
+    fixes.push(
+      "add the port to [import_filtering_opts] allowed_ports in glance-api.conf (allowed_ports = [] allows any), or set webDownload.port: 80 (or 443)",
+    );
+  if (problems.some((p) => p.includes("allowed_hosts")))
+    fixes.push(
+      "set webDownload.bind (or webDownload.advertiseUrl) to an address Glance reaches that is not loopback, or list the host in allowed_hosts",
+    );
+  fixes.push("or give webDownload.uri: an image on a server Glance may fetch from");
+  if (!problems.length)
+    return {
+      name: "web-download",
+      ok: true,
+      warn: false,
+      detail: `Glance fetches from ${urls.map((u) => u.url).join(", ")}: port and host pass stock filtering`,
+    };
+  return {
+    name: "web-download",
+    ok: true,
+    warn: true,
+    detail: `${problems.join("; ")}; the harness cannot read glance-api.conf, so this holds only if that Glance keeps the defaults`,
+    hint: fixes.join("; "),
+  };
+}
+
+const firstLine = (e: unknown) => redactText((e as Error).message ?? String(e)).split("\n")[0]!;
+
+/**
+ * What the selected tests need from the cloud, per region: quotas, the flavor, the network (or microversion
+ * 2.37 for none), the admin role, and whether Glance may fetch from the image server. Reads only.
+ */
+export async function preflightChecks(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">, session: Session): Promise<Check[]> {
+  const checks: Check[] = [];
+  const writable = tierAllows(sel.tier, "standard");
+  checks.push(judgeAdmin(session.roles, cfg, sel));
+  const needs = siteNeeds(cfg, sel);
+  const boots = needs.some((n) => n.instances > 0);
+  const project = session.projectName ?? session.projectId;
+  for (const scope of byRegion(cfg, needs)) {
+    const where = scope.region ? ` (region ${scope.region})` : "";
+    const sites = scope.needs.map((n) => n.site).join(", ");
+    let compute: ComputeClient | undefined;
+    try {
+      compute = await ComputeClient.negotiate(session, { region: scope.region });
+    } catch (e) {
+      checks.push({ name: `Nova${where}`, ok: false, detail: firstLine(e), hint: `Nova must answer for ${sites}` });
+    }
+    let flavor: Flavor | undefined;
+    if (compute && boots) {
+      try {
+        flavor = await compute.findFlavor(cfg.flavor);
+        checks.push({
+          name: `flavor${where}`,
+          ok: true,
+          detail: `${flavor.name} (${flavor.id}): ${flavor.vcpus} vCPU, ${flavor.ram} MiB, ${flavor.disk} GB disk`,
+        });
+      } catch (e) {
+        checks.push({
+          name: `flavor${where}`,
+          ok: false,
+          detail: firstLine(e),
+          hint: `flavor in the config must name a flavor the credential's project can use at ${sites} (openstack flavor list --all)`,
+        });
+      }
+      let found: { name?: string } | Error | undefined;
+      if (cfg.network !== "none")
+        found = await session
+          .client("neutron", "network", { region: scope.region, transform: (u) => `${u.replace(/\/+$/, "").replace(/\/v2\.0$/, "")}/v2.0` })
+          .request("GET", `/networks/${encodeURIComponent(cfg.network)}`, { expect: 200, schema: networkSchema })
+          .then((r) => r.data.network)
+          .catch((e: unknown) => e as Error);
+      checks.push({ ...judgeNetwork(cfg.network, compute.microversion, found), name: `network${where}` });
+    }
+    if (!writable) continue;
+    try {
+      const volume = await VolumeClient.negotiate(session, { region: scope.region });
+      checks.push(...judgeCinderQuota(await volume.showQuotaUsage(session.projectId), scope.needs, { project, region: scope.region }));
+    } catch (e) {
+      checks.push({
+        name: `quota Cinder${where}`,
+        ok: true,
+        warn: true,
+        detail: `could not read: ${firstLine(e)}`,
+        hint: "the run's needs were not compared with Cinder's quotas",
+      });
+    }
+    if (compute && flavor && boots) {
+      try {
+        checks.push(
+          ...judgeComputeQuota(await compute.showQuotaDetail(session.projectId), scope.needs, flavor, { project, region: scope.region }),
+        );
+      } catch (e) {
+        checks.push({
+          name: `quota Nova${where}`,
+          ok: true,
+          warn: true,
+          detail: `could not read: ${firstLine(e)}`,
+          hint: "the run's needs were not compared with Nova's quotas",
+        });
+      }
+    }
+  }
+  if (writable && sel.suites.includes("multistore") && sel.sites.includes(cfg.central.name)) checks.push(judgeWebDownload(cfg.webDownload));
+  return checks;
+}
+
+const networkSchema = z.looseObject({ network: z.looseObject({ id: z.string(), name: z.string().optional() }) });
