@@ -7,18 +7,12 @@ import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 import { select, type Selection } from "../harness/selection.ts";
+import type { Check } from "./check.ts";
 import { preflightChecks } from "./preflight.ts";
 
 const defaultSelection = (cfg: Config) => select(cfg, {});
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** A warning: the run can go on, some tests will be weaker. */
-  warn?: boolean;
-  detail: string;
-  hint?: string;
-}
+export type { Check };
 
 const first = (e: unknown) => redactText((e as Error).message ?? String(e)).split("\n")[0]!;
 

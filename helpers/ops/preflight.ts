@@ -9,7 +9,7 @@ import { redactText } from "../core/redact.ts";
 import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
 import { CATALOG, type CatalogEntry, roleOf, runsAt, tierAllows } from "../harness/catalog.ts";
 import type { Selection } from "../harness/selection.ts";
-import type { Check } from "./doctor.ts";
+import type { Check } from "./check.ts";
 
 /** What one test holds in the cloud at most: volumes, Cinder snapshots, backups and servers. */
 export interface Holds {
