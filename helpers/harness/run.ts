@@ -275,6 +275,18 @@ export async function runVerification(
   return { exitCode: ok ? 0 : 1, runDir, summary, leftovers, rbd };
 }
 
+/** The site's Ceph version for the report's environment; the probe (an ssh connection, say) is closed after. */
+async function cephVersion(site: Parameters<typeof createCephProbe>[0]): Promise<string> {
+  const probe = createCephProbe(site, { timeoutMs: 15000 });
+  try {
+    return await probe.version();
+  } catch (e) {
+    return `unknown (${(e as Error).message.split("\n")[0]})`;
+  } finally {
+    await probe.close();
+  }
+}
+
 /** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
 async function writeReports(
   cfg: Config,
@@ -288,11 +300,7 @@ async function writeReports(
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
   for (const site of sites) {
     const siteCfg = allSites(cfg).find((s) => s.name === site)!;
-    const ceph = hasCephAccess(siteCfg)
-      ? await createCephProbe(siteCfg, { timeoutMs: 15000 })
-          .version()
-          .catch((e) => `unknown (${(e as Error).message.split("\n")[0]})`)
-      : "not known: no Ceph access";
+    const ceph = hasCephAccess(siteCfg) ? await cephVersion(siteCfg) : "not known: no Ceph access";
     writeEnvironment(resultDirs[site]!, {
       cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
       region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",
