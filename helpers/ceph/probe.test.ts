@@ -20,6 +20,8 @@ const KEY = "AQBvxyFnAAAAABAAk2Zr6b0mJ4dS5rQb8f8Jxw==";
 const STUB = `#!/bin/sh
 case "$*" in *slow*) exec sleep 10;; esac
 case "$*" in *fail*) echo "rbd: error opening image: key = ${KEY}" >&2; exit 2;; esac
+case "$*" in *racy*) n="$(dirname "$0")/racy.$1"; if [ ! -e "$n" ]; then : > "$n"; echo "rbd: error opening volume-1: (2) No such file or directory" >&2; exit 2; fi; echo "[]"; exit 0;; esac
+case "$*" in *gone*) echo "rbd: error opening volume-1: (2) No such file or directory" >&2; exit 2;; esac
 case "$*" in *fsid*) echo 0F9EE397-8B6D-483E-8D10-9BBFE358836C; exit 0;; esac
 for a in "$0" "$@"; do echo "$a"; done
 `;
@@ -106,6 +108,14 @@ describe("local transport", () => {
     expect((err as Error).message).toBe(
       "ceph probe dcn0 (local): `rbd --cluster dcn0 info volumes/fail` exited 2: rbd: error opening image: key = [REDACTED]",
     );
+  });
+
+  test("a listing that meets an image deleted under it is taken again, at most three times", async () => {
+    await using p = probe({ kind: "local" });
+    expect(await p.rbdList("racy")).toEqual([]);
+    const err = await p.rbdList("gone").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CephCommandError);
+    expect((err as CephCommandError).stderrTail).toContain("error opening volume-1: (2) No such file or directory");
   });
 
   test("reject: false returns the exit code", async () => {

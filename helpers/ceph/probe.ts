@@ -220,6 +220,19 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
 
   const json = async (argv: string[]) => (await invoke([...argv, "--format", "json"])).stdout;
 
+  // NOTE: `rbd ls -l` opens each image it lists; one deleted in between (a volume another test removes) makes the
+  // whole listing fail with "error opening <image>: (2) No such file or directory". The listing is taken again.
+  const listing = async <T>(read: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read();
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof CephCommandError) || !/error opening \S+: \(2\) No such file or directory/.test(e.stderrTail))
+          throw e;
+      }
+    }
+  };
+
   const probe: CephProbe = {
     site: site.name,
     cluster,
@@ -228,8 +241,8 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     fsid: async () => parseCephFsid(await json(["ceph", "fsid"])),
     status: async () => parseCephStatus(await json(["ceph", "-s"])),
     health: async () => (await probe.status()).health,
-    rbdList: async (pool) => parseRbdList(await json(["rbd", "-p", pool, "ls", "-l"])),
-    rbdListText: async (pool) => (await invoke(["rbd", "-p", pool, "ls", "-l"])).stdout,
+    rbdList: (pool) => listing(async () => parseRbdList(await json(["rbd", "-p", pool, "ls", "-l"]))),
+    rbdListText: (pool) => listing(async () => (await invoke(["rbd", "-p", pool, "ls", "-l"])).stdout),
     rbdSnapshots: async (pool, image) => parseRbdSnapshots(await json(["rbd", "snap", "ls", `${pool}/${image}`])),
     rbdInfo: async (pool, image) => parseRbdInfo(await json(["rbd", "info", `${pool}/${image}`])),
     rbdChildren: async (pool, image, snapshot) => parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
