@@ -396,22 +396,18 @@ describe("diff, quality gates, known issues, categories and history", () => {
       reason: "compute host moved for maintenance",
       link: "https://bugs.example/42",
     };
-    const live = await withFault("dcn1", "az-mismatch", () =>
-      runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]),
-    );
+    // One fault for both runs: the same failure, under a known issue that is live, then expired.
+    const [live, expired] = await withFault("dcn1", "az-mismatch", async () => [
+      await runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]),
+      await runHarness([
+        ...rules,
+        "--config",
+        labConfigWith({ knownIssues: [{ ...issue, expires: "2020-01-01" }], gates: { sites: { dcn1: { minTests: 50 } } } }),
+      ]),
+    ]);
     expect(live.exitCode, live.output).toBe(0);
     expect(live.summary.sites[0]!.gates).toMatchObject({ ok: true, known: [{ test: "rule-1-same-names", expires: "2099-12-31" }] });
     expect(live.output).toContain("FAILED (known issue until 2099-12-31: compute host moved for maintenance https://bugs.example/42)");
-    const expired = await withFault("dcn1", "az-mismatch", () =>
-      runHarness([
-        ...rules,
-        "--config",
-        labConfigWith({
-          knownIssues: [{ ...issue, expires: "2020-01-01" }],
-          gates: { sites: { dcn1: { minTests: 50 } } },
-        }),
-      ]),
-    );
     expect(expired.exitCode).toBe(1);
     expect(expired.output).toContain("[dcn1] known issue for rule-1-same-names expired on 2020-01-01: the failure counts again");
     expect(expired.output).toContain("[dcn1] GATE maxFailures not met: 1 failed (at most 0)");
