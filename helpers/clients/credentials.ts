@@ -11,8 +11,19 @@ import { registerSecret } from "../core/redact.ts";
 
 export type Interface = "public" | "internal" | "admin";
 
+/** What a password or token is scoped to: a project, a domain or the system. */
+export interface AuthScope {
+  projectName?: string;
+  projectId?: string;
+  projectDomainName?: string;
+  projectDomainId?: string;
+  domainName?: string;
+  domainId?: string;
+  systemScope?: string;
+}
+
 export type CloudAuth =
-  | {
+  | ({
       type: "password";
       authUrl: string;
       password: string;
@@ -20,27 +31,13 @@ export type CloudAuth =
       userId?: string;
       userDomainName?: string;
       userDomainId?: string;
-      projectName?: string;
-      projectId?: string;
-      projectDomainName?: string;
-      projectDomainId?: string;
-      domainName?: string;
-      domainId?: string;
-      systemScope?: string;
-    }
-  | {
+    } & AuthScope)
+  | ({
       /** A token issued beforehand (keystoneauth's token/v3token): exchanged for a scoped one, never logged. */
       type: "token";
       authUrl: string;
       token: string;
-      projectName?: string;
-      projectId?: string;
-      projectDomainName?: string;
-      projectDomainId?: string;
-      domainName?: string;
-      domainId?: string;
-      systemScope?: string;
-    }
+    } & AuthScope)
   | {
       type: "v3applicationcredential";
       authUrl: string;
