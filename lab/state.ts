@@ -110,8 +110,9 @@ export function writeSecretFile(path: string, content: string): void {
 const DB_USERS = ["keystone", "glance", "cinder", "nova", "placement", "neutron"];
 const SERVICE_USERS = ["glance", "cinder", "nova", "placement", "neutron"];
 
-function password(): string {
-  return randomBytes(18).toString("base64url");
+// NOTE: hex, because a base64url password may begin with "-", and rabbitmqctl add_user then reads it as options.
+export function password(): string {
+  return randomBytes(18).toString("hex");
 }
 
 export function loadOrCreateSecrets(): LabSecrets {
