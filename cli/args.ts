@@ -33,6 +33,7 @@ export const SELECTION_OPTIONS = {
   config: { type: "string" },
   sites: { type: "string" },
   suites: { type: "string" },
+  tests: { type: "string" },
   tier: { type: "string" },
   "allow-writes": { type: "boolean" },
 } as const;

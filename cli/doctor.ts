@@ -5,7 +5,7 @@ import { formatChecks, runChecks } from "../helpers/ops/doctor.ts";
 import { select, type Selection } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify doctor [--config FILE] [--sites dcn0,dcn1] [--suites ...] [--tier TIER] [--allow-writes]
+const USAGE = `usage: dcn-verify doctor [--config FILE] [--sites dcn0,dcn1] [--suites ...] [--tests IDS] [--tier TIER] [--allow-writes]
   Checks what a run needs, one line per check with a hint when it fails: the config, the credentials, the
   service catalog, each endpoint, and each site's Ceph probe; then, for the tests the options select (as run
   takes them), the preflight: quotas against what those tests create, the flavor, the network, the admin role,
@@ -21,7 +21,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   try {
     path = configPathOf(args.config);
     cfg = await loadConfig(path);
-    sel = select(cfg, { sites: args.sites, suites: args.suites, tier: args.tier, allowWrites: args["allow-writes"] });
+    sel = select(cfg, { sites: args.sites, suites: args.suites, tests: args.tests, tier: args.tier, allowWrites: args["allow-writes"] });
   } catch (e) {
     process.stdout.write(
       `${formatChecks([{ name: "config", ok: false, detail: redactText((e as Error).message), hint: "fix the field named above" }])}\n`,

@@ -6,7 +6,7 @@ import { redactText } from "../helpers/core/redact.ts";
 import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tier TIER] [--allow-writes] [--json]
+const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--json]
   A dry run: per site, the tests 'dcn-verify run' would run with the same options, their tier, and what they
   would create. It authenticates to check the credentials and calls nothing else.`;
 
@@ -18,7 +18,13 @@ export async function planCommand(argv: string[]): Promise<number> {
   let plan: Plan;
   try {
     cfg = await loadConfig(configPathOf(args.config));
-    plan = buildPlan(cfg, { sites: args.sites, suites: args.suites, tier: args.tier, allowWrites: args["allow-writes"] });
+    plan = buildPlan(cfg, {
+      sites: args.sites,
+      suites: args.suites,
+      tests: args.tests,
+      tier: args.tier,
+      allowWrites: args["allow-writes"],
+    });
   } catch (e) {
     process.stderr.write(`dcn-verify plan: ${redactText((e as Error).message)}\n`);
     return 2;

@@ -7,13 +7,15 @@ import { formatOutcome, runVerification } from "../helpers/harness/run.ts";
 import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tier TIER] [--allow-writes] [--reports DIR]
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
   capped at read-only unless --allow-writes is given.
   --suites picks groups: procedure (steps 1-7), multistore (Glance multi-store import, at central),
   rules (the DCN edge rules, at each edge), conformance (deployment checks, at every site). All by default.
+  --tests runs only the tests named (ids as plan prints them, or their first parts: dcn-5), with the tests they
+  build on: --tests dcn-6 runs steps 3, 4 and 6 at each edge.
   --strict fails a site on any warning, and on anything left not verified (a skipped test, or a part of a test).
   With --tier given, a site fails when anything within that tier stays not verified (tests above the tier do not
   count); --allow-not-verified, or the config's gates.maxNotVerifiedInTier, lifts that.
@@ -43,6 +45,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     sel = select(cfg, {
       sites: args.sites,
       suites: args.suites,
+      tests: args.tests,
       tier: args.tier,
       allowWrites: args["allow-writes"],
       strict: args.strict,

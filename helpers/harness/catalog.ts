@@ -202,9 +202,9 @@ export function runsAt(e: CatalogEntry, role: SiteRole): boolean {
   return e.where === "every" || e.where === role;
 }
 
-/** The catalog's tests at a site of this role, in the groups asked for, in catalog order. */
-export function testsAt(role: SiteRole, groups: readonly SuiteGroup[]): CatalogEntry[] {
-  return CATALOG.filter((e) => runsAt(e, role) && groups.includes(e.group));
+/** The catalog's tests at a site of this role, in the groups asked for (and among the tests asked for), in catalog order. */
+export function testsAt(role: SiteRole, groups: readonly SuiteGroup[], only?: readonly string[]): CatalogEntry[] {
+  return CATALOG.filter((e) => runsAt(e, role) && groups.includes(e.group) && (!only || only.includes(e.id)));
 }
 
 /** Each group's tests live in suites/<group>.test.ts. */
@@ -213,8 +213,29 @@ export function suiteFile(group: SuiteGroup): string {
 }
 
 /** The suite files a site of this role runs: those holding at least one of its tests. */
-export function suiteFilesAt(role: SiteRole, groups: readonly SuiteGroup[]): string[] {
-  return [...new Set(testsAt(role, groups).map((e) => e.group))].map(suiteFile);
+export function suiteFilesAt(role: SiteRole, groups: readonly SuiteGroup[], only?: readonly string[]): string[] {
+  return [...new Set(testsAt(role, groups, only).map((e) => e.group))].map(suiteFile);
+}
+
+/**
+ * The tests asked for by id (or by the id's first two parts, "dcn-5" for dcn-5-rbd-parent), with every
+ * test they build on, in catalog order.
+ */
+export function closeOverNeeds(ids: readonly string[]): string[] {
+  const keep = new Set<string>();
+  const add = (e: CatalogEntry) => {
+    if (keep.has(e.id)) return;
+    keep.add(e.id);
+    for (const need of e.needs ?? [])
+      for (const from of CATALOG.filter((c) => c.group === e.group && c.provides?.includes(need))) add(from);
+  };
+  for (const id of ids) add(catalogEntry(id));
+  return CATALOG.filter((e) => keep.has(e.id)).map((e) => e.id);
+}
+
+/** The catalog id a name given on the command line means: the id itself, or its first two parts. */
+export function resolveTestId(name: string): string | undefined {
+  return CATALOG.find((e) => e.id === name)?.id ?? CATALOG.find((e) => e.id.startsWith(`${name}-`) && /^[a-z]+-\d+$/.test(name))?.id;
 }
 
 /** The test at this site that provides a thing, if it runs there. */

@@ -32,6 +32,8 @@ export interface RunInfo {
   /** The central site first, then the edge sites to run. */
   sites: string[];
   suites: SuiteGroup[];
+  /** --tests: only these run; every test of the suites when absent. */
+  tests?: string[];
   /** The highest tier the run may execute. */
   tier: Tier;
   startedAt: string;

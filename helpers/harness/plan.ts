@@ -20,8 +20,8 @@ export interface Plan {
 }
 
 /** Per site, the catalog's tests the same options would run, and why the others would not. */
-export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean }): Plan {
-  const { sites, suites, tier, notice } = select(cfg, o);
+export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tests?: string; tier?: string; allowWrites?: boolean }): Plan {
+  const { sites, suites, tests: only, tier, notice } = select(cfg, o);
   return {
     tier,
     notice,
@@ -29,7 +29,7 @@ export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tie
       .map((site) => {
         const role = roleOf(cfg, site);
         const tests: PlannedTest[] = [];
-        for (const e of testsAt(role, suites)) {
+        for (const e of testsAt(role, suites, only)) {
           const blocked = (e.needs ?? [])
             .map((n) => providerOf(role, e.group, n)?.id ?? n)
             .find((id) => !tests.find((t) => t.id === id)?.runs);

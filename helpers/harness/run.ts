@@ -98,8 +98,10 @@ export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
 }
 
 /** The sites that run at least one suite file, each with its files: the catalog decides. */
-export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites">): { site: string; files: string[] }[] {
-  return sel.sites.map((site) => ({ site, files: suiteFilesAt(roleOf(cfg, site), sel.suites) })).filter((s) => s.files.length > 0);
+export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests">): { site: string; files: string[] }[] {
+  return sel.sites
+    .map((site) => ({ site, files: suiteFilesAt(roleOf(cfg, site), sel.suites, sel.tests) }))
+    .filter((s) => s.files.length > 0);
 }
 
 export interface RunOutcome {
@@ -157,6 +159,7 @@ export async function runVerification(
     config: cfg,
     sites: sel.sites,
     suites: sel.suites,
+    ...(sel.tests ? { tests: sel.tests } : {}),
     tier: sel.tier,
     startedAt: new Date().toISOString(),
     testTimeoutMs: testTimeoutMs(cfg),

@@ -5,7 +5,8 @@ import { describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
 import { newRunId } from "./naming.ts";
 import { splitAllureResults } from "./report.ts";
-import { selectSites, selectSuites } from "./selection.ts";
+import { siteFiles } from "./run.ts";
+import { select, selectSites, selectSuites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -30,6 +31,27 @@ describe("run", () => {
     expect(selectSites(cfg)).toEqual(["central", "dcn0", "dcn1"]);
     expect(selectSites(cfg, "dcn1")).toEqual(["central", "dcn1"]);
     expect(() => selectSites(cfg, "dcn1,dcn9")).toThrow(/--sites: unknown site dcn9; the config has central, dcn0, dcn1/);
+  });
+
+  test("--tests runs the tests named and what they build on, at the sites they run at, and refuses what is not there", () => {
+    const six = select(cfg, { tests: "dcn-6" });
+    expect(six.tests).toEqual(["dcn-3-copy-to-edge", "dcn-4-boot-from-volume", "dcn-6-cinder-snapshot"]);
+    expect(six.suites).toEqual(["procedure"]);
+    // central holds none of them: it is not run.
+    expect(siteFiles(cfg, six).map((s) => s.site)).toEqual(["dcn0", "dcn1"]);
+    const mixed = select(cfg, { tests: "conf-14-cinder-backup, dcn-1", sites: "dcn1" });
+    expect(mixed.tests).toEqual(["dcn-1-stores", "conf-14-cinder-backup"]);
+    expect(mixed.suites).toEqual(["procedure", "conformance"]);
+    expect(siteFiles(cfg, mixed).map((s) => [s.site, s.files.map((f) => f.split("/").pop())])).toEqual([
+      ["central", ["procedure.test.ts"]],
+      ["dcn1", ["conformance.test.ts"]],
+    ]);
+    expect(select(cfg, {}).tests).toBeUndefined();
+    expect(() => select(cfg, { tests: "dcn-9,dcn-5" })).toThrow(/--tests: unknown test dcn-9; give ids as dcn-verify plan prints them/);
+    expect(() => select(cfg, { tests: "dcn" })).toThrow(/--tests: unknown test dcn;/);
+    expect(() => select(cfg, { tests: "dcn-5", suites: "rules" })).toThrow(
+      "--tests: dcn-3-copy-to-edge, dcn-4-boot-from-volume, dcn-5-rbd-parent not in --suites rules",
+    );
   });
 
   test("Allure results are split by their site label, with the attachments they reference", () => {

@@ -1,6 +1,6 @@
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { CATALOG } from "./catalog.ts";
+import { CATALOG, catalogEntry, closeOverNeeds, resolveTestId } from "./catalog.ts";
 import { SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "./model.ts";
 
 /** The run's highest tier: --tier (default standard), capped at read-only for a production cloud unless writes are allowed. */
@@ -39,6 +39,28 @@ export function selectSuites(only?: string): SuiteGroup[] {
   return SUITE_GROUPS.filter((g) => asked.includes(g));
 }
 
+/**
+ * --tests: the tests asked for, with what they build on. Unknown names are refused, and so is a test
+ * outside the groups --suites asked for.
+ */
+export function selectTests(only: string | undefined, suites: readonly SuiteGroup[]): string[] | undefined {
+  if (only === undefined) return undefined;
+  const asked = only
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = asked.filter((s) => !resolveTestId(s));
+  if (unknown.length || asked.length === 0)
+    throw new ConfigError(
+      `--tests: unknown test ${unknown.join(", ") || "(none given)"}; give ids as dcn-verify plan prints them (dcn-5-rbd-parent, or dcn-5)`,
+      [],
+    );
+  const ids = closeOverNeeds(asked.map((s) => resolveTestId(s)!));
+  const outside = ids.filter((id) => !suites.includes(catalogEntry(id).group));
+  if (outside.length) throw new ConfigError(`--tests: ${outside.join(", ")} not in --suites ${suites.join(",")}`, []);
+  return ids;
+}
+
 /** The sites to run: central always (its checks come first), then the edges asked for. */
 export function selectSites(cfg: Config, only?: string): string[] {
   const edges = cfg.edges.map((e) => e.name);
@@ -57,6 +79,8 @@ export interface Selection {
   sites: string[];
   suites: SuiteGroup[];
   tier: Tier;
+  /** --tests: only these tests run (what was asked, and what it builds on); all when not given. */
+  tests?: string[];
   /** Why the tier is lower than asked, if it is. */
   notice?: string;
   /** Fail each site on any warning or anything not verified (--strict). */
@@ -71,15 +95,26 @@ export interface Selection {
 /** What `run` and `plan` select from the same options; bad options throw a ConfigError naming them. */
 export function select(
   cfg: Config,
-  o: { sites?: string; suites?: string; tier?: string; allowWrites?: boolean; strict?: boolean; allowNotVerified?: boolean },
+  o: {
+    sites?: string;
+    suites?: string;
+    tests?: string;
+    tier?: string;
+    allowWrites?: boolean;
+    strict?: boolean;
+    allowNotVerified?: boolean;
+  },
 ): Selection {
-  const suites = selectSuites(o.suites);
+  const groups = selectSuites(o.suites);
+  const tests = selectTests(o.tests, groups);
+  const suites = tests ? groups.filter((g) => tests.some((id) => catalogEntry(id).group === g)) : groups;
   checkKnownIssues(cfg);
   const sites = selectSites(cfg, o.sites);
   const { tier, notice } = selectTier(o.tier, cfg.production, Boolean(o.allowWrites));
   return {
     sites,
     suites,
+    ...(tests ? { tests } : {}),
     tier,
     ...(notice ? { notice } : {}),
     ...(o.strict ? { strict: true } : {}),

@@ -117,7 +117,7 @@ export function siteSuite(): SiteSuite {
     },
     test(id, title, body) {
       const entry = catalogEntry(id);
-      if (!runsAt(entry, role)) return;
+      if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id))) return;
       test(title, async (t) => {
         t.task.meta.testId = id;
         t.task.meta.tier = entry.tier;

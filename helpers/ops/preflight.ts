@@ -7,7 +7,7 @@ import { allSites } from "../config/load.ts";
 import type { Config, WebDownload } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
-import { CATALOG, type CatalogEntry, roleOf, runsAt, tierAllows } from "../harness/catalog.ts";
+import { type CatalogEntry, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
 import type { Selection } from "../harness/selection.ts";
 import type { Check } from "./check.ts";
 
@@ -52,10 +52,10 @@ const inTier = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel
  * gigabytes counts each volume and each snapshot at the config's volume.sizeGiB (Cinder counts snapshots
  * in gigabytes unless no_snapshot_gb_quota is set).
  */
-export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): SiteNeed[] {
+export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">): SiteNeed[] {
   return sel.sites.map((name) => {
     const site = allSites(cfg).find((s) => s.name === name)!;
-    const tests = CATALOG.filter((e) => runsAt(e, roleOf(cfg, name)) && sel.suites.includes(e.group) && inTier(e, sel) && HOLDS[e.id]);
+    const tests = testsAt(roleOf(cfg, name), sel.suites, sel.tests).filter((e) => inTier(e, sel) && HOLDS[e.id]);
     const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (HOLDS[e.id]![k] ?? 0), 0);
     const volumes = sum("volumes");
     const snapshots = sum("snapshots");
@@ -208,11 +208,13 @@ export const ADMIN_NEEDS: readonly { tests: string[]; why: string }[] = [
   { tests: ["conf-6-nova-az"], why: "Nova's hypervisors, services and aggregates are admin-only" },
 ];
 
-export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">): Check {
+export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">): Check {
   if (roles.includes("admin")) return { name: "admin role", ok: true, warn: false, detail: `roles ${roles.join(", ")}` };
   const selected = new Set(
     sel.sites.flatMap((s) =>
-      CATALOG.filter((e) => runsAt(e, roleOf(cfg, s)) && sel.suites.includes(e.group) && inTier(e, sel)).map((e) => e.id),
+      testsAt(roleOf(cfg, s), sel.suites, sel.tests)
+        .filter((e) => inTier(e, sel))
+        .map((e) => e.id),
     ),
   );
   const hit = ADMIN_NEEDS.map((a) => ({ ...a, tests: a.tests.filter((t) => selected.has(t)) })).filter((a) => a.tests.length);
@@ -298,7 +300,11 @@ const firstLine = (e: unknown) => redactText((e as Error).message ?? String(e)).
  * What the selected tests need from the cloud, per region: quotas, the flavor, the network (or microversion
  * 2.37 for none), the admin role, and whether Glance may fetch from the image server. Reads only.
  */
-export async function preflightChecks(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tier">, session: Session): Promise<Check[]> {
+export async function preflightChecks(
+  cfg: Config,
+  sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">,
+  session: Session,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const writable = tierAllows(sel.tier, "standard");
   checks.push(judgeAdmin(session.roles, cfg, sel));
@@ -369,7 +375,8 @@ export async function preflightChecks(cfg: Config, sel: Pick<Selection, "sites" 
       }
     }
   }
-  if (writable && sel.suites.includes("multistore") && sel.sites.includes(cfg.central.name)) checks.push(judgeWebDownload(cfg.webDownload));
+  if (writable && testsAt("central", sel.suites, sel.tests).some((e) => e.group === "multistore") && sel.sites.includes(cfg.central.name))
+    checks.push(judgeWebDownload(cfg.webDownload));
   return checks;
 }
 
