@@ -18,6 +18,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["tests/e2e/**/*.lab.test.ts"],
+          globalSetup: ["tests/e2e/global-setup.ts"],
           fileParallelism: false,
           sequence: { concurrent: false },
           testTimeout: 900000,

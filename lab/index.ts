@@ -236,6 +236,8 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
           serverStopped: 90,
           snapshotAvailable: 120,
           deletion: 120,
+          // NOTE: on loopback every operation ends within seconds: polls back off to 2 s, not the default 5 s.
+          pollIntervalMax: 2,
         },
         // NOTE: one OSD per cluster: pools have size 1.
         conformance: { minPoolSize: 1, nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml } },

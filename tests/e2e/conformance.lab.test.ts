@@ -8,29 +8,21 @@ import { loadConfig } from "../../helpers/config/load.ts";
 import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { paths } from "../../lab/state.ts";
-import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
+import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, typedRun, withFault } from "./testing.ts";
 
-/** The conformance suite at dcn0 only, with short waits and the config's fields replaced as asked. */
-const atDcn0 = (tier: string, overrides: Record<string, unknown> = {}) =>
-  runHarness([
-    "--config",
-    labConfigWith({ timeouts: SHORT_TIMEOUTS, ...overrides }),
-    "--suites",
-    "conformance",
-    "--tier",
-    tier,
-    "--sites",
-    "dcn0",
-  ]);
+/** Conformance checks at dcn0 only (and central's, for those that run there), with short waits and the config's fields replaced as asked. */
+const atDcn0 = (tests: string, tier: string, overrides: Record<string, unknown> = {}) =>
+  runHarness(["--config", labConfigWith({ timeouts: SHORT_TIMEOUTS, ...overrides }), "--tests", tests, "--tier", tier, "--sites", "dcn0"]);
 
 describe("deployment conformance", () => {
   test("on the healthy lab every check passes or is skipped with its reason", async () => {
-    const run = await runHarness(["--suites", "conformance", "--tier", "standard"]);
+    // The conformance checks of `dcn-verify run` as typed (tier standard, every suite), shared with run.lab.
+    const run = await typedRun();
     expect(run.exitCode, run.output).toBe(0);
-    const tests = run.summary.sites.flatMap((s) => s.tests.map((t) => ({ site: s.site, ...t })));
+    const tests = run.summary.sites.flatMap((s) => s.tests.filter((t) => t.id.startsWith("conf-")).map((t) => ({ site: s.site, ...t })));
     expect(tests.filter((t) => t.status === "failed")).toEqual([]);
     expect(tests.filter((t) => t.status === "skipped").map((t) => `${t.site}:${t.id}: ${t.failure}`)).toEqual([]);
-    expect(run.summary.sites.map((s) => [s.site, s.tests.length])).toEqual([
+    expect(run.summary.sites.map((s) => [s.site, tests.filter((t) => t.site === s.site).length])).toEqual([
       ["central", 13],
       ["dcn0", 8],
       ["dcn1", 8],
@@ -96,7 +88,7 @@ describe("deployment conformance", () => {
     const lab = parse(readFileSync(paths().config, "utf8")) as { edges: { name: string; ceph: Record<string, unknown> }[] };
     // NOTE: client.glance's mon 'profile rbd' reads the maps but not the mon's auth commands: 'ceph auth get' answers EACCES.
     const edges = lab.edges.map((e) => (e.name === "dcn0" ? { ...e, ceph: { ...e.ceph, user: "glance", pools: { backups: false } } } : e));
-    const run = await atDcn0("standard", { edges });
+    const run = await atDcn0("conf-2,conf-4,conf-14", "standard", { edges });
     const caps = testOf(run, "dcn0", "conf-4-ceph-caps");
     expect(caps.status, run.output).toBe("skipped");
     expect(caps.notVerified).toEqual([
@@ -113,7 +105,7 @@ describe("deployment conformance", () => {
   });
 
   test("conf-14 fails when the edge's cinder-backup service is down, naming the host and its state", async () => {
-    const run = await withFault("dcn0", "backup-down", () => atDcn0("standard"));
+    const run = await withFault("dcn0", "backup-down", () => atDcn0("conf-14", "standard"));
     const t = testOf(run, "dcn0", "conf-14-cinder-backup");
     expect(t.status, run.output).toBe("failed");
     expect(t.failure).toMatch(
@@ -124,7 +116,7 @@ describe("deployment conformance", () => {
 
   test("conf-3 on an empty images pool is not verified, with its reason, never a pass", async () => {
     // NOTE: the lab's backups all go to central's cluster, so dcn0's backups pool is an empty pool to point conf-3 at.
-    const run = await atDcn0("read-only", { rbd: { imagesPool: "backups" } });
+    const run = await atDcn0("conf-3", "read-only", { rbd: { imagesPool: "backups" } });
     const t = testOf(run, "dcn0", "conf-3-ceph-image-snapshots");
     expect(t.status, run.output).toBe("skipped");
     expect(t.notVerified).toEqual([expect.stringMatching(/^the backups pool on dcn0's cluster holds no rbd image: there are no layering/)]);

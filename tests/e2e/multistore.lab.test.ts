@@ -26,7 +26,7 @@ describe("multi-store import on a lab broken on purpose", () => {
     // Glance without dcn1's store (fault store-missing) is a cloud of one edge, as the config says.
     let broken: Promise<unknown> | undefined;
     const run = await withFault("dcn1", "store-missing", () =>
-      runHarness(["--config", oneEdge, "--sites", "central", "--suites", "multistore"], {
+      runHarness(["--config", oneEdge, "--sites", "central", "--tests", "ms-10,ms-11"], {
         onLine: (line) => {
           const id = /\[central\] ▶ DELETE \/v2\/stores\/dcn0\/([0-9a-f-]{36})/.exec(line)?.[1];
           if (id && !broken) broken = execa("rbd", ["--cluster", "central", "snap", "unprotect", `images/${id}@snap`]);

@@ -43,7 +43,7 @@ function faultWhen(trigger: RegExp, site: string, kind: string) {
 describe("dcn-verify run on a lab broken on purpose", () => {
   test("an edge store missing from Glance fails step 1 at central and step 3 at that edge", async () => {
     const run = await withFault("dcn1", "store-missing", () =>
-      runHarness(["--config", config(), "--sites", "dcn1", "--suites", "procedure"]),
+      runHarness(["--config", config(), "--sites", "dcn1", "--tests", "dcn-1,dcn-4"]),
     );
     expect(run.exitCode).not.toBe(0);
     const stores = testOf(run, "central", "dcn-1-stores");
@@ -57,7 +57,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
 
   test("Glance hiding image locations fails step 2's and step 3's location checks, and step 5 finds a full copy", async () => {
     const run = await withFault("central", "no-locations", () =>
-      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]),
+      runHarness(["--config", config(), "--sites", "dcn0", "--tests", "dcn-2,dcn-5"]),
     );
     expect(run.exitCode).not.toBe(0);
     const importing = testOf(run, "central", "dcn-2-raw-import");
@@ -75,7 +75,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
 
   test("an edge cluster's OSD stopped before the copy fails step 3 with what it waited for", async () => {
     const cfg = config();
-    const run = await withFault("dcn0", "osd-down", () => runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"]));
+    const run = await withFault("dcn0", "osd-down", () => runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-2,dcn-3"]));
     const left = await sweepAfterHeal(run, cfg);
     expect(run.exitCode).not.toBe(0);
     expect(testOf(run, "central", "dcn-2-raw-import").status).toBe("passed");
@@ -91,7 +91,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
 
   test("a compute host that is down means the server never reaches ACTIVE, and step 4 says so", async () => {
     const run = await withFault("dcn0", "compute-down", () =>
-      runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure"]),
+      runHarness(["--config", config(), "--sites", "dcn0", "--tests", "dcn-5,dcn-6"]),
     );
     expect(run.exitCode).not.toBe(0);
     const boot = testOf(run, "dcn0", "dcn-4-boot-from-volume");
@@ -106,7 +106,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
   test("a compute service that dies after the boot leaves the server stuck in step 6, and step 6 says so", async () => {
     const cfg = config();
     const f = faultWhen(/^\[dcn0\] ▶ run rbd -p volumes ls -l/, "dcn0", "compute-down");
-    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"], { onLine: f.onLine });
+    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-5,dcn-6"], { onLine: f.onLine });
     expect(await f.done()).toBe(true);
     const left = await sweepAfterHeal(run, cfg);
     expect(testOf(run, "dcn0", "dcn-5-rbd-parent").status).toBe("passed");
@@ -122,7 +122,7 @@ describe("dcn-verify run on a lab broken on purpose", () => {
   test("central's OSD stopped while the edge's data is copied back fails step 7, naming the store", async () => {
     const cfg = config();
     const f = faultWhen(/^\[dcn0\] ▶ copy-image [0-9a-f-]{36} to central/, "central", "osd-down");
-    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--suites", "procedure"], { onLine: f.onLine });
+    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-7"], { onLine: f.onLine });
     expect(await f.done()).toBe(true);
     const left = await sweepAfterHeal(run, cfg);
     expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");

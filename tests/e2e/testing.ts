@@ -1,33 +1,20 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { inject } from "vitest";
 import { parse, stringify } from "yaml";
 import type { RunSummary } from "../../helpers/harness/model.ts";
-import { paths, REPO_ROOT } from "../../lab/state.ts";
+import { paths } from "../../lab/state.ts";
+import { BIN, cli, labEnv, stock } from "./clients.ts";
+import { STOCK_EVIDENCE } from "./fault-evidence.ts";
 
-const BIN = join(REPO_ROOT, "bin", "dcn-verify.mjs");
+export { cli, labEnv, stock };
 
-/** Runs the dcn-verify CLI as an operator would. */
-export async function cli(args: string[], o: { env?: Record<string, string>; timeoutMs?: number } = {}) {
-  return execa(process.execPath, [BIN, ...args], { reject: false, timeout: o.timeoutMs ?? 900000, env: o.env, all: true });
-}
-
-/** The OS_* variables of the lab's openrc, for the stock OpenStack clients. */
-export function labEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(join(paths().root, "openrc"), "utf8").split("\n")) {
-    const m = /^export (\w+)='?([^']*)'?$/.exec(line);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
-}
-
-export async function stock(cmd: string, args: string[]) {
-  return execa(cmd, args, { env: labEnv(), reject: false, timeout: 120000 });
-}
-
-/** Applies a lab fault for the duration of fn, and heals it afterwards whatever happens. */
+/**
+ * Applies a lab fault for the duration of fn, and heals it afterwards whatever happens. Where the
+ * stock clients can see the fault (STOCK_EVIDENCE), that is checked first.
+ */
 export async function withFault<T>(site: string, kind: string, fn: () => Promise<T>): Promise<T> {
   const f = await cli(["lab", "fault", site, kind]);
   if (f.exitCode !== 0) throw new Error(`lab fault ${site} ${kind} failed:\n${f.all}`);
@@ -37,6 +24,7 @@ export async function withFault<T>(site: string, kind: string, fn: () => Promise
   };
   let out: T;
   try {
+    await STOCK_EVIDENCE[kind]?.(site);
     out = await fn();
   } catch (e) {
     await heal().catch(() => undefined);
@@ -112,6 +100,18 @@ export async function runHarness(
     throw new Error(`the run wrote no summary (exit ${r.exitCode}):\n${r.all}`);
   }
   return { exitCode: r.exitCode ?? -1, output: r.all ?? "", runDir, summary };
+}
+
+/**
+ * The run an operator types first, `dcn-verify run` with no options, on the healthy lab: made once per
+ * vitest invocation and shared by the files that judge it (run.lab, conformance.lab).
+ */
+export async function typedRun(): Promise<HarnessRun> {
+  const memo = join(tmpdir(), `dcnv-e2e-typed-run-${inject("e2eSession")}.json`);
+  if (existsSync(memo)) return JSON.parse(readFileSync(memo, "utf8")) as HarnessRun;
+  const run = await runHarness([], { asTyped: true });
+  writeFileSync(memo, JSON.stringify(run), { mode: 0o600 });
+  return run;
 }
 
 export function testOf(run: HarnessRun, site: string, id: string) {

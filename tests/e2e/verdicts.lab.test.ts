@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
+import { CATALOG } from "../../helpers/harness/catalog.ts";
 import { paths } from "../../lab/state.ts";
 import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
@@ -13,6 +14,9 @@ const fsidOf = (site: string) => {
   return fsid;
 };
 type LabSite = { name: string; ceph: { fsid?: string } };
+const MULTISTORE = CATALOG.filter((e) => e.group === "multistore")
+  .map((e) => e.id)
+  .join(",");
 
 describe("verdicts that name the cluster they judged", () => {
   test("a probe that reaches another site's cluster fails every test of that site at once, as infrastructure, naming both fsids", async () => {
@@ -37,7 +41,7 @@ describe("verdicts that name the cluster they judged", () => {
   test("an edge's Glance store on another site's cluster and its Cinder backend in central's are each named with the cluster", async () => {
     const run = await withFault("dcn0", "glance-store-foreign", () =>
       withFault("dcn0", "cinder-foreign", () =>
-        runHarness(["--config", config(), "--sites", "dcn0", "--suites", "procedure,rules", "--tier", "standard"]),
+        runHarness(["--config", config(), "--sites", "dcn0", "--tests", "dcn-5,rule-1", "--tier", "standard"]),
       ),
     );
     expect(run.exitCode).toBe(1);
@@ -74,7 +78,7 @@ describe("verdicts that name the cluster they judged", () => {
     // Nova's policy also hides every server's host and the AZs' host lists: dcn1's step 4 says what it could not see.
     const run = await withFault("dcn0", "mon-down", () =>
       withFault("dcn0", "host-hidden", () =>
-        runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } }), "--suites", "procedure,multistore"], { asTyped: true }),
+        runHarness(["--config", labConfigWith({ timeouts: { cephReach: 15 } }), "--tests", `dcn-4,${MULTISTORE}`], { asTyped: true }),
       ),
     );
     const wall = (Date.now() - t0) / 1000;
