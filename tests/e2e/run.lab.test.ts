@@ -201,7 +201,8 @@ describe("dcn-verify run with no options (the first command an operator types)",
       expect(r.output).toContain(`[${edge}] ✔ snapshot the root volume with force, the server running`);
       expect(r.output).toMatch(
         new RegExp(
-          `\\[${edge}\\] ✔ the first \\d+ bytes of images/\\S+@snap on ${edge}'s and central's cluster are the bytes the harness wrote`,
+          `\\[${edge}\\] ✔ the first \\d+ bytes of images/\\S+@snap on ${edge}'s cluster are the bytes the harness wrote[^\\n]*\\n(.*\\n)*` +
+            `\\[${edge}\\] ✔ the first \\d+ bytes of images/\\S+@snap on central's cluster are the bytes the harness wrote \\(sha512\\), and zeros after them`,
         ),
       );
       expect(r.output).toContain(`[${edge}] WARNING rule-5-image-local-before-use: Cinder pulled image`);
