@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { ConfigError, loadConfig } from "../helpers/config/load.ts";
+import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
@@ -7,7 +7,7 @@ import { formatOutcome, runVerification } from "../helpers/harness/run.ts";
 import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--reports DIR] [--max-parallel N]
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
@@ -19,7 +19,6 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   --strict fails a site on any warning, and on anything left not verified (a skipped test, or a part of a test).
   With --tier given, a site fails when anything within that tier stays not verified (tests above the tier do not
   count); --allow-not-verified, or the config's gates.maxNotVerifiedInTier, lifts that.
-  Every suite file of every site runs at once; --max-parallel N runs at most N at a time.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -28,7 +27,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     {
       ...SELECTION_OPTIONS,
       reports: { type: "string" },
-      "max-parallel": { type: "string" },
       strict: { type: "boolean" },
       "allow-not-verified": { type: "boolean" },
     },
@@ -40,9 +38,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let cfg: Config;
   let configPath: string;
   let sel: Selection;
-  let maxParallel: number | undefined;
   try {
-    maxParallel = parseMaxParallel(args["max-parallel"]);
     selectSuites(args.suites);
     configPath = configPathOf(args.config);
     cfg = await loadConfig(configPath);
@@ -60,14 +56,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     say(redactText((e as Error).message));
     return 2;
   }
-  const out = await runVerification(cfg, configPath, sel, { reportsRoot: resolve(args.reports ?? cfg.reportsDir), log: say, maxParallel });
+  const out = await runVerification(cfg, configPath, sel, { reportsRoot: resolve(args.reports ?? cfg.reportsDir), log: say });
   if (out.summary) process.stdout.write(formatOutcome(out));
   return out.exitCode;
-}
-
-/** --max-parallel: a whole number of suite files at a time, 1 or more. */
-export function parseMaxParallel(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(v.trim())) throw new ConfigError(`--max-parallel: '${v}' is not a whole number of 1 or more`, []);
-  return Number(v);
 }

@@ -104,12 +104,6 @@ export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
     .filter((s) => s.files.length > 0);
 }
 
-/** One worker per suite file of the run, at most maxParallel. */
-export function workersFor(plan: { files: string[] }[], maxParallel?: number): number {
-  const files = plan.reduce((n, p) => n + p.files.length, 0);
-  return Math.max(1, Math.min(files, maxParallel ?? files));
-}
-
 export interface RunOutcome {
   exitCode: number;
   runDir: string;
@@ -129,7 +123,7 @@ export async function runVerification(
   cfg: Config,
   configPath: string,
   sel: Selection,
-  o: { reportsRoot: string; log: (line: string) => void; maxParallel?: number },
+  o: { reportsRoot: string; log: (line: string) => void },
 ): Promise<RunOutcome> {
   const { log } = o;
   let clients: Clients;
@@ -211,8 +205,7 @@ export async function runVerification(
       watch: false,
       run: true,
       pool: "threads",
-      // Every suite file of every site at once (a site's files do not wait for another site's), up to --max-parallel.
-      maxWorkers: workersFor(plan, o.maxParallel),
+      maxWorkers: plan.length,
       fileParallelism: true,
       reporters: [reporter, [dependencyModule("allure-vitest/reporter"), { resultsDir: join(runDir, "allure-results") }]],
       projects: plan.map(({ site, files }) => ({
