@@ -315,6 +315,18 @@ export async function fsidOf(site: string): Promise<string> {
   return (await ceph(site, "fsid")).trim();
 }
 
+/** One `ceph -s`: the cluster's health word and whether its OSD is up and in ("DOWN" when the mon does not answer). */
+export async function cephState(site: string): Promise<{ health: string; osdUp: boolean }> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "-s", "--format", "json"], { reject: false, timeout: 10000 });
+  if (r.exitCode !== 0) return { health: "DOWN", osdUp: false };
+  try {
+    const s = JSON.parse(r.stdout) as { health: { status: string }; osdmap: { num_up_osds: number; num_in_osds: number } };
+    return { health: s.health.status, osdUp: s.osdmap.num_up_osds > 0 && s.osdmap.num_in_osds > 0 };
+  } catch {
+    return { health: "DOWN", osdUp: false };
+  }
+}
+
 export async function health(site: string): Promise<string> {
   const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "health"], { reject: false, timeout: 10000 });
   return r.exitCode === 0 ? r.stdout.trim() : "DOWN";

@@ -7,7 +7,7 @@ const USAGE = `usage:
   dcn-verify lab up [--edges N]      start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES}
   dcn-verify lab status              per-site table; exits 1 if any part is down
   dcn-verify lab down                stop every process the lab started
-  dcn-verify lab fault <site> <kind> break one thing on purpose
+  dcn-verify lab fault <site> <kind> [--quiet]  break one thing on purpose (--quiet: no status table after)
   dcn-verify lab heal [<site>]       undo faults (all, or one site's)
 fault kinds: ${FAULT_KINDS.join(" ")}`;
 
@@ -41,9 +41,10 @@ export async function labCommand(args: string[]): Promise<number> {
         return 0;
       }
       case "fault": {
-        const [site, kind] = rest;
+        const [site, kind] = rest.filter((a) => a !== "--quiet");
         if (!site || !kind) throw new LabError("fault needs <site> <kind>");
-        console.log(formatStatus(await lab.fault(site, kind)));
+        await lab.fault(site, kind);
+        if (!rest.includes("--quiet")) console.log(formatStatus(await lab.status()));
         return 0;
       }
       case "heal": {

@@ -329,18 +329,27 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   writeClientConfig(state, secrets);
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
-  const st = await waitForStatus(state, (s) => s.sites.every((x) => !volumeSites.includes(x.site) || x.backend), 90000);
+  const st = await waitForStatus(state, (s) => s.sites.every((x) => !volumeSites.includes(x.site) || x.backend), 90000, { ceph: true });
   log(`up in ${Math.round((Date.now() - t0) / 1000)} s; config ${paths().config}`);
   return st;
 }
 
-async function waitForStatus(state: LabState, done: (s: LabStatus) => boolean, timeoutMs: number): Promise<LabStatus> {
+/**
+ * Polls the lab's status until done says so (or the time is up) and returns the last one. Without ceph,
+ * only the OpenStack side (stores, backends, AZs) is asked: for waits on the services alone.
+ */
+async function waitForStatus(
+  state: LabState,
+  done: (s: LabStatus) => boolean,
+  timeoutMs: number,
+  o: { ceph?: boolean } = { ceph: false },
+): Promise<LabStatus> {
   const secrets = loadOrCreateSecrets();
   const start = Date.now();
-  let st = await labStatus(state, secrets);
+  let st = await labStatus(state, secrets, o);
   while (!done(st) && Date.now() - start < timeoutMs) {
     await sleep(1000);
-    st = await labStatus(state, secrets);
+    st = await labStatus(state, secrets, o);
   }
   return st;
 }
@@ -394,7 +403,8 @@ function requireSite(state: LabState, site: string): void {
   if (!sites.includes(site)) throw new LabError(`unknown site '${site}': the lab has ${sites.join(", ")}`);
 }
 
-export async function fault(site: string, kind: string): Promise<LabStatus> {
+/** Applies a fault and waits until it shows where it should; 'lab status' tells the rest. */
+export async function fault(site: string, kind: string): Promise<void> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
   if (!FAULT_KINDS.includes(kind as FaultKind)) throw new LabError(`unknown fault kind '${kind}': one of ${FAULT_KINDS.join(", ")}`);
@@ -410,53 +420,58 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
     case "osd-down":
       await freezeOsd(state, site);
       await waitUntil(`ceph-osd-${site}`, "osd.0 marked down", async () => !(await osdUp(site)), 60000);
-      return status();
+      return;
     case "store-missing":
     case "no-locations":
     case "no-conversion":
       await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-      return status();
+      return;
     case "store-write-denied":
       await setGlanceWrites(site, false);
-      return status();
+      return;
     case "ceph-caps-broad":
       await setGlanceCapsBroad(site);
-      return status();
+      return;
     case "pool-missing":
       await setPoolMissing(site, true);
-      return status();
+      return;
     case "pools-renamed":
       await setPoolsRenamed(site, true);
       await ensureGlance(state, secrets, sites, glanceOptions(state), true);
       await stopProcess(state, cinderVolumeName(site));
       await startCinderVolume(state, site);
-      return waitForStatus(state, (s) => check(s).backend, 90000);
+      await waitForStatus(state, (s) => check(s).backend, 90000);
+      return;
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
-      return waitForStatus(state, (s) => !check(s).backend, 90000);
+      await waitForStatus(state, (s) => !check(s).backend, 90000);
+      return;
     case "mon-down":
       freezeMon(state, site);
-      return status();
+      return;
     case "probe-misdirected":
       await ensureDockerShims(state, sites);
-      return status();
+      return;
     case "cinder-foreign":
       await stopProcess(state, cinderVolumeName(site));
       await startCinderVolume(state, site);
-      return waitForStatus(state, (s) => check(s).backend, 90000);
+      await waitForStatus(state, (s) => check(s).backend, 90000);
+      return;
     case "glance-store-foreign":
       await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-      return status();
+      return;
     case "compute-down":
       await stopProcess(state, computeName(site));
-      return waitForStatus(state, (s) => !check(s).az, 90000);
+      await waitForStatus(state, (s) => !check(s).az, 90000);
+      return;
     case "az-mismatch":
       await setAggregateMembership(admin, site, false);
-      return waitForStatus(state, (s) => !check(s).az, 30000);
+      await waitForStatus(state, (s) => !check(s).az, 30000);
+      return;
     case "backup-down":
       await stopProcess(state, `cinder-backup-${site}`);
       await waitUntil(`cinder-backup-${site}`, `Cinder reports backup-${site} down`, () => backupDown(admin, site), 120000);
-      return status();
+      return;
     case "volume-az-fallback":
       await unpinVolumeType(admin, site);
       await restartCinderForAz(state, secrets, sites, site);
@@ -466,13 +481,13 @@ export async function fault(site: string, kind: string): Promise<LabStatus> {
         () => backendIn(admin, site, renamedAz(site)),
         90000,
       );
-      return status();
+      return;
     case "host-hidden":
       writeNovaPolicy(true);
-      return status();
+      return;
     case "volume-quota":
       await setTypeQuota(admin, site, 0);
-      return status();
+      return;
   }
 }
 
@@ -619,5 +634,5 @@ export async function heal(site?: string): Promise<LabStatus> {
       state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
     );
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-  return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000);
+  return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000, { ceph: true });
 }

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { expect } from "vitest";
 import { paths } from "../../lab/state.ts";
-import { cli, stock } from "./clients.ts";
+import { stock } from "./clients.ts";
 
 /**
  * What a lab fault looks like through the stock clients (openstack, glance, ceph, rbd), independently
@@ -13,7 +13,6 @@ export const STOCK_EVIDENCE: Record<string, (site: string) => Promise<void>> = {
     const r = await stock("glance", ["stores-info"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toContain(`"id": "${site}"`);
-    expect((await cli(["lab", "status"])).stdout).toContain(`store-missing@${site}`);
   },
   "no-locations": async () => {
     const img = await stock("openstack", [
@@ -57,6 +56,5 @@ export const STOCK_EVIDENCE: Record<string, (site: string) => Promise<void>> = {
   "osd-down": async (site) => {
     const r = await stock("ceph", ["--cluster", site, "osd", "dump", "--format", "json"]);
     expect(JSON.parse(r.stdout).osds[0].up).toBe(0);
-    expect((await cli(["lab", "status"])).exitCode).not.toBe(0);
   },
 };

@@ -66,9 +66,10 @@ describe("the embedded lab", () => {
 
   test("a fault shows in lab status until lab heal brings everything back", async () => {
     // withFault checks the fault through the stock clients (fault-evidence.ts) before the callback runs.
-    await withFault(edge, "store-missing", async () => {
+    await withFault(edge, "az-mismatch", async () => {
       const st = await cli(["lab", "status"]);
-      expect(st.stdout).toContain(`store-missing@${edge}`);
+      expect(st.exitCode).toBe(1);
+      expect(st.stdout).toContain(`active faults: az-mismatch@${edge}`);
     });
     const st = await cli(["lab", "status"]);
     expect(st.exitCode, st.all).toBe(0);

@@ -214,7 +214,7 @@ describe("the DCN edge rules catch what was done against them", () => {
     const run = await withFault("dcn1", "az-mismatch", async () => {
       const r = await runHarness(["--config", config(), "--sites", "dcn1", "--suites", "rules"], {
         onLine: (line) => {
-          if (!quota && /preflight: \d+ checks met/.test(line)) quota = cli(["lab", "fault", "dcn1", "volume-quota"]);
+          if (!quota && /preflight: \d+ checks met/.test(line)) quota = cli(["lab", "fault", "dcn1", "volume-quota", "--quiet"]);
         },
       });
       expect(quota, r.output).toBeDefined();

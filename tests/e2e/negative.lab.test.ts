@@ -29,7 +29,7 @@ function faultWhen(trigger: RegExp, site: string, kind: string) {
     })());
   return {
     onLine: (line: string) => {
-      if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind]);
+      if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind, "--quiet"]);
       else if (fired && /^\[\w+\] ✘ /.test(line)) void heal();
     },
     done: async () => {
@@ -41,18 +41,30 @@ function faultWhen(trigger: RegExp, site: string, kind: string) {
 }
 
 describe("dcn-verify run on a lab broken on purpose", () => {
-  test("an edge store missing from Glance fails step 1 at central and step 3 at that edge", async () => {
+  test("an edge store missing from Glance fails step 1 at central and step 3 at that edge; an edge OSD stopped before the copy fails step 3 there with what it waited for", async () => {
+    // Two edges, one fault each, in one run: dcn1 has no store in Glance, dcn0's cluster has its OSD stopped.
+    const cfg = config();
     const run = await withFault("dcn1", "store-missing", () =>
-      runHarness(["--config", config(), "--sites", "dcn1", "--tests", "dcn-1,dcn-4"]),
+      withFault("dcn0", "osd-down", () => runHarness(["--config", cfg, "--tests", "dcn-1,dcn-2,dcn-4"])),
     );
+    const left = await sweepAfterHeal(run, cfg);
     expect(run.exitCode).not.toBe(0);
     const stores = testOf(run, "central", "dcn-1-stores");
     expect(stores.status).toBe("failed");
     expect(stores.failure).toMatch(/\[central\] Glance has no store dcn1 \(site dcn1\)/);
-    const copy = testOf(run, "dcn1", "dcn-3-copy-to-edge");
-    expect(copy.status).toBe("failed");
-    expect(copy.failure).toMatch(/^\[dcn1\] copy-image .* to dcn1: .*409/);
+    expect(testOf(run, "central", "dcn-2-raw-import").status).toBe("passed");
+    const missing = testOf(run, "dcn1", "dcn-3-copy-to-edge");
+    expect(missing.status).toBe("failed");
+    expect(missing.failure).toMatch(/^\[dcn1\] copy-image .* to dcn1: .*409/);
     expect(testOf(run, "dcn1", "dcn-4-boot-from-volume").status).toBe("skipped");
+    const copy = testOf(run, "dcn0", "dcn-3-copy-to-edge");
+    expect(copy.status).toBe("failed");
+    // NOTE: the lab's Ceph clients time out OSD ops after 20 s, so Glance records the failed store
+    // (os_glance_failed_import) and the waiter stops early; without that timeout it waits until its own.
+    expect(copy.failure).toMatch(
+      /^\[dcn0\] wait until no store is left importing and dcn0 hold the image: image \S+: .*(os_glance_failed_import lists \[dcn0\]|gave up waiting for stores \[dcn0\])/s,
+    );
+    expect(left).toEqual([]);
   });
 
   test("Glance hiding image locations fails step 2's and step 3's location checks, and step 5 finds a full copy", async () => {
@@ -73,22 +85,6 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
   });
 
-  test("an edge cluster's OSD stopped before the copy fails step 3 with what it waited for", async () => {
-    const cfg = config();
-    const run = await withFault("dcn0", "osd-down", () => runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-2,dcn-3"]));
-    const left = await sweepAfterHeal(run, cfg);
-    expect(run.exitCode).not.toBe(0);
-    expect(testOf(run, "central", "dcn-2-raw-import").status).toBe("passed");
-    const copy = testOf(run, "dcn0", "dcn-3-copy-to-edge");
-    expect(copy.status).toBe("failed");
-    // NOTE: the lab's Ceph clients time out OSD ops after 20 s, so Glance records the failed store
-    // (os_glance_failed_import) and the waiter stops early; without that timeout it waits until its own.
-    expect(copy.failure).toMatch(
-      /^\[dcn0\] wait until no store is left importing and dcn0 hold the image: image \S+: .*(os_glance_failed_import lists \[dcn0\]|gave up waiting for stores \[dcn0\])/s,
-    );
-    expect(left).toEqual([]);
-  });
-
   test("a compute host that is down means the server never reaches ACTIVE, and step 4 says so", async () => {
     const run = await withFault("dcn0", "compute-down", () =>
       runHarness(["--config", config(), "--sites", "dcn0", "--tests", "dcn-5,dcn-6"]),
@@ -104,7 +100,8 @@ describe("dcn-verify run on a lab broken on purpose", () => {
   });
 
   test("a compute service that dies after the boot leaves the server stuck in step 6, and step 6 says so", async () => {
-    const cfg = config();
+    // The stop (or the start after it) never completes: a short wait is enough to see it.
+    const cfg = labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30, serverStopped: 10, serverActive: 40 } });
     const f = faultWhen(/^\[dcn0\] ▶ run rbd -p volumes ls -l/, "dcn0", "compute-down");
     const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-5,dcn-6"], { onLine: f.onLine });
     expect(await f.done()).toBe(true);

@@ -444,7 +444,7 @@ describe("leaks below the API", () => {
     };
     let run: Awaited<ReturnType<typeof runHarness>> | undefined;
     try {
-      run = await runHarness(["--config", cfgPath, "--sites", "dcn0", "--suites", "procedure"], { onLine });
+      run = await runHarness(["--config", cfgPath, "--sites", "dcn0", "--tests", "dcn-3"], { onLine });
       await outage;
       expect(killedAt, run.output).toBeGreaterThan(0);
       expect(run.exitCode, run.output).not.toBe(0);

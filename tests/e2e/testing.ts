@@ -16,7 +16,7 @@ export { cli, labEnv, stock };
  * stock clients can see the fault (STOCK_EVIDENCE), that is checked first.
  */
 export async function withFault<T>(site: string, kind: string, fn: () => Promise<T>): Promise<T> {
-  const f = await cli(["lab", "fault", site, kind]);
+  const f = await cli(["lab", "fault", site, kind, "--quiet"]);
   if (f.exitCode !== 0) throw new Error(`lab fault ${site} ${kind} failed:\n${f.all}`);
   const heal = async () => {
     const h = await cli(["lab", "heal", site]);
