@@ -327,11 +327,6 @@ export async function cephState(site: string): Promise<{ health: string; osdUp: 
   }
 }
 
-export async function health(site: string): Promise<string> {
-  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "3", "health"], { reject: false, timeout: 10000 });
-  return r.exitCode === 0 ? r.stdout.trim() : "DOWN";
-}
-
 export function clusterExists(site: string): boolean {
   return existsSync(join(CEPH_ETC, `${site}.conf`));
 }
