@@ -193,6 +193,12 @@ export const siteSchema = z
       .min(1, "a Keystone region name")
       .optional()
       .describe("The Keystone region of this site's Cinder and Nova (and, at central, Glance); the cloud's region when not given."),
+    flavor: z.string().min(1).optional().describe("The Nova flavor of this site's servers; the config's flavor when not given."),
+    network: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The network this site's servers boot on (\"none\": networks none); the config's network when not given."),
     ceph: z
       .object({
         cluster: siteName.describe("The Ceph cluster name (`--cluster`, <cluster>.conf)."),

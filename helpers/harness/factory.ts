@@ -1,3 +1,4 @@
+import { siteFlavor, siteNetwork } from "../config/site.ts";
 import type { Readable } from "node:stream";
 import type { Server } from "../clients/compute.ts";
 import type { Image } from "../clients/image.ts";
@@ -139,7 +140,8 @@ export class ResourceFactory {
   /** A server booted from a volume in the site's AZ, ACTIVE. */
   async serverFromVolume(what: string, volumeId: string): Promise<Server> {
     const name = this.c.name(what);
-    const flavor = await this.c.clients.compute.findFlavor(this.c.config.flavor);
+    const flavor = await this.c.clients.compute.findFlavor(siteFlavor(this.c.config, this.c.site));
+    const network = siteNetwork(this.c.config, this.c.site);
     const s = await this.c.clients.compute.createServer({
       name,
       flavorRef: flavor.id,
@@ -147,7 +149,7 @@ export class ResourceFactory {
       block_device_mapping_v2: [
         { boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false },
       ],
-      networks: this.c.config.network === "none" ? "none" : [{ uuid: this.c.config.network }],
+      networks: network === "none" ? "none" : [{ uuid: network }],
       metadata: this.mark,
     });
     this.track("server", s.id, name);

@@ -150,6 +150,19 @@ describe("Nova quotas (recorded usage)", () => {
     expect(failed[1]!.hint).toContain("openstack quota set --cores 22 admin");
   });
 
+  test("a site's own flavor counts for that site's servers: cores and ram add up per site", () => {
+    const stock = withLimits(novaRecorded(), NOVA_DEFAULTS);
+    const ten = cloud(10);
+    const big = { ...flavor, name: "m1.large", vcpus: 4, ram: 8192 };
+    const flavorOf = (site: string) => (site === "dcn9" ? big : flavor);
+    const failed = judgeComputeQuota(stock, siteNeeds(ten, procedure(ten)), flavorOf, { project: "admin" }).filter((c) => !c.ok);
+    // nine sites of dcnv.tiny (1 vCPU, 256 MiB) and dcn9 of m1.large (4 vCPU, 8 GiB): 13 cores fit 20, 10496 MiB fit 51200.
+    expect(failed).toEqual([]);
+    const many = judgeComputeQuota(stock, siteNeeds(ten, procedure(ten)), () => big, { project: "admin" }).filter((c) => !c.ok);
+    expect(many.map((c) => c.name)).toEqual(["quota Nova cores", "quota Nova ram"]);
+    expect(many[0]!.detail).toMatch(/^need 40 \(dcn0: 4 \(flavor m1\.large: 4 vCPU\)/);
+  });
+
   test("the lab's recorded quotas are unlimited", () => {
     const cfg = cloud(2);
     const checks = judgeComputeQuota(novaRecorded(), siteNeeds(cfg, procedure(cfg)), flavor, { project: "admin" });

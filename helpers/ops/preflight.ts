@@ -4,7 +4,8 @@ import type { Session } from "../clients/identity.ts";
 import { versionAtLeast } from "../clients/microversion.ts";
 import { type QuotaSetUsage, VolumeClient } from "../clients/volume.ts";
 import { allSites } from "../config/load.ts";
-import type { Config, WebDownload } from "../config/schema.ts";
+import type { Config, Site, WebDownload } from "../config/schema.ts";
+import { siteFlavor, siteNetwork } from "../config/site.ts";
 import { redactText } from "../core/redact.ts";
 import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
 import { type CatalogEntry, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
@@ -74,6 +75,15 @@ export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
 }
 
 /** Sites that share a region share its Cinder's and Nova's project quotas. */
+const siteOf = (cfg: Config, name: string) => allSites(cfg).find((s) => s.name === name)!;
+
+/** Site names by a key of the site (its flavor, its network), in the order met. */
+function groupBy(sites: Site[], key: (s: Site) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const s of sites) out.set(key(s), [...(out.get(key(s)) ?? []), s.name]);
+  return out;
+}
+
 export function byRegion(cfg: Config, needs: SiteNeed[]): { region?: string; needs: SiteNeed[] }[] {
   const out = new Map<string, { region?: string; needs: SiteNeed[] }>();
   for (const n of needs) {
@@ -153,22 +163,32 @@ export function judgeCinderQuota(usage: QuotaSetUsage, needs: SiteNeed[], o: { p
   return judge("Cinder", set, lines, where, o.project);
 }
 
-/** Nova's instances, cores and ram, the cores and ram from the flavor. */
-export function judgeComputeQuota(detail: ComputeQuotaDetail, needs: SiteNeed[], flavor: Flavor, o: { project: string; region?: string }) {
+/** Nova's instances, cores and ram, the cores and ram from each site's flavor. */
+export function judgeComputeQuota(
+  detail: ComputeQuotaDetail,
+  needs: SiteNeed[],
+  flavor: Flavor | ((site: string) => Flavor),
+  o: { project: string; region?: string },
+) {
   const where = o.region ? ` (region ${o.region})` : "";
-  const n = total(needs, "instances");
+  const flavorOf = typeof flavor === "function" ? flavor : () => flavor;
+  const booting = needs.filter((n) => n.instances > 0);
+  const sum = (f: (n: SiteNeed) => number) => booting.reduce((a, n) => a + f(n), 0);
   const lines: QuotaLine[] = [
-    { key: "instances", need: n, parts: parts(needs, "instances"), flag: "--instances" },
+    { key: "instances", need: total(needs, "instances"), parts: parts(needs, "instances"), flag: "--instances" },
     {
       key: "cores",
-      need: n * (flavor.vcpus ?? 0),
-      parts: parts(needs, "instances", flavor.vcpus ?? 0).map((p) => `${p} (flavor ${flavor.name}: ${flavor.vcpus} vCPU)`),
+      need: sum((n) => n.instances * (flavorOf(n.site).vcpus ?? 0)),
+      parts: booting.map((n) => {
+        const f = flavorOf(n.site);
+        return `${n.site}: ${n.instances * (f.vcpus ?? 0)} (flavor ${f.name}: ${f.vcpus} vCPU)`;
+      }),
       flag: "--cores",
     },
     {
       key: "ram",
-      need: n * (flavor.ram ?? 0),
-      parts: parts(needs, "instances", flavor.ram ?? 0).map((p) => `${p} MiB`),
+      need: sum((n) => n.instances * (flavorOf(n.site).ram ?? 0)),
+      parts: booting.map((n) => `${n.site}: ${n.instances * (flavorOf(n.site).ram ?? 0)} MiB`),
       flag: "--ram",
     },
   ];
@@ -320,31 +340,48 @@ export async function preflightChecks(
     } catch (e) {
       checks.push({ name: `Nova${where}`, ok: false, detail: firstLine(e), hint: `Nova must answer for ${sites}` });
     }
-    let flavor: Flavor | undefined;
+    const flavorFound = new Map<string, Flavor>();
     if (compute && boots) {
-      try {
-        flavor = await compute.findFlavor(cfg.flavor);
+      const booting = scope.needs.filter((n) => n.instances > 0).map((n) => siteOf(cfg, n.site));
+      const flavors = groupBy(booting, (s) => siteFlavor(cfg, s));
+      for (const [name, at] of flavors) {
+        const label = `flavor${flavors.size > 1 ? ` ${name}` : ""}${where}`;
+        try {
+          const flavor: Flavor = await compute.findFlavor(name);
+          flavorFound.set(name, flavor);
+          checks.push({
+            name: label,
+            ok: true,
+            detail: `${flavor.name} (${flavor.id}): ${flavor.vcpus} vCPU, ${flavor.ram} MiB, ${flavor.disk} GB disk`,
+          });
+        } catch (e) {
+          checks.push({
+            name: label,
+            ok: false,
+            detail: firstLine(e),
+            hint: `the flavor of ${at.join(", ")} (${at.length > 1 || !siteOf(cfg, at[0]!).flavor ? "flavor" : "the site's flavor"} in the config) must name a flavor the credential's project can use there (openstack flavor list --all)`,
+          });
+        }
+      }
+      const networks = groupBy(booting, (s) => siteNetwork(cfg, s));
+      for (const [network, at] of networks) {
+        let found: { name?: string } | Error | undefined;
+        if (network !== "none")
+          found = await session
+            .client("neutron", "network", {
+              region: scope.region,
+              transform: (u) => `${u.replace(/\/+$/, "").replace(/\/v2\.0$/, "")}/v2.0`,
+            })
+            .request("GET", `/networks/${encodeURIComponent(network)}`, { expect: 200, schema: networkSchema })
+            .then((r) => r.data.network)
+            .catch((e: unknown) => e as Error);
+        const judged = judgeNetwork(network, compute.microversion, found);
         checks.push({
-          name: `flavor${where}`,
-          ok: true,
-          detail: `${flavor.name} (${flavor.id}): ${flavor.vcpus} vCPU, ${flavor.ram} MiB, ${flavor.disk} GB disk`,
-        });
-      } catch (e) {
-        checks.push({
-          name: `flavor${where}`,
-          ok: false,
-          detail: firstLine(e),
-          hint: `flavor in the config must name a flavor the credential's project can use at ${sites} (openstack flavor list --all)`,
+          ...judged,
+          name: `network${networks.size > 1 ? ` ${network}` : ""}${where}`,
+          ...(judged.ok ? {} : { detail: `${judged.detail} (for ${at.join(", ")})` }),
         });
       }
-      let found: { name?: string } | Error | undefined;
-      if (cfg.network !== "none")
-        found = await session
-          .client("neutron", "network", { region: scope.region, transform: (u) => `${u.replace(/\/+$/, "").replace(/\/v2\.0$/, "")}/v2.0` })
-          .request("GET", `/networks/${encodeURIComponent(cfg.network)}`, { expect: 200, schema: networkSchema })
-          .then((r) => r.data.network)
-          .catch((e: unknown) => e as Error);
-      checks.push({ ...judgeNetwork(cfg.network, compute.microversion, found), name: `network${where}` });
     }
     if (!writable) continue;
     try {
@@ -359,10 +396,14 @@ export async function preflightChecks(
         hint: "the run's needs were not compared with Cinder's quotas",
       });
     }
-    if (compute && flavor && boots) {
+    const flavorOf = (site: string) => flavorFound.get(siteFlavor(cfg, siteOf(cfg, site)));
+    if (compute && boots && scope.needs.every((n) => n.instances === 0 || flavorOf(n.site))) {
       try {
         checks.push(
-          ...judgeComputeQuota(await compute.showQuotaDetail(session.projectId), scope.needs, flavor, { project, region: scope.region }),
+          ...judgeComputeQuota(await compute.showQuotaDetail(session.projectId), scope.needs, (site) => flavorOf(site)!, {
+            project,
+            region: scope.region,
+          }),
         );
       } catch (e) {
         checks.push({

@@ -148,11 +148,15 @@ describe("dcn-verify doctor and discover", () => {
     ]) {
       expect(ok.stdout).toMatch(new RegExp(`^OK +${name} `, "m"));
     }
-    const bad = await cli(["doctor", "--config", labConfigWith({ flavor: "no-such-flavor" })]);
+    // dcn1 names a flavor of its own that Nova does not have.
+    const lab = parse(readFileSync(paths().config, "utf8")) as { edges: { name: string }[] };
+    const edges = lab.edges.map((e) => (e.name === "dcn1" ? { ...e, flavor: "no-such-flavor" } : e));
+    const bad = await cli(["doctor", "--config", labConfigWith({ edges })]);
     expect(bad.exitCode).toBe(1);
     expect(bad.stdout).toMatch(
-      /^FAIL +endpoint Nova +.*no-such-flavor.*\n +hint: Nova must answer on the catalog's endpoint and have the flavor 'no-such-flavor' \(config flavor\)$/m,
+      /^FAIL +flavor no-such-flavor +.*no-such-flavor.*\n +hint: the flavor of dcn1 \(the site's flavor in the config\) must name a flavor/m,
     );
+    expect(bad.stdout).toMatch(/^OK +flavor dcnv\.tiny +dcnv\.tiny /m);
     const unreadable = await cli(["doctor", "--config", "/nonexistent.yaml"]);
     expect(unreadable.exitCode).toBe(2);
     expect(unreadable.stdout).toMatch(/^FAIL +config +.*nonexistent\.yaml/);
