@@ -6,7 +6,7 @@ import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { RUN_ID, RUN_PROPERTY } from "../helpers/harness/naming.ts";
 import { formatRbdLeftover } from "../helpers/harness/rbd-leftovers.ts";
-import { deleteLeftovers, findLeftovers, journalEntries } from "../helpers/ops/leftovers.ts";
+import { deleteLeftovers, findLeftovers, journalEntries, regionalClients } from "../helpers/ops/leftovers.ts";
 import { configPathOf, parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify cleanup (--run-id ID | --all-runs) [--dry-run] [--config FILE] [--reports DIR]
@@ -56,8 +56,15 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
     process.stderr.write(`dcn-verify cleanup: cannot reach the cloud: ${redactText((e as Error).message)}\n`);
     return 1;
   }
+  let regional: Awaited<ReturnType<typeof regionalClients>>;
+  try {
+    regional = await regionalClients(cfg, clients);
+  } catch (e) {
+    process.stderr.write(`dcn-verify cleanup: cannot reach a site's region: ${redactText((e as Error).message)}\n`);
+    return 1;
+  }
   const journal = journalEntries(reportsRoot, runId);
-  const { ours: leftovers, notOurs, listed } = await findLeftovers(clients, cfg, { runId, journal });
+  const { ours: leftovers, notOurs, listed } = await findLeftovers(clients, cfg, { runId, journal, regions: regional.regions });
   if (runId && leftovers.length === 0 && notOurs.length === 0 && !existsSync(join(reportsRoot, runId))) {
     process.stderr.write(
       `dcn-verify cleanup: run ${runId} does not exist: nothing in the cloud carries its id and there is no ${join(reportsRoot, runId)}\n`,
@@ -71,7 +78,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   for (const r of notOurs) process.stdout.write(`not ours, left alone: ${r.kind} ${r.name} (${r.id}) [run ${r.runId}]: ${r.reason}\n`);
   if (args["dry-run"]) return 0;
   const gone = [...journal.values()].filter((r) => !listed.has(r.id));
-  const out = await deleteLeftovers(clients, cfg, leftovers, (l) => process.stdout.write(`${l}\n`), gone);
+  const out = await deleteLeftovers(regional.clientsOf, cfg, leftovers, (l) => process.stdout.write(`${l}\n`), gone);
   for (const r of out.rbdLeft) process.stdout.write(`${formatRbdLeftover(r)}\n`);
   process.stdout.write(
     `${scope}: deleted ${out.deleted.length}, failed ${out.failed.length}, rbd images left ${out.rbdLeft.length}, not ours ${notOurs.length}\n`,

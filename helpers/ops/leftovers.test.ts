@@ -1,5 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { notOursReasons } from "./leftovers.ts";
+import type { Clients } from "../clients/index.ts";
+import { configSchema } from "../config/schema.ts";
+import { testSite, validConfig } from "../config/testing.ts";
+import { findLeftovers, notOursReasons } from "./leftovers.ts";
 
 const RUN = "20261120t101010-beef";
 const o = { prefix: "dcnv", sites: ["central", "dcn0", "dcn1"], journaled: false };
@@ -44,5 +47,25 @@ describe("cleanup's proof of ownership", () => {
       `its name does not carry run ${RUN}`,
       "its name names no site",
     ]);
+  });
+});
+
+describe("cleanup across regions", () => {
+  const cfg = configSchema.parse({ ...validConfig(), edges: [testSite("dcn0"), testSite("dcn1", { region: "RegionTwo" })] });
+  const vol = (site: string) => ({ id: `v-${site}`, name: `dcnv-${RUN}-${site}-volume`, metadata: { dcn_verify_run: RUN } });
+  /** Clients of one region: Nova and Cinder list what is there; Glance is central's. */
+  const clients = (volumes: object[], images: object[] = []) =>
+    ({
+      compute: { listServers: async () => [] },
+      volume: { listBackups: async () => [], listSnapshots: async () => [], listVolumes: async () => volumes },
+      image: { listImages: async () => images },
+    }) as unknown as Clients;
+
+  test("lists Nova and Cinder in every site's region, once per resource, and Glance once", async () => {
+    const here = clients([vol("dcn0"), vol("central")]);
+    const there = clients([vol("dcn1"), vol("dcn0")], [{ id: "never-listed", name: `dcnv-${RUN}-dcn1-image`, dcn_verify_run: RUN }]);
+    const { ours } = await findLeftovers(here, cfg, { regions: [there] });
+    expect(ours.map((r) => `${r.kind} ${r.site}`).sort()).toEqual(["volume central", "volume dcn0", "volume dcn1"]);
+    expect((await findLeftovers(here, cfg, {})).ours.map((r) => r.site).sort()).toEqual(["central", "dcn0"]);
   });
 });

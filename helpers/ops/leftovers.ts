@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Clients } from "../clients/index.ts";
+import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
@@ -58,6 +58,24 @@ export function journalEntries(reportsRoot: string, runId?: string): Map<string,
 }
 
 /**
+ * The clients of each region the config's sites are in, beside the cloud's own (none when no site names a
+ * region), and the clients that delete a resource of a site: its region's.
+ */
+export async function regionalClients(
+  cfg: Config,
+  central: Clients,
+): Promise<{ regions: Clients[]; clientsOf: (r: { site: string }) => Clients }> {
+  const bySite = new Map<string, Clients>();
+  const byRegion = new Map<string, Clients>();
+  for (const s of allSites(cfg).filter((x) => x.region !== undefined && x.region !== cfg.cloud.region)) {
+    const region = s.region!;
+    if (!byRegion.has(region)) byRegion.set(region, await openSiteClients(cfg, s));
+    bySite.set(s.name, byRegion.get(region)!);
+  }
+  return { regions: [...byRegion.values()], clientsOf: (r) => bySite.get(r.site) ?? central };
+}
+
+/**
  * What earlier runs left in Nova, Cinder and Glance: what the journals list (the first source) and
  * what carries a run id in its name. Only what also proves it is the run's (notOursReasons) is a
  * leftover; the rest is returned as not ours, to be left alone.
@@ -65,16 +83,23 @@ export function journalEntries(reportsRoot: string, runId?: string): Map<string,
 export async function findLeftovers(
   c: Clients,
   cfg: Pick<Config, "naming" | "central" | "edges">,
-  which: { runId?: string; journal?: ReadonlyMap<string, Leftover> },
+  which: { runId?: string; journal?: ReadonlyMap<string, Leftover>; regions?: readonly Clients[] },
 ): Promise<{ ours: Leftover[]; notOurs: NotOurs[]; listed: Set<string> }> {
   const prefix = cfg.naming.prefix;
   const sites = allSites(cfg).map((s) => s.name);
   const journal = which.journal ?? new Map<string, Leftover>();
+  // Nova and Cinder are asked in every region a site is in; Glance once, central's.
+  const everywhere = [c, ...(which.regions ?? [])];
+  const union = async <T extends { id: string }>(list: (x: Clients) => Promise<T[]>): Promise<T[]> => {
+    const seen = new Map<string, T>();
+    for (const l of await Promise.all(everywhere.map(list))) for (const r of l) if (!seen.has(r.id)) seen.set(r.id, r);
+    return [...seen.values()];
+  };
   const [servers, backups, snapshots, volumes, images] = await Promise.all([
-    c.compute.listServers(),
-    c.volume.listBackups(),
-    c.volume.listSnapshots(),
-    c.volume.listVolumes(),
+    union((x) => x.compute.listServers()),
+    union((x) => x.volume.listBackups()),
+    union((x) => x.volume.listSnapshots()),
+    union((x) => x.volume.listVolumes()),
     c.image.listImages(),
   ]);
   const ours: Leftover[] = [];
@@ -118,7 +143,7 @@ export interface CleanupOutcome {
  * those are reported, not deleted (the Ceph probe only reads).
  */
 export async function deleteLeftovers(
-  c: Clients,
+  c: Clients | ((r: Leftover) => Clients),
   cfg: Config,
   leftovers: Leftover[],
   log: (line: string) => void,
