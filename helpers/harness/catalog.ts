@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { sitePools } from "../config/pools.ts";
 import type { Config } from "../config/schema.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { type SiteRole, type SuiteGroup, TIERS, type Tier } from "./model.ts";
@@ -187,6 +188,21 @@ export function catalogEntry(id: string): CatalogEntry {
   const e = CATALOG.find((x) => x.id === id);
   if (!e) throw new Error(`test ${id} is not in helpers/harness/catalog.ts`);
   return e;
+}
+
+/**
+ * Why a site's config rules a test out there, if it does: nothing exists there for it to verify (conf-14 at a
+ * site whose ceph.pools.backups is false). Such a test is not run at that site, nor counted.
+ */
+export function notApplicable(
+  id: string,
+  cfg: Pick<Config, "central" | "edges" | "rbd" | "conformance">,
+  site: string,
+): string | undefined {
+  const s = [cfg.central, ...cfg.edges].find((x) => x.name === site);
+  if (id === "conf-14-cinder-backup" && s && sitePools(cfg, s).backups === undefined)
+    return `${site} has no backups pool (its ceph.pools.backups is false)`;
+  return undefined;
 }
 
 export function tierAllows(max: Tier, tier: Tier): boolean {

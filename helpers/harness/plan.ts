@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.ts";
-import { providerOf, roleOf, testsAt, tierAllows } from "./catalog.ts";
+import { notApplicable, providerOf, roleOf, testsAt, tierAllows } from "./catalog.ts";
 import type { SuiteGroup, Tier } from "./model.ts";
 import { select } from "./selection.ts";
 
@@ -33,11 +33,14 @@ export function buildPlan(cfg: Config, o: { sites?: string; suites?: string; tes
           const blocked = (e.needs ?? [])
             .map((n) => providerOf(role, e.group, n)?.id ?? n)
             .find((id) => !tests.find((t) => t.id === id)?.runs);
-          const skip = !tierAllows(tier, e.tier)
-            ? `tier ${e.tier} is above --tier ${tier}`
-            : blocked
-              ? `needs ${blocked}, which does not run`
-              : undefined;
+          const na = notApplicable(e.id, cfg, site);
+          const skip = na
+            ? `not applicable: ${na}`
+            : !tierAllows(tier, e.tier)
+              ? `tier ${e.tier} is above --tier ${tier}`
+              : blocked
+                ? `needs ${blocked}, which does not run`
+                : undefined;
           tests.push({
             id: e.id,
             group: e.group,

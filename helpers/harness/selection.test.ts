@@ -5,6 +5,8 @@ import { describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
 import { newRunId } from "./naming.ts";
 import { splitAllureResults } from "./report.ts";
+import { notApplicable } from "./catalog.ts";
+import { buildPlan } from "./plan.ts";
 import { siteFiles } from "./run.ts";
 import { select, selectSites, selectSuites } from "./selection.ts";
 
@@ -52,6 +54,20 @@ describe("run", () => {
     expect(() => select(cfg, { tests: "dcn-5", suites: "rules" })).toThrow(
       "--tests: dcn-3-copy-to-edge, dcn-4-boot-from-volume, dcn-5-rbd-parent not in --suites rules",
     );
+  });
+
+  test("a test the site's config rules out is not applicable there: conf-14 where ceph.pools.backups is false", () => {
+    const noBackups = configSchema.parse({
+      ...cfg,
+      edges: [cfg.edges[0], { ...cfg.edges[1], ceph: { ...cfg.edges[1]!.ceph, pools: { backups: false } } }],
+    });
+    expect(notApplicable("conf-14-cinder-backup", noBackups, "dcn1")).toBe("dcn1 has no backups pool (its ceph.pools.backups is false)");
+    expect(notApplicable("conf-14-cinder-backup", noBackups, "dcn0")).toBeUndefined();
+    expect(notApplicable("conf-2-ceph-pools", noBackups, "dcn1")).toBeUndefined();
+    const dcn1 = buildPlan(noBackups, { tests: "conf-14" }).sites.find((s) => s.site === "dcn1")!;
+    expect(dcn1.tests).toEqual([
+      expect.objectContaining({ id: "conf-14-cinder-backup", runs: false, skip: expect.stringMatching(/^not applicable: /) }),
+    ]);
   });
 
   test("Allure results are split by their site label, with the attachments they reference", () => {

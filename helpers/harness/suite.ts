@@ -2,7 +2,7 @@ import * as allure from "allure-js-commons";
 import { afterAll, beforeAll, inject, type TestContext, test } from "vitest";
 import { isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
 import type { KnownIssue } from "../config/schema.ts";
-import { catalogEntry, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
+import { catalogEntry, notApplicable, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";
 import { classifyFailure, InfrastructureError } from "./failure-kind.ts";
 import type { RunInfo, SiteRole } from "./model.ts";
@@ -117,7 +117,7 @@ export function siteSuite(): SiteSuite {
     },
     test(id, title, body) {
       const entry = catalogEntry(id);
-      if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id))) return;
+      if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id)) || notApplicable(id, run.config, site)) return;
       test(title, async (t) => {
         t.task.meta.testId = id;
         t.task.meta.tier = entry.tier;
