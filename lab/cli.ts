@@ -1,14 +1,16 @@
 import { redactText } from "../helpers/core/redact.ts";
 import { LabError } from "./procs.ts";
-import { FAULT_KINDS, MAX_EDGES } from "./state.ts";
+import { FAULT_KINDS, type LabProfile, MAX_EDGES, PROFILES } from "./state.ts";
 import { formatStatus } from "./status.ts";
 
 const USAGE = `usage:
-  dcn-verify lab up [--edges N]      start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES}
+  dcn-verify lab up [--edges N] [--profile standard|field]
+                                     start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES};
+                                     field: shaped like the clouds operators run (README, Lab profiles)
   dcn-verify lab status              per-site table; exits 1 if any part is down
   dcn-verify lab down                stop every process the lab started
   dcn-verify lab fault <site> <kind> [--quiet]  break one thing on purpose (--quiet: no status table after)
-  dcn-verify lab heal [<site>]       undo faults (all, or one site's)
+  dcn-verify lab heal [<site>]       undo faults (all, or one site's: exits 0 once that site is up)
 fault kinds: ${FAULT_KINDS.join(" ")}`;
 
 function parseEdges(args: string[]): number | undefined {
@@ -20,13 +22,21 @@ function parseEdges(args: string[]): number | undefined {
   return n;
 }
 
+function parseProfile(args: string[]): LabProfile | undefined {
+  const i = args.indexOf("--profile");
+  if (i < 0) return undefined;
+  const p = args[i + 1];
+  if (!PROFILES.includes(p as LabProfile)) throw new LabError(`--profile: expected one of ${PROFILES.join(", ")}, got '${p ?? ""}'`);
+  return p as LabProfile;
+}
+
 export async function labCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const lab = await import("./index.ts");
   try {
     switch (sub) {
       case "up": {
-        const st = await lab.up({ edges: parseEdges(rest) });
+        const st = await lab.up({ edges: parseEdges(rest), profile: parseProfile(rest) });
         console.log(formatStatus(st));
         return st.allUp || st.faults.length > 0 ? 0 : 1;
       }
@@ -50,7 +60,8 @@ export async function labCommand(args: string[]): Promise<number> {
       case "heal": {
         const st = await lab.heal(rest[0]);
         console.log(formatStatus(st));
-        return st.allUp ? 0 : 1;
+        // A site's heal answers for that site; other sites may keep their faults.
+        return (rest[0] ? lab.siteUp(st, rest[0]) : st.allUp) ? 0 : 1;
       }
       default:
         console.error(USAGE);

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
 import {
+  SHARED_CLIENT,
+  siteShape,
   ensureCluster,
   freezeMon,
   freezeOsd,
@@ -55,6 +57,7 @@ import {
   ensureDirs,
   FAULT_KINDS,
   type FaultKind,
+  type LabProfile,
   type LabSecrets,
   type LabState,
   loadOrCreateSecrets,
@@ -66,6 +69,7 @@ import {
   writeState,
 } from "./state.ts";
 import { type LabStatus, labStatus } from "./status.ts";
+import { ensureFieldSshd, removeFieldAccess } from "./field.ts";
 
 const PACKAGES = [
   "ceph-mon",
@@ -97,6 +101,8 @@ const PACKAGES = [
   "chromium",
   // The ssh transport's tests log in to OpenSSH servers on loopback (lab/sshd.ts).
   "openssh-server",
+  // The field profile's ssh user runs rbd and ceph through sudo.
+  "sudo",
 ];
 
 function log(msg: string): void {
@@ -151,6 +157,16 @@ function glanceOptions(state: LabState): GlanceOptions {
     foreignStores: Object.fromEntries(
       state.faults.filter((f) => f.kind === "glance-store-foreign").map((f) => [f.site, neighbour(f.site, siteNames(state.edges))]),
     ),
+    ...(state.profile === "field"
+      ? {
+          field: {
+            user: SHARED_CLIENT.replace(/^client\./, ""),
+            imagesPools: Object.fromEntries(
+              siteNames(state.edges).map((x) => [x, siteShape(state.profile, x, siteNames(state.edges)).pools.images]),
+            ),
+          },
+        }
+      : {}),
   };
 }
 
@@ -207,17 +223,29 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     }),
   );
   const sites = siteNames(state.edges);
-  const site = (name: string) => ({
-    name,
-    az: name,
-    store: name,
-    ceph: {
-      cluster: name,
-      transport: { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` },
-      fsid: state.ceph[name]!.fsid,
-    },
-    volumeType: name,
-  });
+  const field = state.profile === "field";
+  const site = (name: string) => {
+    const shape = siteShape(state.profile, name, sites);
+    const pools = {
+      ...(shape.pools.images !== "images" ? { images: shape.pools.images } : {}),
+      ...(shape.pools.volumes !== "volumes" ? { volumes: shape.pools.volumes } : {}),
+      ...(shape.pools.backups ? {} : { backups: false }),
+    };
+    return {
+      name,
+      az: name,
+      store: name,
+      ceph: {
+        cluster: name,
+        transport: field
+          ? { kind: "ssh", ...state.sshd!, prefix: ["sudo", "-n"], hostKeyChecking: "strict" }
+          : { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` },
+        fsid: state.ceph[name]!.fsid,
+        ...(Object.keys(pools).length ? { pools } : {}),
+      },
+      volumeType: name,
+    };
+  };
   writeSecretFile(
     p.config,
     `# Written by 'dcn-verify lab up' for the embedded lab; the same format serves a real cloud.\n` +
@@ -240,7 +268,22 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
           pollIntervalMax: 2,
         },
         // NOTE: one OSD per cluster: pools have size 1.
-        conformance: { minPoolSize: 1, nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml } },
+        conformance: {
+          minPoolSize: 1,
+          nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml },
+          ...(field
+            ? {
+                cephUsers: [
+                  {
+                    user: SHARED_CLIENT.replace(/^client\./, ""),
+                    needs: (["images", "volumes", "vms", "backups"] as const).map((pool) => ({ pool, access: "rwx" })),
+                  },
+                ],
+              }
+            : {}),
+        },
+        // NOTE: the field profile's Glance takes web-download from ports 80 and 443 only, as stock Glance does.
+        ...(field ? { webDownload: { port: 80 } } : {}),
       }),
   );
   writeSecretFile(
@@ -262,6 +305,8 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
 
 export interface UpOptions {
   edges?: number;
+  /** A lab made with another profile is refused: lab down first. */
+  profile?: LabProfile;
 }
 
 export async function up(opts: UpOptions = {}): Promise<LabStatus> {
@@ -275,7 +320,10 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     prior = undefined;
   }
   const edges = opts.edges ?? prior?.edges ?? 2;
-  const state = prior ?? newState(edges);
+  const profile = opts.profile ?? prior?.profile ?? "standard";
+  if (prior && (prior.profile ?? "standard") !== profile)
+    throw new LabError(`the lab is up with profile ${prior.profile ?? "standard"}, not ${profile}: 'dcn-verify lab down' first`);
+  const state = prior ?? { ...newState(edges), profile };
   const resized = state.edges !== edges;
   const removed = siteNames(state.edges).filter((s) => !siteNames(edges).includes(s));
   state.edges = edges;
@@ -291,7 +339,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
 
   log(`ceph clusters: ${sites.join(", ")}`);
-  await Promise.all(sites.map((site, i) => ensureCluster(state, site, i)));
+  await Promise.all(sites.map((site, i) => ensureCluster(state, site, i, siteShape(state.profile, site, sites))));
 
   log("mariadb, rabbitmq, keystone");
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
@@ -308,7 +356,8 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   await ensureCinder(state, secrets, sites, faults("volume-down"));
   await ensureNeutron(state, secrets);
   await ensureNova(state, secrets, sites, faults("compute-down"));
-  await ensureDockerShims(state, sites);
+  if (profile === "field") await ensureFieldSshd(state);
+  else await ensureDockerShims(state, sites);
 
   const admin = new LabAdmin(secrets.admin);
   await admin.login();
@@ -324,7 +373,8 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     sites.filter((s) => !faults("az-mismatch").includes(s)),
   );
   await ensureFlavor(admin);
-  await ensureQuotas(admin);
+  // NOTE: the field profile keeps Cinder's and Nova's default quotas.
+  if (profile !== "field") await ensureQuotas(admin);
   await ensureVolumeTypes(admin, sites);
   writeClientConfig(state, secrets);
 
@@ -370,6 +420,7 @@ export async function down(): Promise<string[]> {
   for (const f of state.faults.filter((x) => x.kind === "osd-down")) await thawOsd(state, f.site).catch(() => undefined);
   // NOTE: a frozen process ignores SIGTERM until it is thawed.
   for (const f of state.faults.filter((x) => x.kind === "mon-down")) await thawMon(state, f.site).catch(() => undefined);
+  if (state.profile === "field") await removeFieldAccess(state);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
   // The OpenStack services go first, together; then the message queue, the database and Ceph.
@@ -387,7 +438,7 @@ export async function down(): Promise<string[]> {
     stopped.push(name);
   }
   for (const site of Object.keys(state.ceph)) {
-    for (const f of ["conf", "client.admin.keyring", "client.glance.keyring", "client.cinder.keyring", "client.cinder-backup.keyring"]) {
+    for (const f of ["conf", ...["admin", "glance", "cinder", "cinder-backup", "openstack"].map((u) => `client.${u}.keyring`)]) {
       rmSync(join("/etc/ceph", `${site}.${f}`), { force: true });
     }
   }
@@ -404,12 +455,17 @@ function requireSite(state: LabState, site: string): void {
 }
 
 /** Applies a fault and waits until it shows where it should; 'lab status' tells the rest. */
+/** Faults built on what only the standard profile has: per-service cephx users, the Docker API, the guide's pool names. */
+const STANDARD_ONLY_FAULTS: readonly FaultKind[] = ["store-write-denied", "ceph-caps-broad", "pools-renamed", "probe-misdirected"];
+
 export async function fault(site: string, kind: string): Promise<void> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
   if (!FAULT_KINDS.includes(kind as FaultKind)) throw new LabError(`unknown fault kind '${kind}': one of ${FAULT_KINDS.join(", ")}`);
   requireSite(state, site);
   const k = kind as FaultKind;
+  if (state.profile === "field" && STANDARD_ONLY_FAULTS.includes(k))
+    throw new LabError(`fault ${k} breaks the standard profile's per-service cephx users or Docker API; this lab has profile field`);
   if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
   writeState(state);
   const secrets = loadOrCreateSecrets();
@@ -634,5 +690,12 @@ export async function heal(site?: string): Promise<LabStatus> {
       state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
     );
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-  return waitForStatus(state, (s) => s.allUp || s.faults.length > 0, 120000, { ceph: true });
+  // NOTE: with a site given, other sites may keep faults of their own: only this site must come back.
+  return waitForStatus(state, (s) => (site ? siteUp(s, site) : s.allUp || s.faults.length > 0), 120000, { ceph: true });
+}
+
+/** Whether a site's row of the status is up: its Ceph, store, backend and AZ. */
+export function siteUp(st: LabStatus, site: string): boolean {
+  const r = st.sites.find((x) => x.site === site);
+  return Boolean(r && r.cephUp && r.store && r.backend && r.az);
 }
