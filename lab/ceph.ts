@@ -3,10 +3,38 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import { execa } from "execa";
 import { isRunning, LabError, startProcess, waitUntil } from "./procs.ts";
-import { type LabState, paths, writeSecretFile, writeState } from "./state.ts";
+import { type LabProfile, type LabState, paths, writeSecretFile, writeState } from "./state.ts";
 
 export const CEPH_ETC = "/etc/ceph";
-export const POOLS = ["images", "volumes", "vms", "backups"];
+
+/** The single cephx user the field profile's Glance, Cinder and Nova share, as TripleO deploys it. */
+export const SHARED_CLIENT = "client.openstack";
+
+/** A site's pools by role (no backups: the site has none) and its cephx users with their caps. */
+export interface SiteShape {
+  pools: { images: string; volumes: string; vms: string; backups?: string };
+  users: Record<string, string[]>;
+}
+
+/**
+ * What a site's cluster holds. The field profile: one client.openstack with 'profile rbd' on every pool of
+ * the site, the first edge without a backups pool, the last edge's pools named as some deployments do (with
+ * one edge, that edge is both).
+ */
+export function siteShape(profile: LabProfile | undefined, site: string, sites: string[]): SiteShape {
+  if (profile !== "field") return { pools: { images: "images", volumes: "volumes", vms: "vms", backups: "backups" }, users: CEPH_CLIENTS };
+  const renamed = sites.length > 1 && site === sites[sites.length - 1];
+  const pools = {
+    images: renamed ? RENAMED_POOLS.images : "images",
+    volumes: renamed ? RENAMED_POOLS.volumes : "volumes",
+    vms: "vms",
+    ...(site === sites[1] ? {} : { backups: "backups" }),
+  };
+  const osd = Object.values(pools)
+    .map((p) => `profile rbd pool=${p}`)
+    .join(", ");
+  return { pools, users: { [SHARED_CLIENT]: ["mon", "profile rbd", "osd", osd] } };
+}
 
 /** cephx users shaped like the Ceph-with-OpenStack guide's. */
 export const CEPH_CLIENTS: Record<string, string[]> = {
@@ -27,9 +55,9 @@ export function keyringPath(site: string, entity: string): string {
   return join(CEPH_ETC, `${site}.${entity}.keyring`);
 }
 
-function cephConf(site: string, fsid: string, port: number): string {
+function cephConf(site: string, fsid: string, port: number, users: string[]): string {
   const dir = siteDir(site);
-  const clients = ["client.admin", ...Object.keys(CEPH_CLIENTS)].map((c) => `[${c}]\nkeyring = ${keyringPath(site, c)}\n`).join("\n");
+  const clients = ["client.admin", ...users].map((c) => `[${c}]\nkeyring = ${keyringPath(site, c)}\n`).join("\n");
   return `[global]
 fsid = ${fsid}
 mon initial members = a
@@ -127,7 +155,7 @@ export async function osdUp(site: string): Promise<boolean> {
 }
 
 /** Creates (once) and starts one single-node cluster named after the site. */
-export async function ensureCluster(state: LabState, site: string, index: number): Promise<void> {
+export async function ensureCluster(state: LabState, site: string, index: number, shape: SiteShape): Promise<void> {
   const dir = siteDir(site);
   const port = monPort(index);
   const doneKey = `ceph:${site}`;
@@ -136,7 +164,7 @@ export async function ensureCluster(state: LabState, site: string, index: number
     for (const d of ["run", "mon", `osd/${site}-0`]) mkdirSync(join(dir, d), { recursive: true, mode: 0o700 });
     mkdirSync(CEPH_ETC, { recursive: true });
     const fsid = randomUUID();
-    writeFileSync(join(CEPH_ETC, `${site}.conf`), cephConf(site, fsid, port), { mode: 0o644 });
+    writeFileSync(join(CEPH_ETC, `${site}.conf`), cephConf(site, fsid, port, Object.keys(shape.users)), { mode: 0o644 });
     const monKeyring = join(dir, "mon", "keyring");
     const adminKeyring = keyringPath(site, "client.admin");
     await run("ceph-authtool", ["--create-keyring", monKeyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *"]);
@@ -204,14 +232,14 @@ export async function ensureCluster(state: LabState, site: string, index: number
   }
 
   if (!state.done.includes(doneKey)) {
-    for (const pool of POOLS) {
+    for (const pool of Object.values(shape.pools)) {
       await ceph(site, "osd", "pool", "create", pool, "8", "8");
       await ceph(site, "osd", "pool", "application", "enable", pool, "rbd");
       await run("rbd", ["--cluster", site, "pool", "init", pool]);
     }
     // NOTE: the lab runs no ceph-mgr (memory); MGR_DOWN is muted so health reflects the mon and OSD.
     await ceph(site, "health", "mute", "MGR_DOWN", "--sticky");
-    for (const [entity, caps] of Object.entries(CEPH_CLIENTS)) {
+    for (const [entity, caps] of Object.entries(shape.users)) {
       const keyring = await ceph(site, "auth", "get-or-create", entity, ...caps);
       writeSecretFile(keyringPath(site, entity), keyring.endsWith("\n") ? keyring : `${keyring}\n`);
     }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { RENAMED_POOLS } from "./ceph.ts";
+import { RENAMED_POOLS, siteShape } from "./ceph.ts";
 import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
 import { isRunning, LabError, logPath, portOpen, sleep, startProcess, stopProcess, tail, waitUntil } from "./procs.ts";
 import { type LabSecrets, type LabState, paths, REPO_ROOT, writeSecretFile, writeState } from "./state.ts";
@@ -352,6 +352,8 @@ export interface GlanceOptions {
   renamedPools?: string[];
   /** Stores written to another site's cluster (fault glance-store-foreign): store to cluster. */
   foreignStores?: Record<string, string>;
+  /** The field profile: the shared cephx user, each site's images pool, and Glance's stock web-download filter. */
+  field?: { user: string; imagesPools: Record<string, string> };
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
@@ -378,8 +380,8 @@ ${stores
   .map(
     (x) => `[${x}]
 rbd_store_ceph_conf = /etc/ceph/${opts.foreignStores?.[x] ?? x}.conf
-rbd_store_user = glance
-rbd_store_pool = ${(opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images"}
+rbd_store_user = ${opts.field ? opts.field.user : "glance"}
+rbd_store_pool = ${opts.field?.imagesPools[x] ?? ((opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images")}
 rbd_store_chunk_size = 8
 rbd_thin_provisioning = True
 store_description = ${x} rbd glance store
@@ -391,7 +393,7 @@ filesystem_store_datadir = ${data("glance", "staging")}
 [os_glance_tasks_store]
 filesystem_store_datadir = ${data("glance", "tasks")}
 [import_filtering_opts]
-allowed_ports = []
+${opts.field ? "# NOTE: the field profile keeps Glance's stock allowed_ports (80 and 443)." : "allowed_ports = []"}
 # NOTE: this Glance refuses web-download from loopback unless the host is listed here; the harness serves on 127.0.0.1.
 allowed_hosts = [127.0.0.1]
 [image_import_opts]
@@ -434,7 +436,17 @@ export async function ensureGlance(
 /** The AZ the volume-az-fallback fault gives a site's backend: the site's own AZ is then gone from Cinder. */
 export const renamedAz = (site: string) => `${site}-renamed`;
 
-function cinderConf(s: LabSecrets, sites: string[], fallback: boolean): string {
+/** Cinder's cephx user and each site's volumes pool: the guide's, or the field profile's. */
+export function cinderCeph(state: LabState, sites: string[]): { user: string; backupUser: string; volumesPools: Record<string, string> } {
+  const field = state.profile === "field";
+  return {
+    user: field ? "openstack" : "cinder",
+    backupUser: field ? "openstack" : "cinder-backup",
+    volumesPools: Object.fromEntries(sites.map((x) => [x, siteShape(state.profile, x, sites).pools.volumes])),
+  };
+}
+
+function cinderConf(s: LabSecrets, sites: string[], fallback: boolean, ceph: ReturnType<typeof cinderCeph>): string {
   return `[DEFAULT]
 use_stderr = true
 transport_url = ${rabbitUrl(s)}
@@ -458,7 +470,7 @@ periodic_interval = 10
 enable_force_upload = True
 backup_driver = cinder.backup.drivers.ceph.CephBackupDriver
 backup_ceph_conf = /etc/ceph/${sites[0]}.conf
-backup_ceph_user = cinder-backup
+backup_ceph_user = ${ceph.backupUser}
 backup_ceph_pool = backups
 [database]
 connection = ${dbUrl(s, "cinder", "cinder")}
@@ -474,8 +486,8 @@ volume_driver = cinder.volume.drivers.rbd.RBDDriver
 volume_backend_name = ${x}
 rbd_cluster_name = ${x}
 rbd_ceph_conf = /etc/ceph/${x}.conf
-rbd_pool = volumes
-rbd_user = cinder
+rbd_pool = ${ceph.volumesPools[x]}
+rbd_user = ${ceph.user}
 rbd_flatten_volume_from_snapshot = False
 rbd_max_clone_depth = 5
 backend_availability_zone = ${x}
@@ -522,6 +534,7 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
       s,
       sites,
       state.faults.some((f) => f.kind === "volume-az-fallback"),
+      cinderCeph(state, sites),
     ),
   );
   if (!state.done.includes("cinder:db")) {

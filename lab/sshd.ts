@@ -17,6 +17,11 @@ export interface SshdOptions {
   env?: Record<string, string>;
   /** What every session of the authorized key runs, whatever the client asks (authorized_keys `command=`). */
   forcedCommand?: string;
+  /**
+   * Where the authorized key goes instead of stateDir: sshd reads it as the user, so for a user other than
+   * root it must be a file that user owns (the caller chowns it).
+   */
+  authorizedKeysFile?: string;
 }
 
 /** What a client needs to reach the sshd, with its keys checked. */
@@ -74,7 +79,7 @@ export async function prepareSshd(o: SshdOptions): Promise<{ argv: string[]; end
   await keygen(hostKey, `dcn-verify lab sshd ${dir}`);
   await keygen(identityFile, "dcn-verify lab client");
   const hostPub = readFileSync(`${hostKey}.pub`, "utf8").trim().split(/\s+/);
-  const authorized = join(dir, "authorized_keys");
+  const authorized = o.authorizedKeysFile ?? join(dir, "authorized_keys");
   const forced = o.forcedCommand ? `command="${o.forcedCommand.replaceAll('"', '\\"')}",no-pty ` : "";
   writeFileSync(authorized, forced + readFileSync(`${identityFile}.pub`, "utf8"), { mode: 0o600 });
   const knownHostsFile = join(dir, "known_hosts");

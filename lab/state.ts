@@ -49,12 +49,20 @@ export interface ProcessRecord {
   startedAt: string;
 }
 
+/** standard: the guide's shape, one cephx user per service. field: shaped like the clouds operators run (see README). */
+export const PROFILES = ["standard", "field"] as const;
+export type LabProfile = (typeof PROFILES)[number];
+
 export interface LabState {
+  /** Absent in a lab made before profiles: standard. */
+  profile?: LabProfile;
   edges: number;
   done: string[];
   processes: Record<string, ProcessRecord>;
   faults: { site: string; kind: FaultKind; since: string }[];
   ceph: Record<string, { fsid: string; monPort: number }>;
+  /** The field profile's sshd, as the harness's ssh transport reaches it. */
+  sshd?: { host: string; port: number; user: string; identityFile: string; knownHostsFile: string };
 }
 
 export interface LabSecrets {
