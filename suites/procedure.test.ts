@@ -65,7 +65,7 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
       await checkLocation(c, image, c.central);
       await checkImageSnapshot(c, c.central, image.id);
       const known = { sha512: localSha512, sizeBytes: prepared.sizeBytes };
-      await checkData(c, c.central, imageParent(c, image.id), known, { what: "the image", exactBytes: prepared.sizeBytes });
+      await checkData(c, c.central, imageParent(c, image.id, c.central), known, { what: "the image", exactBytes: prepared.sizeBytes });
       await attachJson("image", imageEvidence(image));
     },
   );
@@ -244,7 +244,7 @@ describe.sequential(`${role === "central" ? "central" : "edge"} site ${site}`, (
     await attachJson("uploaded image after the copy to central", imageEvidence(back));
     await checkLocation(c, back, c.central);
     // NOTE: read whole once, at central (the way back ends there): a second GiB read at the edge proves nothing more.
-    await checkData(c, c.central, imageParent(c, back.id), known, {
+    await checkData(c, c.central, imageParent(c, back.id, c.central), known, {
       what: "the central copy of the image uploaded from the volume",
       exactBytes: fromSnap.size * 1024 ** 3,
     });

@@ -1,11 +1,12 @@
 import { parentSpec, type RbdEntry } from "../ceph/rbd.ts";
 import { sitePools } from "../config/pools.ts";
 import type { SiteContext } from "../harness/context.ts";
+import type { Site } from "../config/schema.ts";
 import { defect } from "./evidence.ts";
 
-/** `<site's images pool>/<image id>@<imageSnapshot>`: the parent of a copy-on-write clone of a Glance image. */
-export function imageParent(ctx: SiteContext, imageId: string): string {
-  return `${sitePools(ctx.config, ctx.site).images}/${imageId}@${ctx.config.rbd.imageSnapshot}`;
+/** `<site's images pool>/<image id>@<imageSnapshot>` (the context's site unless another is given): the parent of a copy-on-write clone of a Glance image. */
+export function imageParent(ctx: SiteContext, imageId: string, site: Site = ctx.site): string {
+  return `${sitePools(ctx.config, site).images}/${imageId}@${ctx.config.rbd.imageSnapshot}`;
 }
 
 /** Procedure steps 5 and 6: the rbd image is a copy-on-write clone of the Glance image's snapshot on this site's cluster. */
