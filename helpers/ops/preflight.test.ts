@@ -70,6 +70,17 @@ describe("what the selected tests hold at once", () => {
     expect(central).toMatchObject({ volumes: 1, tests: ["conf-11-cinder-az-fallback"] });
   });
 
+  test("an edge without a backups pool needs nothing for conf-14, which does not apply there", () => {
+    const base = cloud(1);
+    const cfg = configSchema.parse({
+      ...base,
+      edges: [{ ...base.edges[0], ceph: { ...base.edges[0]!.ceph, pools: { backups: false } } }],
+    });
+    const [, dcn0] = siteNeeds(cfg, { sites: allSitesOf(cfg), suites: [...SUITE_GROUPS], tier: "standard" });
+    expect(dcn0).toMatchObject({ volumes: 3, backups: 0 });
+    expect(dcn0!.tests).not.toContain("conf-14-cinder-backup");
+  });
+
   test("a read-only run needs nothing", () => {
     const cfg = cloud(2);
     for (const n of siteNeeds(cfg, { sites: allSitesOf(cfg), suites: [...SUITE_GROUPS], tier: "read-only" }))

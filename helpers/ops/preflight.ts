@@ -8,7 +8,7 @@ import type { Config, Site, WebDownload } from "../config/schema.ts";
 import { siteFlavor, siteNetwork } from "../config/site.ts";
 import { redactText } from "../core/redact.ts";
 import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
-import { type CatalogEntry, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
+import { type CatalogEntry, notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
 import type { Selection } from "../harness/selection.ts";
 import type { Check } from "./check.ts";
 
@@ -56,7 +56,9 @@ const inTier = (e: CatalogEntry, sel: Pick<Selection, "tier">) => tierAllows(sel
 export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">): SiteNeed[] {
   return sel.sites.map((name) => {
     const site = allSites(cfg).find((s) => s.name === name)!;
-    const tests = testsAt(roleOf(cfg, name), sel.suites, sel.tests).filter((e) => inTier(e, sel) && HOLDS[e.id]);
+    const tests = testsAt(roleOf(cfg, name), sel.suites, sel.tests).filter(
+      (e) => inTier(e, sel) && HOLDS[e.id] && !notApplicable(e.id, cfg, name),
+    );
     const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (HOLDS[e.id]![k] ?? 0), 0);
     const volumes = sum("volumes");
     const snapshots = sum("snapshots");
