@@ -26,6 +26,18 @@ export default defineConfig({
           retry: 0,
         },
       },
+      {
+        // Against the lab built with 'lab up --profile field' (scripts/test.sh rebuilds it so after the e2e project).
+        test: {
+          name: "field",
+          include: ["tests/field/**/*.lab.test.ts"],
+          globalSetup: ["tests/e2e/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 900000,
+          hookTimeout: 300000,
+          retry: 0,
+        },
+      },
     ],
   },
 });

@@ -19,6 +19,8 @@ const PORT = 2222;
 async function ensureSshUser(): Promise<{ uid: number; gid: number }> {
   if ((await execa("id", ["-u", FIELD_SSH_USER], { reject: false })).exitCode !== 0)
     await execa("useradd", ["--system", "--shell", "/bin/sh", "--home-dir", HOME, "--create-home", FIELD_SSH_USER]);
+  // NOTE: useradd leaves the password '!' (locked), and sshd without PAM refuses a locked account even for a key.
+  await execa("usermod", ["-p", "*", FIELD_SSH_USER]);
   const tmp = `${SUDOERS}.tmp`;
   writeFileSync(tmp, `${FIELD_SSH_USER} ALL=(root) NOPASSWD: /usr/bin/rbd, /usr/bin/ceph\n`, { mode: 0o440 });
   const check = await execa("visudo", ["-c", "-f", tmp], { reject: false });

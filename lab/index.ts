@@ -275,7 +275,7 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
             ? {
                 cephUsers: [
                   {
-                    user: SHARED_CLIENT.replace(/^client\./, ""),
+                    user: SHARED_CLIENT,
                     needs: (["images", "volumes", "vms", "backups"] as const).map((pool) => ({ pool, access: "rwx" })),
                   },
                 ],

@@ -15,3 +15,10 @@ if [ "$static" -ne 0 ]; then echo "npm test: the static checks failed (exit $sta
 if [ "$lab_rc" -ne 0 ]; then echo "npm test: lab up failed (exit $lab_rc)" >&2; exit "$lab_rc"; fi
 vitest run --project unit
 vitest run --project e2e
+# The field profile: a lab shaped like the clouds operators run (two edges: one without backups, one with renamed pools).
+node bin/dcn-verify.mjs lab down
+node bin/dcn-verify.mjs lab up --profile field --edges 2
+field=0
+vitest run --project field || field=$?
+node bin/dcn-verify.mjs lab down
+exit "$field"
