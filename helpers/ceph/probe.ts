@@ -131,6 +131,11 @@ export class CephCommandError extends CephProbeError {
   }
 }
 
+/** An rbd command on an image that was deleted after it was listed (by another test, say): ENOENT on opening it. */
+export function isImageGone(e: unknown): boolean {
+  return e instanceof CephCommandError && /error opening \S+: \(2\) No such file or directory/.test(e.stderrTail);
+}
+
 export class CephTimeoutError extends CephProbeError {
   constructor(
     site: string,
@@ -227,7 +232,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
       try {
         return await read();
       } catch (e) {
-        if (attempt >= 3 || !(e instanceof CephCommandError) || !/error opening \S+: \(2\) No such file or directory/.test(e.stderrTail))
+        if (attempt >= 3 || !isImageGone(e))
           throw e;
       }
     }
