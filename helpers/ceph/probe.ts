@@ -232,8 +232,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
       try {
         return await read();
       } catch (e) {
-        if (attempt >= 3 || !isImageGone(e))
-          throw e;
+        if (attempt >= 3 || !isImageGone(e)) throw e;
       }
     }
   };
