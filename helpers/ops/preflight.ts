@@ -77,6 +77,15 @@ export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
 }
 
 /** Sites that share a region share its Cinder's and Nova's project quotas. */
+/** A service's quotas that could not be read: a warning, the run's needs left uncompared. */
+const quotaUnread = (service: string, where: string, e: unknown): Check => ({
+  name: `quota ${service}${where}`,
+  ok: true,
+  warn: true,
+  detail: `could not read: ${firstLine(e)}`,
+  hint: `the run's needs were not compared with ${service}'s quotas`,
+});
+
 const siteOf = (cfg: Config, name: string) => allSites(cfg).find((s) => s.name === name)!;
 
 /** Site names by a key of the site (its flavor, its network), in the order met. */
@@ -390,13 +399,7 @@ export async function preflightChecks(
       const volume = await VolumeClient.negotiate(session, { region: scope.region });
       checks.push(...judgeCinderQuota(await volume.showQuotaUsage(session.projectId), scope.needs, { project, region: scope.region }));
     } catch (e) {
-      checks.push({
-        name: `quota Cinder${where}`,
-        ok: true,
-        warn: true,
-        detail: `could not read: ${firstLine(e)}`,
-        hint: "the run's needs were not compared with Cinder's quotas",
-      });
+      checks.push(quotaUnread("Cinder", where, e));
     }
     const flavorOf = (site: string) => flavorFound.get(siteFlavor(cfg, siteOf(cfg, site)));
     if (compute && boots && scope.needs.every((n) => n.instances === 0 || flavorOf(n.site))) {
@@ -408,13 +411,7 @@ export async function preflightChecks(
           }),
         );
       } catch (e) {
-        checks.push({
-          name: `quota Nova${where}`,
-          ok: true,
-          warn: true,
-          detail: `could not read: ${firstLine(e)}`,
-          hint: "the run's needs were not compared with Nova's quotas",
-        });
+        checks.push(quotaUnread("Nova", where, e));
       }
     }
   }
