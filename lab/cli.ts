@@ -7,6 +7,9 @@ const USAGE = `usage:
   dcn-verify lab up [--edges N] [--profile standard|field]
                                      start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES};
                                      field: shaped like the clouds operators run (README, Lab profiles)
+  dcn-verify lab packages [--profile standard|field] [--tests]
+                                     install only the Debian packages a lab of that profile needs (lab up does it
+                                     too); --tests: also what dcn-verify's own tests need (Chromium, OpenSSH)
   dcn-verify lab status              per-site table; exits 1 if any part is down
   dcn-verify lab down                stop every process the lab started
   dcn-verify lab fault <site> <kind> [--quiet]  break one thing on purpose (--quiet: no status table after)
@@ -39,6 +42,10 @@ export async function labCommand(args: string[]): Promise<number> {
         const st = await lab.up({ edges: parseEdges(rest), profile: parseProfile(rest) });
         console.log(formatStatus(st));
         return st.allUp || st.faults.length > 0 ? 0 : 1;
+      }
+      case "packages": {
+        await lab.ensurePackages({ profile: parseProfile(rest), tests: rest.includes("--tests") });
+        return 0;
       }
       case "status": {
         const st = await lab.status();

@@ -97,28 +97,36 @@ const PACKAGES = [
   "python3-cinderclient",
   "python3-novaclient",
   "qemu-utils",
-  // The tests open the per-site Allure reports in Debian's headless Chromium.
-  "chromium",
-  // The ssh transport's tests log in to OpenSSH servers on loopback (lab/sshd.ts).
-  "openssh-server",
-  // The field profile's ssh user runs rbd and ceph through sudo.
-  "sudo",
 ];
+
+/** The field profile reaches each site's Ceph through an OpenSSH server, as a user who may only sudo rbd and ceph. */
+const FIELD_PACKAGES = ["openssh-server", "sudo"];
+
+/**
+ * What only the harness's own tests need: Debian's headless Chromium opens the per-site Allure reports; the ssh
+ * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts).
+ */
+const TEST_PACKAGES = ["chromium", "openssh-server", ...FIELD_PACKAGES];
 
 function log(msg: string): void {
   process.stderr.write(`lab: ${msg}\n`);
 }
 
-async function ensurePackages(): Promise<void> {
+/**
+ * Installs what is missing of the Debian packages a lab of the profile needs (apt, as root); with tests, also
+ * what the harness's own tests need.
+ */
+export async function ensurePackages(o: { profile?: LabProfile; tests?: boolean } = {}): Promise<void> {
+  const wanted = [...new Set([...PACKAGES, ...(o.profile === "field" ? FIELD_PACKAGES : []), ...(o.tests ? TEST_PACKAGES : [])])];
   // NOTE: the ${...} are dpkg-query's own format fields.
-  const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...PACKAGES], { reject: false });
+  const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...wanted], { reject: false });
   const installed = new Set(
     q.stdout
       .split("\n")
       .filter((l) => l.endsWith(" installed"))
       .map((l) => l.split(" ")[0]),
   );
-  const missing = PACKAGES.filter((p) => !installed.has(p));
+  const missing = wanted.filter((p) => !installed.has(p));
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) throw new LabError(`missing Debian packages (${missing.join(" ")}); run lab up as root`);
   log(`installing ${missing.length} Debian packages: ${missing.join(" ")}`);
@@ -311,9 +319,9 @@ export interface UpOptions {
 
 export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const t0 = Date.now();
-  await ensurePackages();
   ensureDirs();
   let prior = readState();
+  await ensurePackages({ profile: opts.profile ?? prior?.profile });
   if (prior && siteNames(prior.edges).some((site) => osdLost(prior!, site))) {
     log("a Ceph OSD of the lab is gone, and with it its in-memory data: rebuilding the lab from scratch");
     await down();
@@ -392,7 +400,7 @@ async function waitForStatus(
   state: LabState,
   done: (s: LabStatus) => boolean,
   timeoutMs: number,
-  o: { ceph?: boolean } = { ceph: false },
+  o: { ceph?: boolean | string[] } = { ceph: false },
 ): Promise<LabStatus> {
   const secrets = loadOrCreateSecrets();
   const start = Date.now();
@@ -691,7 +699,7 @@ export async function heal(site?: string): Promise<LabStatus> {
     );
   if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
   // NOTE: with a site given, other sites may keep faults of their own: only this site must come back.
-  return waitForStatus(state, (s) => (site ? siteUp(s, site) : s.allUp || s.faults.length > 0), 120000, { ceph: true });
+  return waitForStatus(state, (s) => (site ? siteUp(s, site) : s.allUp || s.faults.length > 0), 120000, { ceph: site ? [site] : true });
 }
 
 /** Whether a site's row of the status is up: its Ceph, store, backend and AZ. */
