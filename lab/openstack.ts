@@ -6,6 +6,14 @@ import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
 import { isRunning, LabError, logPath, portOpen, sleep, startProcess, stopProcess, tail, waitUntil } from "./procs.ts";
 import { type LabSecrets, type LabState, paths, REPO_ROOT, writeSecretFile, writeState } from "./state.ts";
 
+/**
+ * Cinder and Nova: how often a service reports, and after how long without a report it is down. Shorter than the
+ * defaults (10 and 60 s) so that a lab fault that stops a service shows within seconds; four missed reports still
+ * leave room for a busy two-core machine.
+ */
+const REPORT_S = 3;
+const SERVICE_DOWN_S = 12;
+
 const PY_SERVE = join(REPO_ROOT, "lab", "wsgi_serve.py");
 const PY_COMPUTE = join(REPO_ROOT, "lab", "nova_compute.py");
 const MYSQL_PORT = 3306;
@@ -464,8 +472,8 @@ storage_availability_zone = ${sites[0]}
 default_availability_zone = ${sites[0]}
 state_path = ${data("cinder")}
 image_conversion_dir = ${data("cinder", "conversion")}
-service_down_time = 20
-report_interval = 5
+service_down_time = ${SERVICE_DOWN_S}
+report_interval = ${REPORT_S}
 periodic_interval = 10
 enable_force_upload = True
 backup_driver = cinder.backup.drivers.ceph.CephBackupDriver
@@ -575,7 +583,7 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
     started = true;
   }
   // NOTE: the scheduler only places backups on services that have reported their capabilities, which they do every
-  // 10 s here; no API shows those reports, so a backup service just started is given two rounds.
+  // 10 s here (Cinder's least); no API shows those reports, so a backup service just started is given two rounds.
   if (started) await sleep(25000);
   for (const site of sites) if (!skipVolume.includes(site)) await startCinderVolume(state, site);
 }
@@ -649,8 +657,8 @@ enabled_apis = osapi_compute
 osapi_compute_listen = 127.0.0.1
 osapi_compute_listen_port = ${PORTS.nova}
 osapi_compute_workers = 1
-service_down_time = 20
-report_interval = 5
+service_down_time = ${SERVICE_DOWN_S}
+report_interval = ${REPORT_S}
 [api]
 auth_strategy = keystone
 [api_database]

@@ -28,8 +28,13 @@ async function safe<T>(f: () => Promise<T>, fallback: T): Promise<T> {
   }
 }
 
-/** The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone). */
-export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?: boolean } = {}): Promise<LabStatus> {
+const NOT_ASKED = "not asked";
+
+/**
+ * The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone); with a
+ * list of sites, only their clusters are.
+ */
+export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?: boolean | string[] } = {}): Promise<LabStatus> {
   const sites = siteNames(state.edges);
   const admin = new LabAdmin(secrets.admin);
   const loggedIn = await safe(async () => {
@@ -67,12 +72,13 @@ export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?
 
   const siteStatus = await Promise.all(
     sites.map(async (site): Promise<SiteStatus> => {
-      const { health: h, osdUp: osd } = o.ceph === false ? { health: "not asked", osdUp: false } : await cephState(site);
+      const asked = Array.isArray(o.ceph) ? o.ceph.includes(site) : o.ceph !== false;
+      const { health: h, osdUp: osd } = asked ? await cephState(site) : { health: NOT_ASKED, osdUp: false };
       const zone = zones.find((z) => z.zoneName === site);
       const compute = zone?.hosts?.[computeHost(site)]?.["nova-compute"];
       return {
         site,
-        ceph: osd ? h.split(" ")[0] : `${h.split(" ")[0]}, osd down`,
+        ceph: !asked ? NOT_ASKED : osd ? h.split(" ")[0] : `${h.split(" ")[0]}, osd down`,
         cephUp: osd && (h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN")),
         store: stores.includes(site),
         backend: backends.some((b) => b.backend === site && b.zone === site),
@@ -88,7 +94,8 @@ export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?
 export function formatStatus(st: LabStatus): string {
   const mark = (b: boolean) => (b ? "up" : "DOWN");
   const rows = [["site", "ceph", "glance store", "cinder backend", "nova az"]];
-  for (const s of st.sites) rows.push([s.site, s.cephUp ? s.ceph : `DOWN (${s.ceph})`, mark(s.store), mark(s.backend), mark(s.az)]);
+  for (const s of st.sites)
+    rows.push([s.site, s.cephUp || s.ceph === NOT_ASKED ? s.ceph : `DOWN (${s.ceph})`, mark(s.store), mark(s.backend), mark(s.az)]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) =>
     r
@@ -100,6 +107,9 @@ export function formatStatus(st: LabStatus): string {
   const down = st.services.filter((s) => !s.up).map((s) => s.name);
   if (down.length) lines.push(`processes down: ${down.join(", ")}`);
   if (st.faults.length) lines.push(`active faults: ${st.faults.map((f) => `${f.kind}@${f.site}`).join(", ")}`);
-  lines.push(st.allUp ? "lab: all up" : "lab: NOT all up");
+  const notAsked = st.sites.filter((x) => x.ceph === NOT_ASKED).map((x) => x.site);
+  const upOtherwise = st.sites.every((x) => (x.cephUp || notAsked.includes(x.site)) && x.store && x.backend && x.az) && !down.length;
+  if (notAsked.length && upOtherwise) lines.push(`lab: up (the Ceph of ${notAsked.join(", ")} not asked)`);
+  else lines.push(st.allUp ? "lab: all up" : "lab: NOT all up");
   return lines.join("\n");
 }
