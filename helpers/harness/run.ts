@@ -6,6 +6,7 @@ import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
+import { mapLimit } from "../core/concurrency.ts";
 import { dependencyModule, PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
@@ -126,6 +127,9 @@ export async function runVerification(
   o: { reportsRoot: string; log: (line: string) => void },
 ): Promise<RunOutcome> {
   const { log } = o;
+  // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
+  const runner = import("vitest/node");
+  runner.catch(() => undefined);
   let clients: Clients;
   try {
     clients = await openSiteClients(cfg, cfg.central);
@@ -185,7 +189,7 @@ export async function runVerification(
   }
 
   const reporter = new RunReporter();
-  const { createVitest } = await import("vitest/node");
+  const { createVitest } = await runner;
   let interrupted = false;
   let vitest: Awaited<ReturnType<typeof createVitest>> | undefined;
   const onSignal = (sig: string) => {
@@ -233,11 +237,14 @@ export async function runVerification(
     await imageServer?.close();
   }
 
+  const ran = plan.map((p) => p.site);
+  // NOTE: the Allure results are complete once vitest has closed: the reports are built while the sweep waits on the cloud.
+  const reports = writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
+  reports.catch(() => undefined);
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(workDir, { recursive: true, force: true });
   const rbd = await rbdLeftovers(cfg, journal, log, reach);
 
-  const ran = plan.map((p) => p.site);
   const siteResults: SiteSummary[] = reporter.sites();
   for (const site of ran)
     if (!siteResults.some((s) => s.site === site))
@@ -269,7 +276,7 @@ export async function runVerification(
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
   writeFileSync(join(runDir, "junit.xml"), junitXml(summary));
 
-  await writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
+  await reports;
   const ok =
     !interrupted &&
     leftovers.length === 0 &&
@@ -290,6 +297,8 @@ async function cephVersion(site: Parameters<typeof createCephProbe>[0]): Promise
   }
 }
 
+const REPORTS_IN_PARALLEL = 4;
+
 /** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
 async function writeReports(
   cfg: Config,
@@ -301,7 +310,8 @@ async function writeReports(
 ): Promise<void> {
   const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
-  for (const site of sites) {
+  // NOTE: each report is an Allure process of its own; a few at a time keeps a run of many sites in bounded memory.
+  await mapLimit(sites, REPORTS_IN_PARALLEL, async (site) => {
     const siteCfg = allSites(cfg).find((s) => s.name === site)!;
     const ceph = hasCephAccess(siteCfg) ? await cephVersion(siteCfg) : "not known: no Ceph access";
     writeEnvironment(resultDirs[site]!, {
@@ -321,7 +331,7 @@ async function writeReports(
     } catch (e) {
       process.stderr.write(`[${site}] ${(e as Error).message}\n`);
     }
-  }
+  });
   const latest = join(reportsRoot, "latest");
   rmSync(latest, { force: true });
   symlinkSync(runId, latest);
