@@ -5,11 +5,13 @@ import {
   parseCephFsid,
   parseCephStatus,
   parseRbdChildren,
+  parseRbdDiff,
   parseRbdInfo,
   parseRbdList,
   parseRbdSnapshots,
   type RbdChild,
   type RbdEntry,
+  type RbdExtent,
   type RbdInfo,
   type RbdSnapshot,
 } from "./rbd.ts";
@@ -53,6 +55,10 @@ export interface CephProbe {
   rbdListText(pool: string): Promise<string>;
   rbdSnapshots(pool: string, image: string): Promise<RbdSnapshot[]>;
   rbdInfo(pool: string, image: string): Promise<RbdInfo>;
+  /** `rbd info` of an image or snapshot spec (`pool/image[@snap]`). */
+  rbdInfoOf(spec: string): Promise<RbdInfo>;
+  /** The extents of `pool/image[@snap]` that hold data of its own (`rbd diff`; a clone's parent's are not listed). */
+  rbdDiff(spec: string): Promise<RbdExtent[]>;
   /** COW children of `pool/image@snapshot`. */
   rbdChildren(pool: string, image: string, snapshot: string): Promise<RbdChild[]>;
   /**
@@ -249,6 +255,8 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     rbdListText: (pool) => listing(async () => (await invoke(["rbd", "-p", pool, "ls", "-l"])).stdout),
     rbdSnapshots: async (pool, image) => parseRbdSnapshots(await json(["rbd", "snap", "ls", `${pool}/${image}`])),
     rbdInfo: async (pool, image) => parseRbdInfo(await json(["rbd", "info", `${pool}/${image}`])),
+    rbdInfoOf: async (spec) => parseRbdInfo(await json(["rbd", "info", spec])),
+    rbdDiff: async (spec) => parseRbdDiff(await json(["rbd", "diff", spec])),
     rbdChildren: async (pool, image, snapshot) => parseRbdChildren(await json(["rbd", "children", `${pool}/${image}@${snapshot}`])),
     exportHead: async (spec, headBytes, o = {}) => {
       const digest = new HeadDigestStream(headBytes);

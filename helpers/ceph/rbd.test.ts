@@ -6,6 +6,7 @@ import {
   parseCephFsid,
   parseCephStatus,
   parseRbdChildren,
+  parseRbdDiff,
   parseRbdInfo,
   parseRbdList,
   parseRbdListText,
@@ -182,6 +183,20 @@ describe.each(RECORDED)("outputs recorded from the lab: %s", (dir) => {
     expect(parseRbdChildren(read("rbd-children.parent-snap.json"))).toContainEqual(
       expect.objectContaining({ pool: "volumes", image: clone.name }),
     );
+  });
+});
+
+describe("rbd diff --format json, recorded from the lab", () => {
+  test("an 8 MiB image in 1 GiB lists its two 4 MiB objects as existing, and nothing after them", () => {
+    const MiB = 1024 * 1024;
+    expect(parseRbdDiff(fixture("recorded", "dcn0", "rbd-diff.image-snap.json"))).toEqual([
+      { offset: 0, length: 4 * MiB, exists: true },
+      { offset: 4 * MiB, length: 4 * MiB, exists: true },
+    ]);
+  });
+
+  test("output that is not a list of extents is refused, naming the command", () => {
+    expect(() => parseRbdDiff('[{"offset":"0"}]')).toThrow(/rbd diff --format json: unexpected output/);
   });
 });
 

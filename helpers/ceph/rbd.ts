@@ -78,6 +78,14 @@ export const cephStatusSchema = z.looseObject({
 export type RbdParent = z.output<typeof rbdParentSchema>;
 export type RbdEntry = z.output<typeof rbdEntrySchema>;
 export type RbdSnapshot = z.output<typeof rbdSnapshotSchema>;
+/** One extent of `rbd diff --format json`: where the image (or snapshot) holds data of its own. */
+export const rbdExtentSchema = z.looseObject({
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+  exists: z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true"),
+});
+
+export type RbdExtent = z.output<typeof rbdExtentSchema>;
 export type RbdInfo = z.output<typeof rbdInfoSchema>;
 export type RbdChild = z.output<typeof rbdChildSchema>;
 export type CephStatus = z.output<typeof cephStatusSchema>;
@@ -101,6 +109,8 @@ export const parseRbdList = (text: string): RbdEntry[] => parseJson("rbd ls -l -
 export const parseRbdSnapshots = (text: string): RbdSnapshot[] => parseJson("rbd snap ls --format json", z.array(rbdSnapshotSchema), text);
 
 export const parseRbdInfo = (text: string): RbdInfo => parseJson("rbd info --format json", rbdInfoSchema, text);
+
+export const parseRbdDiff = (text: string): RbdExtent[] => parseJson("rbd diff --format json", z.array(rbdExtentSchema), text);
 
 export const parseRbdChildren = (text: string): RbdChild[] => parseJson("rbd children --format json", z.array(rbdChildSchema), text);
 

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { type Digest, HeadDigestStream } from "../core/digest.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { convertImage, generateRawImage } from "../images/source.ts";
-import { judgeData } from "./data.ts";
+import { dataAfter, judgeData } from "./data.ts";
 
 // The bytes and sizes of the lab's step 7 (a 64 MiB generated image in a 1 GiB volume), scaled down.
 const written = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251));
@@ -91,5 +91,23 @@ describe("ms-6: Glance's conversion against the harness's own", () => {
     expect(judgeData(where, known, read(corrupt), known.sizeBytes)).toContain(
       `hash to ${corrupt.sha512}, but the bytes the harness wrote hash to ${known.sha512}`,
     );
+  });
+});
+
+describe("the tail after the head: read, or known from the cluster's own map of the image", () => {
+  const MiB = 1024 * 1024;
+  const extent = (offset: number, length: number, exists = true) => ({ offset, length, exists });
+
+  test("extents inside the head leave nothing after it, so the tail is not read", () => {
+    expect(dataAfter([extent(0, 4 * MiB), extent(60 * MiB, 4 * MiB)], 64 * MiB)).toEqual([]);
+  });
+
+  test("an extent past the head, or across its end, means the whole image is read", () => {
+    expect(dataAfter([extent(0, 4 * MiB), extent(512 * MiB, 4 * MiB)], 64 * MiB)).toEqual([extent(512 * MiB, 4 * MiB)]);
+    expect(dataAfter([extent(62 * MiB, 4 * MiB)], 64 * MiB)).toEqual([extent(62 * MiB, 4 * MiB)]);
+  });
+
+  test("an extent the diff marks as not existing (discarded) holds no data", () => {
+    expect(dataAfter([extent(512 * MiB, 4 * MiB, false)], 64 * MiB)).toEqual([]);
   });
 });
