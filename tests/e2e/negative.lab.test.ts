@@ -17,9 +17,10 @@ async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[
 
 /**
  * Applies a fault when the run's progress shows a line matching the trigger, and heals it as soon as
- * a step fails (so the run's own cleanup meets a healthy lab) or, at the latest, when done() is called.
+ * a step fails (one matching failed; so the run's own cleanup meets a healthy lab) or, at the latest, when done()
+ * is called.
  */
-function faultWhen(trigger: RegExp, site: string, kind: string) {
+function faultWhen(trigger: RegExp, site: string, kind: string, failed: RegExp = /^\[\w+\] ✘ /) {
   let fired: Promise<unknown> | undefined;
   let healed: Promise<{ exitCode?: number; all?: string }> | undefined;
   const heal = () =>
@@ -30,7 +31,7 @@ function faultWhen(trigger: RegExp, site: string, kind: string) {
   return {
     onLine: (line: string) => {
       if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind, "--quiet"]);
-      else if (fired && /^\[\w+\] ✘ /.test(line)) void heal();
+      else if (fired && failed.test(line)) void heal();
     },
     done: async () => {
       const h = await heal();
@@ -85,10 +86,15 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
   });
 
-  test("a compute host that is down means the server never reaches ACTIVE, and step 4 says so", async () => {
+  test("a compute host down before the boot fails step 4 at dcn0; one that dies after the boot leaves dcn1's server stuck in step 6", async () => {
+    // Two edges, one compute fault each, in one run. The stop (or the start after it) never completes: a short wait is enough to see it.
+    const cfg = labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30, serverStopped: 10, serverActive: 40 } });
+    const f = faultWhen(/^\[dcn1\] ▶ run rbd -p volumes ls -l/, "dcn1", "compute-down", /^\[dcn1\] ✘ /);
     const run = await withFault("dcn0", "compute-down", () =>
-      runHarness(["--config", config(), "--sites", "dcn0", "--tests", "dcn-5,dcn-6"]),
+      runHarness(["--config", cfg, "--sites", "dcn0,dcn1", "--tests", "dcn-5,dcn-6"], { onLine: f.onLine }),
     );
+    expect(await f.done()).toBe(true);
+    const left = await sweepAfterHeal(run, cfg);
     expect(run.exitCode).not.toBe(0);
     const boot = testOf(run, "dcn0", "dcn-4-boot-from-volume");
     expect(boot.status).toBe("failed");
@@ -97,21 +103,12 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     // The volume was made before the boot failed: its clone is still checked.
     expect(testOf(run, "dcn0", "dcn-5-rbd-parent").status).toBe("passed");
     expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("skipped");
-  });
-
-  test("a compute service that dies after the boot leaves the server stuck in step 6, and step 6 says so", async () => {
-    // The stop (or the start after it) never completes: a short wait is enough to see it.
-    const cfg = labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30, serverStopped: 10, serverActive: 40 } });
-    const f = faultWhen(/^\[dcn0\] ▶ run rbd -p volumes ls -l/, "dcn0", "compute-down");
-    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-5,dcn-6"], { onLine: f.onLine });
-    expect(await f.done()).toBe(true);
-    const left = await sweepAfterHeal(run, cfg);
-    expect(testOf(run, "dcn0", "dcn-5-rbd-parent").status).toBe("passed");
-    const snap = testOf(run, "dcn0", "dcn-6-cinder-snapshot");
+    expect(testOf(run, "dcn1", "dcn-5-rbd-parent").status).toBe("passed");
+    const snap = testOf(run, "dcn1", "dcn-6-cinder-snapshot");
     expect(snap.status).toBe("failed");
     // NOTE: a stop already on its way may still be served while nova-compute shuts down; then the start is what hangs.
     expect(snap.failure).toMatch(
-      /^\[dcn0\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s,
+      /^\[dcn1\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s,
     );
     expect(left).toEqual([]);
   });
