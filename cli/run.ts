@@ -3,11 +3,11 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
-import { formatOutcome, runVerification } from "../helpers/harness/run.ts";
+import { DEFAULT_MAX_PARALLEL, formatOutcome, runVerification } from "../helpers/harness/run.ts";
 import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--reports DIR]
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--verbose] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
@@ -19,6 +19,9 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   --strict fails a site on any warning, and on anything left not verified (a skipped test, or a part of a test).
   With --tier given, a site fails when anything within that tier stays not verified (tests above the tier do not
   count); --allow-not-verified, or the config's gates.maxNotVerifiedInTier, lifts that.
+  --max-parallel N: at most N sites in flight (default ${DEFAULT_MAX_PARALLEL}); central's tests start first.
+  On a terminal, progress is a line per site in flight, redrawn in place; --verbose (or output that is not a
+  terminal) prints a line per step instead.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -29,6 +32,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       reports: { type: "string" },
       strict: { type: "boolean" },
       "allow-not-verified": { type: "boolean" },
+      "max-parallel": { type: "string" },
+      verbose: { type: "boolean" },
     },
     USAGE,
   );
@@ -50,13 +55,18 @@ export async function runCommand(argv: string[]): Promise<number> {
       allowWrites: args["allow-writes"],
       strict: args.strict,
       allowNotVerified: args["allow-not-verified"],
+      maxParallel: args["max-parallel"],
     });
     if (sel.notice) say(sel.notice);
   } catch (e) {
     say(redactText((e as Error).message));
     return 2;
   }
-  const out = await runVerification(cfg, configPath, sel, { reportsRoot: resolve(args.reports ?? cfg.reportsDir), log: say });
+  const out = await runVerification(cfg, configPath, sel, {
+    reportsRoot: resolve(args.reports ?? cfg.reportsDir),
+    log: say,
+    verbose: args.verbose,
+  });
   if (out.summary) process.stdout.write(formatOutcome(out));
   return out.exitCode;
 }

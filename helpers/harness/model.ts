@@ -74,6 +74,9 @@ export interface SiteSummary {
   counts?: { passed: number; failed: number; warnings: number; notVerified: number };
   /** The site's Ceph as the run found it before the first test. */
   ceph?: SiteReach;
+  /** When the site's first suite file started and its last one ended (with --max-parallel, sites wait their turn). */
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 export interface RunSummary {

@@ -18,11 +18,14 @@ import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
 import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
+import { writeFleetPage } from "./fleet.ts";
 import { junitXml } from "./junit.ts";
 import { checkReach, formatReach, type Reach } from "./reach.ts";
+import { LiveProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
+import type { TestSpecification } from "vitest/node";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
 export function runWorkDir(runId: string): string {
@@ -105,6 +108,23 @@ export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
     .filter((s) => s.files.length > 0);
 }
 
+/** Sites in flight at once unless --max-parallel says otherwise. */
+export const DEFAULT_MAX_PARALLEL = 4;
+
+/**
+ * The suite files in the plan's order: central's first (its checks come first), then each edge's, each site's in
+ * the catalog's order. With --max-parallel N below the number of sites, N files run at once, so at most N sites
+ * are in flight.
+ */
+export function inPlanOrder<T extends { project: { name: string }; moduleId: string }>(
+  specs: readonly T[],
+  plan: readonly { site: string; files: string[] }[],
+): T[] {
+  const site = (t: T) => plan.findIndex((p) => p.site === t.project.name);
+  const file = (t: T) => plan[site(t)]?.files.findIndex((f) => t.moduleId === f || t.moduleId.endsWith(f)) ?? -1;
+  return [...specs].sort((a, b) => site(a) - site(b) || file(a) - file(b));
+}
+
 export interface RunOutcome {
   exitCode: number;
   runDir: string;
@@ -124,7 +144,7 @@ export async function runVerification(
   cfg: Config,
   configPath: string,
   sel: Selection,
-  o: { reportsRoot: string; log: (line: string) => void },
+  o: { reportsRoot: string; log: (line: string) => void; verbose?: boolean },
 ): Promise<RunOutcome> {
   const { log } = o;
   // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
@@ -188,7 +208,12 @@ export async function runVerification(
     log(`preflight: ${checks.length} checks met`);
   }
 
-  const reporter = new RunReporter();
+  const reporter = new RunReporter(
+    new LiveProgress(process.stderr, { verbose: o.verbose }),
+    Object.fromEntries(plan.map((p) => [p.site, p.files.length])),
+  );
+  const limit = sel.maxParallel ?? DEFAULT_MAX_PARALLEL;
+  const bounded = limit < plan.length;
   const { createVitest } = await runner;
   let interrupted = false;
   let vitest: Awaited<ReturnType<typeof createVitest>> | undefined;
@@ -209,8 +234,20 @@ export async function runVerification(
       watch: false,
       run: true,
       pool: "threads",
-      maxWorkers: plan.length,
+      // NOTE: with fewer workers than sites, each worker runs one site's file at a time, in the plan's order: at most
+      // maxParallel sites are in flight. Otherwise every site runs at once, a worker each, as vitest orders the files.
+      maxWorkers: bounded ? limit : plan.length,
       fileParallelism: true,
+      ...(bounded
+        ? {
+            sequence: {
+              sequencer: class {
+                shard = async (specs: TestSpecification[]) => specs;
+                sort = async (specs: TestSpecification[]) => inPlanOrder(specs, plan);
+              },
+            },
+          }
+        : {}),
       reporters: [reporter, [dependencyModule("allure-vitest/reporter"), { resultsDir: join(runDir, "allure-results") }]],
       projects: plan.map(({ site, files }) => ({
         test: {
@@ -277,6 +314,11 @@ export async function runVerification(
   writeFileSync(join(runDir, "junit.xml"), junitXml(summary));
 
   await reports;
+  try {
+    writeFleetPage(runDir, o.reportsRoot, summary);
+  } catch (e) {
+    log(`the fleet page was not written: ${redactText((e as Error).message)}`);
+  }
   const ok =
     !interrupted &&
     leftovers.length === 0 &&
@@ -397,7 +439,7 @@ export function formatOutcome(out: RunOutcome): string {
   for (const r of summary.rbdLeftovers ?? []) lines.push(`\n[${r.site}] LEFTOVER ${formatRbdLeftover(r)}\n`);
   for (const n of summary.rbdNotChecked ?? []) lines.push(`\nNOT CHECKED for rbd leftovers: ${n}\n`);
   lines.push(
-    `\nreports: ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`,
+    `\nreports: ${join(out.runDir, "index.html")} (the fleet), ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`,
   );
   return lines.join("");
 }

@@ -7,8 +7,8 @@ import { newRunId } from "./naming.ts";
 import { splitAllureResults } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
-import { siteFiles } from "./run.ts";
-import { select, selectSites, selectSuites } from "./selection.ts";
+import { inPlanOrder, siteFiles } from "./run.ts";
+import { parseMaxParallel, select, selectSites, selectSuites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -91,5 +91,37 @@ describe("run", () => {
     expect(readdirSync(dirs.dcn0).sort()).toEqual(["a-result.json", "a1-attachment.txt"]);
     expect(readdirSync(dirs.dcn1).sort()).toEqual(["b-result.json", "b1-attachment.txt"]);
     expect(readdirSync(dirs.central)).toEqual([]);
+  });
+});
+
+describe("--max-parallel", () => {
+  test("takes a whole number of sites, at least 1, and refuses anything else naming the option", () => {
+    expect(parseMaxParallel(undefined)).toBeUndefined();
+    expect(parseMaxParallel("2")).toBe(2);
+    for (const bad of ["0", "-1", "1.5", "two", ""])
+      expect(() => parseMaxParallel(bad), bad).toThrow(/--max-parallel: expected a whole number of sites, at least 1, got/);
+  });
+
+  test("orders the files central first, then each edge in the config's order, each site's files as planned", () => {
+    const plan = [
+      { site: "central", files: ["suites/procedure.test.ts", "suites/multistore.test.ts"] },
+      { site: "dcn0", files: ["suites/procedure.test.ts", "suites/rules.test.ts"] },
+      { site: "dcn1", files: ["suites/procedure.test.ts"] },
+    ];
+    const spec = (site: string, file: string) => ({ project: { name: site }, moduleId: `/pkg/${file}` });
+    const shuffled = [
+      spec("dcn1", "suites/procedure.test.ts"),
+      spec("dcn0", "suites/rules.test.ts"),
+      spec("central", "suites/multistore.test.ts"),
+      spec("dcn0", "suites/procedure.test.ts"),
+      spec("central", "suites/procedure.test.ts"),
+    ];
+    expect(inPlanOrder(shuffled, plan).map((s) => `${s.project.name} ${s.moduleId}`)).toEqual([
+      "central /pkg/suites/procedure.test.ts",
+      "central /pkg/suites/multistore.test.ts",
+      "dcn0 /pkg/suites/procedure.test.ts",
+      "dcn0 /pkg/suites/rules.test.ts",
+      "dcn1 /pkg/suites/procedure.test.ts",
+    ]);
   });
 });

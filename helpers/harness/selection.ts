@@ -61,6 +61,15 @@ export function selectTests(only: string | undefined, suites: readonly SuiteGrou
   return ids;
 }
 
+/** --max-parallel: a whole number of sites, at least 1. */
+export function parseMaxParallel(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(`--max-parallel: expected a whole number of sites, at least 1, got '${v}'`, []);
+  return n;
+}
+
 /** The sites to run: central always (its checks come first), then the edges asked for. */
 export function selectSites(cfg: Config, only?: string): string[] {
   const edges = cfg.edges.map((e) => e.name);
@@ -81,6 +90,8 @@ export interface Selection {
   tier: Tier;
   /** --tests: only these tests run (what was asked, and what it builds on); all when not given. */
   tests?: string[];
+  /** --max-parallel: at most this many sites in flight. */
+  maxParallel?: number;
   /** Why the tier is lower than asked, if it is. */
   notice?: string;
   /** Fail each site on any warning or anything not verified (--strict). */
@@ -103,6 +114,7 @@ export function select(
     allowWrites?: boolean;
     strict?: boolean;
     allowNotVerified?: boolean;
+    maxParallel?: string;
   },
 ): Selection {
   const groups = selectSuites(o.suites);
@@ -111,10 +123,12 @@ export function select(
   checkKnownIssues(cfg);
   const sites = selectSites(cfg, o.sites);
   const { tier, notice } = selectTier(o.tier, cfg.production, Boolean(o.allowWrites));
+  const maxParallel = parseMaxParallel(o.maxParallel);
   return {
     sites,
     suites,
     ...(tests ? { tests } : {}),
+    ...(maxParallel !== undefined ? { maxParallel } : {}),
     tier,
     ...(notice ? { notice } : {}),
     ...(o.strict ? { strict: true } : {}),

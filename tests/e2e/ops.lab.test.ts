@@ -93,6 +93,27 @@ describe("safety tiers", () => {
   });
 });
 
+describe("sites in flight", () => {
+  test("--max-parallel 1 runs the edges one after another; without it they overlap (from each site's timings)", async () => {
+    const window = (r: { summary: RunSummary }, site: string) => {
+      const s = r.summary.sites.find((x) => x.site === site)!;
+      expect(s.startedAt && s.finishedAt, `${site} has no timings`).toBeTruthy();
+      return { start: Date.parse(s.startedAt!), end: Date.parse(s.finishedAt!) };
+    };
+    const args = ["--suites", "rules", "--tier", "read-only"];
+    const one = await runHarness([...args, "--max-parallel", "1"]);
+    expect(one.exitCode, one.output).toBe(0);
+    expect(one.summary.sites.map((s) => s.site)).toEqual(["dcn0", "dcn1"]);
+    expect(window(one, "dcn1").start).toBeGreaterThanOrEqual(window(one, "dcn0").end);
+    const all = await runHarness(args);
+    expect(all.exitCode, all.output).toBe(0);
+    expect(window(all, "dcn1").start).toBeLessThan(window(all, "dcn0").end);
+    expect((await cli(["run", "--max-parallel", "0"])).all).toMatch(
+      /--max-parallel: expected a whole number of sites, at least 1, got '0'/,
+    );
+  });
+});
+
 describe("dcn-verify plan", () => {
   test("prints each site's tests, tier and what they would create, calling the cloud only to authenticate", async () => {
     const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");

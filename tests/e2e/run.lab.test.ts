@@ -175,6 +175,33 @@ describe("dcn-verify run on the healthy lab", () => {
   });
 });
 
+describe("the fleet page", () => {
+  test("opens in Chromium and shows every site and test of the run, each cell linking into its site's report", async () => {
+    const { server, url } = await serve(run.runDir);
+    try {
+      const dom = unescapeHtml(await renderedDom(`${url}/index.html`));
+      expect(dom).toContain(`dcn-verify ${run.summary.runId}`);
+      const cells = [...dom.matchAll(/data-site="([\w-]+)" data-test="([\w-]+)" data-verdict="([\w ]+)"><a href="([^"]+)"/g)];
+      for (const s of run.summary.sites)
+        for (const t of s.tests) {
+          const c = cells.find((m) => m[1] === s.site && m[2] === t.id);
+          expect(c, `${s.site} ${t.id}`).toBeDefined();
+          const [file, result] = c![4]!.split("#");
+          expect(existsSync(join(run.runDir, file!)), c![4]).toBe(true);
+          // Each link names the test's own result in the site's report.
+          expect(result, `${s.site} ${t.id}`).toBeTruthy();
+        }
+      expect(cells).toHaveLength(run.summary.sites.reduce((n, s) => n + s.tests.length, 0));
+      // One link followed in Chromium: the site's report opens on that test.
+      const sample = cells.find((m) => m[1] !== "central")!;
+      const title = run.summary.sites.find((s) => s.site === sample[1])!.tests.find((t) => t.id === sample[2])!.title;
+      expect(unescapeHtml(await renderedDom(`${url}/${sample[4]}`))).toContain(title);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe("dcn-verify run with no options (the first command an operator types)", () => {
   test("passes at every site on the healthy lab: the rules leave out what the run itself made", () => {
     const r = run;

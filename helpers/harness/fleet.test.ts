@@ -1,0 +1,96 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { earlierRuns, fleetPage, reportLinks, verdictOf } from "./fleet.ts";
+import type { RunSummary, TestSummary } from "./model.ts";
+
+const t = (id: string, over: Partial<TestSummary> = {}): TestSummary => ({
+  id,
+  title: `title of ${id}`,
+  status: "passed",
+  durationMs: 1000,
+  ...over,
+});
+
+const run = (runId: string, authUrl = "http://keystone/v3"): RunSummary => ({
+  runId,
+  cloud: { authUrl, region: "RegionOne", project: "admin" },
+  tier: "standard",
+  startedAt: "2026-12-01T10:00:00.000Z",
+  finishedAt: "2026-12-01T10:03:00.000Z",
+  interrupted: false,
+  sites: [
+    { site: "central", status: "passed", errors: [], tests: [t("dcn-1-stores"), t("dcn-2-raw-import", { warnings: ["<b>bold</b>"] })] },
+    {
+      site: "dcn0",
+      status: "failed",
+      errors: [],
+      startedAt: "2026-12-01T10:00:01.000Z",
+      finishedAt: "2026-12-01T10:02:31.500Z",
+      tests: [t("dcn-3-copy-to-edge", { status: "failed", failure: "copy failed" }), t("dcn-5-rbd-parent", { status: "skipped" })],
+    },
+  ],
+});
+
+describe("the fleet page", () => {
+  test("a verdict per test: failed, then not verified (skipped or partly), then warning, else passed", () => {
+    expect(verdictOf(t("a", { status: "failed", warnings: ["w"] }))).toBe("failed");
+    expect(verdictOf(t("a", { status: "skipped" }))).toBe("not verified");
+    expect(verdictOf(t("a", { notVerified: ["no host"], warnings: ["w"] }))).toBe("not verified");
+    expect(verdictOf(t("a", { warnings: ["w"] }))).toBe("warning");
+    expect(verdictOf(t("a"))).toBe("passed");
+  });
+
+  test("has a cell for every site and test, each linking to the test in its site's report", () => {
+    const html = fleetPage(run("20261201t100000-abcd"), { dcn0: { "title of dcn-3-copy-to-edge": "r-1" } });
+    const cells = [
+      ...html.matchAll(/<td class="(\w)" data-site="(\w+)" data-test="([\w-]+)" data-verdict="([\w ]+)"><a href="([^"]+)"/g),
+    ].map((m) => [m[2], m[3], m[4], m[5]]);
+    expect(cells).toEqual([
+      ["central", "dcn-1-stores", "passed", "central/report/index.html"],
+      ["central", "dcn-2-raw-import", "warning", "central/report/index.html"],
+      ["dcn0", "dcn-3-copy-to-edge", "failed", "dcn0/report/index.html#r-1"],
+      ["dcn0", "dcn-5-rbd-parent", "not verified", "dcn0/report/index.html"],
+    ]);
+    // A test a site does not run is an empty cell, not a pass.
+    expect(html).toContain(`<td class="x" title="not run at dcn0"></td>`);
+    expect(html).toContain("&lt;b&gt;bold&lt;/b&gt;");
+    expect(html).not.toContain("<b>bold</b>");
+    expect(html).toMatch(
+      /<tr data-site="dcn0"><th>dcn0<\/th><td class="f">FAILED<\/td><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>2026-12-01T10:00:01.000Z<\/td><td>150.5 s<\/td>/,
+    );
+  });
+
+  test("the trend lists this run and the earlier runs of the same cloud, newest first", () => {
+    const root = mkdtempSync(join(tmpdir(), "dcnv-fleet-"));
+    for (const [id, auth] of [
+      ["20261130t090000-0001", "http://keystone/v3"],
+      ["20261130t100000-0002", "http://other/v3"],
+      ["20261130t110000-0003", "http://keystone/v3"],
+      ["20261202t110000-0004", "http://keystone/v3"],
+    ] as const) {
+      mkdirSync(join(root, id));
+      writeFileSync(join(root, id, "summary.json"), JSON.stringify(run(id, auth)));
+    }
+    mkdirSync(join(root, "20261130t120000-0005"));
+    const now = run("20261201t100000-abcd");
+    const earlier = earlierRuns(root, now);
+    expect(earlier.map((r) => r.runId)).toEqual(["20261130t110000-0003", "20261130t090000-0001"]);
+    const trend = fleetPage(now, {}, earlier).split('<table id="trend">')[1]!;
+    expect([...trend.matchAll(/<tr><th>(\d{8}t\d{6}-\w{4})<\/th>/g)].map((m) => m[1])).toEqual([
+      "20261201t100000-abcd",
+      "20261130t110000-0003",
+      "20261130t090000-0001",
+    ]);
+  });
+
+  test("reads each site's Allure result ids by test title", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcnv-fleet-"));
+    const results = join(dir, "dcn0", "report", "data", "test-results");
+    mkdirSync(results, { recursive: true });
+    writeFileSync(join(results, "a.json"), JSON.stringify({ id: "r-1", name: "title of dcn-3" }));
+    writeFileSync(join(results, "b.json"), "{ not json");
+    expect(reportLinks(dir, ["dcn0", "dcn1"])).toEqual({ dcn0: { "title of dcn-3": "r-1" }, dcn1: {} });
+  });
+});
