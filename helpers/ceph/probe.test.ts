@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { CephTransport } from "../config/schema.ts";
 import {
   CephCommandError,
+  isImageGone,
   CephProbeError,
   CephTimeoutError,
   createCephProbe,
@@ -116,6 +117,16 @@ describe("local transport", () => {
     const err = await p.rbdList("gone").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CephCommandError);
     expect((err as CephCommandError).stderrTail).toContain("error opening volume-1: (2) No such file or directory");
+  });
+
+  test("an image deleted under a command is told apart from other failures, in both of rbd's wordings", () => {
+    const err = (stderr: string) => new CephCommandError("dcn0", "ssh", "rbd --cluster dcn0 info glance-images/x", 2, stderr);
+    // Recorded in the field profile's CI run: rbd info on an image another test had just deleted.
+    expect(isImageGone(err("rbd: error opening image 708f8e86-c45b-430a-bd3d-30ed5d5f2a6f: (2) No such file or directory"))).toBe(true);
+    expect(isImageGone(err("rbd: error opening volume-1: (2) No such file or directory"))).toBe(true);
+    expect(isImageGone(err("rbd: error opening image x: (13) Permission denied"))).toBe(false);
+    expect(isImageGone(err("rbd: error opening pool 'glance-images': (2) No such file or directory"))).toBe(false);
+    expect(isImageGone(new Error("rbd: error opening image x: (2) No such file or directory"))).toBe(false);
   });
 
   test("reject: false returns the exit code", async () => {

@@ -137,9 +137,12 @@ export class CephCommandError extends CephProbeError {
   }
 }
 
-/** An rbd command on an image that was deleted after it was listed (by another test, say): ENOENT on opening it. */
+/**
+ * An rbd command on an image that was deleted after it was listed (by another test, say): ENOENT on opening it.
+ * `rbd ls -l` says "error opening <name>", `rbd info` and `rbd snap ls` "error opening image <name>".
+ */
 export function isImageGone(e: unknown): boolean {
-  return e instanceof CephCommandError && /error opening \S+: \(2\) No such file or directory/.test(e.stderrTail);
+  return e instanceof CephCommandError && /error opening (image )?\S+: \(2\) No such file or directory/.test(e.stderrTail);
 }
 
 export class CephTimeoutError extends CephProbeError {
