@@ -347,22 +347,33 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
 
   log(`ceph clusters: ${sites.join(", ")}`);
-  await Promise.all(sites.map((site, i) => ensureCluster(state, site, i, siteShape(state.profile, site, sites))));
+  // NOTE: the clusters come up while MariaDB, RabbitMQ and Keystone do; only Glance and Cinder need them.
+  const clusters = Promise.all(sites.map((site, i) => ensureCluster(state, site, i, siteShape(state.profile, site, sites))));
+  clusters.catch(() => undefined);
 
   log("mariadb, rabbitmq, keystone");
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
   await ensureKeystone(state, secrets);
   await registerCatalog(state, secrets);
   await ensureMemberUser(state, secrets);
+  await clusters;
 
   log("placement, glance, cinder, neutron, nova");
-  await ensureNovaDb(state, secrets);
-  await ensurePlacement(state, secrets);
-  await ensureGlance(state, secrets, sites, glanceOptions(state), resized);
-  // NOTE: cinder-api caches the AZ list; a lab that gained sites needs it to read them afresh.
-  if (resized) for (const name of ["cinder-api", "cinder-scheduler"]) await stopProcess(state, name);
-  await ensureCinder(state, secrets, sites, faults("volume-down"));
-  await ensureNeutron(state, secrets);
+  // NOTE: each service has its own database; their migrations and starts overlap, and Nova comes last, as its
+  // computes report to Placement when they start.
+  const settled = await Promise.allSettled([
+    ensureNovaDb(state, secrets),
+    ensurePlacement(state, secrets),
+    ensureGlance(state, secrets, sites, glanceOptions(state), resized),
+    (async () => {
+      // NOTE: cinder-api caches the AZ list; a lab that gained sites needs it to read them afresh.
+      if (resized) for (const name of ["cinder-api", "cinder-scheduler"]) await stopProcess(state, name);
+      await ensureCinder(state, secrets, sites, faults("volume-down"));
+    })(),
+    ensureNeutron(state, secrets),
+  ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   await ensureNova(state, secrets, sites, faults("compute-down"));
   if (profile === "field") await ensureFieldSshd(state);
   else await ensureDockerShims(state, sites);
