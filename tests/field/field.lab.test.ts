@@ -6,7 +6,7 @@ import { acceptedConnections } from "../../lab/sshd.ts";
 import { paths, readState } from "../../lab/state.ts";
 import { labConfigWith, runHarness, testOf } from "../e2e/testing.ts";
 
-// Run after 'dcn-verify lab up --profile field' (scripts/test.sh does it, with one edge, after the other lab tests).
+// Run after 'dcn-verify lab up --profile field' (scripts/test.sh does it, with two edges, after the other lab tests).
 type LabSite = { name: string; ceph: { transport: { kind: string; prefix?: string[] }; pools?: Record<string, unknown> } };
 const lab = () => parse(readFileSync(paths().config, "utf8")) as { central: LabSite; edges: LabSite[] };
 
