@@ -2,6 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
+import { settleAll } from "../helpers/core/concurrency.ts";
 import {
   SHARED_CLIENT,
   siteShape,
@@ -361,7 +362,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   log("placement, glance, cinder, neutron, nova");
   // NOTE: each service has its own database; their migrations and starts overlap, and Nova comes last, as its
   // computes report to Placement when they start.
-  const settled = await Promise.allSettled([
+  await settleAll([
     ensureNovaDb(state, secrets),
     ensurePlacement(state, secrets),
     ensureGlance(state, secrets, sites, glanceOptions(state), resized),
@@ -372,8 +373,6 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     })(),
     ensureNeutron(state, secrets),
   ]);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
   await ensureNova(state, secrets, sites, faults("compute-down"));
   if (profile === "field") await ensureFieldSshd(state);
   else await ensureDockerShims(state, sites);

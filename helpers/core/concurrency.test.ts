@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { mapLimit } from "./concurrency.ts";
+import { mapLimit, settleAll } from "./concurrency.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -41,5 +41,12 @@ describe("mapLimit", () => {
 
   test("refuses a limit below 1", async () => {
     await expect(mapLimit([1], 0, async (n) => n)).rejects.toThrow(/limit must be a whole number of at least 1, got 0/);
+  });
+
+  test("settleAll returns the values in order, or the first rejection once every promise has settled", async () => {
+    expect(await settleAll([Promise.resolve(1), tick().then(() => 2)])).toEqual([1, 2]);
+    let late = false;
+    await expect(settleAll([Promise.reject(new Error("first")), tick().then(() => (late = true))])).rejects.toThrow("first");
+    expect(late).toBe(true);
   });
 });

@@ -12,9 +12,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
       out[i] = await fn(items[i]!, i);
     }
   };
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, lane);
-  const settled = await Promise.allSettled(lanes);
+  await settleAll(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+/** Waits for every promise to settle, then rejects with the first rejection, if any: nothing is left running. */
+export async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failed) throw failed.reason;
-  return out;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { countResults } from "./gates.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "./model.ts";
+import { loadRun } from "../ops/diff.ts";
 import { RUN_ID } from "./naming.ts";
 
 /** What a cell of the fleet page shows for one test at one site. */
@@ -44,13 +45,14 @@ export function earlierRuns(reportsRoot: string, run: RunSummary, limit = 10): R
     .filter((d) => RUN_ID.test(d) && d < run.runId)
     .sort()
     .reverse()) {
+    let s: RunSummary;
     try {
-      const s = JSON.parse(readFileSync(join(reportsRoot, id, "summary.json"), "utf8")) as RunSummary;
-      if (run.cloud && s.cloud && s.cloud.authUrl !== run.cloud.authUrl) continue;
-      out.push(s);
+      s = loadRun(id, reportsRoot);
     } catch {
       continue;
     }
+    if (run.cloud && s.cloud && (s.cloud.authUrl !== run.cloud.authUrl || s.cloud.region !== run.cloud.region)) continue;
+    out.push(s);
     if (out.length >= limit) break;
   }
   return out;
