@@ -105,10 +105,9 @@ const FIELD_PACKAGES = ["openssh-server", "sudo"];
 
 /**
  * What only the harness's own tests need: Debian's headless Chromium opens the per-site Allure reports; the ssh
- * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts); npm test runs a second lab in a network
- * namespace made with iproute2's 'ip netns' (scripts/lanes.sh).
+ * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts).
  */
-const TEST_PACKAGES = ["chromium", "openssh-server", "iproute2", ...FIELD_PACKAGES];
+const TEST_PACKAGES = ["chromium", "openssh-server", ...FIELD_PACKAGES];
 
 function log(msg: string): void {
   process.stderr.write(`lab: ${msg}\n`);
