@@ -7,7 +7,7 @@ import { DEFAULT_MAX_PARALLEL, formatOutcome, runVerification } from "../helpers
 import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--verbose] [--reports DIR]
+const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--shard I/N --group ID] [--verbose] [--reports DIR]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
@@ -20,6 +20,10 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   With --tier given, a site fails when anything within that tier stays not verified (tests above the tier do not
   count); --allow-not-verified, or the config's gates.maxNotVerifiedInTier, lifts that.
   --max-parallel N: at most N sites in flight (default ${DEFAULT_MAX_PARALLEL}); central's tests start first.
+  --shard I/N runs the I-th of N shares of the sites, for a CI matrix: central in shard 1, the edges dealt
+  round-robin in the config's order. Every shard of the run gives the same --group ID (by default the pipeline's
+  CI_PIPELINE_ID, GITHUB_RUN_ID or ZUUL_BUILDSET, or DCN_VERIFY_GROUP): the rules leave the group's resources
+  alone. 'dcn-verify merge' joins the shards' run directories into one.
   On a terminal, progress is a line per site in flight, redrawn in place; --verbose (or output that is not a
   terminal) prints a line per step instead.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
@@ -33,6 +37,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       strict: { type: "boolean" },
       "allow-not-verified": { type: "boolean" },
       "max-parallel": { type: "string" },
+      shard: { type: "string" },
+      group: { type: "string" },
       verbose: { type: "boolean" },
     },
     USAGE,
@@ -56,6 +62,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       strict: args.strict,
       allowNotVerified: args["allow-not-verified"],
       maxParallel: args["max-parallel"],
+      shard: args.shard,
+      group: args.group,
     });
     if (sel.notice) say(sel.notice);
   } catch (e) {

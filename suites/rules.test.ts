@@ -8,7 +8,7 @@ import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
 import type { Image } from "../helpers/clients/image.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
-import { ownedByRun } from "../helpers/harness/naming.ts";
+import { ownedByRunOrGroup } from "../helpers/harness/naming.ts";
 import { attachJson, notVerified, step, warning } from "../helpers/harness/steps.ts";
 import { siteSuite, skipTest } from "../helpers/harness/suite.ts";
 
@@ -35,14 +35,18 @@ async function imagesInStore(c: SiteContext): Promise<{ judged: Image[]; skipped
       id: i.id,
       name: i.name,
       status: i.status,
-      why: ours(c, i) ? "made by this run" : `status ${i.status}`,
+      why: ours(c, i)
+        ? c.run.group
+          ? `made by this run or another shard of group ${c.run.group}`
+          : "made by this run"
+        : `status ${i.status}`,
     })),
   });
   return { judged, skipped };
 }
 
-/** Whether this run made the resource: it is the run's, not the operator's, and no rule judges it. */
-const ours = (c: SiteContext, r: { name?: string | null; [k: string]: unknown }) => ownedByRun(r, c.run.runId, c.config.naming.prefix);
+/** Whether this run (or another shard of its group) made the resource: not the operator's, and no rule judges it. */
+const ours = (c: SiteContext, r: { name?: string | null; [k: string]: unknown }) => ownedByRunOrGroup(r, c.run, c.config.naming.prefix);
 
 /** The DCN architecture rules, checked at each edge site against what the operator made there. */
 describe.sequential(`DCN edge rules at ${site}`, () => {

@@ -14,7 +14,7 @@ import {
 import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import type { RunInfo } from "./model.ts";
-import { RUN_PROPERTY } from "./naming.ts";
+import { GROUP_PROPERTY, RUN_PROPERTY } from "./naming.ts";
 import type { ResourceKind, ResourceTracker } from "./resources.ts";
 import { attachWait, step } from "./steps.ts";
 import type { WaitResult } from "../core/wait.ts";
@@ -39,7 +39,7 @@ export class ResourceFactory {
 
   /** The run's mark, in the metadata of volumes, snapshots, backups and servers. */
   private get mark(): Record<string, string> {
-    return { [RUN_PROPERTY]: this.c.run.runId };
+    return { [RUN_PROPERTY]: this.c.run.runId, ...(this.c.run.group ? { [GROUP_PROPERTY]: this.c.run.group } : {}) };
   }
 
   /** A wait in a step of its own, with its timeline attached to the report. */
@@ -61,11 +61,12 @@ export class ResourceFactory {
    */
   private async markImage(id: string): Promise<void> {
     const glance = this.c.clients.image;
-    const img = await glance.showImage(id);
-    const have = (img as Record<string, unknown>)[RUN_PROPERTY];
-    if (have === this.c.run.runId) return;
-    // NOTE: Cinder copies the source image's properties to the upload, so the property may be there with another run's id.
-    await glance.updateImage(id, [{ op: have === undefined ? "add" : "replace", path: `/${RUN_PROPERTY}`, value: this.c.run.runId }]);
+    const img = (await glance.showImage(id)) as Record<string, unknown>;
+    // NOTE: Cinder copies the source image's properties to the upload, so the properties may be there with another run's ids.
+    const patch = Object.entries(this.mark)
+      .filter(([k, v]) => img[k] !== v)
+      .map(([k, v]) => ({ op: img[k] === undefined ? ("add" as const) : ("replace" as const), path: `/${k}`, value: v }));
+    if (patch.length) await glance.updateImage(id, patch);
   }
 
   /** The site's volume type, else the config's default, else none (the cloud's default type). */
@@ -84,7 +85,7 @@ export class ResourceFactory {
       disk_format: o.diskFormat ?? "raw",
       container_format: "bare",
       visibility: "private",
-      [RUN_PROPERTY]: this.c.run.runId,
+      ...this.mark,
     });
     this.track("image", img.id, name);
     return img;

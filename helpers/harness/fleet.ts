@@ -52,6 +52,8 @@ export function earlierRuns(reportsRoot: string, run: RunSummary, limit = 10): R
       continue;
     }
     if (run.cloud && s.cloud && (s.cloud.authUrl !== run.cloud.authUrl || s.cloud.region !== run.cloud.region)) continue;
+    // NOTE: a shard is part of a run; the run merged from its shards stands for it in the trend.
+    if (s.shard) continue;
     out.push(s);
     if (out.length >= limit) break;
   }

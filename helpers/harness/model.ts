@@ -25,6 +25,10 @@ export type FailureKind = "product" | "infrastructure" | "harness";
 /** What a run hands to each site's tests, once, as data. */
 export interface RunInfo {
   runId: string;
+  /** --group: the run group of a sharded run; its shards' resources carry it (GROUP_PROPERTY). */
+  group?: string;
+  /** --shard i/n: which share of the sites this run is. */
+  shard?: Shard;
   runDir: string;
   configPath: string;
   /** The validated config: the workers neither read nor validate the file again. */
@@ -44,6 +48,12 @@ export interface RunInfo {
   web?: { baseUrl: string; dir: string };
   /** Each site's Ceph, as found before the first test: answering, and the cluster pinned for it. */
   reach?: Reach;
+}
+
+/** One of n shares of a run's sites: central in the first, the edges round-robin in the config's order. */
+export interface Shard {
+  index: number;
+  count: number;
 }
 
 export interface TestSummary {
@@ -81,6 +91,14 @@ export interface SiteSummary {
 
 export interface RunSummary {
   runId: string;
+  /** The run group (--group): the same in every shard of a sharded run. */
+  group?: string;
+  /** --shard: which share of the sites this run was. */
+  shard?: Shard;
+  /** A shard's config's sites in order: how 'merge' orders the shards' sites as one run would. */
+  configSites?: string[];
+  /** A merged run: the shards' run ids, in shard order. */
+  shards?: string[];
   /** Which cloud the run was against (no credentials): diff refuses to compare runs of different clouds. */
   cloud?: { authUrl: string; region: string; project: string };
   tier?: string;

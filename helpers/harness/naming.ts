@@ -7,6 +7,12 @@ const RUN_ID_PART = "\\d{8}t\\d{6}-[0-9a-f]{4}";
 /** The image property that marks the run's images (Nova and Cinder copy it to what they make from them). */
 export const RUN_PROPERTY = "dcn_verify_run";
 
+/** The mark of a run group: the shards of one run (--shard) carry the same one, beside each shard's own run id. */
+export const GROUP_PROPERTY = "dcn_verify_group";
+
+/** A run group id as --group takes it (a CI pipeline's id, say). */
+export const GROUP_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "t").slice(0, 15);
   return `${stamp}-${randomBytes(2).toString("hex")}`;
@@ -38,4 +44,16 @@ export function siteOfName(name: string | null | undefined, prefix: string): str
 export function ownedByRun(r: { name?: string | null; [k: string]: unknown }, runId: string, prefix: string): boolean {
   const metadata = (r.metadata ?? {}) as Record<string, unknown>;
   return r[RUN_PROPERTY] === runId || metadata[RUN_PROPERTY] === runId || runIdOf(r.name, prefix) === runId;
+}
+
+/** Whether the run or another shard of its group made this resource: the run's own mark, or the group's. */
+export function ownedByRunOrGroup(
+  r: { name?: string | null; [k: string]: unknown },
+  run: { runId: string; group?: string },
+  prefix: string,
+): boolean {
+  if (ownedByRun(r, run.runId, prefix)) return true;
+  if (!run.group) return false;
+  const metadata = (r.metadata ?? {}) as Record<string, unknown>;
+  return r[GROUP_PROPERTY] === run.group || metadata[GROUP_PROPERTY] === run.group;
 }

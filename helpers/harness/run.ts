@@ -178,6 +178,8 @@ export async function runVerification(
   for (const line of formatReach(reach)) log(line);
   const info: RunInfo = {
     runId,
+    ...(sel.group ? { group: sel.group } : {}),
+    ...(sel.shard ? { shard: sel.shard } : {}),
     runDir,
     configPath,
     config: cfg,
@@ -194,7 +196,12 @@ export async function runVerification(
   const { config: _config, ...record } = info;
   writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));
   const journal = new ResourceJournal(join(runDir, "resources.jsonl"));
-  log(`${runId}: sites ${sel.sites.join(", ")}; reports in ${runDir}`);
+  const share = sel.shard
+    ? ` (shard ${sel.shard.index}/${sel.shard.count} of group ${sel.group})`
+    : sel.group
+      ? ` (group ${sel.group})`
+      : "";
+  log(`${runId}: sites ${sel.sites.join(", ")}${share}; reports in ${runDir}`);
   if (tierAllows(sel.tier, "standard")) {
     const checks = await preflightChecks(cfg, sel, clients.session);
     for (const c of checks.filter((x) => !x.ok || x.warn)) log(`preflight: ${formatChecks([c])}`);
@@ -289,6 +296,8 @@ export async function runVerification(
   siteResults.sort((a, b) => sel.sites.indexOf(a.site) - sel.sites.indexOf(b.site));
   const summary: RunSummary = {
     runId,
+    ...(sel.group ? { group: sel.group } : {}),
+    ...(sel.shard ? { shard: sel.shard, configSites: [cfg.central.name, ...cfg.edges.map((e) => e.name)] } : {}),
     cloud: cloudOf(clients),
     tier: sel.tier,
     suites: sel.suites,

@@ -8,7 +8,7 @@ import { splitAllureResults } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
 import { inPlanOrder, siteFiles } from "./run.ts";
-import { parseMaxParallel, select, selectSites, selectSuites } from "./selection.ts";
+import { parseMaxParallel, parseShard, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -123,5 +123,34 @@ describe("--max-parallel", () => {
       "dcn0 /pkg/suites/rules.test.ts",
       "dcn1 /pkg/suites/procedure.test.ts",
     ]);
+  });
+
+  test("--shard i/n: central in the first shard, the edges round-robin in the config's order, every site in one shard", () => {
+    const sites = ["central", "e0", "e1", "e2", "e3", "e4"];
+    const shards = [1, 2, 3].map((index) => shardSites(sites, "central", { index, count: 3 }));
+    expect(shards).toEqual([["central", "e0", "e3"], ["e1", "e4"], ["e2"]]);
+    expect(shards.flat().sort()).toEqual([...sites].sort());
+    expect(shardSites(sites, "central", undefined)).toEqual(sites);
+    expect(() => shardSites(["central", "e0"], "central", { index: 3, count: 3 })).toThrow(
+      "--shard 3/3: no site falls to this shard (central and 1 edge(s) over 3 shards)",
+    );
+    expect(parseShard(" 2/5 ")).toEqual({ index: 2, count: 5 });
+    for (const bad of ["0/2", "3/2", "1", "a/b", "1/0", "-1/2"])
+      expect(() => parseShard(bad), bad).toThrow(`--shard: expected i/n with 1 <= i <= n (1/2 is the first of two shards), got '${bad}'`);
+    const sel = select(cfg, { shard: "2/2", group: "pipeline-42" }, {});
+    expect(sel).toMatchObject({ sites: ["dcn1"], shard: { index: 2, count: 2 }, group: "pipeline-42" });
+    expect(select(cfg, { shard: "1/2", group: "g" }, {}).sites).toEqual(["central", "dcn0"]);
+  });
+
+  test("a sharded run needs a group: --group, else the CI pipeline's id; a bad one is refused naming where it came from", () => {
+    expect(() => selectGroup(undefined, { index: 1, count: 2 }, {})).toThrow(
+      "--shard 1/2 needs --group <id>, the same for every shard of the run (or DCN_VERIFY_GROUP, CI_PIPELINE_ID, GITHUB_RUN_ID, ZUUL_BUILDSET in the environment)",
+    );
+    expect(selectGroup(undefined, { index: 1, count: 2 }, { GITHUB_RUN_ID: "9120" })).toBe("9120");
+    expect(selectGroup("mine", { index: 1, count: 2 }, { GITHUB_RUN_ID: "9120" })).toBe("mine");
+    expect(selectGroup(undefined, undefined, { GITHUB_RUN_ID: "9120" })).toBeUndefined();
+    expect(selectGroup("solo", undefined, {})).toBe("solo");
+    expect(() => selectGroup("a b", undefined, {})).toThrow("--group: a run group is 1 to 64 letters");
+    expect(() => selectGroup(undefined, { index: 1, count: 2 }, { CI_PIPELINE_ID: "x/y" })).toThrow("CI_PIPELINE_ID: a run group is");
   });
 });

@@ -1,7 +1,8 @@
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { CATALOG, catalogEntry, closeOverNeeds, resolveTestId } from "./catalog.ts";
-import { SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "./model.ts";
+import { type Shard, SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "./model.ts";
+import { GROUP_ID } from "./naming.ts";
 
 /** The run's highest tier: --tier (default standard), capped at read-only for a production cloud unless writes are allowed. */
 export function selectTier(asked: string | undefined, production: boolean, allowWrites: boolean): { tier: Tier; notice?: string } {
@@ -70,6 +71,61 @@ export function parseMaxParallel(v: string | undefined): number | undefined {
   return n;
 }
 
+/** --shard i/n: the i-th of n shares of the sites, 1 <= i <= n. */
+export function parseShard(v: string | undefined): Shard | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(v);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new ConfigError(`--shard: expected i/n with 1 <= i <= n (1/2 is the first of two shards), got '${v}'`, []);
+  return { index, count };
+}
+
+/** CI systems' ids of one pipeline, which every job of its matrix sees alike: a sharded run's group by default. */
+const CI_GROUP_VARIABLES = ["DCN_VERIFY_GROUP", "CI_PIPELINE_ID", "GITHUB_RUN_ID", "ZUUL_BUILDSET"] as const;
+
+/**
+ * The run group: --group, else a CI pipeline's id from the environment. A sharded run needs one, so that its
+ * shards know each other's resources.
+ */
+export function selectGroup(asked: string | undefined, shard: Shard | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const fromEnv = CI_GROUP_VARIABLES.map((k) => (env[k] ? { k, v: env[k]! } : undefined)).find(Boolean);
+  const group = asked ?? (shard ? fromEnv?.v : undefined);
+  const from = asked !== undefined ? "--group" : fromEnv?.k;
+  if (group === undefined) {
+    if (shard)
+      throw new ConfigError(
+        `--shard ${shard.index}/${shard.count} needs --group <id>, the same for every shard of the run (or ${CI_GROUP_VARIABLES.join(", ")} in the environment)`,
+        [],
+      );
+    return undefined;
+  }
+  if (!GROUP_ID.test(group))
+    throw new ConfigError(
+      `${from}: a run group is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${group}'`,
+      [],
+    );
+  return group;
+}
+
+/**
+ * The sites of one shard: central in the first shard only, and the edges dealt round-robin in the order given
+ * (edge k of the selection, from 0, to shard k mod n + 1): the same split in every shard of the run.
+ */
+export function shardSites(sites: readonly string[], central: string, shard: Shard | undefined): string[] {
+  if (!shard) return [...sites];
+  const edges = sites.filter((s) => s !== central);
+  const mine = edges.filter((_, k) => k % shard.count === shard.index - 1);
+  const out = [...(shard.index === 1 && sites.includes(central) ? [central] : []), ...mine];
+  if (!out.length)
+    throw new ConfigError(
+      `--shard ${shard.index}/${shard.count}: no site falls to this shard (central and ${edges.length} edge(s) over ${shard.count} shards)`,
+      [],
+    );
+  return out;
+}
+
 /** The sites to run: central always (its checks come first), then the edges asked for. */
 export function selectSites(cfg: Config, only?: string): string[] {
   const edges = cfg.edges.map((e) => e.name);
@@ -92,6 +148,10 @@ export interface Selection {
   tests?: string[];
   /** --max-parallel: at most this many sites in flight. */
   maxParallel?: number;
+  /** --shard: this run is one share of the sites. */
+  shard?: Shard;
+  /** --group, or a CI pipeline's id for a sharded run: what its shards' resources share. */
+  group?: string;
   /** Why the tier is lower than asked, if it is. */
   notice?: string;
   /** Fail each site on any warning or anything not verified (--strict). */
@@ -115,17 +175,24 @@ export function select(
     strict?: boolean;
     allowNotVerified?: boolean;
     maxParallel?: string;
+    shard?: string;
+    group?: string;
   },
+  env: NodeJS.ProcessEnv = process.env,
 ): Selection {
   const groups = selectSuites(o.suites);
   const tests = selectTests(o.tests, groups);
   const suites = tests ? groups.filter((g) => tests.some((id) => catalogEntry(id).group === g)) : groups;
   checkKnownIssues(cfg);
-  const sites = selectSites(cfg, o.sites);
+  const shard = parseShard(o.shard);
+  const group = selectGroup(o.group, shard, env);
+  const sites = shardSites(selectSites(cfg, o.sites), cfg.central.name, shard);
   const { tier, notice } = selectTier(o.tier, cfg.production, Boolean(o.allowWrites));
   const maxParallel = parseMaxParallel(o.maxParallel);
   return {
     sites,
+    ...(shard ? { shard } : {}),
+    ...(group ? { group } : {}),
     suites,
     ...(tests ? { tests } : {}),
     ...(maxParallel !== undefined ? { maxParallel } : {}),

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -12,7 +12,7 @@ import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
-import { RUN_PROPERTY } from "../../helpers/harness/naming.ts";
+import { GROUP_PROPERTY, RUN_PROPERTY } from "../../helpers/harness/naming.ts";
 import type { RbdLeftover } from "../../helpers/harness/rbd-leftovers.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
 import { sweep } from "../../helpers/harness/run.ts";
@@ -111,6 +111,74 @@ describe("sites in flight", () => {
     expect((await cli(["run", "--max-parallel", "0"])).all).toMatch(
       /--max-parallel: expected a whole number of sites, at least 1, got '0'/,
     );
+  });
+});
+
+describe("sharded runs", () => {
+  test("two shards, merged, equal the unsharded run in tests, verdicts and site reports; a shard leaves its group's resources alone", async () => {
+    const args = ["--suites", "procedure,rules", "--tier", "read-only"];
+    const whole = await runHarness(args);
+    expect(whole.exitCode, whole.output).toBe(0);
+    const cfg = await loadConfig(paths().config);
+    const clients = await openClients(cfg);
+    const group = `e2e-${Date.now()}`;
+    // What another shard of the group made: a qcow2 image in dcn1's store only, which rules 2 and 3 judge if it is foreign.
+    const otherShard = "20261201t000000-beef";
+    const made = await clients.image.createImage({
+      name: `${cfg.naming.prefix}-${otherShard}-dcn1-image`,
+      disk_format: "qcow2",
+      container_format: "bare",
+      visibility: "private",
+      [RUN_PROPERTY]: otherShard,
+      [GROUP_PROPERTY]: group,
+    });
+    try {
+      await clients.image.uploadImageData(made.id, Buffer.alloc(1 << 20, 7), { store: "dcn1" });
+      await waitForImageStatus(clients.image, made.id, "active", timing(cfg.timeouts, "imageActive"));
+      const reports = mkdtempSync(join(tmpdir(), "dcnv-shards-"));
+      const first = await runHarness([...args, "--shard", "1/2", "--group", group], { reports });
+      const firstDir = realpathSync(first.runDir);
+      const second = await runHarness([...args, "--shard", "2/2", "--group", group], { reports });
+      const secondDir = realpathSync(second.runDir);
+      expect(first.summary.sites.map((x) => x.site)).toEqual(["central", "dcn0"]);
+      expect(second.summary.sites.map((x) => x.site)).toEqual(["dcn1"]);
+      expect(second.output).toContain(`(shard 2/2 of group ${group})`);
+      for (const id of ["rule-2-edge-images-in-central", "rule-3-edge-images-raw"])
+        expect(testOf(second, "dcn1", id).status, id).toBe("passed");
+      expect((await clients.image.showImage(made.id)).status).toBe("active");
+
+      const merged = await cli(["merge", firstDir, secondDir]);
+      expect(merged.exitCode, merged.all).toBe(0);
+      const mergedDir = realpathSync(join(reports, "latest"));
+      const m = JSON.parse(readFileSync(join(mergedDir, "summary.json"), "utf8")) as RunSummary;
+      expect(m.shards).toEqual([first.summary.runId, second.summary.runId]);
+      const verdicts = (r: RunSummary) =>
+        r.sites.map((x) => ({
+          site: x.site,
+          status: x.status,
+          gates: x.gates?.ok,
+          counts: x.counts,
+          tests: x.tests.map((t) => [t.id, t.status, t.failureKind ?? null, t.aboveTier ?? false, t.notVerified ?? [], t.warnings ?? []]),
+        }));
+      expect(verdicts(m)).toEqual(verdicts(whole.summary));
+      const testcases = (dir: string) =>
+        [...readFileSync(join(dir, "junit.xml"), "utf8").matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map(
+          (x) => `${x[1]} ${x[2]}`,
+        );
+      expect(testcases(mergedDir)).toEqual(testcases(realpathSync(whole.runDir)));
+      const reported = (dir: string, site: string) =>
+        readdirSync(join(dir, site, "allure-results"))
+          .filter((f) => f.endsWith("-result.json"))
+          .map((f) => `${JSON.parse(readFileSync(join(dir, site, "allure-results", f), "utf8")).name}`)
+          .sort();
+      for (const site of ["central", "dcn0", "dcn1"]) {
+        expect(existsSync(join(mergedDir, site, "report", "index.html")), site).toBe(true);
+        expect(reported(mergedDir, site), site).toEqual(reported(realpathSync(whole.runDir), site));
+      }
+      expect(readFileSync(join(mergedDir, "index.html"), "utf8")).toContain("dcn1");
+    } finally {
+      await clients.image.deleteImage(made.id).catch((e) => (isApiError(e, 404) ? undefined : Promise.reject(e)));
+    }
   });
 });
 
