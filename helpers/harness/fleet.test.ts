@@ -91,6 +91,27 @@ describe("the fleet page", () => {
     mkdirSync(results, { recursive: true });
     writeFileSync(join(results, "a.json"), JSON.stringify({ id: "r-1", name: "title of dcn-3" }));
     writeFileSync(join(results, "b.json"), "{ not json");
-    expect(reportLinks(dir, ["dcn0", "dcn1"])).toEqual({ dcn0: { "title of dcn-3": "r-1" }, dcn1: {} });
+    writeFileSync(join(dir, "dcn0", "report", "index.html"), "<html></html>");
+    mkdirSync(join(dir, "dcn1", "report"), { recursive: true });
+    writeFileSync(join(dir, "dcn1", "report", "index.html"), "<html></html>");
+    expect(reportLinks(dir, ["dcn0", "dcn1", "dcn2"])).toEqual({ dcn0: { "title of dcn-3": "r-1" }, dcn1: {}, dcn2: null });
+  });
+
+  test("a site without an HTML report (--no-html) has its verdicts and no links", () => {
+    const page = fleetPage(
+      {
+        runId: "20261201t100000-aaaa",
+        startedAt: "",
+        finishedAt: "",
+        interrupted: false,
+        sites: [
+          { site: "dcn0", status: "passed", errors: [], tests: [{ id: "dcn-1-stores", title: "1.", status: "passed", durationMs: 1 }] },
+        ],
+      },
+      { dcn0: null },
+    );
+    expect(page).toContain('data-verdict="passed"><span title="dcn0 dcn-1-stores: passed">✔</span></td>');
+    expect(page).toContain('<th title="no HTML report (--no-html)">dcn0</th>');
+    expect(page).not.toContain("dcn0/report/index.html");
   });
 });

@@ -15,14 +15,18 @@ export function verdictOf(t: TestSummary): Verdict {
   return "passed";
 }
 
-/** Where a test's page is in its site's Allure report: the report's result id for each test title. */
-export type ReportLinks = Record<string, Record<string, string>>;
+/** Where a test's page is in its site's Allure report: the report's result id for each test title; null: no report (--no-html). */
+export type ReportLinks = Record<string, Record<string, string> | null>;
 
 /** The Allure result ids of each site's report, by test title (read after the reports are built). */
 export function reportLinks(runDir: string, sites: string[]): ReportLinks {
   const links: ReportLinks = {};
   for (const site of sites) {
     const dir = join(runDir, site, "report", "data", "test-results");
+    if (!existsSync(join(runDir, site, "report", "index.html"))) {
+      links[site] = null;
+      continue;
+    }
     links[site] = {};
     if (!existsSync(dir)) continue;
     for (const f of readdirSync(dir).filter((x) => x.endsWith(".json"))) {
@@ -86,9 +90,18 @@ export function fleetPage(run: RunSummary, links: ReportLinks, earlier: RunSumma
     const result = links[s.site]?.[t.title];
     const href = `${encodeURIComponent(s.site)}/report/index.html${result ? `#${encodeURIComponent(result)}` : ""}`;
     const why = t.failure ?? t.notVerified?.join("; ") ?? t.warnings?.join("; ") ?? "";
-    return `<td class="${CLASS[v]}" data-site="${esc(s.site)}" data-test="${esc(id)}" data-verdict="${v}"><a href="${esc(href)}" title="${esc(`${s.site} ${id}: ${v}${why ? ` — ${why.slice(0, 300)}` : ""}`)}">${MARK[v]}</a></td>`;
+    const title = esc(`${s.site} ${id}: ${v}${why ? ` — ${why.slice(0, 300)}` : ""}`);
+    const mark =
+      links[s.site] === null ? `<span title="${title}">${MARK[v]}</span>` : `<a href="${esc(href)}" title="${title}">${MARK[v]}</a>`;
+    return `<td class="${CLASS[v]}" data-site="${esc(s.site)}" data-test="${esc(id)}" data-verdict="${v}">${mark}</td>`;
   };
-  const head = sites.map((s) => `<th><a href="${esc(encodeURIComponent(s.site))}/report/index.html">${esc(s.site)}</a></th>`).join("");
+  const head = sites
+    .map((s) =>
+      links[s.site] === null
+        ? `<th title="no HTML report (--no-html)">${esc(s.site)}</th>`
+        : `<th><a href="${esc(encodeURIComponent(s.site))}/report/index.html">${esc(s.site)}</a></th>`,
+    )
+    .join("");
   const rows = tests
     .map((t) => `<tr><th class="t" title="${esc(t.title)}">${esc(t.id)}</th>${sites.map((s) => cell(s, t.id)).join("")}</tr>`)
     .join("\n");

@@ -144,7 +144,7 @@ export async function runVerification(
   cfg: Config,
   configPath: string,
   sel: Selection,
-  o: { reportsRoot: string; log: (line: string) => void; verbose?: boolean },
+  o: { reportsRoot: string; log: (line: string) => void; verbose?: boolean; html?: boolean },
 ): Promise<RunOutcome> {
   const { log } = o;
   // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
@@ -283,7 +283,7 @@ export async function runVerification(
 
   const ran = plan.map((p) => p.site);
   // NOTE: the Allure results are complete once vitest has closed: the reports are built while the sweep waits on the cloud.
-  const reports = writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran);
+  const reports = writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran, o.html ?? true);
   reports.catch(() => undefined);
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(workDir, { recursive: true, force: true });
@@ -350,7 +350,10 @@ async function cephVersion(site: Parameters<typeof createCephProbe>[0]): Promise
 
 const REPORTS_IN_PARALLEL = 4;
 
-/** One Allure report per site, with the run's environment, and reports/latest pointing at the run. */
+/**
+ * One Allure report per site, with the run's environment, and reports/latest pointing at the run. Without html,
+ * each site's Allure results and environment only: `allure generate` builds the report from them later.
+ */
 async function writeReports(
   cfg: Config,
   clients: Clients,
@@ -358,13 +361,14 @@ async function writeReports(
   reportsRoot: string,
   runId: string,
   sites: string[],
+  html: boolean,
 ): Promise<void> {
   const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
   const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
   // NOTE: each report is an Allure process of its own; a few at a time keeps a run of many sites in bounded memory.
   await mapLimit(sites, REPORTS_IN_PARALLEL, async (site) => {
     const siteCfg = allSites(cfg).find((s) => s.name === site)!;
-    const ceph = hasCephAccess(siteCfg) ? await cephVersion(siteCfg) : "not known: no Ceph access";
+    const ceph = !html ? "not asked (--no-html)" : hasCephAccess(siteCfg) ? await cephVersion(siteCfg) : "not known: no Ceph access";
     writeEnvironment(resultDirs[site]!, {
       cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
       region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",
@@ -375,6 +379,7 @@ async function writeReports(
       "run id": runId,
       site,
     });
+    if (!html) return;
     try {
       await generateReport(resultDirs[site]!, join(runDir, site, "report"), `dcn-verify ${site} ${runId}`, {
         historyFile: join(reportsRoot, "history", `${site}.jsonl`),

@@ -117,7 +117,7 @@ describe("sites in flight", () => {
 describe("sharded runs", () => {
   test("two shards, merged, equal the unsharded run in tests, verdicts and site reports; a shard leaves its group's resources alone", async () => {
     const args = ["--suites", "procedure,rules", "--tier", "read-only"];
-    const whole = await runHarness(args);
+    const whole = await runHarness(args, { html: true });
     expect(whole.exitCode, whole.output).toBe(0);
     const cfg = await loadConfig(paths().config);
     const clients = await openClients(cfg);
@@ -136,9 +136,9 @@ describe("sharded runs", () => {
       await clients.image.uploadImageData(made.id, Buffer.alloc(1 << 20, 7), { store: "dcn1" });
       await waitForImageStatus(clients.image, made.id, "active", timing(cfg.timeouts, "imageActive"));
       const reports = mkdtempSync(join(tmpdir(), "dcnv-shards-"));
-      const first = await runHarness([...args, "--shard", "1/2", "--group", group], { reports });
+      const first = await runHarness([...args, "--shard", "1/2", "--group", group], { reports, html: true });
       const firstDir = realpathSync(first.runDir);
-      const second = await runHarness([...args, "--shard", "2/2", "--group", group], { reports });
+      const second = await runHarness([...args, "--shard", "2/2", "--group", group], { reports, html: true });
       const secondDir = realpathSync(second.runDir);
       expect(first.summary.sites.map((x) => x.site)).toEqual(["central", "dcn0"]);
       expect(second.summary.sites.map((x) => x.site)).toEqual(["dcn1"]);
@@ -420,8 +420,8 @@ describe("diff, quality gates, known issues, categories and history", () => {
   let after: RunSummary;
 
   beforeAll(async () => {
-    before = (await runHarness(rules, { reports })).summary;
-    const broken = await withFault("dcn1", "az-mismatch", () => runHarness(rules, { reports }));
+    before = (await runHarness(rules, { reports, html: true })).summary;
+    const broken = await withFault("dcn1", "az-mismatch", () => runHarness(rules, { reports, html: true }));
     after = broken.summary;
     expect(broken.exitCode).toBe(1);
   }, 600000);

@@ -5,15 +5,13 @@ import { extname, join, normalize } from "node:path";
 import axios from "axios";
 import { execa } from "execa";
 import { beforeAll, describe, expect, test } from "vitest";
-import { parse } from "yaml";
 import { createCephProbe } from "../../helpers/ceph/probe.ts";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import type { RunInfo } from "../../helpers/harness/model.ts";
 import { runWorkDir } from "../../helpers/harness/run.ts";
-import { RENAMED_POOLS } from "../../lab/ceph.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
-import { type HarnessRun, labConfigWith, runHarness, testOf, typedRun, withFault } from "./testing.ts";
+import { type HarnessRun, testOf, typedRun } from "./testing.ts";
 
 let run: HarnessRun;
 
@@ -238,21 +236,4 @@ describe("dcn-verify run with no options (the first command an operator types)",
     expect(r.output).toMatch(/\[central\] WARNING conf-9-glance-locations-exposure: security: a non-admin user sees/);
     expect(r.summary.sites.find((s) => s.site === "central")!.counts).toMatchObject({ notVerified: 0 });
   });
-});
-
-describe("a site whose pools are not named images and volumes (lab fault pools-renamed)", () => {
-  test("passes steps 3 to 6 with the pools named in the site's ceph.pools", async () => {
-    const lab = parse(readFileSync(paths().config, "utf8")) as { edges: { name: string; ceph: Record<string, unknown> }[] };
-    const edges = lab.edges.map((e) =>
-      e.name === "dcn0" ? { ...e, ceph: { ...e.ceph, pools: { images: RENAMED_POOLS.images, volumes: RENAMED_POOLS.volumes } } } : e,
-    );
-    const cfg = labConfigWith({ edges });
-    // NOTE: step 7 takes its pools from the same sitePools as steps 3 to 6; the typed run proves it with the plain names.
-    const r = await withFault("dcn0", "pools-renamed", () => runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-5,dcn-6"]));
-    expect(r.exitCode, r.output).toBe(0);
-    for (const s of r.summary.sites) expect(s.tests.map((t) => `${t.id} ${t.status}`)).toEqual(s.tests.map((t) => `${t.id} passed`));
-    expect(testOf(r, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");
-    expect(r.output).toContain(`run rbd -p ${RENAMED_POOLS.volumes} ls -l on dcn0's cluster`);
-    expect(r.output).toContain(`has parent ${RENAMED_POOLS.images}/`);
-  }, 1200000);
 });

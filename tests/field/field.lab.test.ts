@@ -34,6 +34,7 @@ describe("the field profile: shared client.openstack, Ceph over ssh with sudo, s
     }
     const edge = lab().edges.at(-1)!.name;
     expect(run.output).toContain(`[${edge}] ✔ run rbd -p cinder-volumes ls -l on ${edge}'s cluster`);
+    expect(run.output).toMatch(new RegExp(`\\[${edge}\\] ✔ volume-\\S+ has parent glance-images/`));
     // The first edge has no backups pool: conf-14 does not apply there.
     expect(run.summary.sites.find((s) => s.site === lab().edges[0]!.name)!.tests.map((t) => t.id)).not.toContain("conf-14-cinder-backup");
     // One ssh connection per site's probe (ControlMaster), not one per command.
