@@ -6,12 +6,13 @@ import { redactText } from "../helpers/core/redact.ts";
 import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
-const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--json]
+const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--shard I/N] [--json]
   A dry run: per site, the tests 'dcn-verify run' would run with the same options, their tier, and what they
-  would create. It authenticates to check the credentials and calls nothing else.`;
+  would create. With --shard, the sites of that shard only. It authenticates to check the credentials and calls
+  nothing else.`;
 
 export async function planCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, json: { type: "boolean" } }, USAGE);
+  const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, json: { type: "boolean" }, shard: { type: "string" } }, USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   let cfg: Config;
@@ -24,6 +25,7 @@ export async function planCommand(argv: string[]): Promise<number> {
       tests: args.tests,
       tier: args.tier,
       allowWrites: args["allow-writes"],
+      shard: args.shard,
     });
   } catch (e) {
     process.stderr.write(`dcn-verify plan: ${redactText((e as Error).message)}\n`);

@@ -25,6 +25,8 @@ export class ConfigError extends Error {
   }
 
   static format(kind: string, source: string, issues: ConfigIssue[]): string {
+    // NOTE: an option's error (--shard, --tier) comes whole as the source, with no issues of a file to list.
+    if (!issues.length) return source;
     const lines = issues.map((i) => `${kind} ${i.path ? `${i.path}: ` : ""}${i.message}`);
     return lines.length === 1 ? `${lines[0]} (in ${source})` : `${lines.join("\n")}\n(in ${source})`;
   }

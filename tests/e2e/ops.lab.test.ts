@@ -203,7 +203,18 @@ describe("dcn-verify plan", () => {
     expect(unknownSite.exitCode).toBe(2);
     expect(unknownSite.stderr).toContain("--sites: unknown site dcn9; the config has central, dcn0, dcn1");
     const badTier = await cli(["plan", "--tier", "reckless"]);
-    expect(badTier.stderr).toContain("--tier: unknown tier 'reckless'; one of read-only, standard, disruptive");
+    expect(badTier.stderr).toBe("dcn-verify plan: --tier: unknown tier 'reckless'; one of read-only, standard, disruptive");
+    const badShard = await cli(["run", "--shard", "3/2", "--group", "g"]);
+    expect(badShard.exitCode).toBe(2);
+    expect(badShard.stderr).toContain("--shard: expected i/n with 1 <= i <= n (1/2 is the first of two shards), got '3/2'");
+    const noGroup = await cli(["run", "--shard", "1/2"], {
+      env: { ...process.env, CI_PIPELINE_ID: "", GITHUB_RUN_ID: "", ZUUL_BUILDSET: "" },
+    });
+    expect(noGroup.exitCode).toBe(2);
+    expect(noGroup.stderr).toContain("--shard 1/2 needs --group <id>, the same for every shard of the run");
+    expect(
+      await cli(["plan", "--shard", "2/2", "--json"]).then((r) => JSON.parse(r.stdout).sites.map((x: { site: string }) => x.site)),
+    ).toEqual(["dcn1"]);
     const missing = await cli(["plan", "--config", "/nonexistent/dcn-verify.yaml"]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/\/nonexistent\/dcn-verify\.yaml/);
