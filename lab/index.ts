@@ -416,7 +416,8 @@ async function waitForStatus(
   const start = Date.now();
   let st = await labStatus(state, secrets, o);
   while (!done(st) && Date.now() - start < timeoutMs) {
-    await sleep(1000);
+    // NOTE: a status costs a few API reads; a fault or heal mostly waits on this poll, so it is short.
+    await sleep(300);
     st = await labStatus(state, secrets, o);
   }
   return st;

@@ -13,7 +13,7 @@ import { waitForDeletion } from "../../helpers/core/wait.ts";
 import { generateRawImage } from "../../helpers/images/source.ts";
 import { parse } from "yaml";
 import { paths } from "../../lab/state.ts";
-import { cli, labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
+import { labConfigWith, labFault, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 const config = () => labConfigWith({ timeouts: SHORT_TIMEOUTS });
 
@@ -210,15 +210,19 @@ describe("the DCN edge rules catch what was done against them", () => {
 
   test("a compute host outside its AZ fails rule 1 at that site; a volume quota of 0 fails rule-5 as infrastructure, not as the refusal", async () => {
     // NOTE: the run's preflight refuses to start under a quota of 0, so the quota drops once it has passed.
-    let quota: Promise<unknown> | undefined;
+    let quota: Promise<void> | undefined;
     const run = await withFault("dcn1", "az-mismatch", async () => {
       const r = await runHarness(["--config", config(), "--sites", "dcn1", "--suites", "rules"], {
         onLine: (line) => {
-          if (!quota && /preflight: \d+ checks met/.test(line)) quota = cli(["lab", "fault", "dcn1", "volume-quota", "--quiet"]);
+          if (!quota && /preflight: \d+ checks met/.test(line)) {
+            const q = labFault("dcn1", "volume-quota");
+            q.catch(() => undefined);
+            quota = q;
+          }
         },
       });
       expect(quota, r.output).toBeDefined();
-      expect((await (quota as ReturnType<typeof cli>)).exitCode).toBe(0);
+      await quota;
       return r;
     });
     const names = testOf(run, "dcn1", "rule-1-same-names");

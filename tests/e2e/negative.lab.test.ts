@@ -4,7 +4,7 @@ import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
 import { sweep } from "../../helpers/harness/run.ts";
-import { cli, type HarnessRun, labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
+import { type HarnessRun, labConfigWith, labFault, labHeal, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 // Short waits: a broken lab should fail fast, and the message must name the site and the cause.
 const config = () => labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40, volumeAvailable: 30 } });
@@ -21,21 +21,23 @@ async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[
  * is called.
  */
 function faultWhen(trigger: RegExp, site: string, kind: string, failed: RegExp = /^\[\w+\] ✘ /) {
-  let fired: Promise<unknown> | undefined;
-  let healed: Promise<{ exitCode?: number; all?: string }> | undefined;
+  let fired: Promise<void> | undefined;
+  let healed: Promise<void> | undefined;
   const heal = () =>
     (healed ??= (async () => {
       await fired;
-      return cli(["lab", "heal", site]);
+      await labHeal(site);
     })());
   return {
     onLine: (line: string) => {
-      if (!fired && trigger.test(line)) fired = cli(["lab", "fault", site, kind, "--quiet"]);
-      else if (fired && failed.test(line)) void heal();
+      if (!fired && trigger.test(line)) {
+        const f = labFault(site, kind);
+        f.catch(() => undefined);
+        fired = f;
+      } else if (fired && failed.test(line)) heal().catch(() => undefined);
     },
     done: async () => {
-      const h = await heal();
-      if (h.exitCode !== 0) throw new Error(`lab heal ${site} failed:\n${h.all}`);
+      await heal();
       return Boolean(fired);
     },
   };

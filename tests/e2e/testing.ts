@@ -5,7 +5,9 @@ import { execa } from "execa";
 import { inject } from "vitest";
 import { parse, stringify } from "yaml";
 import type { RunSummary } from "../../helpers/harness/model.ts";
+import { fault, heal, siteUp } from "../../lab/index.ts";
 import { paths } from "../../lab/state.ts";
+import { formatStatus } from "../../lab/status.ts";
 import { BIN, cli, labEnv, stock } from "./clients.ts";
 import { STOCK_EVIDENCE } from "./fault-evidence.ts";
 
@@ -16,22 +18,35 @@ export { cli, labEnv, stock };
  * stock clients can see the fault (STOCK_EVIDENCE), that is checked first.
  */
 export async function withFault<T>(site: string, kind: string, fn: () => Promise<T>): Promise<T> {
-  const f = await cli(["lab", "fault", site, kind, "--quiet"]);
-  if (f.exitCode !== 0) throw new Error(`lab fault ${site} ${kind} failed:\n${f.all}`);
-  const heal = async () => {
-    const h = await cli(["lab", "heal", site]);
-    if (h.exitCode !== 0) throw new Error(`lab heal ${site} failed:\n${h.all}`);
-  };
+  await labFault(site, kind);
   let out: T;
   try {
     await STOCK_EVIDENCE[kind]?.(site);
     out = await fn();
   } catch (e) {
-    await heal().catch(() => undefined);
+    await labHeal(site).catch(() => undefined);
     throw e;
   }
-  await heal();
+  await labHeal(site);
   return out;
+}
+
+/**
+ * 'lab fault', in this process. NOTE: a CLI process costs about a second of start-up for each of the lab tests'
+ * hundred-odd faults and heals; lab.lab tests the CLI's own path.
+ */
+export async function labFault(site: string, kind: string): Promise<void> {
+  try {
+    await fault(site, kind);
+  } catch (e) {
+    throw new Error(`lab fault ${site} ${kind} failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** 'lab heal <site>', in this process: it fails unless the site is up again. */
+export async function labHeal(site: string): Promise<void> {
+  const st = await heal(site);
+  if (!siteUp(st, site)) throw new Error(`lab heal ${site}: the site is not up again:\n${formatStatus(st)}`);
 }
 
 /** Waits short enough that a lab broken on purpose fails fast (seconds). */
