@@ -29,7 +29,7 @@ describe("deployment conformance", () => {
     ]);
   });
 
-  test("each check fails on the lab broken its way, naming the site, what it expected, what it found and the fix", async () => {
+  test("each check fails on the lab broken its way, naming the site, what it expected, what it found and the fix; with cinder-volume down, rule-5 fails on the volume in error, taking no failure for a refusal", async () => {
     const cfg = await loadConfig(paths().config);
     const c = await openClients(cfg);
     let backupCaps: Record<string, string> | undefined;
@@ -50,7 +50,19 @@ describe("deployment conformance", () => {
         (await execa("ceph", ["--cluster", "dcn0", "auth", "get", "client.cinder-backup", "--format", "json"])).stdout,
       )[0].caps as Record<string, string>;
       await setCaps({ ...backupCaps, mon: "allow rw" });
-      const broken = () => runHarness(["--suites", "conformance", "--tier", "read-only", "--sites", "dcn0"]);
+      // NOTE: rule-5 rides on the same run: its volume meets the stopped cinder-volume, and nothing else here touches it.
+      const readOnly = ["conf-1", "conf-2", "conf-3", "conf-4", "conf-5", "conf-6", "conf-7", "conf-8"];
+      const broken = () =>
+        runHarness([
+          "--suites",
+          "conformance,rules",
+          "--tests",
+          [...readOnly, "rule-5"].join(","),
+          "--tier",
+          "standard",
+          "--sites",
+          "dcn0",
+        ]);
       const run = await withFault("dcn0", "ceph-caps-broad", () =>
         withFault("dcn0", "pool-missing", () => withFault("dcn0", "volume-down", () => withFault("dcn0", "az-mismatch", broken))),
       );
@@ -75,6 +87,12 @@ describe("deployment conformance", () => {
       expect(failure("conf-6-nova-az")).toMatch(
         /^\[dcn0\] expected Nova AZ dcn0 with an enabled, up compute host; found no Nova AZ dcn0 .*; fix: add the site's compute hosts/,
       );
+      const local = testOf(run, "dcn0", "rule-5-image-local-before-use");
+      expect(local.status, run.output).toBe("failed");
+      expect(local.failure).toMatch(
+        /^\[dcn0\] volume \S+ from image \S+ \(only in central\) went to error in AZ dcn0: .+; Cinder documents no such refusal/,
+      );
+      expect(local.failureKind).toBe("product");
       expect(testOf(run, "dcn0", "conf-1-ceph-health").status).toBe("passed");
       expect(testOf(run, "central", "conf-4-ceph-caps").status).toBe("passed");
     } finally {

@@ -236,15 +236,3 @@ describe("the DCN edge rules catch what was done against them", () => {
     expect(local.failureKind).toBe("infrastructure");
   });
 });
-
-describe("rule-5 takes no failure for the refusal", () => {
-  test("with dcn0's cinder-volume down the volume goes to error, and rule-5 fails naming the volume and Cinder's message", async () => {
-    const run = await withFault("dcn0", "volume-down", () => runHarness(["--config", config(), "--sites", "dcn0", "--suites", "rules"]));
-    const local = testOf(run, "dcn0", "rule-5-image-local-before-use");
-    expect(local.status, run.output).toBe("failed");
-    expect(local.failure).toMatch(
-      /^\[dcn0\] volume \S+ from image \S+ \(only in central\) went to error in AZ dcn0: .+; Cinder documents no such refusal/,
-    );
-    expect(local.failureKind).toBe("product");
-  });
-});
