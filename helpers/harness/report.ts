@@ -26,22 +26,40 @@ function attachmentsOf(s: AllureStep, out: string[] = []): string[] {
  * results labelled with its name and their attachments.
  */
 export function splitAllureResults(resultsDir: string, runDir: string, sites: string[]): Record<string, string> {
-  const dirs: Record<string, string> = {};
-  for (const site of sites) {
-    dirs[site] = join(runDir, site, "allure-results");
-    mkdirSync(dirs[site], { recursive: true });
+  const split = new AllureResultsBySite(resultsDir, runDir);
+  return Object.fromEntries(sites.map((site) => [site, split.take(site)]));
+}
+
+/**
+ * The run's results directory, split into the sites' own as they end: each call reads only the result files it has
+ * not read before, so a run of many sites reads each file once.
+ */
+export class AllureResultsBySite {
+  private readonly siteOf = new Map<string, { site?: string; attachments: string[] }>();
+
+  constructor(
+    private readonly resultsDir: string,
+    private readonly runDir: string,
+  ) {}
+
+  /** Copies the site's results and their attachments into <runDir>/<site>/allure-results, and returns that folder. */
+  take(site: string): string {
+    const target = join(this.runDir, site, "allure-results");
+    mkdirSync(target, { recursive: true });
+    if (!existsSync(this.resultsDir)) return target;
+    for (const f of readdirSync(this.resultsDir)) {
+      if (!f.endsWith("-result.json") || this.siteOf.has(f)) continue;
+      const r = JSON.parse(readFileSync(join(this.resultsDir, f), "utf8")) as AllureResult;
+      const label = r.labels?.find((l) => l.name === "site")?.value ?? r.labels?.find((l) => l.name === "parentSuite")?.value;
+      this.siteOf.set(f, { ...(label ? { site: label } : {}), attachments: attachmentsOf(r) });
+    }
+    for (const [f, r] of this.siteOf) {
+      if (r.site !== site) continue;
+      copyFileSync(join(this.resultsDir, f), join(target, f));
+      for (const a of r.attachments) if (existsSync(join(this.resultsDir, a))) copyFileSync(join(this.resultsDir, a), join(target, a));
+    }
+    return target;
   }
-  if (!existsSync(resultsDir)) return dirs;
-  for (const f of readdirSync(resultsDir)) {
-    if (!f.endsWith("-result.json")) continue;
-    const r = JSON.parse(readFileSync(join(resultsDir, f), "utf8")) as AllureResult;
-    const site = r.labels?.find((l) => l.name === "site")?.value ?? r.labels?.find((l) => l.name === "parentSuite")?.value;
-    const target = site && dirs[site];
-    if (!target) continue;
-    copyFileSync(join(resultsDir, f), join(target, f));
-    for (const a of attachmentsOf(r)) if (existsSync(join(resultsDir, a))) copyFileSync(join(resultsDir, a), join(target, a));
-  }
-  return dirs;
 }
 
 export function writeEnvironment(resultsDir: string, env: Record<string, string>): void {

@@ -6,7 +6,7 @@ import { type Clients, openSiteClients } from "../clients/index.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
-import { mapLimit } from "../core/concurrency.ts";
+import { limiter, settleAll } from "../core/concurrency.ts";
 import { dependencyModule, PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
@@ -17,7 +17,8 @@ import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
-import { generateReport, splitAllureResults, writeEnvironment } from "./report.ts";
+import { PerFileAllureReporter } from "./allure-per-file.ts";
+import { AllureResultsBySite, generateReport, writeEnvironment } from "./report.ts";
 import { writeFleetPage } from "./fleet.ts";
 import { junitXml } from "./junit.ts";
 import { checkReach, formatReach, type Reach } from "./reach.ts";
@@ -25,7 +26,7 @@ import { LiveProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
-import type { TestSpecification } from "vitest/node";
+import type { TestModule, TestSpecification } from "vitest/node";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
 export function runWorkDir(runId: string): string {
@@ -219,6 +220,13 @@ export async function runVerification(
     new LiveProgress(process.stderr, { verbose: o.verbose }),
     Object.fromEntries(plan.map((p) => [p.site, p.files.length])),
   );
+  const siteReports = new SiteReports(cfg, clients, runDir, o.reportsRoot, runId, o.html ?? true);
+  const filesLeft = new Map(plan.map((p) => [p.site, p.files.length]));
+  const afterFile = (m: TestModule) => {
+    const left = (filesLeft.get(m.project.name) ?? 1) - 1;
+    filesLeft.set(m.project.name, left);
+    if (left === 0) void siteReports.begin(m.project.name);
+  };
   const limit = sel.maxParallel ?? DEFAULT_MAX_PARALLEL;
   const bounded = limit < plan.length;
   const { createVitest } = await runner;
@@ -255,7 +263,7 @@ export async function runVerification(
             },
           }
         : {}),
-      reporters: [reporter, [dependencyModule("allure-vitest/reporter"), { resultsDir: join(runDir, "allure-results") }]],
+      reporters: [reporter, new PerFileAllureReporter({ resultsDir: join(runDir, "allure-results") }, afterFile)],
       projects: plan.map(({ site, files }) => ({
         test: {
           name: site,
@@ -282,8 +290,9 @@ export async function runVerification(
   }
 
   const ran = plan.map((p) => p.site);
-  // NOTE: the Allure results are complete once vitest has closed: the reports are built while the sweep waits on the cloud.
-  const reports = writeReports(cfg, clients, runDir, o.reportsRoot, runId, ran, o.html ?? true);
+  // NOTE: the sites whose suites did not all end (an interrupted run) have their results once vitest has closed; their
+  // reports are built while the sweep waits on the cloud.
+  const reports = siteReports.finish(ran);
   reports.catch(() => undefined);
   const leftovers = await sweep(clients, cfg, journal);
   rmSync(workDir, { recursive: true, force: true });
@@ -351,46 +360,69 @@ async function cephVersion(site: Parameters<typeof createCephProbe>[0]): Promise
 const REPORTS_IN_PARALLEL = 4;
 
 /**
- * One Allure report per site, with the run's environment, and reports/latest pointing at the run. Without html,
- * each site's Allure results and environment only: `allure generate` builds the report from them later.
+ * One Allure report per site, with the run's environment, each begun as soon as its site's last suite file ends, a
+ * few at a time. Without html, each site's Allure results and environment only: `allure generate` builds the report
+ * from them later.
  */
-async function writeReports(
-  cfg: Config,
-  clients: Clients,
-  runDir: string,
-  reportsRoot: string,
-  runId: string,
-  sites: string[],
-  html: boolean,
-): Promise<void> {
-  const resultDirs = splitAllureResults(join(runDir, "allure-results"), runDir, sites);
-  const versions = { compute: clients.compute.microversion, volume: clients.volume.microversion };
+class SiteReports {
+  private readonly split: AllureResultsBySite;
+  private readonly begun = new Map<string, Promise<void>>();
   // NOTE: each report is an Allure process of its own; a few at a time keeps a run of many sites in bounded memory.
-  await mapLimit(sites, REPORTS_IN_PARALLEL, async (site) => {
+  private readonly gate = limiter(REPORTS_IN_PARALLEL);
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly clients: Clients,
+    private readonly runDir: string,
+    private readonly reportsRoot: string,
+    private readonly runId: string,
+    private readonly html: boolean,
+  ) {
+    this.split = new AllureResultsBySite(join(runDir, "allure-results"), runDir);
+  }
+
+  /** Begins the site's report: its results are all written. */
+  begin(site: string): Promise<void> {
+    const begun = this.begun.get(site);
+    if (begun) return begun;
+    const p = this.gate(() => this.write(site));
+    p.catch(() => undefined);
+    this.begun.set(site, p);
+    return p;
+  }
+
+  /** The reports of these sites (begun now if they were not), and reports/latest pointing at the run. */
+  async finish(sites: string[]): Promise<void> {
+    await settleAll(sites.map((s) => this.begin(s)));
+    const latest = join(this.reportsRoot, "latest");
+    rmSync(latest, { force: true });
+    symlinkSync(this.runId, latest);
+  }
+
+  private async write(site: string): Promise<void> {
+    const { cfg, clients, html } = this;
+    const results = this.split.take(site);
     const siteCfg = allSites(cfg).find((s) => s.name === site)!;
     const ceph = !html ? "not asked (--no-html)" : hasCephAccess(siteCfg) ? await cephVersion(siteCfg) : "not known: no Ceph access";
-    writeEnvironment(resultDirs[site]!, {
+    writeEnvironment(results, {
       cloud: "cloud" in cfg.cloud ? cfg.cloud.cloud : "OS_* environment",
       region: cfg.cloud.region ?? clients.session.credentials.regionName ?? "",
-      "compute microversion": versions.compute,
-      "volume microversion": versions.volume,
+      "compute microversion": clients.compute.microversion,
+      "volume microversion": clients.volume.microversion,
       "ceph version": ceph,
       "dcn-verify": JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version,
-      "run id": runId,
+      "run id": this.runId,
       site,
     });
     if (!html) return;
     try {
-      await generateReport(resultDirs[site]!, join(runDir, site, "report"), `dcn-verify ${site} ${runId}`, {
-        historyFile: join(reportsRoot, "history", `${site}.jsonl`),
+      await generateReport(results, join(this.runDir, site, "report"), `dcn-verify ${site} ${this.runId}`, {
+        historyFile: join(this.reportsRoot, "history", `${site}.jsonl`),
       });
     } catch (e) {
       process.stderr.write(`[${site}] ${(e as Error).message}\n`);
     }
-  });
-  const latest = join(reportsRoot, "latest");
-  rmSync(latest, { force: true });
-  symlinkSync(runId, latest);
+  }
 }
 
 /** The final table: per site, its result, what passed, failed, warned and was not verified, its time and gates. */
