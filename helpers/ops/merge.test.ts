@@ -75,6 +75,10 @@ describe("dcn-verify merge", () => {
     expect(() => mergeShards([a, other], root)).toThrow(
       "the shards differ in run group: 20261201t100100-aaaa has pipeline-7, 20261201t100300-cccc has pipeline-8",
     );
+    const otherConfig = shard(root, "20261201t100600-ffff", 2, [siteOf("dcn1")], { configSites: ["central", "dcn1"] });
+    expect(() => mergeShards([a, otherConfig], root)).toThrow(
+      "the shards differ in the config's sites: 20261201t100100-aaaa has central,dcn0,dcn1,dcn2, 20261201t100600-ffff has central,dcn1",
+    );
     expect(() => mergeShards([a, twice], root)).toThrow(
       "site central is in two shards: runs 20261201t100100-aaaa and 20261201t100400-dddd",
     );

@@ -41,6 +41,7 @@ function checkShards(shards: ShardRun[]): void {
   differ("cloud", (s) => (s.cloud ? `${s.cloud.authUrl} region ${s.cloud.region || "-"}` : ""));
   differ("tier", (s) => s.tier ?? "");
   differ("suites", (s) => (s.suites ?? []).join(","));
+  differ("the config's sites", (s) => (s.configSites ?? []).join(","));
   const n = shards[0]!.s.shard!.count;
   const seen = new Map<number, string>();
   for (const { s } of shards) {
