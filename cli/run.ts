@@ -4,7 +4,7 @@ import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
 import { DEFAULT_MAX_PARALLEL, formatOutcome, runVerification } from "../helpers/harness/run.ts";
-import { type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
+import { requireGroup, type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
 const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--shard I/N --group ID] [--verbose] [--reports DIR] [--no-html]
@@ -69,6 +69,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       shard: args.shard,
       group: args.group,
     });
+    requireGroup(sel);
     if (sel.notice) say(sel.notice);
   } catch (e) {
     say(redactText((e as Error).message));

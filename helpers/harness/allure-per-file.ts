@@ -1,4 +1,4 @@
-import AllureVitestReporter, { type AllureVitestReporterConfig } from "allure-vitest/reporter";
+import AllureVitestReporter from "allure-vitest/reporter";
 import type { RunnerTask } from "vitest";
 import type { TestModule } from "vitest/node";
 
@@ -11,19 +11,11 @@ const key = (m: TestModule) => `${m.project.name}\0${m.moduleId}`;
 export class PerFileAllureReporter extends AllureVitestReporter {
   private readonly written = new Set<string>();
 
-  constructor(
-    config: AllureVitestReporterConfig,
-    private readonly afterFile: (m: TestModule) => void,
-  ) {
-    super(config);
-  }
-
   onTestModuleEnd(m: TestModule): void {
     // NOTE: handleTask is allure-vitest's own writer of a task's results (reporter.js), used here per suite file; the
     // module's task is there, though vitest's types leave it out (allure-vitest reads it the same way).
     this.handleTask((m as unknown as { task: RunnerTask }).task);
     this.written.add(key(m));
-    this.afterFile(m);
   }
 
   override onTestRunEnd(modules: ReadonlyArray<TestModule>): void {

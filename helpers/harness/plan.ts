@@ -22,10 +22,9 @@ export interface Plan {
 /** Per site, the catalog's tests the same options would run, and why the others would not. */
 export function buildPlan(
   cfg: Config,
-  o: { sites?: string; suites?: string; tests?: string; tier?: string; allowWrites?: boolean; shard?: string; group?: string },
+  o: { sites?: string; suites?: string; tests?: string; tier?: string; allowWrites?: boolean; shard?: string },
 ): Plan {
-  // NOTE: a plan creates nothing: a shard's plan needs no group.
-  const { sites, suites, tests: only, tier, notice } = select(cfg, { ...o, ...(o.shard ? { group: o.group ?? "plan" } : {}) });
+  const { sites, suites, tests: only, tier, notice } = select(cfg, o);
   return {
     tier,
     notice,

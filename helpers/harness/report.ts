@@ -22,17 +22,9 @@ function attachmentsOf(s: AllureStep, out: string[] = []): string[] {
 }
 
 /**
- * allure-vitest writes one results directory for the run; each site gets its own, with the
- * results labelled with its name and their attachments.
- */
-export function splitAllureResults(resultsDir: string, runDir: string, sites: string[]): Record<string, string> {
-  const split = new AllureResultsBySite(resultsDir, runDir);
-  return Object.fromEntries(sites.map((site) => [site, split.take(site)]));
-}
-
-/**
- * The run's results directory, split into the sites' own as they end: each call reads only the result files it has
- * not read before, so a run of many sites reads each file once.
+ * allure-vitest writes one results directory for the run; each site gets its own, with the results labelled with its
+ * name and their attachments, as the site ends: each call reads only the result files it has not read before, so a
+ * run of many sites reads each file once.
  */
 export class AllureResultsBySite {
   private readonly siteOf = new Map<string, { site?: string; attachments: string[] }>();

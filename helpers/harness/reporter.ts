@@ -16,6 +16,8 @@ export class RunReporter implements Reporter {
   constructor(
     private readonly progress = new LiveProgress(process.stderr),
     files: Record<string, number> = {},
+    /** Called once a site's last suite file has ended. */
+    private readonly onSiteEnd: (site: string) => void = () => undefined,
   ) {
     this.filesLeft = new Map(Object.entries(files));
   }
@@ -37,7 +39,10 @@ export class RunReporter implements Reporter {
     if (w) w.end = Date.now();
     const left = (this.filesLeft.get(site) ?? 1) - 1;
     this.filesLeft.set(site, left);
-    if (left <= 0) this.progress.siteDone(site);
+    if (left === 0) {
+      this.progress.siteDone(site);
+      this.onSiteEnd(site);
+    }
   }
 
   onUserConsoleLog(log: UserConsoleLog): void {

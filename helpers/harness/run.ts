@@ -26,7 +26,7 @@ import { LiveProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
-import type { TestModule, TestSpecification } from "vitest/node";
+import type { TestSpecification } from "vitest/node";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
 export function runWorkDir(runId: string): string {
@@ -216,17 +216,12 @@ export async function runVerification(
     log(`preflight: ${checks.length} checks met`);
   }
 
+  const siteReports = new SiteReports(cfg, clients, runDir, o.reportsRoot, runId, o.html ?? true);
   const reporter = new RunReporter(
     new LiveProgress(process.stderr, { verbose: o.verbose }),
     Object.fromEntries(plan.map((p) => [p.site, p.files.length])),
+    (site) => void siteReports.begin(site),
   );
-  const siteReports = new SiteReports(cfg, clients, runDir, o.reportsRoot, runId, o.html ?? true);
-  const filesLeft = new Map(plan.map((p) => [p.site, p.files.length]));
-  const afterFile = (m: TestModule) => {
-    const left = (filesLeft.get(m.project.name) ?? 1) - 1;
-    filesLeft.set(m.project.name, left);
-    if (left === 0) void siteReports.begin(m.project.name);
-  };
   const limit = sel.maxParallel ?? DEFAULT_MAX_PARALLEL;
   const bounded = limit < plan.length;
   const { createVitest } = await runner;
@@ -263,7 +258,9 @@ export async function runVerification(
             },
           }
         : {}),
-      reporters: [reporter, new PerFileAllureReporter({ resultsDir: join(runDir, "allure-results") }, afterFile)],
+      // NOTE: vitest calls the reporters' hooks in this order; the Allure one writes a file's results in its
+      // onTestModuleEnd, synchronously, before RunReporter's begins the site's report.
+      reporters: [new PerFileAllureReporter({ resultsDir: join(runDir, "allure-results") }), reporter],
       projects: plan.map(({ site, files }) => ({
         test: {
           name: site,

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
 import { newRunId } from "./naming.ts";
-import { splitAllureResults } from "./report.ts";
+import { AllureResultsBySite } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
 import { inPlanOrder, siteFiles } from "./run.ts";
-import { parseMaxParallel, parseShard, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
+import { parseMaxParallel, parseShard, requireGroup, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -87,10 +87,13 @@ describe("run", () => {
     result("b", "dcn1", "b1-attachment.txt");
     writeFileSync(join(results, "a1-attachment.txt"), "rbd");
     writeFileSync(join(results, "b1-attachment.txt"), "rbd");
-    const dirs = splitAllureResults(results, dir, ["central", "dcn0", "dcn1"]);
-    expect(readdirSync(dirs.dcn0).sort()).toEqual(["a-result.json", "a1-attachment.txt"]);
-    expect(readdirSync(dirs.dcn1).sort()).toEqual(["b-result.json", "b1-attachment.txt"]);
-    expect(readdirSync(dirs.central)).toEqual([]);
+    const split = new AllureResultsBySite(results, dir);
+    expect(readdirSync(split.take("dcn0")).sort()).toEqual(["a-result.json", "a1-attachment.txt"]);
+    // A site that ends later finds the results written since, and only its own.
+    result("c", "dcn1", "c1-attachment.txt");
+    writeFileSync(join(results, "c1-attachment.txt"), "rbd");
+    expect(readdirSync(split.take("dcn1")).sort()).toEqual(["b-result.json", "b1-attachment.txt", "c-result.json", "c1-attachment.txt"]);
+    expect(readdirSync(split.take("central"))).toEqual([]);
   });
 });
 
@@ -142,10 +145,13 @@ describe("--max-parallel", () => {
     expect(select(cfg, { shard: "1/2", group: "g" }, {}).sites).toEqual(["central", "dcn0"]);
   });
 
-  test("a sharded run needs a group: --group, else the CI pipeline's id; a bad one is refused naming where it came from", () => {
-    expect(() => selectGroup(undefined, { index: 1, count: 2 }, {})).toThrow(
+  test("a sharded run needs a group to run (a plan does not): --group, else the CI pipeline's id; a bad one is refused naming where it came from", () => {
+    expect(selectGroup(undefined, { index: 1, count: 2 }, {})).toBeUndefined();
+    expect(() => requireGroup({ shard: { index: 1, count: 2 } })).toThrow(
       "--shard 1/2 needs --group <id>, the same for every shard of the run (or DCN_VERIFY_GROUP, CI_PIPELINE_ID, GITHUB_RUN_ID, ZUUL_BUILDSET in the environment)",
     );
+    expect(() => requireGroup({ shard: { index: 1, count: 2 }, group: "g" })).not.toThrow();
+    expect(() => requireGroup({})).not.toThrow();
     expect(selectGroup(undefined, { index: 1, count: 2 }, { GITHUB_RUN_ID: "9120" })).toBe("9120");
     expect(selectGroup("mine", { index: 1, count: 2 }, { GITHUB_RUN_ID: "9120" })).toBe("mine");
     expect(selectGroup(undefined, undefined, { GITHUB_RUN_ID: "9120" })).toBeUndefined();

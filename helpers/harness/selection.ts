@@ -85,28 +85,30 @@ export function parseShard(v: string | undefined): Shard | undefined {
 /** CI systems' ids of one pipeline, which every job of its matrix sees alike: a sharded run's group by default. */
 const CI_GROUP_VARIABLES = ["DCN_VERIFY_GROUP", "CI_PIPELINE_ID", "GITHUB_RUN_ID", "ZUUL_BUILDSET"] as const;
 
-/**
- * The run group: --group, else a CI pipeline's id from the environment. A sharded run needs one, so that its
- * shards know each other's resources.
- */
+/** The run group: --group, else, for a shard, a CI pipeline's id from the environment. */
 export function selectGroup(asked: string | undefined, shard: Shard | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const fromEnv = CI_GROUP_VARIABLES.map((k) => (env[k] ? { k, v: env[k]! } : undefined)).find(Boolean);
   const group = asked ?? (shard ? fromEnv?.v : undefined);
   const from = asked !== undefined ? "--group" : fromEnv?.k;
-  if (group === undefined) {
-    if (shard)
-      throw new ConfigError(
-        `--shard ${shard.index}/${shard.count} needs --group <id>, the same for every shard of the run (or ${CI_GROUP_VARIABLES.join(", ")} in the environment)`,
-        [],
-      );
-    return undefined;
-  }
+  if (group === undefined) return undefined;
   if (!GROUP_ID.test(group))
     throw new ConfigError(
       `${from}: a run group is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; got '${group}'`,
       [],
     );
   return group;
+}
+
+/**
+ * A sharded run that creates resources needs a group, so that its shards know each other's (a plan creates nothing,
+ * and needs none).
+ */
+export function requireGroup(sel: Pick<Selection, "shard" | "group">): void {
+  if (sel.shard && !sel.group)
+    throw new ConfigError(
+      `--shard ${sel.shard.index}/${sel.shard.count} needs --group <id>, the same for every shard of the run (or ${CI_GROUP_VARIABLES.join(", ")} in the environment)`,
+      [],
+    );
 }
 
 /**

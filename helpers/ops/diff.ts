@@ -25,12 +25,17 @@ export interface RunDiff {
 export class DiffError extends Error {}
 
 export function loadRun(ref: string, reportsRoot: string): RunSummary {
+  return findRun(ref, reportsRoot).summary;
+}
+
+/** A run by its folder's path or its id under reportsRoot: the folder and its summary. */
+export function findRun(ref: string, reportsRoot: string): { dir: string; summary: RunSummary } {
   const candidates = [resolve(ref), join(resolve(reportsRoot), ref)];
   const dir = candidates.find((d) => existsSync(join(d, "summary.json")));
   if (!dir) throw new DiffError(`run '${ref}' does not exist: no summary.json in ${candidates.join(" or ")}`);
-  const s = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as RunSummary;
-  if (!s.runId || !Array.isArray(s.sites)) throw new DiffError(`${join(dir, "summary.json")} is not a dcn-verify run summary`);
-  return s;
+  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as RunSummary;
+  if (!summary.runId || !Array.isArray(summary.sites)) throw new DiffError(`${join(dir, "summary.json")} is not a dcn-verify run summary`);
+  return { dir, summary };
 }
 
 function change(a: TestSummary | undefined, b: TestSummary | undefined): Change {

@@ -85,6 +85,6 @@ describe("dcn-verify merge", () => {
     expect(() => mergeShards([plain, b], root)).toThrow(
       "run 20261201t100500-eeee is not a shard (it was not run with --shard I/N --group ID)",
     );
-    expect(() => mergeShards([join(root, "nothing")], root)).toThrow("no summary.json; give the run directories of the shards");
+    expect(() => mergeShards([join(root, "nothing")], root)).toThrow(`run '${join(root, "nothing")}' does not exist: no summary.json in`);
   });
 });

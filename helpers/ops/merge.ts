@@ -5,6 +5,7 @@ import { writeFleetPage } from "../harness/fleet.ts";
 import { junitXml } from "../harness/junit.ts";
 import type { RunSummary, SiteSummary } from "../harness/model.ts";
 import { newRunId } from "../harness/naming.ts";
+import { DiffError, findRun } from "./diff.ts";
 
 export class MergeError extends Error {}
 
@@ -19,12 +20,15 @@ interface ShardRun {
   s: RunSummary;
 }
 
-function readShard(ref: string): ShardRun {
-  const dir = resolve(ref);
-  const file = join(dir, "summary.json");
-  if (!existsSync(file)) throw new MergeError(`${dir}: no summary.json; give the run directories of the shards`);
-  const s = JSON.parse(readFileSync(file, "utf8")) as RunSummary;
-  if (!s.runId || !Array.isArray(s.sites)) throw new MergeError(`${file} is not a dcn-verify run summary`);
+function readShard(ref: string, reportsRoot: string): ShardRun {
+  let run: { dir: string; summary: RunSummary };
+  try {
+    run = findRun(ref, reportsRoot);
+  } catch (e) {
+    if (e instanceof DiffError) throw new MergeError(e.message);
+    throw e;
+  }
+  const { dir, summary: s } = run;
   if (!s.shard || !s.group) throw new MergeError(`${dir}: run ${s.runId} is not a shard (it was not run with --shard I/N --group ID)`);
   return { dir, s };
 }
@@ -82,7 +86,7 @@ function carryHistory(fromRoot: string, toRoot: string, site: string): void {
  */
 export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
   if (!refs.length) throw new MergeError("give the run directories of the shards to merge");
-  const shards = refs.map(readShard).sort((a, b) => a.s.shard!.index - b.s.shard!.index);
+  const shards = refs.map((ref) => readShard(ref, reportsRoot)).sort((a, b) => a.s.shard!.index - b.s.shard!.index);
   checkShards(shards);
   const order = shards[0]!.s.configSites ?? [];
   const rank = (site: string) => (order.includes(site) ? order.indexOf(site) : order.length);
