@@ -49,6 +49,8 @@ import {
   ensureFlavor,
   ensureQuotas,
   ensureVolumeTypes,
+  heldResources,
+  resetQuotas,
   LAB_FLAVOR,
   setAggregateMembership,
   waitForComputes,
@@ -314,8 +316,40 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
 
 export interface UpOptions {
   edges?: number;
-  /** A lab made with another profile is refused: lab down first. */
+  /** A lab up with another profile is reshaped (see reshape). */
   profile?: LabProfile;
+}
+
+/**
+ * Turns a healthy, empty lab of one profile into the other's shape without rebuilding what the profiles share:
+ * MariaDB, RabbitMQ, Keystone, Placement, Neutron, Nova and the databases stay; the Ceph clusters (pools, cephx
+ * users, fsids), the Ceph clients (Glance, cinder-volume, cinder-backup), the way into Ceph (Docker API or sshd)
+ * and the quotas go, and 'up' makes them again in the new shape. A lab with faults, images, volumes, snapshots,
+ * backups or servers is refused: those live in the clusters that go.
+ */
+async function reshape(state: LabState, profile: LabProfile): Promise<void> {
+  const from = state.profile ?? "standard";
+  const refuse = (why: string) =>
+    new LabError(`the lab is up with profile ${from}, not ${profile}, and ${why}: 'dcn-verify lab down' first`);
+  if (state.faults.length) throw refuse(`has faults (${state.faults.map((f) => `${f.kind} at ${f.site}`).join(", ")})`);
+  const admin = new LabAdmin(loadOrCreateSecrets().admin);
+  await admin.login();
+  const held = await heldResources(admin);
+  if (held.length) throw refuse(`holds ${held.join(", ")}`);
+  log(`reshaping the lab from profile ${from} to ${profile}: new Ceph clusters, Glance and Cinder's volume and backup services`);
+  const sites = siteNames(state.edges);
+  if (from === "field") await removeFieldAccess(state);
+  else await stopProcess(state, "docker-api");
+  await Promise.all(["glance", ...sites.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`])].map((n) => stopProcess(state, n)));
+  for (const site of sites) {
+    await stopProcess(state, `ceph-osd-${site}`);
+    await stopProcess(state, `ceph-mon-${site}`);
+    removeCluster(state, site);
+  }
+  // NOTE: the field profile keeps Cinder's and Nova's default quotas; a DELETE puts them back.
+  if (profile === "field") await resetQuotas(admin);
+  state.profile = profile;
+  writeState(state);
 }
 
 export async function up(opts: UpOptions = {}): Promise<LabStatus> {
@@ -330,8 +364,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   }
   const edges = opts.edges ?? prior?.edges ?? 2;
   const profile = opts.profile ?? prior?.profile ?? "standard";
-  if (prior && (prior.profile ?? "standard") !== profile)
-    throw new LabError(`the lab is up with profile ${prior.profile ?? "standard"}, not ${profile}: 'dcn-verify lab down' first`);
+  if (prior && (prior.profile ?? "standard") !== profile) await reshape(prior, profile);
   const state = prior ?? { ...newState(edges), profile };
   const resized = state.edges !== edges;
   const removed = siteNames(state.edges).filter((s) => !siteNames(edges).includes(s));

@@ -88,3 +88,26 @@ export async function ensureQuotas(admin: LabAdmin): Promise<void> {
   });
   await admin.expect([200], "PUT", `${nova}/os-quota-sets/${project}`, { quota_set: { instances: -1, cores: -1, ram: -1 } });
 }
+
+/** The project's quotas back at Cinder's and Nova's defaults. */
+export async function resetQuotas(admin: LabAdmin): Promise<void> {
+  const project = await admin.projectId();
+  await admin.expect([200, 202, 204], "DELETE", `${await admin.endpoint("volumev3")}/os-quota-sets/${project}`);
+  await admin.expect([200, 202, 204], "DELETE", `${await admin.endpoint("compute")}/os-quota-sets/${project}`);
+}
+
+/** What the cloud still holds, in any project, as "N images" and the like: the resources that live in Ceph. */
+export async function heldResources(admin: LabAdmin): Promise<string[]> {
+  const [glance, cinder, nova] = await Promise.all(["image", "volumev3", "compute"].map((t) => admin.endpoint(t)));
+  const lists: [string, string][] = [
+    ["images", `${glance}/v2/images?limit=100`],
+    ["volumes", `${cinder}/volumes?all_tenants=1&limit=100`],
+    ["snapshots", `${cinder}/snapshots?all_tenants=1&limit=100`],
+    ["backups", `${cinder}/backups?all_tenants=1&limit=100`],
+    ["servers", `${nova}/servers?all_tenants=1&limit=100`],
+  ];
+  const counts = await Promise.all(
+    lists.map(async ([what, url]) => [what, ((await admin.expect([200], "GET", url)) as Record<string, unknown[]>)[what]!.length] as const),
+  );
+  return counts.filter(([, n]) => n > 0).map(([what, n]) => `${n}${n === 100 ? "+" : ""} ${what}`);
+}
