@@ -117,6 +117,21 @@ async function ceph(site: string, ...args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/**
+ * Several ceph commands in one CLI process (its interactive mode, fed on stdin): each process costs about a second
+ * of Python start-up. That mode goes on past a failed command, printing "Error ..." on stderr, so that is checked.
+ */
+async function cephBatch(site: string, commands: string[]): Promise<void> {
+  const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "10"], {
+    input: `${commands.join("\n")}\n`,
+    reject: false,
+    timeout: 120000,
+  });
+  const failed = r.stderr.split("\n").filter((l) => /^Error /.test(l));
+  if (r.exitCode !== 0 || failed.length)
+    throw new LabError(`ceph --cluster ${site} (${commands.join("; ")}) failed: ${failed.join("; ") || r.stderr.trim()}`, `ceph-${site}`);
+}
+
 async function run(cmd: string, args: string[]): Promise<string> {
   const r = await execa(cmd, args, { reject: false, timeout: 60000 });
   if (r.exitCode !== 0) throw new LabError(`${cmd} ${args.join(" ")} failed: ${r.stderr.trim() || r.stdout.trim()}`);
@@ -232,13 +247,13 @@ export async function ensureCluster(state: LabState, site: string, index: number
   }
 
   if (!state.done.includes(doneKey)) {
-    for (const pool of Object.values(shape.pools)) {
-      await ceph(site, "osd", "pool", "create", pool, "8", "8");
-      await ceph(site, "osd", "pool", "application", "enable", pool, "rbd");
-      await run("rbd", ["--cluster", site, "pool", "init", pool]);
-    }
+    const pools = Object.values(shape.pools);
     // NOTE: the lab runs no ceph-mgr (memory); MGR_DOWN is muted so health reflects the mon and OSD.
-    await ceph(site, "health", "mute", "MGR_DOWN", "--sticky");
+    await cephBatch(site, [
+      ...pools.flatMap((pool) => [`osd pool create ${pool} 8 8`, `osd pool application enable ${pool} rbd`]),
+      "health mute MGR_DOWN --sticky",
+    ]);
+    for (const pool of pools) await run("rbd", ["--cluster", site, "pool", "init", pool]);
     for (const [entity, caps] of Object.entries(shape.users)) {
       const keyring = await ceph(site, "auth", "get-or-create", entity, ...caps);
       writeSecretFile(keyringPath(site, entity), keyring.endsWith("\n") ? keyring : `${keyring}\n`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { RENAMED_POOLS, siteShape } from "./ceph.ts";
@@ -119,6 +119,9 @@ export async function ensureMariadb(state: LabState, s: LabSecrets): Promise<voi
       `--pid-file=${join(paths().run, "mysqld.pid")}`,
       "--max-connections=2000",
       "--innodb-buffer-pool-size=128M",
+      // NOTE: the lab's data lives no longer than its in-memory Ceph: a commit need not wait on the disk.
+      "--innodb-flush-log-at-trx-commit=0",
+      "--innodb-doublewrite=0",
       "--skip-name-resolve",
       "--character-set-server=utf8mb4",
       "--collation-server=utf8mb4_general_ci",
@@ -557,11 +560,24 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
     () => httpUp(`http://127.0.0.1:${PORTS.cinder}/`),
     "GET /",
   );
-  if (!isRunning(state.processes["cinder-scheduler"])) startProcess(state, "cinder-scheduler", ["cinder-scheduler", "--config-file", conf]);
+  // NOTE: the scheduler logs each capability report of a backup service at DEBUG only; that one logger is raised
+  // so that a lab knows when a backup service it started can take backups (no API shows the reports).
+  const schedulerConf = etc("cinder-scheduler.conf");
+  writeFileSync(
+    schedulerConf,
+    `[DEFAULT]\ndefault_log_levels = ${[...OSLO_LOG_LEVELS, "cinder.scheduler.host_manager=DEBUG"].join(",")}\n`,
+  );
+  const schedulerArgv = ["cinder-scheduler", "--config-file", conf, "--config-file", schedulerConf];
+  const scheduler = state.processes["cinder-scheduler"];
+  if (isRunning(scheduler) && JSON.stringify(scheduler!.argv) !== JSON.stringify(schedulerArgv))
+    await stopProcess(state, "cinder-scheduler");
+  if (!isRunning(state.processes["cinder-scheduler"])) startProcess(state, "cinder-scheduler", schedulerArgv);
+  const schedulerLog = logPath("cinder-scheduler");
+  const logMark = existsSync(schedulerLog) ? statSync(schedulerLog).size : 0;
   // NOTE: Cinder schedules a backup on a backup service in the volume's AZ, so each site runs one; but it sends
   // restores and deletions to any backup service (the backup records no AZ), so all of them write to one cluster,
   // central's, where any of them finds every backup.
-  let started = false;
+  const started: string[] = [];
   for (const site of sites) {
     const name = `cinder-backup-${site}`;
     const siteConf = etc(`${name}.conf`);
@@ -580,13 +596,47 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
     );
     if (isRunning(state.processes[name])) continue;
     startProcess(state, name, ["cinder-backup", "--config-file", conf, "--config-file", siteConf]);
-    started = true;
+    started.push(site);
   }
-  // NOTE: the scheduler only places backups on services that have reported their capabilities, which they do every
-  // 10 s here (Cinder's least); no API shows those reports, so a backup service just started is given two rounds.
-  if (started) await sleep(25000);
   for (const site of sites) if (!skipVolume.includes(site)) await startCinderVolume(state, site);
+  // NOTE: the scheduler only places backups on services that have reported their capabilities (every 10 s here).
+  if (started.length)
+    await waitUntil(
+      "cinder-scheduler",
+      `a capability report from backup-${started.join(", backup-")}`,
+      async () => {
+        const fresh = readFileSync(schedulerLog).subarray(logMark).toString();
+        return started.every((site) => fresh.includes(`Received backup service update from backup-${site}:`));
+      },
+      120000,
+    );
 }
+
+/** oslo.log's default levels for the libraries the services use: a service's default_log_levels replaces them whole. */
+const OSLO_LOG_LEVELS = [
+  "amqp=WARN",
+  "amqplib=WARN",
+  "boto=WARN",
+  "qpid=WARN",
+  "sqlalchemy=WARN",
+  "suds=INFO",
+  "oslo.messaging=INFO",
+  "oslo_messaging=INFO",
+  "iso8601=WARN",
+  "requests.packages.urllib3.connectionpool=WARN",
+  "urllib3.connectionpool=WARN",
+  "websocket=WARN",
+  "requests.packages.urllib3.util.retry=WARN",
+  "urllib3.util.retry=WARN",
+  "keystonemiddleware=WARN",
+  "routes.middleware=WARN",
+  "stevedore=WARN",
+  "taskflow=WARN",
+  "keystoneauth=WARN",
+  "oslo.cache=INFO",
+  "oslo_policy=INFO",
+  "dogpile.core.dogpile=INFO",
+];
 
 // ---------------------------------------------------------------- Neutron
 
