@@ -151,11 +151,15 @@ export async function runVerification(
   // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
   const runner = import("vitest/node");
   runner.catch(() => undefined);
+  // NOTE: the clusters are pinned while Keystone authenticates; neither needs the other.
+  const reaching = checkReach(cfg);
+  reaching.catch(() => undefined);
   let clients: Clients;
   try {
     clients = await openSiteClients(cfg, cfg.central);
   } catch (e) {
     log(`cannot reach the cloud: ${redactText((e as Error).message)}`);
+    await reaching.catch(() => undefined);
     return { exitCode: 1, runDir: "", leftovers: [] };
   }
   const runId = newRunId();
@@ -175,7 +179,7 @@ export async function runVerification(
     }
   }
   const plan = siteFiles(cfg, sel);
-  const reach = await checkReach(cfg);
+  const reach = await reaching;
   for (const line of formatReach(reach)) log(line);
   const info: RunInfo = {
     runId,
