@@ -520,13 +520,13 @@ describe("diff, quality gates, known issues, categories and history", () => {
 });
 
 describe("leaks below the API", () => {
-  test("glance-api killed for 20 s during an edge's copy-image: the run reports the orphaned images/<id> at dcn0 and exits non-zero", async () => {
+  test("glance-api killed for 5 s during an edge's copy-image: the run reports the orphaned images/<id> at dcn0 and exits non-zero", async () => {
     const cfgPath = labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 40 } });
     const before = new Set(await rbdImages("dcn0", "images"));
     const orphans: string[] = [];
     let outage: Promise<void> | undefined;
     let killedAt = 0;
-    // Kill once the copy writes into dcn0's images pool, keep glance-api dead 20 s, then start it again.
+    // Kill once the copy writes into dcn0's images pool, keep glance-api dead 5 s, then start it again.
     const killWhenCopying = async () => {
       const deadline = Date.now() + 60000;
       while (Date.now() < deadline) {
@@ -540,7 +540,7 @@ describe("leaks below the API", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       if (!killedAt) throw new Error("the copy to dcn0 wrote nothing into dcn0's images pool within 60 s");
-      await new Promise((r) => setTimeout(r, 20000));
+      await new Promise((r) => setTimeout(r, 5000));
       await ensureGlanceUp();
     };
     const onLine = (line: string) => {
