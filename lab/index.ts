@@ -387,17 +387,29 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
 
   log("mariadb, rabbitmq, keystone");
   await Promise.all([ensureMariadb(state, secrets), ensureRabbit(state, secrets)]);
+  // NOTE: the services' database migrations need MariaDB alone: they run while Keystone and the clusters come up.
+  const migrations = settleAll([
+    ensureNovaDb(state, secrets),
+    ensurePlacement(state, secrets, { dbOnly: true }),
+    ensureGlance(state, secrets, sites, glanceOptions(state), false, { dbOnly: true }),
+    ensureCinder(state, secrets, sites, [], { dbOnly: true }),
+    ensureNeutron(state, secrets, { dbOnly: true }),
+  ]);
+  migrations.catch(() => undefined);
   await ensureKeystone(state, secrets);
   await registerCatalog(state, secrets);
   await ensureMemberUser(state, secrets);
   await clusters;
+  await migrations;
 
   log("placement, glance, cinder, neutron, nova");
-  // NOTE: each service has its own database; their migrations and starts overlap, and Nova comes last, as its
-  // computes report to Placement when they start.
+  // NOTE: the services start side by side; Nova's after Placement's, as its computes report to Placement when they
+  // start (Neutron is needed only once servers are shown).
   await settleAll([
-    ensureNovaDb(state, secrets),
-    ensurePlacement(state, secrets),
+    (async () => {
+      await ensurePlacement(state, secrets);
+      await ensureNova(state, secrets, sites, faults("compute-down"));
+    })(),
     ensureGlance(state, secrets, sites, glanceOptions(state), resized),
     (async () => {
       // NOTE: cinder-api caches the AZ list; a lab that gained sites needs it to read them afresh.
@@ -406,7 +418,6 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     })(),
     ensureNeutron(state, secrets),
   ]);
-  await ensureNova(state, secrets, sites, faults("compute-down"));
   if (profile === "field") await ensureFieldSshd(state);
   else await ensureDockerShims(state, sites);
 
@@ -447,11 +458,13 @@ async function waitForStatus(
 ): Promise<LabStatus> {
   const secrets = loadOrCreateSecrets();
   const start = Date.now();
-  let st = await labStatus(state, secrets, o);
+  const poll = { ...o, admin: new LabAdmin(secrets.admin), readings: { maxAgeMs: 1500, bySite: new Map() } };
+  let st = await labStatus(state, secrets, poll);
   while (!done(st) && Date.now() - start < timeoutMs) {
-    // NOTE: a status costs a few API reads; a fault or heal mostly waits on this poll, so it is short.
+    // NOTE: a status costs a few API reads; a fault or heal mostly waits on this poll, so it is short. Ceph is
+    // asked at most every 1.5 s: its CLI costs CPU the services coming up need.
     await sleep(300);
-    st = await labStatus(state, secrets, o);
+    st = await labStatus(state, secrets, poll);
   }
   return st;
 }

@@ -321,7 +321,13 @@ export async function registerCatalog(state: LabState, s: LabSecrets): Promise<v
 
 // ---------------------------------------------------------------- Placement
 
-export async function ensurePlacement(state: LabState, s: LabSecrets): Promise<void> {
+/** dbOnly: the config and the database migration, no process; nothing when the migration was done before. */
+export interface DbOnly {
+  dbOnly?: boolean;
+}
+
+export async function ensurePlacement(state: LabState, s: LabSecrets, o: DbOnly = {}): Promise<void> {
+  if (o.dbOnly && state.done.includes("placement:db")) return;
   const dir = data("placement-etc");
   writeSecretFile(
     join(dir, "placement.conf"),
@@ -338,6 +344,7 @@ ${authtoken(s, "placement")}`,
     state.done.push("placement:db");
     writeState(state);
   }
+  if (o.dbOnly) return;
   await ensureProcess(
     state,
     "placement",
@@ -422,7 +429,9 @@ export async function ensureGlance(
   sites: string[],
   opts: GlanceOptions = {},
   restart = false,
+  o: DbOnly = {},
 ): Promise<void> {
+  if (o.dbOnly && state.done.includes("glance:db")) return;
   const conf = etc("glance-api.conf");
   const text = glanceConf(s, sites, opts);
   const changed = !existsSync(conf) || readFileSync(conf, "utf8") !== text;
@@ -432,6 +441,7 @@ export async function ensureGlance(
     state.done.push("glance:db");
     writeState(state);
   }
+  if (o.dbOnly) return;
   if (restart || changed) await stopProcess(state, "glance");
   await ensureProcess(
     state,
@@ -537,7 +547,14 @@ export async function startCinderVolume(state: LabState, site: string): Promise<
   startProcess(state, cinderVolumeName(site), ["cinder-volume", "--config-file", etc("cinder.conf"), "--config-file", siteConf]);
 }
 
-export async function ensureCinder(state: LabState, s: LabSecrets, sites: string[], skipVolume: string[] = []): Promise<void> {
+export async function ensureCinder(
+  state: LabState,
+  s: LabSecrets,
+  sites: string[],
+  skipVolume: string[] = [],
+  o: DbOnly = {},
+): Promise<void> {
+  if (o.dbOnly && state.done.includes("cinder:db")) return;
   const conf = etc("cinder.conf");
   writeSecretFile(
     conf,
@@ -553,6 +570,7 @@ export async function ensureCinder(state: LabState, s: LabSecrets, sites: string
     state.done.push("cinder:db");
     writeState(state);
   }
+  if (o.dbOnly) return;
   await ensureProcess(
     state,
     "cinder-api",
@@ -640,7 +658,8 @@ const OSLO_LOG_LEVELS = [
 
 // ---------------------------------------------------------------- Neutron
 
-export async function ensureNeutron(state: LabState, s: LabSecrets): Promise<void> {
+export async function ensureNeutron(state: LabState, s: LabSecrets, o: DbOnly = {}): Promise<void> {
+  if (o.dbOnly && state.done.includes("neutron:db")) return;
   const conf = etc("neutron.conf");
   const ml2 = etc("ml2_conf.ini");
   writeSecretFile(
@@ -680,6 +699,7 @@ extension_drivers =
     state.done.push("neutron:db");
     writeState(state);
   }
+  if (o.dbOnly) return;
   await ensureProcess(
     state,
     "neutron",
@@ -790,11 +810,12 @@ export async function ensureNovaDb(state: LabState, s: LabSecrets): Promise<void
 export async function ensureNova(state: LabState, s: LabSecrets, sites: string[], skipCompute: string[] = []): Promise<void> {
   const conf = etc("nova.conf");
   await ensureNovaDb(state, s);
-  // NOTE: nova's API monkey-patches eventlet on import, so it runs under its own eventlet server, not a threaded one.
-  await ensureProcess(state, "nova-api", ["nova-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.nova}/`), "GET /");
+  // NOTE: the conductor, the scheduler and the computes start while the API does: none of them calls it.
   if (!isRunning(state.processes["nova-conductor"])) startProcess(state, "nova-conductor", ["nova-conductor", "--config-file", conf]);
   if (!isRunning(state.processes["nova-scheduler"])) startProcess(state, "nova-scheduler", ["nova-scheduler", "--config-file", conf]);
   for (const site of sites) if (!skipCompute.includes(site)) startCompute(state, site);
+  // NOTE: nova's API monkey-patches eventlet on import, so it runs under its own eventlet server, not a threaded one.
+  await ensureProcess(state, "nova-api", ["nova-api", "--config-file", conf], () => httpUp(`http://127.0.0.1:${PORTS.nova}/`), "GET /");
 }
 
 export async function discoverHosts(): Promise<void> {

@@ -34,11 +34,26 @@ const NOT_ASKED = "not asked";
  * The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone); with a
  * list of sites, only their clusters are.
  */
-export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?: boolean | string[] } = {}): Promise<LabStatus> {
+/** A poll's memory of each cluster's state, and how old a reading it may reuse. */
+export interface CephReadings {
+  maxAgeMs: number;
+  bySite: Map<string, { at: number; state: { health: string; osdUp: boolean } }>;
+}
+
+/**
+ * admin: a session to reuse (a poll of the status then costs Keystone no new token each time). ceph: the readings
+ * a poll keeps, as each ceph CLI call costs about half a CPU second.
+ */
+export async function labStatus(
+  state: LabState,
+  secrets: LabSecrets,
+  o: { ceph?: boolean | string[]; admin?: LabAdmin; readings?: CephReadings } = {},
+): Promise<LabStatus> {
   const sites = siteNames(state.edges);
-  const admin = new LabAdmin(secrets.admin);
+  const admin = o.admin ?? new LabAdmin(secrets.admin);
   const loggedIn = await safe(async () => {
-    await admin.login();
+    if (o.admin) await admin.projectId();
+    else await admin.login();
     return true;
   }, false);
 
@@ -73,7 +88,7 @@ export async function labStatus(state: LabState, secrets: LabSecrets, o: { ceph?
   const siteStatus = await Promise.all(
     sites.map(async (site): Promise<SiteStatus> => {
       const asked = Array.isArray(o.ceph) ? o.ceph.includes(site) : o.ceph !== false;
-      const { health: h, osdUp: osd } = asked ? await cephState(site) : { health: NOT_ASKED, osdUp: false };
+      const { health: h, osdUp: osd } = asked ? await readCeph(site, o.readings) : { health: NOT_ASKED, osdUp: false };
       const zone = zones.find((z) => z.zoneName === site);
       const compute = zone?.hosts?.[computeHost(site)]?.["nova-compute"];
       return {
@@ -112,4 +127,12 @@ export function formatStatus(st: LabStatus): string {
   if (notAsked.length && upOtherwise) lines.push(`lab: up (the Ceph of ${notAsked.join(", ")} not asked)`);
   else lines.push(st.allUp ? "lab: all up" : "lab: NOT all up");
   return lines.join("\n");
+}
+
+async function readCeph(site: string, readings?: CephReadings): Promise<{ health: string; osdUp: boolean }> {
+  const last = readings?.bySite.get(site);
+  if (last && Date.now() - last.at < readings!.maxAgeMs) return last.state;
+  const now = await cephState(site);
+  readings?.bySite.set(site, { at: Date.now(), state: now });
+  return now;
 }
