@@ -2,7 +2,7 @@
 // Measures, on the embedded lab, dcn-verify against the manual way and against itself as the lab grows.
 // Prints a table of ratios and writes the raw numbers to bench/results/latest.json.
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -77,18 +77,33 @@ function evidence(runDir: string, site: string): { checks: number; waitedS: numb
 
 interface RunFigures extends Timed {
   edges: number;
+  args: string[];
   passed: boolean;
   checksPerSite: Record<string, number>;
   waitedSPerSite: Record<string, number>;
   siteTimeS: Record<string, number>;
+  /** Process start to the first API request, plus the last test's end to the process's exit (reports written). */
+  fixedOverheadS?: number;
+  runDir: string;
 }
 
-async function verifyRun(edges: number): Promise<RunFigures> {
-  const reports = mkdtempSync(join(tmpdir(), "dcnv-bench-reports-"));
-  log(`dcn-verify run --suites procedure --tier disruptive on ${edges} edge site(s)`);
-  const t = await timed(process.execPath, [BIN, "run", "--suites", "procedure", "--tier", "disruptive", "--reports", reports]);
-  const runDir = join(reports, "latest");
+const RUN_ARGS = ["--suites", "procedure", "--tier", "disruptive"];
+
+async function verifyRun(
+  edges: number,
+  extra: string[] = [],
+  reports = mkdtempSync(join(tmpdir(), "dcnv-bench-reports-")),
+): Promise<RunFigures> {
+  log(`dcn-verify run ${[...RUN_ARGS, ...extra].join(" ")} on ${edges} edge site(s)`);
+  const spawnedAt = Date.now();
+  const t = await timed(process.execPath, [BIN, "run", ...RUN_ARGS, ...extra, "--reports", reports]);
+  const exitedAt = spawnedAt + t.wallS * 1000;
+  const runDir = realpathSync(join(reports, "latest"));
   const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as RunSummary;
+  const lastResult = Math.max(...summary.sites.map((x) => Date.parse(x.finishedAt ?? summary.finishedAt)));
+  const fixedOverheadS = summary.firstRequestAt
+    ? +((Date.parse(summary.firstRequestAt) - spawnedAt + (exitedAt - lastResult)) / 1000).toFixed(2)
+    : undefined;
   const checksPerSite: Record<string, number> = {};
   const waitedSPerSite: Record<string, number> = {};
   const siteTimeS: Record<string, number> = {};
@@ -98,7 +113,46 @@ async function verifyRun(edges: number): Promise<RunFigures> {
     waitedSPerSite[s.site] = ev.waitedS;
     siteTimeS[s.site] = +(s.tests.reduce((a, x) => a + x.durationMs, 0) / 1000).toFixed(1);
   }
-  return { ...t, stdout: "", stderr: "", edges, passed: t.exitCode === 0, checksPerSite, waitedSPerSite, siteTimeS };
+  return {
+    ...t,
+    stdout: "",
+    stderr: "",
+    edges,
+    args: extra,
+    passed: t.exitCode === 0,
+    checksPerSite,
+    waitedSPerSite,
+    siteTimeS,
+    ...(fixedOverheadS !== undefined ? { fixedOverheadS } : {}),
+    runDir,
+  };
+}
+
+/** What a merge must keep of a run: each site's tests with their verdicts, in order. */
+function verdicts(runDir: string): unknown {
+  const r = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as RunSummary;
+  return r.sites.map((x) => ({
+    site: x.site,
+    status: x.status,
+    tests: x.tests.map((t) => [t.id, t.status, t.failureKind ?? null, t.notVerified ?? [], t.warnings ?? []]),
+  }));
+}
+
+/** The 2-edge run again as two shards, one after the other, merged: its wall time and whether the verdicts agree. */
+async function shardedRun(whole: RunFigures): Promise<{ wallS: number; cpuS: number; maxRssMB: number; sameVerdicts: boolean }> {
+  const reports = mkdtempSync(join(tmpdir(), "dcnv-bench-shards-"));
+  const group = `bench-${Date.now()}`;
+  const shards = [await verifyRun(2, ["--shard", "1/2", "--group", group], reports)];
+  shards.push(await verifyRun(2, ["--shard", "2/2", "--group", group], reports));
+  const merge = await timed(process.execPath, [BIN, "merge", ...shards.map((x) => x.runDir), "--reports", reports]);
+  if (merge.exitCode !== 0) throw new Error(`dcn-verify merge failed: ${merge.stderr}`);
+  const merged = realpathSync(join(reports, "latest"));
+  return {
+    wallS: r2(shards.reduce((a, x) => a + x.wallS, merge.wallS)),
+    cpuS: r2(shards.reduce((a, x) => a + x.cpuS, merge.cpuS)),
+    maxRssMB: Math.max(merge.maxRssMB, ...shards.map((x) => x.maxRssMB)),
+    sameVerdicts: JSON.stringify(verdicts(merged)) === JSON.stringify(verdicts(whole.runDir)),
+  };
 }
 
 async function baseline(edge: string): Promise<Timed & { checks: number; failed: number }> {
@@ -164,16 +218,21 @@ async function main(): Promise<void> {
   const two = await verifyRun(2);
   results.baseline = manual;
   results.twoEdges = two;
+  const sharded = await shardedRun(two);
+  results.sharded = sharded;
 
   const scaling: RunFigures[] = [];
+  let bounded: RunFigures | undefined;
   if (!values["skip-scaling"]) {
     for (const n of sizes) {
       await labUp(n);
       scaling.push(n === 2 ? two : await verifyRun(n));
     }
+    bounded = await verifyRun(Math.max(...sizes), ["--max-parallel", "2"]);
     await labUp(startEdges);
   }
   results.scaling = scaling;
+  results.maxParallel2 = bounded;
 
   const cli = await cliSeconds();
   const polling: PollingFigures = await measurePolling(40, cli);
@@ -210,10 +269,42 @@ async function main(): Promise<void> {
   if (one && eight) row(`wall at ${eight.edges} edges / wall at 1`, r2(eight.wallS / one.wallS), "<= 2.0", eight.wallS / one.wallS <= 2);
   for (const s of scaling) row(`harness CPU s / peak RSS MB at ${s.edges} edge(s)`, s.cpuS, `RSS ${s.maxRssMB} MB`, true);
   if (eight) row(`harness peak RSS at ${eight.edges} edges (MB)`, eight.maxRssMB, "< 300", eight.maxRssMB < 300);
+  if (one && eight && eight.edges > 1) {
+    const extra = eight.edges - 1;
+    const rss = r2((eight.maxRssMB - one.maxRssMB) / extra);
+    const cpu = r2((eight.cpuS - one.cpuS) / extra);
+    row("harness peak RSS per extra edge site (MB, 1 to 8 edges)", rss, "< 10", rss < 10);
+    // The issue's baseline: 13 CPU seconds per extra site.
+    row("harness CPU s per extra edge site (1 to 8 edges)", cpu, "<= 6.5", cpu <= 6.5);
+    // With --max-parallel 2, memory stays at the bounded run's and the sites go two at a time, as at 8 edges.
+    results.projection = Object.fromEntries(
+      [50, 200].map((n) => [
+        n,
+        {
+          unlimitedRssMB: Math.round(one.maxRssMB + rss * (n - 1)),
+          cpuS: Math.round(one.cpuS + cpu * (n - 1)),
+          ...(bounded ? { maxParallel2RssMB: bounded.maxRssMB, maxParallel2WallS: Math.round((bounded.wallS / eight.edges) * n) } : {}),
+        },
+      ]),
+    );
+  }
+  if (two.fixedOverheadS !== undefined)
+    row("fixed overhead at 2 edges (s): start to first request + last result to exit", two.fixedOverheadS, "< 5", two.fixedOverheadS < 5);
   for (const [site, waited] of Object.entries(two.waitedSPerSite)) {
     const total = two.siteTimeS[site] ?? 0;
-    row(`${site}: harness share of its test time (1 - cloud waits / time)`, r2(total ? 1 - waited / total : 0), "info", true);
+    row(`${site}: harness time outside cloud waits (s of ${total} s)`, r2(total - waited), "info", true);
   }
+  if (eight && bounded) {
+    row(`wall at ${eight.edges} edges: --max-parallel 2 / unlimited`, r2(bounded.wallS / eight.wallS), "info", true);
+    row(
+      `peak RSS at ${eight.edges} edges: --max-parallel 2 / unlimited`,
+      r2(bounded.maxRssMB / eight.maxRssMB),
+      "< 1",
+      bounded.maxRssMB < eight.maxRssMB,
+    );
+  }
+  row("wall, 2 shards one after the other + merge / unsharded (2 edges)", r2(sharded.wallS / two.wallS), "info", true);
+  row("merged shards' tests and verdicts = the unsharded run's (1 = yes)", sharded.sameVerdicts ? 1 : 0, "1", sharded.sameVerdicts);
   const img = results.image as Record<string, { maxRssMB: number; readRatio: number; hashMatches: boolean }> | undefined;
   if (img) {
     row(

@@ -105,6 +105,8 @@ export interface RunSummary {
   suites?: string[];
   startedAt: string;
   finishedAt: string;
+  /** When the run's first API request (its token request) went out: what came before it is start-up. */
+  firstRequestAt?: string;
   interrupted: boolean;
   sites: SiteSummary[];
   /** rbd images the cloud deleted from its API but left in a site's pools, after the run's sweep. */

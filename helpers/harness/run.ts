@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { limiter, settleAll } from "../core/concurrency.ts";
 import { dependencyModule, PACKAGE_ROOT } from "../core/package-root.ts";
+import { onRequest } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
 import { formatChecks } from "../ops/doctor.ts";
@@ -151,13 +152,19 @@ export async function runVerification(
   // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
   const runner = import("vitest/node");
   runner.catch(() => undefined);
+  let firstRequestAt: number | undefined;
+  const unobserve = onRequest((e) => {
+    firstRequestAt ??= Date.now() - e.durationMs;
+  });
   // NOTE: the clusters are pinned while Keystone authenticates; neither needs the other.
   const reaching = checkReach(cfg);
   reaching.catch(() => undefined);
   let clients: Clients;
   try {
     clients = await openSiteClients(cfg, cfg.central);
+    unobserve();
   } catch (e) {
+    unobserve();
     log(`cannot reach the cloud: ${redactText((e as Error).message)}`);
     await reaching.catch(() => undefined);
     return { exitCode: 1, runDir: "", leftovers: [] };
@@ -313,6 +320,7 @@ export async function runVerification(
     suites: sel.suites,
     startedAt: info.startedAt,
     finishedAt: new Date().toISOString(),
+    ...(firstRequestAt ? { firstRequestAt: new Date(firstRequestAt).toISOString() } : {}),
     interrupted,
     sites: siteResults,
     rbdLeftovers: rbd.found,
