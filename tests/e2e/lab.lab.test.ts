@@ -70,6 +70,11 @@ describe("the embedded lab", () => {
       const st = await cli(["lab", "status"]);
       expect(st.exitCode).toBe(1);
       expect(st.stdout).toContain(`active faults: az-mismatch@${edge}`);
+      // A lab with a fault is not reshaped to the other profile: refused, naming the fault, before anything stops.
+      const reshape = await cli(["lab", "up", "--profile", "field"]);
+      expect(reshape.exitCode, reshape.all).not.toBe(0);
+      expect(reshape.all).toContain(`the lab is up with profile standard, not field, and has faults (az-mismatch at ${edge})`);
+      expect(readState()?.profile ?? "standard").toBe("standard");
     });
     const st = await cli(["lab", "status"]);
     expect(st.exitCode, st.all).toBe(0);
