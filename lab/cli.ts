@@ -14,6 +14,11 @@ const USAGE = `usage:
   dcn-verify lab down                stop every process the lab started
   dcn-verify lab fault <site> <kind> [--quiet]  break one thing on purpose (--quiet: no status table after)
   dcn-verify lab heal [<site>]       undo faults (all, or one site's: exits 0 once that site is up)
+  dcn-verify lab mutate <site> <mutation> <target> [--offset N]
+                                     change one object for good, as a bad upgrade would (nothing to heal):
+                                     flatten <pool>/<image>, unprotect <pool>/<image>@<snap>,
+                                     write-byte <pool>/<image> (one byte inverted at --offset, default 0),
+                                     delete-from-store <image id> (the site's store only)
 fault kinds: ${FAULT_KINDS.join(" ")}`;
 
 function parseEdges(args: string[]): number | undefined {
@@ -69,6 +74,15 @@ export async function labCommand(args: string[]): Promise<number> {
         console.log(formatStatus(st));
         // A site's heal answers for that site; other sites may keep their faults.
         return (rest[0] ? lab.siteUp(st, rest[0]) : st.allUp) ? 0 : 1;
+      }
+      case "mutate": {
+        const i = rest.indexOf("--offset");
+        const offset = i < 0 ? 0 : Number(rest[i + 1]);
+        const [site, action, target] = i < 0 ? rest : [...rest.slice(0, i), ...rest.slice(i + 2)];
+        if (!site || !action) throw new LabError("mutate needs <site> <mutation> <target>");
+        const { mutate } = await import("./mutate.ts");
+        console.log(await mutate(site, action, target, offset));
+        return 0;
       }
       default:
         console.error(USAGE);
