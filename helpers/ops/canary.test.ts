@@ -1,0 +1,93 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { type Canary, type CanaryManifest, compareCanary, formatDifference, ManifestError, readManifest, writeManifest } from "./canary.ts";
+
+const image: Canary = {
+  kind: "image",
+  id: "0b66b37e-1111-4c4c-8888-0123456789ab",
+  name: "dcnv-20261201t230744-1e40-dcn0-canary-image",
+  facts: {
+    stores: "central,dcn0",
+    "location central fsid": "cf6e3702-e8e6-4005-bc31-d3d09c4507b8",
+    "location dcn0 fsid": "d502b195-3d48-4009-8202-2c03e581d034",
+    "sha512 at dcn0": "ab".repeat(64),
+    "snapshot dcn0 protected": "yes",
+  },
+};
+
+const manifest = (): CanaryManifest => ({
+  version: 1,
+  setId: "canary-20261201t230744-1e40",
+  cloud: { authUrl: "http://127.0.0.1:5000/v3", region: "RegionOne", project: "admin" },
+  plantedAt: "2026-12-01T23:07:44.000Z",
+  tier: "standard",
+  sites: [{ site: "dcn0", fsid: "d502b195-3d48-4009-8202-2c03e581d034", canaries: [image] }],
+});
+
+describe("canary comparison", () => {
+  test("the same facts: no difference", () => {
+    expect(compareCanary("dcn0", image, { facts: { ...image.facts } })).toEqual({ differences: [], notVerified: [] });
+  });
+
+  test("each changed, lost or new fact is named with both values", () => {
+    const { "snapshot dcn0 protected": _, ...rest } = image.facts;
+    const r = compareCanary("dcn0", image, {
+      facts: { ...rest, stores: "central", "sha512 at dcn0": "cd".repeat(64), "rbd parent": "none" },
+    });
+    expect(r.differences.map(formatDifference)).toEqual([
+      `[dcn0] image ${image.id}: stores was central,dcn0, is central`,
+      `[dcn0] image ${image.id}: sha512 at dcn0 was ${"ab".repeat(64)}, is ${"cd".repeat(64)}`,
+      `[dcn0] image ${image.id}: snapshot dcn0 protected was yes, is (none)`,
+      `[dcn0] image ${image.id}: rbd parent was (none), is none`,
+    ]);
+  });
+
+  test("a canary that is gone is one difference; a fact verify could not read is not verified, never a pass or a difference", () => {
+    expect(compareCanary("dcn0", image, undefined).differences.map(formatDifference)).toEqual([
+      `[dcn0] image ${image.id}: exists was yes, is no (not found)`,
+    ]);
+    const r = compareCanary("dcn0", image, {
+      facts: { stores: "central,dcn0" },
+      unread: ["location central fsid", "location dcn0 fsid", "sha512 at dcn0", "snapshot dcn0 protected"],
+    });
+    expect(r).toEqual({
+      differences: [],
+      notVerified: ["location central fsid", "location dcn0 fsid", "sha512 at dcn0", "snapshot dcn0 protected"],
+    });
+  });
+});
+
+describe("the manifest file", () => {
+  test("is written whole and read back", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "dcnv-canary-")), "canaries.json");
+    writeManifest(path, manifest());
+    expect(readManifest(path)).toEqual(manifest());
+  });
+
+  test("a bad manifest is refused naming the file and each wrong field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcnv-canary-"));
+    const path = join(dir, "canaries.json");
+    writeFileSync(
+      path,
+      JSON.stringify({ ...manifest(), setId: "20261201t230744-1e40", sites: [{ site: "dcn0", canaries: [{ ...image, kind: "share" }] }] }),
+    );
+    const err = (() => {
+      try {
+        readManifest(path);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(ManifestError);
+    expect(err!.message).toContain(`canary manifest ${path}:`);
+    expect(err!.message).toContain("setId: a canary set id: canary-<run id>");
+    expect(err!.message).toMatch(/sites\[0\]\.canaries\[0\]\.kind: /);
+    writeFileSync(path, JSON.stringify({ ...manifest(), sites: [manifest().sites[0], manifest().sites[0]] }));
+    expect(() => readManifest(path)).toThrow(`canary manifest ${path}: site dcn0 is listed twice`);
+    writeFileSync(path, "{");
+    expect(() => readManifest(path)).toThrow(new RegExp(`^canary manifest ${path}: `));
+    expect(readFileSync(path, "utf8")).toBe("{");
+  });
+});
