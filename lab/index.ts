@@ -514,7 +514,7 @@ export async function down(): Promise<string[]> {
   return stopped;
 }
 
-function requireSite(state: LabState, site: string): void {
+export function requireSite(state: LabState, site: string): void {
   const sites = siteNames(state.edges);
   if (!sites.includes(site)) throw new LabError(`unknown site '${site}': the lab has ${sites.join(", ")}`);
 }

@@ -2,7 +2,8 @@ import { execa } from "execa";
 import { CEPH_ETC } from "./ceph.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { LabError } from "./procs.ts";
-import { loadOrCreateSecrets, readState, siteNames } from "./state.ts";
+import { requireSite } from "./index.ts";
+import { loadOrCreateSecrets, readState } from "./state.ts";
 
 /**
  * One-shot changes to one object, as an upgrade gone wrong leaves them (issue 15's canaries): nothing to heal, and
@@ -49,8 +50,7 @@ with rados.Rados(conffile=conf) as c:
 export async function mutate(site: string, action: string, target: string | undefined, offset = 0): Promise<string> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
-  const sites = siteNames(state.edges);
-  if (!sites.includes(site)) throw new LabError(`unknown site '${site}': the lab has ${sites.join(", ")}`);
+  requireSite(state, site);
   if (!MUTATIONS.includes(action as Mutation)) throw new LabError(`unknown mutation '${action}': one of ${MUTATIONS.join(", ")}`);
   switch (action as Mutation) {
     case "flatten": {
