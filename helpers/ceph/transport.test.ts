@@ -7,6 +7,7 @@ import { cephTransportSchema, siteSchema } from "../config/schema.ts";
 import {
   type ContainerTransport,
   clientArgs,
+  dockerDemuxer,
   expandPrefix,
   hostVerifier,
   knownHostKeys,
@@ -217,5 +218,42 @@ describe("known hosts of the container API over ssh", () => {
     expect(hostVerifier(t({ knownHostsFile: file }), "h", 2222)(key)).toBe(true);
     expect(hostVerifier(t({ knownHostsFile: file, hostKeyChecking: "accept-new" }), "h", 2222)(other)).toBe(false);
     expect(hostVerifier(t({ hostKeyChecking: "off" }), "h", 2222)(other)).toBe(true);
+  });
+});
+
+describe("the container API's multiplexed exec stream", () => {
+  const frame = (kind: number, data: Buffer) => {
+    const h = Buffer.alloc(8);
+    h.writeUInt8(kind, 0);
+    h.writeUInt32BE(data.length, 4);
+    return Buffer.concat([h, data]);
+  };
+
+  test("stdout and stderr come apart whole, however the frames and their headers are cut into chunks", () => {
+    const out = randomBytes(200_000);
+    const stream = Buffer.concat([
+      frame(1, out.subarray(0, 65536)),
+      frame(2, Buffer.from("warn\n")),
+      frame(1, out.subarray(65536)),
+      frame(2, Buffer.from("done\n")),
+    ]);
+    for (const cut of [1, 3, 7, 8, 9, 4096, 65543, stream.length]) {
+      const got = { out: [] as Buffer[], err: [] as Buffer[] };
+      const demux = dockerDemuxer(
+        (c) => got.out.push(c),
+        (c) => got.err.push(c),
+      );
+      for (let at = 0; at < stream.length; at += cut) demux(stream.subarray(at, at + cut));
+      expect(Buffer.concat(got.out).equals(out), `chunks of ${cut}`).toBe(true);
+      expect(Buffer.concat(got.err).toString(), `chunks of ${cut}`).toBe("warn\ndone\n");
+    }
+  });
+
+  test("a stream that is not multiplexed is refused, naming the stream type", () => {
+    const demux = dockerDemuxer(
+      () => undefined,
+      () => undefined,
+    );
+    expect(() => demux(Buffer.from("rbd: error opening pool\n"))).toThrow(/not multiplexed \(stream type 114\)/);
   });
 });

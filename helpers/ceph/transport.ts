@@ -2,7 +2,6 @@ import { createHmac } from "node:crypto";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import Docker from "dockerode";
 import { execa, type ResultPromise } from "execa";
 import type { CephTransport } from "../config/schema.ts";
@@ -83,6 +82,40 @@ class Collector {
   constructor(private readonly onChunk?: (chunk: Buffer) => void) {}
   push = (chunk: Buffer) => (this.onChunk ? this.onChunk(chunk) : this.chunks.push(chunk));
   text = () => Buffer.concat(this.chunks).toString("utf8");
+}
+
+/**
+ * Splits Docker's multiplexed exec stream (8-byte headers: stream type, then the frame's length) into stdout and
+ * stderr. NOTE: each payload is handed on as a view of the chunk it arrived in; dockerode's demuxStream copied every
+ * chunk into a growing buffer first, which cost more CPU than hashing the gigabyte of an rbd export it carried.
+ */
+export function dockerDemuxer(onStdout: (chunk: Buffer) => void, onStderr: (chunk: Buffer) => void): (chunk: Buffer) => void {
+  const header = Buffer.alloc(8);
+  let headerFill = 0;
+  let left = 0;
+  let to = onStdout;
+  return (chunk) => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (left === 0) {
+        const n = Math.min(8 - headerFill, chunk.length - at);
+        chunk.copy(header, headerFill, at, at + n);
+        headerFill += n;
+        at += n;
+        if (headerFill < 8) return;
+        headerFill = 0;
+        const kind = header.readUInt8(0);
+        if (kind !== 1 && kind !== 2) throw new Error(`the container engine's exec stream is not multiplexed (stream type ${kind})`);
+        to = kind === 2 ? onStderr : onStdout;
+        left = header.readUInt32BE(4);
+        continue;
+      }
+      const n = Math.min(left, chunk.length - at);
+      to(chunk.subarray(at, at + n));
+      left -= n;
+      at += n;
+    }
+  };
 }
 
 /** Memoises a promise, forgetting it when it fails so the next call tries again. */
@@ -361,15 +394,16 @@ export function containerTransport(site: TransportSite): Transport {
       const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
       const out = new Collector(sinks.onStdout);
       const err = new Collector();
-      const sink = (push: (c: Buffer) => void) =>
-        new Writable({
-          write: (chunk: Buffer, _enc, cb) => {
-            push(chunk);
-            cb();
-          },
-        });
+      const demux = dockerDemuxer(out.push, err.push);
       await new Promise<void>((resolve, reject) => {
-        docker.modem.demuxStream(stream, sink(out.push), sink(err.push));
+        stream.on("data", (chunk: Buffer) => {
+          try {
+            demux(chunk);
+          } catch (e) {
+            stream.destroy();
+            reject(e);
+          }
+        });
         stream.on("end", resolve);
         stream.on("close", resolve);
         stream.on("error", reject);
