@@ -10,6 +10,8 @@ const USAGE = `usage:
   dcn-verify lab packages [--profile standard|field] [--tests]
                                      install only the Debian packages a lab of that profile needs (lab up does it
                                      too); --tests: also what dcn-verify's own tests need (Chromium, OpenSSH)
+  dcn-verify lab restart             stop every OpenStack service and start them again, as an upgrade does
+                                     (Ceph, MariaDB and RabbitMQ stay; the fake hypervisor keeps its guests)
   dcn-verify lab status              per-site table; exits 1 if any part is down
   dcn-verify lab down                stop every process the lab started
   dcn-verify lab fault <site> <kind> [--quiet]  break one thing on purpose (--quiet: no status table after)
@@ -51,6 +53,11 @@ export async function labCommand(args: string[]): Promise<number> {
       case "packages": {
         await lab.ensurePackages({ profile: parseProfile(rest), tests: rest.includes("--tests") });
         return 0;
+      }
+      case "restart": {
+        const st = await lab.restartOpenStack();
+        console.log(formatStatus(st));
+        return st.allUp ? 0 : 1;
       }
       case "status": {
         const st = await lab.status();
