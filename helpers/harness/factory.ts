@@ -69,6 +69,14 @@ export class ResourceFactory {
     if (patch.length) await glance.updateImage(id, patch);
   }
 
+  /**
+   * Registers the copy of an image the run is about to make in a store (copy-image): cleanup deletes it from that
+   * store only. Registered before the request, so that an interrupted copy is removed too.
+   */
+  imageCopy(imageId: string, name: string, store: string): void {
+    this.c.tracker.track({ kind: "image-copy", id: imageId, name, site: this.c.site.name, store });
+  }
+
   /** The site's volume type, else the config's default, else none (the cloud's default type). */
   private volumeType(): { volume_type?: string } {
     const t = this.c.site.volumeType ?? this.c.config.volume.type;
@@ -76,7 +84,7 @@ export class ResourceFactory {
   }
 
   /** An image record, queued for its data. `as` creates it with other clients (a non-admin user). */
-  async image(what: string, o: { diskFormat?: string; as?: Clients } = {}): Promise<Image> {
+  async image(what: string, o: { diskFormat?: string; as?: Clients; properties?: Record<string, string> } = {}): Promise<Image> {
     const name = this.c.name(what);
     // NOTE: Cinder 21 uploads a volume made from an image with properties {} when the image has no
     // custom property, and Glance refuses that (400); the run's property keeps the image uploadable.
@@ -85,6 +93,7 @@ export class ResourceFactory {
       disk_format: o.diskFormat ?? "raw",
       container_format: "bare",
       visibility: "private",
+      ...o.properties,
       ...this.mark,
     });
     this.track("image", img.id, name);
@@ -115,14 +124,14 @@ export class ResourceFactory {
    */
   async volume(
     what: string,
-    o: { imageRef?: string; snapshotId?: string; size?: number; az?: string; settle?: boolean } = {},
+    o: { imageRef?: string; snapshotId?: string; size?: number; az?: string; settle?: boolean; metadata?: Record<string, string> } = {},
   ): Promise<Volume> {
     const name = this.c.name(what);
     const v = await this.c.clients.volume.createVolume({
       size: o.size ?? this.c.config.volume.sizeGiB,
       name,
       availability_zone: o.az ?? this.c.site.az,
-      metadata: this.mark,
+      metadata: { ...o.metadata, ...this.mark },
       ...(o.imageRef ? { imageRef: o.imageRef } : {}),
       ...(o.snapshotId ? { snapshot_id: o.snapshotId } : {}),
       ...this.volumeType(),
@@ -139,7 +148,7 @@ export class ResourceFactory {
   }
 
   /** A server booted from a volume in the site's AZ, ACTIVE. */
-  async serverFromVolume(what: string, volumeId: string): Promise<Server> {
+  async serverFromVolume(what: string, volumeId: string, o: { metadata?: Record<string, string> } = {}): Promise<Server> {
     const name = this.c.name(what);
     const flavor = await this.c.clients.compute.findFlavor(siteFlavor(this.c.config, this.c.site));
     const network = siteNetwork(this.c.config, this.c.site);
@@ -151,7 +160,7 @@ export class ResourceFactory {
         { boot_index: 0, uuid: volumeId, source_type: "volume", destination_type: "volume", delete_on_termination: false },
       ],
       networks: network === "none" ? "none" : [{ uuid: network }],
-      metadata: this.mark,
+      metadata: { ...o.metadata, ...this.mark },
     });
     this.track("server", s.id, name);
     return this.serverStatus(s.id, "ACTIVE");
@@ -165,12 +174,12 @@ export class ResourceFactory {
   }
 
   /** A Cinder snapshot of a volume (force: the volume may be in use), available. */
-  async snapshot(what: string, volumeId: string, o: { force?: boolean } = {}): Promise<Snapshot> {
+  async snapshot(what: string, volumeId: string, o: { force?: boolean; metadata?: Record<string, string> } = {}): Promise<Snapshot> {
     const name = this.c.name(what);
     const s = await this.c.clients.volume.createSnapshot({
       volume_id: volumeId,
       name,
-      metadata: this.mark,
+      metadata: { ...o.metadata, ...this.mark },
       ...(o.force ? { force: true } : {}),
     });
     this.track("snapshot", s.id, name);
@@ -180,14 +189,14 @@ export class ResourceFactory {
   }
 
   /** A backup of a volume, in the site's AZ, available. */
-  async backup(what: string, volumeId: string): Promise<Backup> {
+  async backup(what: string, volumeId: string, o: { metadata?: Record<string, string> } = {}): Promise<Backup> {
     const name = this.c.name(what);
     // NOTE: without an AZ the backup gets none, and Cinder sends its restore and delete to any site's backup service.
     const b = await this.c.clients.volume.createBackup({
       volume_id: volumeId,
       name,
       availability_zone: this.c.site.az,
-      metadata: this.mark,
+      metadata: { ...o.metadata, ...this.mark },
     });
     this.track("backup", b.id, name);
     return this.backupAvailable(b.id);

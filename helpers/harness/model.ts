@@ -1,5 +1,6 @@
 import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
+import type { CanaryManifest } from "../ops/canary.ts";
 import type { SiteGates } from "./gates.ts";
 import type { RbdLeftover } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";
@@ -9,7 +10,9 @@ export const TIERS = ["read-only", "standard", "disruptive"] as const;
 export type Tier = (typeof TIERS)[number];
 
 export const SUITE_GROUPS = ["procedure", "multistore", "rules", "conformance"] as const;
-export type SuiteGroup = (typeof SUITE_GROUPS)[number];
+/** The suites of `dcn-verify canary plant` and `canary verify`: never part of a `run`. */
+export const CANARY_GROUPS = ["canary-plant", "canary-verify"] as const;
+export type SuiteGroup = (typeof SUITE_GROUPS)[number] | (typeof CANARY_GROUPS)[number];
 
 /** A site is the run's central site, or one of its edges. */
 export type SiteRole = "central" | "edge";
@@ -48,6 +51,8 @@ export interface RunInfo {
   web?: { baseUrl: string; dir: string };
   /** Each site's Ceph, as found before the first test: answering, and the cluster pinned for it. */
   reach?: Reach;
+  /** A canary run: the set planted (its id is canary-<run id> of the plant), and for verify what plant recorded. */
+  canary?: { setId: string; manifest?: CanaryManifest; rebuilt?: boolean };
 }
 
 /** One of n shares of a run's sites: central in the first, the edges round-robin in the config's order. */

@@ -24,7 +24,14 @@ export function buildPlan(
   cfg: Config,
   o: { sites?: string; suites?: string; tests?: string; tier?: string; allowWrites?: boolean; shard?: string },
 ): Plan {
-  const { sites, suites, tests: only, tier, notice } = select(cfg, o);
+  return planOf(cfg, select(cfg, o));
+}
+
+/** The plan of a selection made elsewhere (the canary commands'). */
+export function planOf(
+  cfg: Config,
+  { sites, suites, tests: only, tier, notice }: { sites: string[]; suites: SuiteGroup[]; tests?: string[]; tier: Tier; notice?: string },
+): Plan {
   return {
     tier,
     notice,

@@ -3,21 +3,33 @@ import type { Clients } from "../clients/index.ts";
 import { waitForBackupStatus, waitForVolumeStatus } from "../clients/waiters.ts";
 import { isApiError } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
-import { WaitError, type WaitTiming, waitForDeletion } from "../core/wait.ts";
+import { WaitError, type WaitTiming, waitFor, waitForDeletion } from "../core/wait.ts";
 
-export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup";
+/** image-copy: an image's copy in one store (copy-image), deleted from that store only. */
+export type ResourceKind = "image" | "volume" | "snapshot" | "server" | "backup" | "image-copy";
 
 export interface TrackedResource {
   kind: ResourceKind;
   id: string;
   name: string;
   site: string;
+  /** For an image-copy: the store that holds the copy. */
+  store?: string;
 }
 
 export interface JournalLine extends TrackedResource {
-  op: "created" | "deleted";
+  /** kept: left in the cloud on purpose (a canary), no longer the run's to clean up. */
+  op: "created" | "deleted" | "kept";
   at: string;
 }
+
+const resourceOf = (l: JournalLine): TrackedResource => ({
+  kind: l.kind,
+  id: l.id,
+  name: l.name,
+  site: l.site,
+  ...(l.store ? { store: l.store } : {}),
+});
 
 /** Appends to the run's resource journal, so a later sweep can find what an interrupted run left. */
 export class ResourceJournal {
@@ -39,8 +51,7 @@ export class ResourceJournal {
   /** Resources created and since recorded as deleted, oldest first. */
   deleted(): TrackedResource[] {
     const gone = new Map<string, TrackedResource>();
-    for (const l of this.lines())
-      if (l.op === "deleted") gone.set(`${l.kind}:${l.id}`, { kind: l.kind, id: l.id, name: l.name, site: l.site });
+    for (const l of this.lines()) if (l.op === "deleted") gone.set(`${l.kind}:${l.id}`, resourceOf(l));
     const live = new Set(this.outstanding().map((r) => `${r.kind}:${r.id}`));
     return [...gone].filter(([k]) => !live.has(k)).map(([, r]) => r);
   }
@@ -50,7 +61,7 @@ export class ResourceJournal {
     const live = new Map<string, TrackedResource>();
     for (const l of this.lines()) {
       const key = `${l.kind}:${l.id}`;
-      if (l.op === "created") live.set(key, { kind: l.kind, id: l.id, name: l.name, site: l.site });
+      if (l.op === "created") live.set(key, resourceOf(l));
       else live.delete(key);
     }
     return [...live.values()].reverse();
@@ -103,6 +114,25 @@ export async function deleteResource(c: Clients, r: TrackedResource, t: WaitTimi
         if (!gone(e)) throw e;
       });
       await waitForDeletion(() => c.volume.showVolume(r.id), `volume ${r.name} (${r.id})`, t);
+      return;
+    }
+    case "image-copy": {
+      const store = r.store!;
+      await c.image.deleteImageFromStore(store, r.id).catch((e) => {
+        if (!gone(e)) throw e;
+      });
+      await waitFor<string[]>({
+        ...t,
+        what: `the copy of image ${r.name} (${r.id}) in store ${store}`,
+        expected: `${store} gone from its stores`,
+        poll: () =>
+          c.image.showImage(r.id).then(
+            (i) => i.stores,
+            (e: unknown) => (gone(e) ? ([] as string[]) : Promise.reject(e)),
+          ),
+        done: (stores) => !stores.includes(store),
+        describe: (stores) => `stores=${stores.join(",")}`,
+      });
       return;
     }
     case "image":
@@ -186,6 +216,13 @@ export class ResourceTracker {
 
   list(): readonly TrackedResource[] {
     return this.stack;
+  }
+
+  /** Leaves every resource tracked so far in the cloud (canaries): none is deleted at cleanup, and the journal says so. */
+  keep(): TrackedResource[] {
+    const kept = this.stack.splice(0);
+    for (const r of kept) this.journal?.record("kept", r);
+    return kept;
   }
 
   async cleanup(log: (line: string) => void = () => undefined): Promise<CleanupFailure[]> {

@@ -27,6 +27,7 @@ import { LiveProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
+import type { CanaryManifest } from "../ops/canary.ts";
 import type { TestSpecification } from "vitest/node";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
@@ -77,7 +78,8 @@ export async function rbdLeftovers(
   log: (line: string) => void,
   reach: Reach = {},
 ): Promise<RbdScan> {
-  const deleted = journal.deleted();
+  // NOTE: an image-copy's deletion removes one store's copy: the image itself, and its rbd images elsewhere, stay.
+  const deleted = journal.deleted().filter((r) => r.kind !== "image-copy");
   if (deleted.length) log(`looking in every site's pools for rbd images of the ${deleted.length} resources the run deleted`);
   const unreachable = Object.fromEntries(
     Object.values(reach).flatMap((r) =>
@@ -146,7 +148,14 @@ export async function runVerification(
   cfg: Config,
   configPath: string,
   sel: Selection,
-  o: { reportsRoot: string; log: (line: string) => void; verbose?: boolean; html?: boolean },
+  o: {
+    reportsRoot: string;
+    log: (line: string) => void;
+    verbose?: boolean;
+    html?: boolean;
+    /** A canary run: plant a new set (no manifest; its id is canary-<run id>), or verify the manifest's. */
+    canary?: { manifest?: CanaryManifest; rebuilt?: boolean };
+  },
 ): Promise<RunOutcome> {
   const { log } = o;
   // NOTE: loading the test runner takes about a second of CPU; it overlaps the waits on Keystone and the clusters.
@@ -204,6 +213,7 @@ export async function runVerification(
     workDir,
     ...(imageServer ? { web: { baseUrl: imageServer.baseUrl, dir: webDir } } : {}),
     reach,
+    ...(o.canary ? { canary: { setId: o.canary.manifest?.setId ?? `canary-${runId}`, ...o.canary } } : {}),
   };
   const { config: _config, ...record } = info;
   writeFileSync(join(runDir, "run.json"), JSON.stringify(record, null, 2));

@@ -55,6 +55,8 @@ export interface SiteSuite {
   give<T>(product: string, value: T): void;
   /** A thing an earlier test gave; the test is skipped before its body when it is missing. */
   take<T>(product: string): T;
+  /** A thing an earlier test may have given (one the site's config can rule out), or undefined. */
+  maybe<T>(product: string): T | undefined;
 }
 
 /**
@@ -115,6 +117,7 @@ export function siteSuite(): SiteSuite {
       if (!products.has(product)) throw new Error(`[${site}] nothing gave ${product}: declare it in the catalog's needs`);
       return products.get(product) as T;
     },
+    maybe: <T>(product: string) => products.get(product) as T | undefined,
     test(id, title, body) {
       const entry = catalogEntry(id);
       if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id)) || notApplicable(id, run.config, site)) return;
