@@ -35,12 +35,16 @@ export async function main(argv: string[]): Promise<number> {
       const { diffCommand } = await import("./diff.ts");
       return diffCommand(rest);
     }
+    case "canary": {
+      const { canaryCommand } = await import("./canary.ts");
+      return canaryCommand(rest);
+    }
     case "merge": {
       const { mergeCommand } = await import("./merge.ts");
       return mergeCommand(rest);
     }
     default:
-      process.stderr.write(`usage: dcn-verify <lab|run|plan|doctor|discover|cleanup|diff|merge> ... (--help on each)\n`);
+      process.stderr.write(`usage: dcn-verify <lab|run|plan|doctor|discover|cleanup|diff|merge|canary> ... (--help on each)\n`);
       return cmd === undefined || cmd === "--help" ? 0 : 2;
   }
 }

@@ -182,6 +182,76 @@ export const CATALOG: readonly CatalogEntry[] = [
     tier: "standard",
     creates: ["image (site's store), volume from it, its backup, a volume restored from the backup"],
   },
+  // dcn-verify canary plant: canaries kept after the run, recorded in the manifest and in their own metadata.
+  {
+    id: "canary-plant-image",
+    group: "canary-plant",
+    where: "edge",
+    tier: "standard",
+    creates: ["canary image (raw, central store, copied to the edge store), kept"],
+    provides: ["canary-image"],
+  },
+  {
+    id: "canary-plant-volumes",
+    group: "canary-plant",
+    where: "edge",
+    tier: "standard",
+    creates: ["canary volume from the image in the edge AZ, its Cinder snapshot and a volume from the snapshot, kept"],
+    needs: ["canary-image"],
+    provides: ["canary-volumes"],
+  },
+  {
+    id: "canary-plant-backup",
+    group: "canary-plant",
+    where: "edge",
+    tier: "standard",
+    creates: ["canary backup of the canary volume (where the site has a backups pool), kept"],
+    needs: ["canary-volumes"],
+    provides: ["canary-backup"],
+  },
+  {
+    id: "canary-plant-server",
+    group: "canary-plant",
+    where: "edge",
+    tier: "standard",
+    creates: ["canary server booted from a volume of the image in the edge AZ, left ACTIVE, kept"],
+    needs: ["canary-image"],
+    provides: ["canary-server"],
+  },
+  {
+    id: "canary-plant-record",
+    group: "canary-plant",
+    where: "edge",
+    tier: "standard",
+    creates: [],
+    needs: ["canary-image", "canary-volumes"],
+  },
+  // dcn-verify canary verify: the canaries of a set against what plant recorded.
+  { id: "canary-image", group: "canary-verify", where: "edge", tier: "read-only", creates: [] },
+  { id: "canary-volumes", group: "canary-verify", where: "edge", tier: "read-only", creates: [] },
+  { id: "canary-backup", group: "canary-verify", where: "edge", tier: "read-only", creates: [] },
+  {
+    id: "canary-backup-restore",
+    group: "canary-verify",
+    where: "edge",
+    tier: "standard",
+    creates: ["volume restored from the canary backup (deleted at the end)"],
+  },
+  { id: "canary-server", group: "canary-verify", where: "edge", tier: "read-only", creates: [] },
+  {
+    id: "canary-new-clone",
+    group: "canary-verify",
+    where: "edge",
+    tier: "standard",
+    creates: ["volume from the canary image in the edge AZ (deleted at the end)"],
+  },
+  {
+    id: "canary-copy",
+    group: "canary-verify",
+    where: "edge",
+    tier: "standard",
+    creates: ["a copy of the canary image in another edge store (deleted from that store at the end)"],
+  },
 ];
 
 export function catalogEntry(id: string): CatalogEntry {
@@ -192,7 +262,7 @@ export function catalogEntry(id: string): CatalogEntry {
 
 /**
  * Why a site's config rules a test out there, if it does: nothing exists there for it to verify (conf-14 at a
- * site whose ceph.pools.backups is false). Such a test is not run at that site, nor counted.
+ * site whose ceph.pools.backups is false, and the canary backup's tests there). Such a test is not run at that site, nor counted.
  */
 export function notApplicable(
   id: string,
@@ -200,7 +270,11 @@ export function notApplicable(
   site: string,
 ): string | undefined {
   const s = [cfg.central, ...cfg.edges].find((x) => x.name === site);
-  if (id === "conf-14-cinder-backup" && s && sitePools(cfg, s).backups === undefined)
+  if (
+    ["conf-14-cinder-backup", "canary-plant-backup", "canary-backup", "canary-backup-restore"].includes(id) &&
+    s &&
+    sitePools(cfg, s).backups === undefined
+  )
     return `${site} has no backups pool (its ceph.pools.backups is false)`;
   return undefined;
 }

@@ -2,7 +2,21 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { type Canary, type CanaryManifest, compareCanary, formatDifference, ManifestError, readManifest, writeManifest } from "./canary.ts";
+import {
+  type Canary,
+  type CanaryManifest,
+  canaryMetadata,
+  canaryOf,
+  compareCanary,
+  formatDifference,
+  headBytesOf,
+  ManifestError,
+  readManifest,
+  rebuildManifest,
+  shaFact,
+  writeManifest,
+} from "./canary.ts";
+import { removalOrder } from "./canary-cloud.ts";
 
 const image: Canary = {
   kind: "image",
@@ -36,7 +50,7 @@ describe("canary comparison", () => {
     const r = compareCanary("dcn0", image, {
       facts: { ...rest, stores: "central", "sha512 at dcn0": "cd".repeat(64), "rbd parent": "none" },
     });
-    expect(r.differences.map(formatDifference)).toEqual([
+    expect(r.differences.map((d) => formatDifference(d))).toEqual([
       `[dcn0] image ${image.id}: stores was central,dcn0, is central`,
       `[dcn0] image ${image.id}: sha512 at dcn0 was ${"ab".repeat(64)}, is ${"cd".repeat(64)}`,
       `[dcn0] image ${image.id}: snapshot dcn0 protected was yes, is (none)`,
@@ -45,7 +59,7 @@ describe("canary comparison", () => {
   });
 
   test("a canary that is gone is one difference; a fact verify could not read is not verified, never a pass or a difference", () => {
-    expect(compareCanary("dcn0", image, undefined).differences.map(formatDifference)).toEqual([
+    expect(compareCanary("dcn0", image, undefined).differences.map((d) => formatDifference(d))).toEqual([
       `[dcn0] image ${image.id}: exists was yes, is no (not found)`,
     ]);
     const r = compareCanary("dcn0", image, {
@@ -89,5 +103,74 @@ describe("the manifest file", () => {
     writeFileSync(path, "{");
     expect(() => readManifest(path)).toThrow(new RegExp(`^canary manifest ${path}: `));
     expect(readFileSync(path, "utf8")).toBe("{");
+  });
+});
+
+describe("canaries in the cloud", () => {
+  const set = "canary-20261201t230744-1e40";
+  const volume: Canary = {
+    kind: "volume",
+    id: "5d2b8f4e-2222-4c4c-8888-0123456789ab",
+    name: "dcnv-20261201t230744-1e40-dcn0-canary-volume",
+    facts: { status: "available", "rbd parent": `images/${image.id}@snap`, [shaFact(67108864)]: "ab".repeat(64) },
+  };
+
+  test("a canary's facts go into its metadata and come back whole, beside the set's and the kind's marks", () => {
+    const md = canaryMetadata(set, "image", image.facts);
+    expect(md).toMatchObject({ dcn_verify_canary: set, dcn_verify_canary_kind: "image", "dcnv-fact:stores": "central,dcn0" });
+    expect(canaryOf({ ...md, dcn_verify_run: "20261201t230744-1e40", name: "x" })).toEqual({
+      setId: set,
+      kind: "image",
+      facts: image.facts,
+    });
+    expect(canaryOf({ dcn_verify_run: "20261201t230744-1e40" })).toBeUndefined();
+    expect(headBytesOf(shaFact(67108864))).toBe(67108864);
+    expect(headBytesOf("sha512 at dcn0")).toBeUndefined();
+  });
+
+  test("a fact that cannot be a metadata key or value is refused before anything is created", () => {
+    expect(() => canaryMetadata(set, "image", { "location/dcn0": "x" })).toThrow(
+      /canary fact name 'location\/dcn0' cannot be a metadata key/,
+    );
+    expect(() => canaryMetadata(set, "image", { stores: "x".repeat(256) })).toThrow(/stores: its value is longer than 255/);
+  });
+
+  test("a lost manifest is rebuilt from the set's marks: sites in the config's order, each site's canaries in plant order", () => {
+    const listed = [
+      { c: volume, site: "dcn0", at: "2026-12-01T23:09:00Z" },
+      { c: image, site: "dcn0", at: "2026-12-01T23:08:00Z" },
+      { c: { ...image, id: "0b66b37e-3333-4c4c-8888-0123456789ab" }, site: "dcn1", at: "2026-12-01T23:08:30Z" },
+    ].map(({ c, site, at }) => ({ id: c.id, name: c.name, site, createdAt: at, metadata: canaryMetadata(set, c.kind, c.facts) }));
+    const other = { ...listed[0]!, id: "other", metadata: canaryMetadata("canary-20261101t000000-aaaa", "volume", {}) };
+    const m = rebuildManifest(set, [...listed, other], {
+      cloud: manifest().cloud,
+      siteOrder: ["central", "dcn0", "dcn1"],
+      fsids: { dcn0: "d502b195-3d48-4009-8202-2c03e581d034" },
+    })!;
+    expect(m.sites.map((s) => [s.site, s.canaries.map((x) => x.id)])).toEqual([
+      ["dcn0", [image.id, volume.id]],
+      ["dcn1", ["0b66b37e-3333-4c4c-8888-0123456789ab"]],
+    ]);
+    expect(m.sites[0]!.canaries[1]).toEqual(volume);
+    expect(m.plantedAt).toBe("2026-12-01T23:08:00.000Z");
+    expect(rebuildManifest(set, [other], { cloud: manifest().cloud, siteOrder: [], fsids: {} })).toBeUndefined();
+  });
+
+  test("remove goes last planted first, servers before the volumes they boot from and images last, with what only the cloud still lists", () => {
+    const m = { ...manifest(), sites: [{ site: "dcn0", canaries: [image, volume] }] };
+    const stray = {
+      id: "srv",
+      name: "dcnv-20261201t230744-1e40-dcn0-canary-server",
+      site: "dcn0",
+      createdAt: "2026-12-01T23:10:00Z",
+      metadata: {},
+      kind: "server" as const,
+      setId: set,
+    };
+    expect(removalOrder(m, [stray]).map((r) => [r.canary, r.kind, r.id])).toEqual([
+      ["server", "server", "srv"],
+      ["volume", "volume", volume.id],
+      ["image", "image", image.id],
+    ]);
   });
 });

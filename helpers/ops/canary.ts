@@ -1,11 +1,12 @@
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { formatZodIssues } from "../core/http.ts";
 
 /**
- * Storage canaries (issue 15): long-lived resources planted before an upgrade and verified after it. This module is
- * the record of a canary set (the manifest) and the comparison of what plant recorded with what verify finds; the
- * commands that plant, verify and remove are not written yet.
+ * Storage canaries: long-lived resources planted before an upgrade and verified after it. This module is the record
+ * of a canary set (the manifest, and the same facts in each canary's own metadata, from which a lost manifest is
+ * rebuilt) and the comparison of what plant recorded with what verify finds.
  */
 
 /** The mark of a canary set, beside the run's (RUN_PROPERTY): an image property, or the metadata of the others. */
@@ -14,7 +15,8 @@ export const CANARY_PROPERTY = "dcn_verify_canary";
 /** A canary set id: `canary-<run id>`, the plant run's id. */
 export const CANARY_SET_ID = /^canary-\d{8}t\d{6}-[0-9a-f]{4}$/;
 
-export const CANARY_KINDS = ["image", "volume", "snapshot", "snapshot-volume", "backup", "server"] as const;
+/** In the order plant creates them at a site: remove deletes them in the reverse order. */
+export const CANARY_KINDS = ["image", "volume", "snapshot", "snapshot-volume", "backup", "server-volume", "server"] as const;
 export type CanaryKind = (typeof CANARY_KINDS)[number];
 
 /**
@@ -93,8 +95,8 @@ export interface CanaryDifference {
   found: string;
 }
 
-export function formatDifference(d: CanaryDifference): string {
-  return `[${d.site}] ${d.kind} ${d.id}: ${d.fact} was ${d.planted}, is ${d.found}`;
+export function formatDifference(d: CanaryDifference, o: { site?: boolean } = {}): string {
+  return `${o.site === false ? "" : `[${d.site}] `}${d.kind} ${d.id}: ${d.fact} was ${d.planted}, is ${d.found}`;
 }
 
 /**
@@ -124,4 +126,107 @@ export function compareCanary(
   for (const [fact, value] of Object.entries(found.facts))
     if (!(fact in planted.facts)) differences.push({ ...base, fact, planted: "(none)", found: value });
   return { differences, notVerified };
+}
+
+/** The metadata key of a canary's kind, beside CANARY_PROPERTY. */
+export const CANARY_KIND_PROPERTY = "dcn_verify_canary_kind";
+/** Each fact plant recorded is also in the canary's metadata, under this prefix and the fact's name. */
+export const CANARY_FACT_PREFIX = "dcnv-fact:";
+
+/**
+ * The canary marks and facts a canary carries in the cloud (an image's properties, the metadata of the others).
+ * NOTE: Nova takes metadata keys of letters, digits and "-_:. " only, and every API caps a value at 255 characters:
+ * fact names and values are kept within both.
+ */
+export function canaryMetadata(setId: string, kind: CanaryKind, facts: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { [CANARY_PROPERTY]: setId, [CANARY_KIND_PROPERTY]: kind };
+  for (const [fact, value] of Object.entries(facts)) {
+    if (!/^[A-Za-z0-9-_:. ]+$/.test(fact) || fact.length + CANARY_FACT_PREFIX.length > 255)
+      throw new Error(`canary fact name '${fact}' cannot be a metadata key`);
+    if (value.length > 255) throw new Error(`canary fact ${fact}: its value is longer than 255 characters`);
+    out[`${CANARY_FACT_PREFIX}${fact}`] = value;
+  }
+  return out;
+}
+
+/** The set, kind and facts a resource's metadata (or an image's properties) carries, if it is a canary. */
+export function canaryOf(
+  metadata: Record<string, unknown> | null | undefined,
+): { setId: string; kind: CanaryKind; facts: Record<string, string> } | undefined {
+  const setId = metadata?.[CANARY_PROPERTY];
+  const kind = metadata?.[CANARY_KIND_PROPERTY];
+  if (typeof setId !== "string" || !CANARY_KINDS.includes(kind as CanaryKind)) return undefined;
+  const facts: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata ?? {}))
+    if (k.startsWith(CANARY_FACT_PREFIX) && typeof v === "string") facts[k.slice(CANARY_FACT_PREFIX.length)] = v;
+  return { setId, kind: kind as CanaryKind, facts };
+}
+
+/** The plant run's id in a canary set id. */
+export const plantRunOf = (setId: string) => setId.replace(/^canary-/, "");
+
+/** The head a "sha512 of first N bytes" fact hashes, or undefined for another fact. */
+export function headBytesOf(fact: string): number | undefined {
+  const m = /^sha512 of first (\d+) bytes$/.exec(fact);
+  return m ? Number(m[1]) : undefined;
+}
+
+export const shaFact = (bytes: number) => `sha512 of first ${bytes} bytes`;
+
+/** What plant recorded at one site, written by that site's worker and joined into the manifest by the command. */
+export function siteRecordPath(runDir: string, site: string): string {
+  return join(runDir, site, "canaries.json");
+}
+
+export function writeSiteRecord(runDir: string, s: CanarySite): void {
+  mkdirSync(join(runDir, s.site), { recursive: true });
+  writeFileSync(siteRecordPath(runDir, s.site), `${JSON.stringify(siteSchema.parse(s), null, 2)}\n`, { mode: 0o600 });
+}
+
+export function readSiteRecord(runDir: string, site: string): CanarySite | undefined {
+  const p = siteRecordPath(runDir, site);
+  return existsSync(p) ? siteSchema.parse(JSON.parse(readFileSync(p, "utf8"))) : undefined;
+}
+
+/** A resource as the cloud lists it, for rebuilding a manifest: its metadata (or an image's properties). */
+export interface ListedResource {
+  id: string;
+  name: string;
+  site: string;
+  createdAt: string;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * A manifest rebuilt from the canaries of one set found in the cloud (their marks and facts): per site in the
+ * config's order, each site's canaries in plant order (kind, then creation time).
+ */
+export function rebuildManifest(
+  setId: string,
+  found: ListedResource[],
+  o: { cloud: CanaryManifest["cloud"]; siteOrder: string[]; fsids: Record<string, string | undefined> },
+): CanaryManifest | undefined {
+  const sites = new Map<string, Canary[]>();
+  let plantedAt: string | undefined;
+  const ordered = found
+    .map((r) => ({ r, c: canaryOf(r.metadata) }))
+    .filter((x) => x.c?.setId === setId)
+    .sort((a, b) => CANARY_KINDS.indexOf(a.c!.kind) - CANARY_KINDS.indexOf(b.c!.kind) || a.r.createdAt.localeCompare(b.r.createdAt));
+  for (const { r, c } of ordered) {
+    if (!sites.has(r.site)) sites.set(r.site, []);
+    sites.get(r.site)!.push({ kind: c!.kind, id: r.id, name: r.name, facts: c!.facts });
+    if (!plantedAt || r.createdAt < plantedAt) plantedAt = r.createdAt;
+  }
+  if (!sites.size) return undefined;
+  const order = (s: string) => (o.siteOrder.includes(s) ? o.siteOrder.indexOf(s) : o.siteOrder.length);
+  return manifestSchema.parse({
+    version: 1,
+    setId,
+    cloud: o.cloud,
+    plantedAt: new Date(plantedAt!).toISOString(),
+    tier: "standard",
+    sites: [...sites]
+      .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+      .map(([site, canaries]) => ({ site, ...(o.fsids[site] ? { fsid: o.fsids[site] } : {}), canaries })),
+  });
 }

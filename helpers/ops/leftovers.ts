@@ -7,6 +7,7 @@ import { timing } from "../config/timing.ts";
 import { RUN_ID, RUN_PROPERTY, runIdOf, siteOfName } from "../harness/naming.ts";
 import { type RbdLeftover, scanRbdLeftovers } from "../harness/rbd-leftovers.ts";
 import { deleteAll, ResourceJournal, type ResourceKind, type TrackedResource } from "../harness/resources.ts";
+import { canaryOf } from "./canary.ts";
 
 export interface Leftover extends TrackedResource {
   runId: string;
@@ -104,13 +105,16 @@ export async function findLeftovers(
   ]);
   const ours: Leftover[] = [];
   const notOurs: NotOurs[] = [];
-  const add = (kind: ResourceKind, r: { id: string; name?: string | null }, mark: MarkSeen) => {
+  const add = (kind: ResourceKind, r: { id: string; name?: string | null }, mark: MarkSeen, metadata: Record<string, unknown> = {}) => {
     const journaled = journal.get(r.id);
     const runId = journaled?.runId ?? runIdOf(r.name, prefix);
     if (!runId || (which.runId && runId !== which.runId)) return;
     const name = r.name ?? "";
     const found = { kind, id: r.id, name, site: siteOfName(name, prefix) ?? journaled?.site ?? "?", runId };
-    const reasons = notOursReasons({ name, mark }, runId, { prefix, sites, journaled: Boolean(journaled) });
+    const canary = canaryOf(metadata);
+    const reasons = canary
+      ? [`a canary of set ${canary.setId}, kept on purpose: 'dcn-verify canary remove --set ${canary.setId}' deletes it`]
+      : notOursReasons({ name, mark }, runId, { prefix, sites, journaled: Boolean(journaled) });
     if (reasons.length) notOurs.push({ ...found, reason: reasons.join("; ") });
     else ours.push(found);
   };
@@ -118,11 +122,13 @@ export async function findLeftovers(
     const m = (r as { metadata?: unknown }).metadata;
     return m && typeof m === "object" ? { shown: true, value: (m as Record<string, unknown>)[RUN_PROPERTY] } : { shown: false };
   };
-  for (const s of servers) add("server", s, metadataMark(s));
-  for (const b of backups) add("backup", b, metadataMark(b));
-  for (const s of snapshots) add("snapshot", s, metadataMark(s));
-  for (const v of volumes) add("volume", v, metadataMark(v));
-  for (const i of images) add("image", i, { shown: true, value: (i as Record<string, unknown>)[RUN_PROPERTY] });
+  const md = (r: object) => ((r as { metadata?: unknown }).metadata ?? {}) as Record<string, unknown>;
+  for (const s of servers) add("server", s, metadataMark(s), md(s));
+  for (const b of backups) add("backup", b, metadataMark(b), md(b));
+  for (const s of snapshots) add("snapshot", s, metadataMark(s), md(s));
+  for (const v of volumes) add("volume", v, metadataMark(v), md(v));
+  for (const i of images)
+    add("image", i, { shown: true, value: (i as Record<string, unknown>)[RUN_PROPERTY] }, i as Record<string, unknown>);
   const byOrder = (a: Leftover, b: Leftover) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind);
   const listed = new Set([servers, backups, snapshots, volumes, images].flatMap((l) => l.map((r) => r.id)));
   return { ours: ours.sort(byOrder), notOurs: notOurs.sort(byOrder), listed };

@@ -31,6 +31,11 @@ export const HOLDS: Readonly<Record<string, Holds>> = {
   "rule-5-image-local-before-use": { volumes: 1 },
   "conf-11-cinder-az-fallback": { volumes: 1 },
   "conf-14-cinder-backup": { volumes: 2, backups: 1 },
+  "canary-plant-volumes": { volumes: 2, snapshots: 1 },
+  "canary-plant-backup": { backups: 1 },
+  "canary-plant-server": { volumes: 1, instances: 1 },
+  "canary-backup-restore": { volumes: 1 },
+  "canary-new-clone": { volumes: 1 },
 };
 
 /** What the selection's tests at one site hold at most at once, with the tests that hold it. */

@@ -1,0 +1,230 @@
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { type Clients, openSiteClients } from "../helpers/clients/index.ts";
+
+import type { Config } from "../helpers/config/schema.ts";
+import { timing } from "../helpers/config/timing.ts";
+import { ConfigError, loadConfig } from "../helpers/config/load.ts";
+import { redactText } from "../helpers/core/redact.ts";
+import { formatPlan, planOf } from "../helpers/harness/plan.ts";
+import { scanRbdLeftovers, formatRbdLeftover } from "../helpers/harness/rbd-leftovers.ts";
+import { deleteAll } from "../helpers/harness/resources.ts";
+import { cloudOf, formatOutcome, runVerification } from "../helpers/harness/run.ts";
+import { type Selection, selectSites, selectTier } from "../helpers/harness/selection.ts";
+import { type CanaryManifest, CANARY_SET_ID, readManifest, readSiteRecord, rebuildManifest, writeManifest } from "../helpers/ops/canary.ts";
+import { type CloudCanary, listCanaries, notACanaryOf, removalOrder } from "../helpers/ops/canary-cloud.ts";
+import { regionalClients } from "../helpers/ops/leftovers.ts";
+import { configPathOf, parseCommand } from "./args.ts";
+
+const USAGE = `usage: dcn-verify canary plant --manifest FILE [--config FILE] [--sites dcn0,dcn1] [--allow-writes] [--plan] [--reports DIR] [--no-html] [--verbose]
+       dcn-verify canary verify (--manifest FILE | --set ID [--write-manifest FILE]) [--tier read-only|standard] [--sites ...] [--plan] [--reports DIR] [--no-html] [--verbose]
+       dcn-verify canary remove (--manifest FILE | --set ID) [--plan]
+  Storage canaries for upgrades: plant before, verify after, remove when done.
+  plant creates at each edge site a canary image (central and the edge store), a copy-on-write volume from it, a
+  Cinder snapshot of that volume and a volume from the snapshot, a backup where the site has a backups pool, and a
+  server booted from a volume in the edge AZ; reads each back (stores, clusters, rbd parents, protected snapshots,
+  sha512 of the data) and records it in the manifest FILE and in the canary's own metadata. A site whose canaries do
+  not all plant keeps none. The set's id is canary-<run id>.
+  verify reads each canary again and names every difference from the manifest (read-only by default). With
+  --tier standard it also restores the backup, makes a new volume from the old image (still a clone) and copies the
+  old image to a store that lacks it, deleting what it made. --set ID rebuilds a lost manifest from the canaries'
+  metadata (--write-manifest saves it).
+  remove deletes the set's canaries, the last planted first, each only with the set's and its plant run's marks.
+  --plan prints what the command would create, read or delete, and changes nothing.
+  Exit codes: 0 all planted / every canary as recorded / all removed; 1 a canary failed, differs, or would not
+  delete; 2 bad input, nothing done.`;
+
+const OPTIONS = {
+  config: { type: "string" },
+  sites: { type: "string" },
+  manifest: { type: "string" },
+  set: { type: "string" },
+  "write-manifest": { type: "string" },
+  tier: { type: "string" },
+  "allow-writes": { type: "boolean" },
+  plan: { type: "boolean" },
+  reports: { type: "string" },
+  "no-html": { type: "boolean" },
+  verbose: { type: "boolean" },
+} as const;
+
+export async function canaryCommand(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  if (action !== "plant" && action !== "verify" && action !== "remove") {
+    const help = action === undefined || action === "--help";
+    (help ? process.stdout : process.stderr).write(`${USAGE}\n`);
+    return help ? 0 : 2;
+  }
+  const parsed = parseCommand(rest, OPTIONS, USAGE);
+  if (typeof parsed === "number") return parsed;
+  const args = parsed.values;
+  const say = (line: string) => process.stderr.write(`dcn-verify canary ${action}: ${line}\n`);
+  let cfg: Config;
+  let configPath: string;
+  try {
+    configPath = configPathOf(args.config);
+    cfg = await loadConfig(configPath);
+    checkInput(action, args);
+  } catch (e) {
+    say(redactText((e as Error).message));
+    return 2;
+  }
+  const reportsRoot = resolve(args.reports ?? cfg.reportsDir);
+  try {
+    if (action === "plant") return await plant(cfg, configPath, args, reportsRoot, say);
+    if (action === "verify") return await verify(cfg, configPath, args, reportsRoot, say);
+    return await remove(cfg, args, say);
+  } catch (e) {
+    say(redactText((e as Error).message));
+    return e instanceof ConfigError ? 2 : 1;
+  }
+}
+
+type Args = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+
+/** The options each action takes, checked before any cloud call. */
+function checkInput(action: "plant" | "verify" | "remove", a: Args): void {
+  const bad = (field: string, why: string) => new ConfigError(`${field}: ${why}`, []);
+  if (action === "plant") {
+    if (!a.manifest) throw bad("--manifest", "plant needs the file to record the set in");
+    if (a.set) throw bad("--set", "plant makes a new set; its id is canary-<run id>");
+    if (!a.plan && existsSync(a.manifest))
+      throw bad("--manifest", `${a.manifest} exists: verify or remove that set first, or give another file`);
+    if (!existsSync(dirname(resolve(a.manifest)))) throw bad("--manifest", `the directory of ${a.manifest} does not exist`);
+    if (a.tier !== undefined && a.tier !== "standard") throw bad("--tier", "plant creates canaries: it runs at tier standard");
+  } else {
+    if (Boolean(a.manifest) === Boolean(a.set))
+      throw bad("--manifest/--set", "give one: the manifest file, or the set id to rebuild it from the cloud");
+    if (a.set && !CANARY_SET_ID.test(a.set)) throw bad("--set", `'${a.set}' is not a canary set id (canary-<run id>, as plant printed it)`);
+    if (a.manifest && !existsSync(a.manifest))
+      throw bad("--manifest", `${a.manifest} does not exist (--set ID rebuilds it from the cloud)`);
+  }
+  if (action !== "verify" && a["write-manifest"]) throw bad("--write-manifest", "only verify rebuilds and writes a manifest");
+  if (action === "verify" && a.tier !== undefined && !["read-only", "standard"].includes(a.tier))
+    throw bad("--tier", `verify runs at read-only (the default) or standard, not '${a.tier}'`);
+}
+
+async function plant(cfg: Config, configPath: string, a: Args, reportsRoot: string, say: (l: string) => void): Promise<number> {
+  const { tier, notice } = selectTier("standard", cfg.production, Boolean(a["allow-writes"]));
+  if (tier !== "standard") throw new ConfigError(`plant creates canaries: ${notice ?? "the tier is capped"}`, []);
+  const sel: Selection = { sites: selectSites(cfg, a.sites), suites: ["canary-plant"], tier, tierGiven: true };
+  if (a.plan) return printPlan(cfg, sel);
+  const out = await runVerification(cfg, configPath, sel, {
+    reportsRoot,
+    log: say,
+    verbose: a.verbose,
+    html: !a["no-html"],
+    canary: {},
+  });
+  if (!out.summary) return out.exitCode;
+  process.stdout.write(formatOutcome(out));
+  const setId = `canary-${out.summary.runId}`;
+  const sites = sel.sites.flatMap((s) => readSiteRecord(out.runDir, s) ?? []);
+  if (!sites.length) {
+    say(`no site planted its canaries: no manifest written; the run deleted what it made`);
+    return out.exitCode || 1;
+  }
+  const manifest: CanaryManifest = {
+    version: 1,
+    setId,
+    cloud: out.summary.cloud ?? { authUrl: "", region: "", project: "" },
+    plantedAt: out.summary.startedAt,
+    tier: "standard",
+    sites,
+  };
+  writeManifest(a.manifest!, manifest);
+  const n = sites.reduce((k, s) => k + s.canaries.length, 0);
+  say(`set ${setId}: ${n} canaries at ${sites.map((s) => s.site).join(", ")}, recorded in ${a.manifest}`);
+  return out.exitCode;
+}
+
+/** The manifest from its file, or rebuilt from the canaries' marks in the cloud. */
+async function manifestOf(
+  cfg: Config,
+  a: Args,
+  clients: () => Promise<Clients>,
+  say: (l: string) => void,
+): Promise<{ manifest?: CanaryManifest; rebuilt: boolean }> {
+  if (a.manifest) return { manifest: readManifest(a.manifest), rebuilt: false };
+  const c = await clients();
+  const found = await listCanaries(c, cfg, a.set);
+  const sites = [cfg.central, ...cfg.edges];
+  const manifest = rebuildManifest(a.set!, found, {
+    cloud: cloudOf(c),
+    siteOrder: sites.map((s) => s.name),
+    fsids: Object.fromEntries(sites.map((s) => [s.name, s.ceph.fsid])),
+  });
+  if (manifest) say(`manifest of ${a.set} rebuilt from the marks of ${found.length} canaries in the cloud`);
+  return { manifest, rebuilt: true };
+}
+
+async function verify(cfg: Config, configPath: string, a: Args, reportsRoot: string, say: (l: string) => void): Promise<number> {
+  const { manifest, rebuilt } = await manifestOf(cfg, a, () => openSiteClients(cfg, cfg.central), say);
+  if (!manifest) throw new Error(`no canary of set ${a.set} is in the cloud: nothing to verify`);
+  if (a["write-manifest"]) {
+    writeManifest(a["write-manifest"], manifest);
+    say(`wrote the rebuilt manifest to ${a["write-manifest"]}`);
+  }
+  const known = new Set([cfg.central.name, ...cfg.edges.map((e) => e.name)]);
+  const unknown = manifest.sites.map((s) => s.site).filter((s) => !known.has(s));
+  if (unknown.length) throw new ConfigError(`the manifest's sites ${unknown.join(", ")} are not in ${configPath}`, []);
+  const asked = a.sites ? selectSites(cfg, a.sites) : undefined;
+  const edges = manifest.sites.map((s) => s.site).filter((s) => !asked || asked.includes(s));
+  const { tier, notice } = selectTier(a.tier ?? "read-only", cfg.production, Boolean(a["allow-writes"]));
+  if (notice) say(notice);
+  const sel: Selection = {
+    sites: [cfg.central.name, ...edges.filter((s) => s !== cfg.central.name)],
+    suites: ["canary-verify"],
+    tier,
+    ...(a.tier !== undefined ? { tierGiven: true } : {}),
+  };
+  if (a.plan) return printPlan(cfg, sel);
+  const out = await runVerification(cfg, configPath, sel, {
+    reportsRoot,
+    log: say,
+    verbose: a.verbose,
+    html: !a["no-html"],
+    canary: { manifest, rebuilt },
+  });
+  if (out.summary) process.stdout.write(formatOutcome(out));
+  return out.exitCode;
+}
+
+async function remove(cfg: Config, a: Args, say: (l: string) => void): Promise<number> {
+  const c = await openSiteClients(cfg, cfg.central);
+  const { manifest } = await manifestOf(cfg, a, async () => c, say);
+  const setId = manifest?.setId ?? a.set!;
+  const found = await listCanaries(c, cfg, setId);
+  const byId = new Map<string, CloudCanary>(found.map((r) => [r.id, r]));
+  const order = removalOrder(manifest, found);
+  const gone = order.filter((r) => !byId.has(r.id));
+  const refused = order.flatMap((r) => {
+    const there = byId.get(r.id);
+    const why = there ? notACanaryOf(there, setId, cfg) : [];
+    return why.length ? [{ r, why }] : [];
+  });
+  const doomed = order.filter((r) => byId.has(r.id) && !refused.some((x) => x.r.id === r.id));
+  for (const r of gone) say(`${r.canary} ${r.name} (${r.id}) at ${r.site}: already gone`);
+  for (const { r, why } of refused)
+    say(`${r.canary} ${r.name} (${r.id}) at ${r.site}: NOT removed, not proven the set's: ${why.join("; ")}`);
+  if (a.plan) {
+    for (const r of doomed) process.stdout.write(`would delete ${r.canary} ${r.name} (${r.id}) at ${r.site}\n`);
+    return 0;
+  }
+  const { clientsOf } = await regionalClients(cfg, c);
+  const t = timing(cfg.timeouts, "deletion");
+  const done = await deleteAll(clientsOf, doomed, t, { log: (line, r) => say(`[${r.site}] ${line}`) });
+  const rbd = await scanRbdLeftovers(cfg, done.deleted, { wait: t, log: say });
+  for (const l of rbd.found) say(formatRbdLeftover(l));
+  for (const n of rbd.notChecked) say(n);
+  say(
+    `set ${setId}: ${done.deleted.length} deleted, ${done.failed.length} would not delete, ${refused.length} refused, ${gone.length} already gone` +
+      (rbd.found.length ? `, ${rbd.found.length} rbd images left in the clusters` : ""),
+  );
+  return done.failed.length || refused.length || rbd.found.length ? 1 : 0;
+}
+
+function printPlan(cfg: Config, sel: Selection): number {
+  process.stdout.write(`${formatPlan(planOf(cfg, sel))}\n`);
+  return 0;
+}

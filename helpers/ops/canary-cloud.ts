@@ -1,0 +1,100 @@
+import type { Clients } from "../clients/index.ts";
+import type { Config } from "../config/schema.ts";
+import { RUN_PROPERTY, siteOfName } from "../harness/naming.ts";
+import { notOursReasons, regionalClients } from "./leftovers.ts";
+import {
+  CANARY_KINDS,
+  CANARY_PROPERTY,
+  type CanaryKind,
+  type CanaryManifest,
+  canaryOf,
+  type ListedResource,
+  plantRunOf,
+} from "./canary.ts";
+import type { TrackedResource } from "../harness/resources.ts";
+
+/** A canary as the cloud lists it now. */
+export interface CloudCanary extends ListedResource {
+  kind: CanaryKind;
+  setId: string;
+}
+
+/**
+ * Every resource in Nova, Cinder and Glance that carries a canary mark (of any set, or of setId): images by their
+ * properties, the others by their metadata; Nova and Cinder are asked in every region a site is in.
+ */
+export async function listCanaries(c: Clients, cfg: Config, setId?: string): Promise<CloudCanary[]> {
+  const { regions } = await regionalClients(cfg, c);
+  const everywhere = [c, ...regions];
+  const union = async <T extends { id: string }>(list: (x: Clients) => Promise<T[]>): Promise<T[]> => {
+    const seen = new Map<string, T>();
+    for (const l of await Promise.all(everywhere.map(list))) for (const r of l) if (!seen.has(r.id)) seen.set(r.id, r);
+    return [...seen.values()];
+  };
+  const [servers, backups, snapshots, volumes, images] = await Promise.all([
+    union((x) => x.compute.listServers()),
+    union((x) => x.volume.listBackups()),
+    union((x) => x.volume.listSnapshots()),
+    union((x) => x.volume.listVolumes()),
+    c.image.listImages(),
+  ]);
+  const prefix = cfg.naming.prefix;
+  const out: CloudCanary[] = [];
+  const add = (r: { id: string; name?: string | null; created_at?: unknown; created?: unknown }, metadata: Record<string, unknown>) => {
+    const mark = canaryOf(metadata);
+    if (!mark || (setId && mark.setId !== setId)) return;
+    const name = r.name ?? "";
+    out.push({
+      id: r.id,
+      name,
+      site: siteOfName(name, prefix) ?? "?",
+      createdAt: String(r.created_at ?? r.created ?? ""),
+      metadata,
+      kind: mark.kind,
+      setId: mark.setId,
+    });
+  };
+  const md = (r: object) => ((r as { metadata?: unknown }).metadata ?? {}) as Record<string, unknown>;
+  for (const r of [...servers, ...backups, ...snapshots, ...volumes]) add(r, md(r));
+  for (const i of images) add(i, i as Record<string, unknown>);
+  return out;
+}
+
+/** Why remove may not delete a canary of the set: the ownership proof of cleanup, and the set's own mark. */
+export function notACanaryOf(r: CloudCanary, setId: string, cfg: Config): string[] {
+  const runId = plantRunOf(setId);
+  const mark = r.metadata[RUN_PROPERTY];
+  const reasons = notOursReasons({ name: r.name, mark: { shown: true, value: mark } }, runId, {
+    prefix: cfg.naming.prefix,
+    sites: [cfg.central.name, ...cfg.edges.map((e) => e.name)],
+    journaled: false,
+  });
+  if (r.metadata[CANARY_PROPERTY] !== setId) reasons.push(`its ${CANARY_PROPERTY} mark is not ${setId}`);
+  return reasons;
+}
+
+const TRACKED_KIND: Record<CanaryKind, TrackedResource["kind"]> = {
+  image: "image",
+  volume: "volume",
+  snapshot: "snapshot",
+  "snapshot-volume": "volume",
+  backup: "backup",
+  "server-volume": "volume",
+  server: "server",
+};
+
+/**
+ * What remove deletes, last planted first: the manifest's canaries and any other canary of the set the cloud holds
+ * (a plant that never wrote its manifest), in the reverse of the plant order (servers first, images last).
+ */
+export function removalOrder(manifest: CanaryManifest | undefined, found: CloudCanary[]): (TrackedResource & { canary: CanaryKind })[] {
+  const all = new Map<string, { kind: CanaryKind; id: string; name: string; site: string; order: number }>();
+  let n = 0;
+  for (const s of manifest?.sites ?? [])
+    for (const c of s.canaries) all.set(c.id, { kind: c.kind, id: c.id, name: c.name, site: s.site, order: n++ });
+  for (const r of [...found].sort((a, b) => a.createdAt.localeCompare(b.createdAt)))
+    if (!all.has(r.id)) all.set(r.id, { kind: r.kind, id: r.id, name: r.name, site: r.site, order: n++ });
+  return [...all.values()]
+    .sort((a, b) => CANARY_KINDS.indexOf(b.kind) - CANARY_KINDS.indexOf(a.kind) || b.order - a.order)
+    .map((r) => ({ kind: TRACKED_KIND[r.kind], id: r.id, name: r.name, site: r.site, canary: r.kind }));
+}
