@@ -26,11 +26,22 @@ describe("the field profile: shared client.openstack, Ceph over ssh with sudo, s
   test("dcn-verify run --tier disruptive passes every site, with the rbd evidence read over ssh and client.openstack judged right", async () => {
     const log = join(paths().root, "sshd", "field", "sshd.log");
     const before = acceptedConnections(log);
-    const run = await runHarness(["--tier", "disruptive"]);
+    const edges = lab().edges.length;
+    // NOTE: with one edge, copy-image to all stores (ms-11) has nothing to copy: that test alone may stay not verified.
+    const run = await runHarness(["--tier", "disruptive", ...(edges === 1 ? ["--allow-not-verified"] : [])]);
     expect(run.exitCode, run.output).toBe(0);
     for (const s of run.summary.sites) {
       expect(s.status, `${s.site}: ${JSON.stringify(s.tests.filter((t) => t.status !== "passed"))}`).toBe("passed");
       expect(testOf(run, s.site, "conf-4-ceph-caps").status).toBe("passed");
+      const open = s.tests.filter((t) => t.status !== "passed" || t.notVerified?.length);
+      expect(
+        open.map((t) => `${t.id}: ${t.notVerified?.join("; ")}`),
+        s.site,
+      ).toEqual(
+        edges === 1 && s.site === "central"
+          ? [expect.stringMatching(/^ms-11-copy-all-stores: image \S+ is already in every store \(central, \S+\): with 1 edge\(s\)/)]
+          : [],
+      );
     }
     const edge = lab().edges.at(-1)!.name;
     expect(run.output).toContain(`[${edge}] ✔ run rbd -p cinder-volumes ls -l on ${edge}'s cluster`);
