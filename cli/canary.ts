@@ -170,6 +170,12 @@ async function verify(cfg: Config, configPath: string, a: Args, reportsRoot: str
   if (unknown.length) throw new ConfigError(`the manifest's sites ${unknown.join(", ")} are not in ${configPath}`, []);
   const asked = a.sites ? selectSites(cfg, a.sites) : undefined;
   const edges = manifest.sites.map((s) => s.site).filter((s) => !asked || asked.includes(s));
+  if (!edges.length)
+    throw new ConfigError(
+      `--sites: no canary of ${manifest.setId} is there (its sites: ${manifest.sites.map((s) => s.site).join(", ")})`,
+      [],
+    );
+  sameCloud(manifest, cloudOf(await openSiteClients(cfg, cfg.central)));
   const { tier, notice } = selectTier(a.tier ?? "read-only", cfg.production, Boolean(a["allow-writes"]));
   if (notice) say(notice);
   const sel: Selection = {
@@ -194,6 +200,7 @@ async function remove(cfg: Config, a: Args, say: (l: string) => void): Promise<n
   const c = await openSiteClients(cfg, cfg.central);
   const { manifest } = await manifestOf(cfg, a, async () => c, say);
   const setId = manifest?.setId ?? a.set!;
+  if (manifest) sameCloud(manifest, cloudOf(c));
   const found = await listCanaries(c, cfg, setId);
   const byId = new Map<string, CloudCanary>(found.map((r) => [r.id, r]));
   const order = removalOrder(manifest, found);
@@ -222,6 +229,15 @@ async function remove(cfg: Config, a: Args, say: (l: string) => void): Promise<n
       (rbd.found.length ? `, ${rbd.found.length} rbd images left in the clusters` : ""),
   );
   return done.failed.length || refused.length || rbd.found.length ? 1 : 0;
+}
+
+/** A manifest is verified or removed only against the cloud it was planted in (Keystone URL and region). */
+function sameCloud(m: CanaryManifest, now: CanaryManifest["cloud"]): void {
+  if (m.cloud.authUrl !== now.authUrl || m.cloud.region !== now.region)
+    throw new ConfigError(
+      `the manifest of ${m.setId} is of cloud ${m.cloud.authUrl} region ${m.cloud.region || "-"}, the config's is ${now.authUrl} region ${now.region || "-"}`,
+      [],
+    );
 }
 
 function printPlan(cfg: Config, sel: Selection): number {
