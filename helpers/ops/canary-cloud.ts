@@ -1,7 +1,7 @@
 import type { Clients } from "../clients/index.ts";
 import type { Config } from "../config/schema.ts";
 import { RUN_PROPERTY, siteOfName } from "../harness/naming.ts";
-import { notOursReasons, regionalClients } from "./leftovers.ts";
+import { listEverything, notOursReasons, regionalClients } from "./leftovers.ts";
 import {
   CANARY_KINDS,
   CANARY_PROPERTY,
@@ -25,19 +25,7 @@ export interface CloudCanary extends ListedResource {
  */
 export async function listCanaries(c: Clients, cfg: Config, setId?: string): Promise<CloudCanary[]> {
   const { regions } = await regionalClients(cfg, c);
-  const everywhere = [c, ...regions];
-  const union = async <T extends { id: string }>(list: (x: Clients) => Promise<T[]>): Promise<T[]> => {
-    const seen = new Map<string, T>();
-    for (const l of await Promise.all(everywhere.map(list))) for (const r of l) if (!seen.has(r.id)) seen.set(r.id, r);
-    return [...seen.values()];
-  };
-  const [servers, backups, snapshots, volumes, images] = await Promise.all([
-    union((x) => x.compute.listServers()),
-    union((x) => x.volume.listBackups()),
-    union((x) => x.volume.listSnapshots()),
-    union((x) => x.volume.listVolumes()),
-    c.image.listImages(),
-  ]);
+  const { servers, backups, snapshots, volumes, images } = await listEverything(c, regions);
   const prefix = cfg.naming.prefix;
   const out: CloudCanary[] = [];
   const add = (r: { id: string; name?: string | null; created_at?: unknown; created?: unknown }, metadata: Record<string, unknown>) => {

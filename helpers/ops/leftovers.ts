@@ -76,6 +76,24 @@ export async function regionalClients(
   return { regions: [...byRegion.values()], clientsOf: (r) => bySite.get(r.site) ?? central };
 }
 
+/** Every server, backup, snapshot, volume and image: Nova and Cinder asked in every region a site is in, Glance once (central's). */
+export async function listEverything(c: Clients, regions: readonly Clients[]) {
+  const everywhere = [c, ...regions];
+  const union = async <T extends { id: string }>(list: (x: Clients) => Promise<T[]>): Promise<T[]> => {
+    const seen = new Map<string, T>();
+    for (const l of await Promise.all(everywhere.map(list))) for (const r of l) if (!seen.has(r.id)) seen.set(r.id, r);
+    return [...seen.values()];
+  };
+  const [servers, backups, snapshots, volumes, images] = await Promise.all([
+    union((x) => x.compute.listServers()),
+    union((x) => x.volume.listBackups()),
+    union((x) => x.volume.listSnapshots()),
+    union((x) => x.volume.listVolumes()),
+    c.image.listImages(),
+  ]);
+  return { servers, backups, snapshots, volumes, images };
+}
+
 /**
  * What earlier runs left in Nova, Cinder and Glance: what the journals list (the first source) and
  * what carries a run id in its name. Only what also proves it is the run's (notOursReasons) is a
@@ -89,20 +107,7 @@ export async function findLeftovers(
   const prefix = cfg.naming.prefix;
   const sites = allSites(cfg).map((s) => s.name);
   const journal = which.journal ?? new Map<string, Leftover>();
-  // Nova and Cinder are asked in every region a site is in; Glance once, central's.
-  const everywhere = [c, ...(which.regions ?? [])];
-  const union = async <T extends { id: string }>(list: (x: Clients) => Promise<T[]>): Promise<T[]> => {
-    const seen = new Map<string, T>();
-    for (const l of await Promise.all(everywhere.map(list))) for (const r of l) if (!seen.has(r.id)) seen.set(r.id, r);
-    return [...seen.values()];
-  };
-  const [servers, backups, snapshots, volumes, images] = await Promise.all([
-    union((x) => x.compute.listServers()),
-    union((x) => x.volume.listBackups()),
-    union((x) => x.volume.listSnapshots()),
-    union((x) => x.volume.listVolumes()),
-    c.image.listImages(),
-  ]);
+  const { servers, backups, snapshots, volumes, images } = await listEverything(c, which.regions ?? []);
   const ours: Leftover[] = [];
   const notOurs: NotOurs[] = [];
   const add = (kind: ResourceKind, r: { id: string; name?: string | null }, mark: MarkSeen, metadata: Record<string, unknown> = {}) => {
