@@ -159,7 +159,8 @@ async function manifestOf(
 }
 
 async function verify(cfg: Config, configPath: string, a: Args, reportsRoot: string, say: (l: string) => void): Promise<number> {
-  const { manifest, rebuilt } = await manifestOf(cfg, a, () => openSiteClients(cfg, cfg.central), say);
+  const c = await openSiteClients(cfg, cfg.central);
+  const { manifest, rebuilt } = await manifestOf(cfg, a, async () => c, say);
   if (!manifest) throw new Error(`no canary of set ${a.set} is in the cloud: nothing to verify`);
   if (a["write-manifest"]) {
     writeManifest(a["write-manifest"], manifest);
@@ -175,7 +176,7 @@ async function verify(cfg: Config, configPath: string, a: Args, reportsRoot: str
       `--sites: no canary of ${manifest.setId} is there (its sites: ${manifest.sites.map((s) => s.site).join(", ")})`,
       [],
     );
-  sameCloud(manifest, cloudOf(await openSiteClients(cfg, cfg.central)));
+  sameCloud(manifest, cloudOf(c));
   const { tier, notice } = selectTier(a.tier ?? "read-only", cfg.production, Boolean(a["allow-writes"]));
   if (notice) say(notice);
   const sel: Selection = {
