@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "lab": {
-      if (!existsSync(new URL("../lab/cli.ts", import.meta.url))) {
+      if (!existsSync(join(PACKAGE_ROOT, "lab", "cli.ts"))) {
         process.stderr.write("dcn-verify lab: the embedded lab comes with a checkout of dcn-verify, not with the installed package\n");
         return 2;
       }

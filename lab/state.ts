@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 import { registerSecret } from "../helpers/core/redact.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const REPO_ROOT = PACKAGE_ROOT;
 
 export function labDir(): string {
   return resolve(process.env.DCN_LAB_DIR ?? join(REPO_ROOT, ".lab"));

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,4 +33,15 @@ export function dependencyBin(pkg: string, command = pkg): string {
 /** A dependency's module (`pkg/sub` as its exports map has it) as an absolute path, resolved from this package. */
 export function dependencyModule(specifier: string): string {
   return requireHere.resolve(specifier);
+}
+
+/** dcn-verify's folder in the user's cache (where bin/dcn-verify.mjs keeps the CLI's bundle), made if missing; undefined where it cannot be. */
+export function userCacheDir(sub: string): string | undefined {
+  const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "dcn-verify", sub);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  } catch {
+    return undefined;
+  }
 }
