@@ -2,6 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { stringify } from "yaml";
+import { type BackendPool, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { settleAll } from "../helpers/core/concurrency.ts";
 import {
   SHARED_CLIENT,
@@ -18,10 +19,12 @@ import {
   setPoolsRenamed,
   thawMon,
   thawOsd,
+  RENAMED_POOLS,
 } from "./ceph.ts";
 import {
   cinderVolumeName,
   computeName,
+  foreignCluster,
   discoverHosts,
   ensureCinder,
   ensureGlance,
@@ -581,6 +584,7 @@ export async function fault(site: string, kind: string): Promise<void> {
       await stopProcess(state, cinderVolumeName(site));
       await startCinderVolume(state, site);
       await waitForStatus(state, (s) => check(s).backend, 90000);
+      await backendReportsCluster(state, admin, site, site, RENAMED_POOLS.volumes);
       return;
     case "volume-down":
       await stopProcess(state, cinderVolumeName(site));
@@ -596,6 +600,7 @@ export async function fault(site: string, kind: string): Promise<void> {
       await stopProcess(state, cinderVolumeName(site));
       await startCinderVolume(state, site);
       await waitForStatus(state, (s) => check(s).backend, 90000);
+      await backendReportsCluster(state, admin, site, foreignCluster(site));
       return;
     case "glance-store-foreign":
       await ensureGlance(state, secrets, sites, glanceOptions(state), true);
@@ -664,6 +669,27 @@ async function backendIn(admin: LabAdmin, site: string, zone: string): Promise<b
   );
 }
 
+/**
+ * Waits until Cinder's scheduler lists the site's backend pool on the cluster's fsid (the driver's location_info).
+ * NOTE: a restarted cinder-volume reports its pool's capabilities some seconds after its service shows up; until then
+ * the scheduler still lists the cluster it wrote to before.
+ */
+async function backendReportsCluster(state: LabState, admin: LabAdmin, site: string, cluster: string, pool?: string): Promise<void> {
+  const fsid = state.ceph[cluster]!.fsid;
+  await waitUntil(
+    cinderVolumeName(site),
+    `Cinder's pool of cinder@${site} on ${pool ? `pool ${pool} of ` : ""}${cluster}'s cluster (fsid ${fsid})`,
+    async () => {
+      const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/scheduler-stats/get_pools?detail=true`);
+      return (r.pools as BackendPool[]).some((p) => {
+        const t = p.name.startsWith(`cinder@${site}#`) ? rbdBackendTarget(p) : undefined;
+        return t?.fsid === fsid && (!pool || t.pool === pool);
+      });
+    },
+    90000,
+  );
+}
+
 /** The admin project's quota of volumes of the site's volume type (-1: unlimited). */
 async function setTypeQuota(admin: LabAdmin, site: string, volumes: number): Promise<void> {
   const cinder = await admin.endpoint("volumev3");
@@ -724,6 +750,7 @@ export async function heal(site?: string): Promise<LabStatus> {
         await setPoolsRenamed(f.site, false);
         await stopProcess(state, cinderVolumeName(f.site));
         await startCinderVolume(state, f.site);
+        await backendReportsCluster(state, admin, f.site, f.site, "volumes");
         glanceRestart = true;
         break;
       case "volume-down":
@@ -738,6 +765,7 @@ export async function heal(site?: string): Promise<LabStatus> {
       case "cinder-foreign":
         await stopProcess(state, cinderVolumeName(f.site));
         await startCinderVolume(state, f.site);
+        await backendReportsCluster(state, admin, f.site, f.site);
         break;
       case "glance-store-foreign":
         glanceRestart = true;
