@@ -7,11 +7,17 @@ import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
 const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--shard I/N] [--json]
+       dcn-verify plan canary plant|verify|remove [the canary command's options]
   A dry run: per site, the tests 'dcn-verify run' would run with the same options, their tier, and what they
   would create. With --shard, the sites of that shard only. It authenticates to check the credentials and calls
-  nothing else.`;
+  nothing else. 'plan canary' is 'dcn-verify canary ... --plan': what plant and verify would run and create, and
+  the canaries remove would delete (it lists them), changing nothing.`;
 
 export async function planCommand(argv: string[]): Promise<number> {
+  if (argv[0] === "canary") {
+    const { canaryCommand } = await import("./canary.ts");
+    return canaryCommand([...argv.slice(1), "--plan"]);
+  }
   const parsed = parseCommand(argv, { ...SELECTION_OPTIONS, json: { type: "boolean" }, shard: { type: "string" } }, USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;

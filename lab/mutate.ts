@@ -12,8 +12,10 @@ import { loadOrCreateSecrets, readState } from "./state.ts";
  *   unprotect <pool>/<image>@<snap>     a snapshot without clones loses its protection
  *   write-byte <pool>/<image> [offset]  one byte of the image's data inverted (default offset 0)
  *   delete-from-store <image id>        Glance deletes the image's copy in the site's store only
+ *   remove <pool>/<image>               the image and its snapshots gone from the cluster behind the API's back (a
+ *                                       backup's data: the backup is still listed but no longer restores)
  */
-export const MUTATIONS = ["flatten", "unprotect", "write-byte", "delete-from-store"] as const;
+export const MUTATIONS = ["flatten", "unprotect", "write-byte", "delete-from-store", "remove"] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 const SPEC = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/;
@@ -89,6 +91,23 @@ export async function mutate(site: string, action: string, target: string | unde
         throw new LabError(`write-byte ${pool}/${image} at ${site}: ${r.stderr.trim().split("\n").at(-1)}`, `ceph-${site}`);
       const [was, now] = r.stdout.trim().split(" ");
       return `${pool}/${image} at ${site}: the byte at offset ${offset} was ${was}, is ${now}`;
+    }
+    case "remove": {
+      const [, pool, image] = spec(SPEC, target, "<pool>/<image>");
+      const snaps = JSON.parse(await rbd(site, "snap", "ls", "--format", "json", `${pool}/${image}`)) as {
+        name: string;
+        protected: string;
+      }[];
+      const kept = snaps.filter((x) => x.protected === "true");
+      if (kept.length)
+        throw new LabError(
+          `${pool}/${image} at ${site} has protected snapshots (${kept.map((x) => x.name).join(", ")}): Ceph refuses to remove it`,
+        );
+      if (snaps.length) await rbd(site, "snap", "purge", `${pool}/${image}`);
+      await rbd(site, "rm", "--no-progress", `${pool}/${image}`);
+      if ((await rbd(site, "ls", pool!)).split("\n").includes(image!))
+        throw new LabError(`${pool}/${image} at ${site} is still listed after rbd rm`);
+      return `${pool}/${image} at ${site} removed with its ${snaps.length} snapshot(s)`;
     }
     case "delete-from-store": {
       if (!target || !/^[0-9a-f-]{36}$/.test(target)) throw new LabError(`expected an image id, got '${target ?? ""}'`);

@@ -5,6 +5,7 @@ import { defect } from "../helpers/checks/evidence.ts";
 import { copyImage } from "../helpers/checks/images.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { sitePools } from "../helpers/config/pools.ts";
+import { WaitError } from "../helpers/core/wait.ts";
 import { ProductDefect } from "../helpers/harness/failure-kind.ts";
 import { siteSuite } from "../helpers/harness/suite.ts";
 import { attachJson, notVerified, step } from "../helpers/harness/steps.ts";
@@ -62,8 +63,12 @@ describe.sequential(`canaries at ${site}`, () => {
     const target = await step(`create a volume of ${b.size ?? c.config.volume.sizeGiB} GiB to restore into`, () =>
       c.create.volume("canary-restore", { size: b.size ?? c.config.volume.sizeGiB }),
     );
-    await step(`restore the canary backup into ${target.id}`, () => c.clients.volume.restoreBackup(backup.id, target.id));
-    await c.create.volumeStatus(target.id, "available");
+    await step(`restore the canary backup ${backup.id} into ${target.id}`, () => c.clients.volume.restoreBackup(backup.id, target.id));
+    await c.create.volumeStatus(target.id, "available").catch((e: unknown) => {
+      if (e instanceof WaitError && e.kind === "terminal")
+        defect(c, `the canary backup ${backup.id} no longer restores: ${e.message.replace(/^\[[^\]]+\] /, "")}`);
+      throw e;
+    });
     const now = await readCanary(c, { kind: "volume", id: target.id }, [fact]);
     await step(`the restored volume's ${fact} is the canary's`, async () => {
       await attachJson("restored data", { planted: backup.facts[fact], found: now?.facts[fact], unread: now?.unread });
@@ -103,7 +108,7 @@ describe.sequential(`canaries at ${site}`, () => {
       if (got !== want)
         defect(
           c,
-          `[${site}] a new volume ${v.id} from the canary image ${image.id} ` +
+          `a new volume ${v.id} from the canary image ${image.id} ` +
             (got
               ? `has parent ${got}, not ${want}`
               : `is a full copy, not a copy-on-write clone of ${want}: Glance no longer shows Cinder the image's location`),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -20,6 +20,7 @@ const reports = join(dir, "reports");
 let manifest: CanaryManifest;
 let before: Set<string>;
 let c: Clients;
+let verifiedRunId: string;
 
 const canary = (site: string, kind: Canary["kind"]) => manifest.sites.find((s) => s.site === site)!.canaries.find((x) => x.kind === kind)!;
 const summary = () => JSON.parse(readFileSync(join(reports, "latest", "summary.json"), "utf8")) as RunSummary;
@@ -49,6 +50,11 @@ beforeAll(async () => {
 
 describe("storage canaries across an upgrade", () => {
   test("plant records seven canaries at the edge, each read back with its stores, clusters, rbd parents and data", async () => {
+    const plan = await cli(["plan", "canary", "plant", "--manifest", manifestPath, "--sites", "dcn0"]);
+    expect(plan.exitCode, plan.all).toBe(0);
+    expect(plan.stdout).toMatch(/^dcn0: 5 of 5 tests$/m);
+    expect(plan.stdout).toMatch(/^ {2}canary-plant-server\s+standard\s+creates: canary server booted from a volume/m);
+    expect(await everything()).toEqual(before);
     const r = await cli(["canary", "plant", "--manifest", manifestPath, "--sites", "dcn0", "--reports", reports, "--no-html"]);
     expect(r.exitCode, r.all).toBe(0);
     manifest = readManifest(manifestPath);
@@ -98,6 +104,7 @@ describe("storage canaries across an upgrade", () => {
     const again = readManifest(rebuilt);
     expect(again.sites).toEqual(manifest.sites);
     const s = summary();
+    verifiedRunId = s.runId;
     for (const site of ["dcn0"])
       for (const id of [
         "canary-image",
@@ -114,7 +121,7 @@ describe("storage canaries across an upgrade", () => {
     expect(image.stores.sort()).toEqual(["central", "dcn0"]);
   });
 
-  test("Glance without locations, a flattened clone, an image gone from an edge store, an unprotected snapshot and a changed byte: each named", async () => {
+  test("Glance without locations, a flattened clone, an image gone from an edge store, an unprotected snapshot, a changed byte and a backup's data gone: each named", async () => {
     const vol = (kind: Canary["kind"]) => `volumes/volume-${canary("dcn0", kind).id}`;
     const image = canary("dcn0", "image");
     // The image's clones at dcn0 flattened, then the image deleted from dcn0's store; its snapshot at central
@@ -124,9 +131,20 @@ describe("storage canaries across an upgrade", () => {
     await mutate("dcn0", "delete-from-store", image.id);
     await mutate("central", "unprotect", `images/${image.id}@snap`);
     await mutate("dcn0", "write-byte", vol("snapshot-volume"), "--offset", "4096");
-    // Glance restarted without exposing locations, as an upgrade that drops show_multiple_locations would.
+    // The backup's data removed from the backups pool behind Cinder's back (the lab keeps every site's backups in
+    // central's cluster, where any backup service restores them).
+    const cfg = await loadConfig(paths().config);
+    const probe = createCephProbe(cfg.central);
+    const backupData = [...new Set((await probe.rbdList("backups")).map((e) => e.image))].filter((n) =>
+      n.includes(canary("dcn0", "volume").id),
+    );
+    await probe.close();
+    expect(backupData).toHaveLength(1);
+    await mutate("central", "remove", `backups/${backupData[0]}`);
+    // Glance restarted without exposing locations, as an upgrade that drops show_multiple_locations would. At the
+    // standard tier, so that the backup is restored and new work on the old canaries is tried too.
     const r = await withFault("central", "no-locations", () =>
-      cli(["canary", "verify", "--manifest", manifestPath, "--reports", reports, "--no-html"]),
+      cli(["canary", "verify", "--manifest", manifestPath, "--tier", "standard", "--reports", reports, "--no-html"]),
     );
     expect(r.exitCode, r.all).toBe(1);
     const s = summary();
@@ -144,10 +162,39 @@ describe("storage canaries across an upgrade", () => {
     expect(failure("canary-volumes")).toMatch(
       new RegExp(`snapshot-volume ${canary("dcn0", "snapshot-volume").id}: sha512 of first \\d+ bytes was [0-9a-f]{128}, is [0-9a-f]{128}`),
     );
+    expect(failure("canary-backup-restore")).toMatch(
+      new RegExp(`^\\[dcn0\\] the canary backup ${canary("dcn0", "backup").id} no longer restores: .*error_restoring`, "s"),
+    );
+    expect(failure("canary-new-clone")).toMatch(
+      new RegExp(
+        `^\\[dcn0\\] a new volume \\S+ from the canary image ${image.id} is a full copy, not a copy-on-write clone of images/${image.id}@snap`,
+      ),
+    );
     expect(testOf(s, "dcn0", "canary-server").status).toBe("passed");
+    expect(testOf(s, "dcn0", "canary-copy").status).toBe("passed");
+    // The site's report shows each canary as planted beside what verify found.
+    const results = join(reports, s.runId, "dcn0", "allure-results");
+    const shown = readdirSync(results)
+      .filter((f) => f.endsWith("-attachment.json"))
+      .map((f) => readFileSync(join(results, f), "utf8"));
+    expect(
+      shown.some((a) => a.includes(`"rbd parent": "images/${image.id}@snap"`) && a.includes('"rbd parent": "none (not a clone)"')),
+      "an attachment with the volume's parent as planted and as found",
+    ).toBe(true);
+    // diff of the two verifies names what the upgrade broke, per canary test.
+    const d = await cli(["diff", verifiedRunId, s.runId, "--reports", reports]);
+    expect(d.exitCode, d.all).toBe(1);
+    for (const id of ["canary-image", "canary-volumes", "canary-backup-restore", "canary-new-clone"])
+      expect(d.stdout, id).toMatch(new RegExp(`dcn0.*${id}.*passed.*failed`));
   });
 
   test("remove deletes the set's canaries, last planted first, and leaves nothing of them and nothing else changed", async () => {
+    const plan = await cli(["plan", "canary", "remove", "--manifest", manifestPath]);
+    expect(plan.exitCode, plan.all).toBe(0);
+    expect(plan.stdout.match(/^would delete /gm)).toHaveLength(7);
+    expect(plan.stdout.split("\n")[0]).toMatch(/^would delete server /);
+    const planted = new Set([...before, ...manifest.sites.flatMap((x) => x.canaries.map((k) => k.id))]);
+    expect(await everything()).toEqual(planted);
     const r = await cli(["canary", "remove", "--manifest", manifestPath]);
     expect(r.exitCode, r.all).toBe(0);
     expect(r.all).toMatch(/set canary-\S+: 7 deleted, 0 would not delete, 0 refused, 0 already gone/);
