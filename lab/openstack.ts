@@ -388,7 +388,7 @@ export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions =
   return `[DEFAULT]
 bind_host = 127.0.0.1
 bind_port = ${PORTS.glance}
-# NOTE: workers is stock (one process per CPU, at most 8), as in the field: two edges' uploads are served side by side.
+workers = 0
 use_stderr = true
 enabled_backends = ${stores.map((x) => `${x}:rbd`).join(", ")}
 enabled_import_methods = [glance-direct,web-download,copy-image]

@@ -7,17 +7,8 @@ node bin/dcn-verify.mjs lab packages --tests
 lab_log=$(mktemp)
 node bin/dcn-verify.mjs lab up >"$lab_log" 2>&1 &
 lab=$!
-# The static checks and the unit tests run side by side (each is mostly one core; the lab leaves about one free).
 early=0
-checks=()
-tsc --noEmit -p . &
-checks+=($!)
-prettier --check . &
-checks+=($!)
-eslint . &
-checks+=($!)
-vitest run --project unit || early=$?
-for c in "${checks[@]}"; do wait "$c" || early=$?; done
+{ tsc --noEmit -p . && prettier --check . && eslint . && vitest run --project unit; } || early=$?
 lab_rc=0
 wait "$lab" || lab_rc=$?
 cat "$lab_log"

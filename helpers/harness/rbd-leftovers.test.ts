@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, test, vi } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
 import { validConfig } from "../config/testing.ts";
 import { idsInRbdName, matchRbdLeftovers, scanRbdLeftovers } from "./rbd-leftovers.ts";
@@ -9,20 +9,18 @@ const VOL = "7d1e2f3a-2222-4b5c-8d9e-0123456789ab";
 const SNAP = "9a8b7c6d-3333-4e5f-a1b2-0123456789ab";
 const BAK = "5e6f7a8b-4444-4c3d-b2a1-0123456789ab";
 
-const pools = vi.hoisted(() => ({ lists: [] as Record<string, { image: string; snapshot?: string }[]>[], calls: 0 }));
-vi.mock("../ceph/probe.ts", async (original) => ({
-  ...(await original<typeof import("../ceph/probe.ts")>()),
-  createCephProbe: (site: { name: string }) => ({
-    rbdList: async (pool: string) => {
-      pools.calls++;
-      const now = pools.lists[Math.min(pools.calls - 1, pools.lists.length - 1)]!;
-      if (site.name !== "dcn0") return [];
-      if (!(pool in now)) throw new Error(`rbd: error opening pool '${pool}': (2) No such file or directory`);
-      return now[pool]!.map((e) => ({ ...e, size: 1, format: 2 }));
-    },
-    close: async () => undefined,
-  }),
-}));
+const pools = { lists: [] as Record<string, { image: string; snapshot?: string }[]>[], calls: 0 };
+/** dcn0's pools as the scans find them, one listing per call (the last one repeats); the other sites' are empty. */
+const probeOf = (site: { name: string }) => ({
+  rbdList: async (pool: string) => {
+    pools.calls++;
+    const now = pools.lists[Math.min(pools.calls - 1, pools.lists.length - 1)]!;
+    if (site.name !== "dcn0") return [];
+    if (!(pool in now)) throw new Error(`rbd: error opening pool '${pool}': (2) No such file or directory`);
+    return now[pool]!.map((e) => ({ ...e, size: 1, format: 2 }));
+  },
+  close: async () => undefined,
+});
 
 const res = (kind: TrackedResource["kind"], id: string): TrackedResource => ({ kind, id, name: `dcnv-x-dcn0-${kind}`, site: "dcn0" });
 
@@ -66,14 +64,14 @@ describe("the look after the sweep", () => {
     const orphan = { images: [{ image: IMG }], volumes: [{ image: `volume-${VOL}` }] };
     const settled = { images: [{ image: IMG }], volumes: [] };
     pools.lists = [orphan, orphan, orphan, settled, settled, settled];
-    const scan = await scanRbdLeftovers(cfg, [res("image", IMG), res("volume", VOL)], { wait });
+    const scan = await scanRbdLeftovers(cfg, [res("image", IMG), res("volume", VOL)], { wait, probeOf });
     expect(scan.found.map((f) => `${f.pool}/${f.image}`)).toEqual([`images/${IMG}`]);
     expect(scan.notChecked).toEqual([]);
   });
 
   test("an images-pool orphan alone is reported at once, without waiting", async () => {
     pools.lists = [{ images: [{ image: IMG }], volumes: [], backups: [] }];
-    const scan = await scanRbdLeftovers(cfg, [res("image", IMG)], { wait });
+    const scan = await scanRbdLeftovers(cfg, [res("image", IMG)], { wait, probeOf });
     expect(scan.found).toHaveLength(1);
     expect(pools.calls).toBe(9);
   });
@@ -82,7 +80,7 @@ describe("the look after the sweep", () => {
     pools.lists = [{ images: [], volumes: [{ image: `volume-${VOL}` }], backups: [] }];
     const log: string[] = [];
     const started = Date.now();
-    const scan = await scanRbdLeftovers(cfg, [res("volume", VOL)], { wait, log: (l) => log.push(l) });
+    const scan = await scanRbdLeftovers(cfg, [res("volume", VOL)], { wait, log: (l) => log.push(l), probeOf });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(scan.found.map((f) => f.image)).toEqual([`volume-${VOL}`]);
     expect(log.join("\n")).toMatch(
@@ -96,7 +94,7 @@ describe("the look after the sweep", () => {
       central: { ...validConfig().central, ceph: { cluster: "central", transport: { kind: "none", reason: "external Ceph" } } },
     });
     pools.lists = [{ images: [], volumes: [], backups: [] }];
-    const scan = await scanRbdLeftovers(none, [res("image", IMG)]);
+    const scan = await scanRbdLeftovers(none, [res("image", IMG)], { probeOf });
     expect(scan.notChecked).toEqual(["central: not looked at: no Ceph access (ceph.transport.kind none: external Ceph)"]);
     expect(pools.calls).toBe(6);
   });
@@ -106,14 +104,14 @@ describe("the look after the sweep", () => {
     const dcn0 = { ...base.edges[0]!, ceph: { ...base.edges[0]!.ceph, pools: { images: "glance-images", backups: false } } };
     const own = configSchema.parse({ ...base, edges: [dcn0, base.edges[1]], timeouts: cfg.timeouts });
     pools.lists = [{ "glance-images": [{ image: IMG }], volumes: [] }];
-    const scan = await scanRbdLeftovers(own, [res("image", IMG)], { wait });
+    const scan = await scanRbdLeftovers(own, [res("image", IMG)], { wait, probeOf });
     expect(scan.found.map((f) => `${f.site}:${f.pool}/${f.image}`)).toEqual([`dcn0:glance-images/${IMG}`]);
     expect(scan.notChecked).toEqual([]);
     expect(pools.calls).toBe(8);
   });
 
   test("nothing deleted: no probe is asked", async () => {
-    expect(await scanRbdLeftovers(cfg, [])).toEqual({ found: [], notChecked: [] });
+    expect(await scanRbdLeftovers(cfg, [], { probeOf })).toEqual({ found: [], notChecked: [] });
     expect(pools.calls).toBe(0);
   });
 });

@@ -98,7 +98,13 @@ const MISSING_POOL = /No such file or directory|error opening pool|does not exis
 export async function scanRbdLeftovers(
   cfg: Config,
   deleted: readonly TrackedResource[],
-  o: { wait?: WaitTiming; log?: (line: string) => void; unreachable?: Record<string, string> } = {},
+  o: {
+    wait?: WaitTiming;
+    log?: (line: string) => void;
+    unreachable?: Record<string, string>;
+    /** How a site's cluster is reached; the site's configured transport unless given (the unit tests give one). */
+    probeOf?: (site: Site) => Pick<CephProbe, "rbdList" | "close">;
+  } = {},
 ): Promise<RbdScan> {
   if (deleted.length === 0) return { found: [], notChecked: [] };
   const unread = {
@@ -115,12 +121,16 @@ export async function scanRbdLeftovers(
       ...(p.backups ? [{ role: "backups" as const, pool: p.backups }] : []),
     ];
   };
-  const probes: { site: { name: string; cluster: string }; pools: { role: PoolRole; pool: string }[]; probe: CephProbe }[] = allSites(cfg)
+  const probes: {
+    site: { name: string; cluster: string };
+    pools: { role: PoolRole; pool: string }[];
+    probe: Pick<CephProbe, "rbdList" | "close">;
+  }[] = allSites(cfg)
     .filter((s) => !unread[s.name])
     .map((s) => ({
       site: { name: s.name, cluster: s.ceph.cluster },
       pools: poolsOf(s),
-      probe: createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
+      probe: o.probeOf ? o.probeOf(s) : createCephProbe(s, { timeoutMs: cfg.timeouts.request * 1000 }),
     }));
   const scanOnce = async (): Promise<RbdScan> => {
     const out: RbdScan = { found: [], notChecked: [...skipped] };
