@@ -7,8 +7,9 @@ node bin/dcn-verify.mjs lab packages --tests
 lab_log=$(mktemp)
 node bin/dcn-verify.mjs lab up >"$lab_log" 2>&1 &
 lab=$!
+# NOTE: niced, so that lab up (the longer of the two, and the one e2e waits on) gets the cores when both want them.
 early=0
-{ tsc --noEmit -p . && prettier --check . && eslint . && vitest run --project unit; } || early=$?
+{ nice -n 10 tsc --noEmit -p . && nice -n 10 prettier --check . && nice -n 10 eslint . && nice -n 10 vitest run --project unit; } || early=$?
 lab_rc=0
 wait "$lab" || lab_rc=$?
 cat "$lab_log"

@@ -148,31 +148,34 @@ describe("dcn-verify run on the healthy lab", () => {
   });
 
   test("each site's Allure report opens in Chromium and shows that site's tests and their steps", async () => {
-    for (const s of run.summary.sites) {
-      const dir = join(run.runDir, s.site, "report");
-      const { server, url } = await serve(dir);
-      try {
-        const results = readdirSync(join(dir, "data", "test-results")).map((f) =>
-          JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")),
-        );
-        expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
-        const index = await renderedDom(`${url}/index.html`);
-        expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
-        // One sample of the results, the one with the most steps, at the first edge: each page is a Chromium start.
-        const stepsOf = (r: { steps?: { type?: string }[] }) => (r.steps ?? []).filter((x) => x.type === "step").length;
-        const sampled = s.site === run.summary.sites.find((x) => x.site !== "central")!.site ? 1 : 0;
-        for (const r of [...results].sort((a, b) => stepsOf(b) - stepsOf(a)).slice(0, sampled)) {
-          const dom = unescapeHtml(await renderedDom(`${url}/index.html#${r.id}`));
-          expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
-          for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4))
-            expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
-        }
-      } finally {
-        server.close();
-      }
-    }
+    // The sites' pages are rendered side by side: each is a Chromium start that waits on its page's scripts.
+    await Promise.all(run.summary.sites.map((s) => siteReportShows(s)));
   });
 });
+
+async function siteReportShows(s: (typeof run.summary.sites)[number]): Promise<void> {
+  const dir = join(run.runDir, s.site, "report");
+  const { server, url } = await serve(dir);
+  try {
+    const results = readdirSync(join(dir, "data", "test-results")).map((f) =>
+      JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")),
+    );
+    expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
+    const index = await renderedDom(`${url}/index.html`);
+    expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
+    // One sample of the results, the one with the most steps, at the first edge: each page is a Chromium start.
+    const stepsOf = (r: { steps?: { type?: string }[] }) => (r.steps ?? []).filter((x) => x.type === "step").length;
+    const sampled = s.site === run.summary.sites.find((x) => x.site !== "central")!.site ? 1 : 0;
+    for (const r of [...results].sort((a, b) => stepsOf(b) - stepsOf(a)).slice(0, sampled)) {
+      const dom = unescapeHtml(await renderedDom(`${url}/index.html#${r.id}`));
+      expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
+      for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4))
+        expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
+    }
+  } finally {
+    server.close();
+  }
+}
 
 describe("the fleet page", () => {
   test("opens in Chromium and shows every site and test of the run, each cell linking into its site's report", async () => {
