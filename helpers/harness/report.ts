@@ -1,7 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { execa } from "execa";
-import { dependencyBin } from "../core/package-root.ts";
+import { type ChildProcess, fork } from "node:child_process";
+import type { Socket } from "node:net";
+import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { redactText } from "../core/redact.ts";
 import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
 
@@ -73,27 +74,107 @@ export function allureCategories() {
   };
 }
 
+/** What `generate` is given for one report. */
+interface ReportJob {
+  id: number;
+  resultsDir: string;
+  configFile: string;
+  output: string;
+  name: string;
+}
+
 /**
- * Allure 3 builds the site's HTML report offline. Its history file lives beside the runs in the
- * reports folder, so each report shows the trend of the runs before it.
+ * Allure 3 builds each site's HTML report offline, in one child process for the run (allure-generator.mjs), one
+ * report after another. Its history file lives beside the runs in the reports folder, so each report shows the trend
+ * of the runs before it.
  */
-export async function generateReport(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {
-  const cli = dependencyBin("allure");
-  const rc = join(outDir, "..", "allurerc.json");
-  if (o.historyFile) mkdirSync(dirname(o.historyFile), { recursive: true });
-  writeFileSync(
-    rc,
-    JSON.stringify(
-      { name, output: outDir, ...(o.historyFile ? { historyPath: o.historyFile } : {}), categories: allureCategories() },
-      null,
-      2,
-    ),
-  );
-  const r = await execa(process.execPath, [cli, "generate", resultsDir, "-c", rc, "-o", outDir, "--name", name], {
-    reject: false,
-    timeout: 120000,
-    cwd: join(outDir, ".."),
-  });
-  if (r.exitCode !== 0)
-    throw new Error(`allure generate for ${name} failed: ${redactText((r.stderr || r.stdout).trim().split("\n").slice(-5).join("\n"))}`);
+export class ReportGenerator {
+  private child?: ChildProcess;
+  private readonly pending = new Map<number, { name: string; settle: (error?: string) => void }>();
+  private lastId = 0;
+  private output = "";
+
+  constructor(private readonly timeoutMs = 120000) {}
+
+  async generate(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {
+    const configFile = join(outDir, "..", "allurerc.json");
+    if (o.historyFile) mkdirSync(dirname(o.historyFile), { recursive: true });
+    writeFileSync(
+      configFile,
+      JSON.stringify(
+        { name, output: outDir, ...(o.historyFile ? { historyPath: o.historyFile } : {}), categories: allureCategories() },
+        null,
+        2,
+      ),
+    );
+    const job: ReportJob = { id: ++this.lastId, resultsDir, configFile, output: outDir, name };
+    const child = this.start();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.stop(`it had not written the report ${name} after ${this.timeoutMs / 1000} s`);
+      }, this.timeoutMs);
+      this.pending.set(job.id, {
+        name,
+        settle: (error) => {
+          clearTimeout(timer);
+          this.pending.delete(job.id);
+          if (error === undefined) resolve();
+          else reject(new Error(`allure generate for ${name} failed: ${redactText(error)}`));
+        },
+      });
+      child.send(job, (e) => {
+        if (e) this.pending.get(job.id)?.settle(e.message);
+      });
+    });
+  }
+
+  /** Lets the child exit once its reports are written, and waits for it (at most the report timeout). */
+  async close(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    if (child.connected) child.disconnect();
+    const timer = setTimeout(() => child.kill("SIGKILL"), this.timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private start(): ChildProcess {
+    if (this.child) return this.child;
+    const child = fork(join(PACKAGE_ROOT, "helpers", "harness", "allure-generator.mjs"), [], {
+      execArgv: [],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-4000);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    // NOTE: the child never holds the run open: while a report is being built, its timeout keeps the run waiting.
+    child.unref();
+    child.channel?.unref();
+    for (const s of [child.stdout, child.stderr]) (s as Socket | null)?.unref();
+    child.on("message", (m: { id: number; ok: boolean; error?: string }) =>
+      this.pending.get(m.id)?.settle(m.ok ? undefined : (m.error ?? "")),
+    );
+    child.on("exit", (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      const tail = this.output.trim().split("\n").slice(-5).join("\n");
+      for (const p of [...this.pending.values()])
+        p.settle(`the Allure process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ""}`);
+    });
+    child.on("error", (e) => {
+      for (const p of [...this.pending.values()]) p.settle(e.message);
+    });
+    this.child = child;
+    return child;
+  }
+
+  private stop(why: string): void {
+    const child = this.child;
+    this.child = undefined;
+    for (const p of [...this.pending.values()]) p.settle(`the Allure process was stopped: ${why}`);
+    child?.kill("SIGKILL");
+  }
 }

@@ -19,7 +19,7 @@ import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
 import { PerFileAllureReporter } from "./allure-per-file.ts";
-import { AllureResultsBySite, generateReport, writeEnvironment } from "./report.ts";
+import { AllureResultsBySite, ReportGenerator, writeEnvironment } from "./report.ts";
 import { writeFleetPage } from "./fleet.ts";
 import { junitXml } from "./junit.ts";
 import { checkReach, formatReach, type Reach } from "./reach.ts";
@@ -389,8 +389,9 @@ const REPORTS_IN_PARALLEL = 4;
  */
 class SiteReports {
   private readonly split: AllureResultsBySite;
+  private readonly generator = new ReportGenerator();
   private readonly begun = new Map<string, Promise<void>>();
-  // NOTE: each report is an Allure process of its own; a few at a time keeps a run of many sites in bounded memory.
+  // NOTE: the reports are built one at a time in one Allure process; a few sites at a time ask their Ceph version.
   private readonly gate = limiter(REPORTS_IN_PARALLEL);
 
   constructor(
@@ -417,6 +418,7 @@ class SiteReports {
   /** The reports of these sites (begun now if they were not), and reports/latest pointing at the run. */
   async finish(sites: string[]): Promise<void> {
     await settleAll(sites.map((s) => this.begin(s)));
+    await this.generator.close();
     const latest = join(this.reportsRoot, "latest");
     rmSync(latest, { force: true });
     symlinkSync(this.runId, latest);
@@ -439,7 +441,7 @@ class SiteReports {
     });
     if (!html) return;
     try {
-      await generateReport(results, join(this.runDir, site, "report"), `dcn-verify ${site} ${this.runId}`, {
+      await this.generator.generate(results, join(this.runDir, site, "report"), `dcn-verify ${site} ${this.runId}`, {
         historyFile: join(this.reportsRoot, "history", `${site}.jsonl`),
       });
     } catch (e) {
