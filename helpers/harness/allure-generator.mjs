@@ -1,6 +1,7 @@
 // The run's Allure reports, one after another in one child process of the run (helpers/harness/report.ts starts it).
 // NOTE: Allure's CLI loads every plugin it ships (Slack, Jira, TestOps...) on each call: about 2 s of CPU per site
 // for a report that takes about 0.3 s to build once Allure's core is loaded.
+import { dirname } from "node:path";
 import { AllureReport, readConfig } from "@allurereport/core";
 
 let queue = Promise.resolve();
@@ -8,7 +9,8 @@ let queue = Promise.resolve();
 /** One report: the same steps as `allure generate <resultsDir> -c <configFile> -o <output> --name <name>`. */
 async function generate({ id, resultsDir, configFile, output, name }) {
   try {
-    const config = await readConfig(process.cwd(), configFile, { name, output });
+    // NOTE: Allure resolves what the config leaves relative from its folder, the site's, as the CLI did with its cwd there.
+    const config = await readConfig(dirname(configFile), configFile, { name, output });
     const report = new AllureReport(config);
     await report.restoreState([]);
     await report.start();

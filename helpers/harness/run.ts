@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { setFlagsFromString } from "node:v8";
 import { join } from "node:path";
 import { createCephProbe, hasCephAccess } from "../ceph/probe.ts";
 import { type Clients, openSiteClients } from "../clients/index.ts";
@@ -111,6 +112,9 @@ export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
     .map((site) => ({ site, files: suiteFilesAt(roleOf(cfg, site), sel.suites, sel.tests) }))
     .filter((s) => s.files.length > 0);
 }
+
+/** The young generation's semi-space of the site workers' heaps, in MB (V8's default is 16). */
+const WORKER_SEMI_SPACE_MB = 2;
 
 /** Sites in flight at once unless --max-parallel says otherwise. */
 export const DEFAULT_MAX_PARALLEL = 4;
@@ -246,6 +250,12 @@ export async function runVerification(
   const limit = sel.maxParallel ?? DEFAULT_MAX_PARALLEL;
   const bounded = limit < plan.length;
   const { createVitest } = await runner;
+  // NOTE: V8's flags are the process's, and each site's worker thread sizes its heap from them when it starts. The sites
+  // stream image data through buffers that die young: with 2 MB young-generation semi-spaces instead of V8's 16, a
+  // 2-edge run on the lab peaked at 357 MB instead of 432, in 19.2 CPU seconds instead of 20.5. A flag the operator
+  // gives Node (NODE_OPTIONS) wins.
+  if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => a.startsWith("--max-semi-space-size")))
+    setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   const vitestCache = userCacheDir("vitest");
   let interrupted = false;
   let vitest: Awaited<ReturnType<typeof createVitest>> | undefined;
