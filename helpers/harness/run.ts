@@ -252,8 +252,8 @@ export async function runVerification(
   const { createVitest } = await runner;
   // NOTE: V8's flags are the process's, and each site's worker thread sizes its heap from them when it starts. The sites
   // stream image data through buffers that die young: with 2 MB young-generation semi-spaces instead of V8's 16, a
-  // 2-edge run on the lab peaked at 357 MB instead of 432, in 19.2 CPU seconds instead of 20.5. A flag the operator
-  // gives Node (NODE_OPTIONS) wins.
+  // 2-edge run on the lab peaked at 357-375 MB instead of 432, in 19.2-19.5 CPU seconds instead of 20.5; at 8 edges
+  // (4 in flight) it made no difference (537 MB, against 514 without). A flag the operator gives Node (NODE_OPTIONS) wins.
   if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => a.startsWith("--max-semi-space-size")))
     setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   const vitestCache = userCacheDir("vitest");
