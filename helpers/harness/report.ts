@@ -90,11 +90,15 @@ interface ReportJob {
  */
 export class ReportGenerator {
   private child?: ChildProcess;
-  private readonly pending = new Map<number, { name: string; settle: (error?: string) => void }>();
+  private readonly pending = new Map<number, { job: ReportJob; arm: () => void; settle: (error?: string) => void }>();
   private lastId = 0;
   private output = "";
 
-  constructor(private readonly timeoutMs = 120000) {}
+  /** script: the child's module (a test gives its own). */
+  constructor(
+    private readonly timeoutMs = 120000,
+    private readonly script = join(PACKAGE_ROOT, "helpers", "harness", "allure-generator.mjs"),
+  ) {}
 
   async generate(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {
     const configFile = join(outDir, "..", "allurerc.json");
@@ -108,13 +112,17 @@ export class ReportGenerator {
       ),
     );
     const job: ReportJob = { id: ++this.lastId, resultsDir, configFile, output: outDir, name };
-    const child = this.start();
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.stop(`it had not written the report ${name} after ${this.timeoutMs / 1000} s`);
-      }, this.timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
       this.pending.set(job.id, {
-        name,
+        job,
+        arm: () => {
+          clearTimeout(timer);
+          timer = setTimeout(
+            () => this.stop(job.id, `it had not written the report ${name} after ${this.timeoutMs / 1000} s`),
+            this.timeoutMs,
+          );
+        },
         settle: (error) => {
           clearTimeout(timer);
           this.pending.delete(job.id);
@@ -122,9 +130,7 @@ export class ReportGenerator {
           else reject(new Error(`allure generate for ${name} failed: ${redactText(error)}`));
         },
       });
-      child.send(job, (e) => {
-        if (e) this.pending.get(job.id)?.settle(e.message);
-      });
+      this.send(job);
     });
   }
 
@@ -140,12 +146,17 @@ export class ReportGenerator {
     clearTimeout(timer);
   }
 
+  /** Hands the job to the process, and gives it the whole timeout there. */
+  private send(job: ReportJob): void {
+    this.pending.get(job.id)?.arm();
+    this.start().send(job, (e) => {
+      if (e) this.pending.get(job.id)?.settle(e.message);
+    });
+  }
+
   private start(): ChildProcess {
     if (this.child) return this.child;
-    const child = fork(join(PACKAGE_ROOT, "helpers", "harness", "allure-generator.mjs"), [], {
-      execArgv: [],
-      stdio: ["ignore", "pipe", "pipe", "ipc"],
-    });
+    const child = fork(this.script, [], { execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-4000);
     };
@@ -159,22 +170,26 @@ export class ReportGenerator {
       this.pending.get(m.id)?.settle(m.ok ? undefined : (m.error ?? "")),
     );
     child.on("exit", (code, signal) => {
-      if (this.child === child) this.child = undefined;
+      if (this.child !== child) return;
+      this.child = undefined;
       const tail = this.output.trim().split("\n").slice(-5).join("\n");
       for (const p of [...this.pending.values()])
         p.settle(`the Allure process ended (${signal ?? `exit code ${code}`})${tail ? `: ${tail}` : ""}`);
     });
     child.on("error", (e) => {
+      if (this.child !== child) return;
       for (const p of [...this.pending.values()]) p.settle(e.message);
     });
     this.child = child;
     return child;
   }
 
-  private stop(why: string): void {
+  /** Fails the report that hangs and stops its process; the reports queued behind it go to a new one. */
+  private stop(id: number, why: string): void {
     const child = this.child;
     this.child = undefined;
-    for (const p of [...this.pending.values()]) p.settle(`the Allure process was stopped: ${why}`);
     child?.kill("SIGKILL");
+    this.pending.get(id)?.settle(`the Allure process was stopped: ${why}`);
+    for (const p of [...this.pending.values()]) this.send(p.job);
   }
 }
