@@ -157,6 +157,7 @@ export class ReportGenerator {
   private start(): ChildProcess {
     if (this.child) return this.child;
     const child = fork(this.script, [], { execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    this.output = "";
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-4000);
     };
