@@ -297,14 +297,17 @@ export function testsAt(role: SiteRole, groups: readonly SuiteGroup[], only?: re
   return CATALOG.filter((e) => runsAt(e, role) && groups.includes(e.group) && (!only || only.includes(e.id)));
 }
 
-/** Each group's tests live in suites/<group>.test.ts. */
+/** Each group's tests are declared in suites/<group>.suite.ts; suites/sites.test.ts declares them at each site. */
 export function suiteFile(group: SuiteGroup): string {
-  return join(PACKAGE_ROOT, "suites", `${group}.test.ts`);
+  return join(PACKAGE_ROOT, "suites", `${group}.suite.ts`);
 }
 
-/** The suite files a site of this role runs: those holding at least one of its tests. */
-export function suiteFilesAt(role: SiteRole, groups: readonly SuiteGroup[], only?: readonly string[]): string[] {
-  return [...new Set(testsAt(role, groups, only).map((e) => e.group))].map(suiteFile);
+/** The test file of a run: every site's suites, in one worker. */
+export const SITES_ENTRY = "suites/sites.test.ts";
+
+/** The suite groups a site of this role runs: those holding at least one of its tests, in catalog order. */
+export function suiteGroupsAt(role: SiteRole, groups: readonly SuiteGroup[], only?: readonly string[]): SuiteGroup[] {
+  return [...new Set(testsAt(role, groups, only).map((e) => e.group))];
 }
 
 /**

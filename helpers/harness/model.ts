@@ -120,10 +120,17 @@ export interface RunSummary {
   rbdNotChecked?: string[];
 }
 
+/** One site of a run: the suite groups it runs, in the catalog's order. */
+export interface SitePlan {
+  site: string;
+  groups: SuiteGroup[];
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
-    site: string;
     run: RunInfo;
+    /** The sites in the run's order, central first, each with the suite groups it runs in order. */
+    plan: SitePlan[];
   }
   export interface TaskMeta {
     testId?: string;

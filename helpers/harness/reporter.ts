@@ -1,5 +1,6 @@
 import type { UserConsoleLog } from "vitest";
-import type { Reporter, TestCase, TestModule } from "vitest/node";
+import type { Reporter, TestCase, TestModule, TestSuite } from "vitest/node";
+import { siteOfSuite } from "./allure-per-site.ts";
 import { redactText } from "../core/redact.ts";
 import type { SiteSummary } from "./model.ts";
 import { LiveProgress } from "./progress.ts";
@@ -8,19 +9,16 @@ import { PROGRESS_MARK } from "./steps.ts";
 /** Live per-site progress on stderr, and each site's results, kept for the run that made it. */
 export class RunReporter implements Reporter {
   private bySite = new Map<string, SiteSummary>();
-  /** When each site's first suite file started and its last one ended (ms since the epoch). */
+  /** When each site's describe started and ended (ms since the epoch). */
   private windows = new Map<string, { start: number; end?: number }>();
-  /** Suite files each site has yet to finish. */
-  private filesLeft: Map<string, number>;
 
   constructor(
     private readonly progress = new LiveProgress(process.stderr),
-    files: Record<string, number> = {},
-    /** Called once a site's last suite file has ended. */
+    /** The sites of the run: a file that did not load fails each of them with its error. */
+    private readonly planned: readonly string[] = [],
+    /** Called once a site's describe has ended, its results written. */
     private readonly onSiteEnd: (site: string) => void = () => undefined,
-  ) {
-    this.filesLeft = new Map(Object.entries(files));
-  }
+  ) {}
 
   sites(): SiteSummary[] {
     return [...this.bySite.values()].map((s) => {
@@ -29,20 +27,18 @@ export class RunReporter implements Reporter {
     });
   }
 
-  onTestModuleStart(m: TestModule): void {
-    if (!this.windows.has(m.project.name)) this.windows.set(m.project.name, { start: Date.now() });
+  onTestSuiteReady(s: TestSuite): void {
+    const site = siteOfSuite(s);
+    if (site !== undefined && !this.windows.has(site)) this.windows.set(site, { start: Date.now() });
   }
 
-  onTestModuleEnd(m: TestModule): void {
-    const site = m.project.name;
+  onTestSuiteResult(s: TestSuite): void {
+    const site = siteOfSuite(s);
+    if (site === undefined) return;
     const w = this.windows.get(site);
     if (w) w.end = Date.now();
-    const left = (this.filesLeft.get(site) ?? 1) - 1;
-    this.filesLeft.set(site, left);
-    if (left === 0) {
-      this.progress.siteDone(site);
-      this.onSiteEnd(site);
-    }
+    this.progress.siteDone(site);
+    this.onSiteEnd(site);
   }
 
   onUserConsoleLog(log: UserConsoleLog): void {
@@ -56,39 +52,57 @@ export class RunReporter implements Reporter {
   onTestCaseResult(t: TestCase): void {
     const r = t.result();
     const mark = r.state === "passed" ? "PASS" : r.state === "failed" ? "FAIL" : "SKIP";
-    this.progress.result(t.project.name, mark, t.name);
+    this.progress.result(siteOfTest(t), mark, t.name);
   }
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     this.progress.end();
     const bySite = this.bySite;
     for (const m of modules) {
-      const site = m.project.name;
-      const s = bySite.get(site) ?? { site, status: "passed", tests: [], errors: [] };
-      bySite.set(site, s);
-      for (const e of m.errors()) s.errors.push(redactText(e.message ?? String(e)));
-      for (const t of m.children.allTests()) {
-        const r = t.result();
-        const status = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
-        const failure = r.errors?.map((e) => e.message).join("\n");
-        s.tests.push({
-          id: t.meta().testId ?? t.name,
-          title: t.name,
-          status,
-          durationMs: Math.round(t.diagnostic()?.duration ?? 0),
-          tier: t.meta().tier,
-          ...(status === "skipped" && t.meta().aboveTier ? { aboveTier: true } : {}),
-          ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
-          ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
-          ...(t.meta().warnings?.length ? { warnings: t.meta().warnings } : {}),
-          ...(status === "skipped"
-            ? { notVerified: [(r.state === "skipped" && r.note) || t.meta().notVerified?.[0] || "the test did not run"] }
-            : t.meta().notVerified?.length
-              ? { notVerified: t.meta().notVerified }
-              : {}),
-        });
+      // NOTE: an error of the file itself (it did not load, or a hook of the Allure setup failed) is every site's.
+      const fileErrors = m.errors().map((e) => redactText(e.message ?? String(e)));
+      for (const siteSuite of m.children.suites()) {
+        const site = siteSuite.name;
+        const s = bySite.get(site) ?? { site, status: "passed", tests: [], errors: [] };
+        bySite.set(site, s);
+        s.errors.push(...fileErrors);
+        for (const inner of [siteSuite, ...siteSuite.children.allSuites()])
+          for (const e of inner.errors()) s.errors.push(redactText(e.message ?? String(e)));
+        for (const t of siteSuite.children.allTests()) s.tests.push(testSummary(t));
+        if (s.errors.length || s.tests.some((x) => x.status === "failed") || s.tests.length === 0) s.status = "failed";
       }
-      if (s.errors.length || s.tests.some((x) => x.status === "failed") || s.tests.length === 0) s.status = "failed";
+      if (fileErrors.length)
+        for (const site of this.planned.filter((p) => !bySite.has(p)))
+          bySite.set(site, { site, status: "failed", tests: [], errors: fileErrors });
     }
   }
+}
+
+/** The site a test belongs to: the name of its describe at the top of suites/sites.test.ts. */
+function siteOfTest(t: TestCase): string {
+  let p: TestSuite | TestModule = t.parent;
+  while (p.type === "suite" && p.parent.type === "suite") p = p.parent;
+  return p.type === "suite" ? p.name : "-";
+}
+
+function testSummary(t: TestCase): SiteSummary["tests"][number] {
+  const r = t.result();
+  const status = r.state === "passed" ? "passed" : r.state === "failed" ? "failed" : "skipped";
+  const failure = r.errors?.map((e) => e.message).join("\n");
+  return {
+    id: t.meta().testId ?? t.name,
+    title: t.name,
+    status,
+    durationMs: Math.round(t.diagnostic()?.duration ?? 0),
+    tier: t.meta().tier,
+    ...(status === "skipped" && t.meta().aboveTier ? { aboveTier: true } : {}),
+    ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
+    ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
+    ...(t.meta().warnings?.length ? { warnings: t.meta().warnings } : {}),
+    ...(status === "skipped"
+      ? { notVerified: [(r.state === "skipped" && r.note) || t.meta().notVerified?.[0] || "the test did not run"] }
+      : t.meta().notVerified?.length
+        ? { notVerified: t.meta().notVerified }
+        : {}),
+  };
 }

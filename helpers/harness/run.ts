@@ -14,12 +14,12 @@ import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
 import { formatChecks } from "../ops/doctor.ts";
 import { preflightChecks } from "../ops/preflight.ts";
-import { roleOf, suiteFilesAt, tierAllows } from "./catalog.ts";
+import { roleOf, SITES_ENTRY, suiteGroupsAt, tierAllows } from "./catalog.ts";
 import { countResults, evaluateGates, gateFor } from "./gates.ts";
-import type { RunInfo, RunSummary, SiteSummary } from "./model.ts";
+import type { RunInfo, RunSummary, SitePlan, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
 import { formatRbdLeftover, type RbdScan, scanRbdLeftovers } from "./rbd-leftovers.ts";
-import { PerFileAllureReporter } from "./allure-per-file.ts";
+import { PerSiteAllureReporter } from "./allure-per-site.ts";
 import { AllureResultsBySite, ReportGenerator, writeEnvironment } from "./report.ts";
 import { writeFleetPage } from "./fleet.ts";
 import { junitXml } from "./junit.ts";
@@ -29,7 +29,6 @@ import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
 import type { CanaryManifest } from "../ops/canary.ts";
-import type { TestSpecification } from "vitest/node";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
 export function runWorkDir(runId: string): string {
@@ -106,32 +105,18 @@ export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
   return { authUrl: c.auth.authUrl.replace(/\/+$/, ""), region: c.regionName ?? "", project: clients.session.projectName ?? "" };
 }
 
-/** The sites that run at least one suite file, each with its files: the catalog decides. */
-export function siteFiles(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests">): { site: string; files: string[] }[] {
+/** The sites that run at least one suite group, each with its groups: the catalog decides. */
+export function sitePlan(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests">): SitePlan[] {
   return sel.sites
-    .map((site) => ({ site, files: suiteFilesAt(roleOf(cfg, site), sel.suites, sel.tests) }))
-    .filter((s) => s.files.length > 0);
+    .map((site) => ({ site, groups: suiteGroupsAt(roleOf(cfg, site), sel.suites, sel.tests) }))
+    .filter((s) => s.groups.length > 0);
 }
 
-/** The young generation's semi-space of the site workers' heaps, in MB (V8's default is 16). */
+/** The young generation's semi-space of the sites' worker heap, in MB (V8's default is 16). */
 const WORKER_SEMI_SPACE_MB = 2;
 
 /** Sites in flight at once unless --max-parallel says otherwise. */
 export const DEFAULT_MAX_PARALLEL = 4;
-
-/**
- * The suite files in the plan's order: central's first (its checks come first), then each edge's, each site's in
- * the catalog's order. With --max-parallel N below the number of sites, N files run at once, so at most N sites
- * are in flight.
- */
-export function inPlanOrder<T extends { project: { name: string }; moduleId: string }>(
-  specs: readonly T[],
-  plan: readonly { site: string; files: string[] }[],
-): T[] {
-  const site = (t: T) => plan.findIndex((p) => p.site === t.project.name);
-  const file = (t: T) => plan[site(t)]?.files.findIndex((f) => t.moduleId === f || t.moduleId.endsWith(f)) ?? -1;
-  return [...specs].sort((a, b) => site(a) - site(b) || file(a) - file(b));
-}
 
 export interface RunOutcome {
   exitCode: number;
@@ -144,9 +129,9 @@ export interface RunOutcome {
 }
 
 /**
- * Runs the selected suites, one vitest project per site (all sites in parallel, each site's files in
- * its own workers), with the run handed to every worker as data. Then sweeps what the journal still
- * lists, writes summary.json and one Allure report per site.
+ * Runs the selected suites: every site in one vitest worker, side by side (at most maxParallel at once), with the
+ * run handed to the worker as data. Then sweeps what the journal still lists, writes summary.json and one Allure
+ * report per site.
  */
 export async function runVerification(
   cfg: Config,
@@ -198,7 +183,7 @@ export async function runVerification(
       return { exitCode: 2, runDir, leftovers: [] };
     }
   }
-  const plan = siteFiles(cfg, sel);
+  const plan = sitePlan(cfg, sel);
   const reach = await reaching;
   for (const line of formatReach(reach)) log(line);
   const info: RunInfo = {
@@ -244,16 +229,15 @@ export async function runVerification(
   const siteReports = new SiteReports(cfg, clients, runDir, o.reportsRoot, runId, o.html ?? true);
   const reporter = new RunReporter(
     new LiveProgress(process.stderr, { verbose: o.verbose }),
-    Object.fromEntries(plan.map((p) => [p.site, p.files.length])),
+    plan.map((p) => p.site),
     (site) => void siteReports.begin(site),
   );
-  const limit = sel.maxParallel ?? DEFAULT_MAX_PARALLEL;
-  const bounded = limit < plan.length;
+  const inFlight = Math.max(1, Math.min(sel.maxParallel ?? DEFAULT_MAX_PARALLEL, plan.length));
   const { createVitest } = await runner;
-  // NOTE: V8's flags are the process's, and each site's worker thread sizes its heap from them when it starts. The sites
+  // NOTE: V8's flags are the process's, and the sites' worker thread sizes its heap from them when it starts. The sites
   // stream image data through buffers that die young: with 2 MB young-generation semi-spaces instead of V8's 16, a
-  // 2-edge run on the lab peaked at 357-375 MB instead of 432, in 19.2-19.5 CPU seconds instead of 20.5; at 8 edges
-  // (4 in flight) it made no difference (537 MB, against 514 without). A flag the operator gives Node (NODE_OPTIONS) wins.
+  // 2-edge run on the lab peaked at 357-375 MB instead of 432 (measured with a worker per site). A flag the operator
+  // gives Node (NODE_OPTIONS) wins.
   if (![...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].some((a) => a.startsWith("--max-semi-space-size")))
     setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   const vitestCache = userCacheDir("vitest");
@@ -279,35 +263,20 @@ export async function runVerification(
       watch: false,
       run: true,
       pool: "threads",
-      // NOTE: with fewer workers than sites, each worker runs one site's file at a time, in the plan's order: at most
-      // maxParallel sites are in flight. Otherwise every site runs at once, a worker each, as vitest orders the files.
-      maxWorkers: bounded ? limit : plan.length,
-      fileParallelism: true,
-      ...(bounded
-        ? {
-            sequence: {
-              sequencer: class {
-                shard = async (specs: TestSpecification[]) => specs;
-                sort = async (specs: TestSpecification[]) => inPlanOrder(specs, plan);
-              },
-            },
-          }
-        : {}),
-      // NOTE: vitest calls the reporters' hooks in this order; the Allure one writes a file's results in its
-      // onTestModuleEnd, synchronously, before RunReporter's begins the site's report.
-      reporters: [new PerFileAllureReporter({ resultsDir: join(runDir, "allure-results") }), reporter],
-      projects: plan.map(({ site, files }) => ({
-        test: {
-          name: site,
-          include: files,
-          provide: { site, run: info },
-          // NOTE: a project takes its timeouts and setup files from its own config, not from the inline root's.
-          setupFiles: [dependencyModule("allure-vitest/setup")],
-          testTimeout: info.testTimeoutMs,
-          hookTimeout: info.testTimeoutMs,
-          retry: 0,
-        },
-      })),
+      // NOTE: one worker runs every site: a worker thread with its own module graph cost about 100 MB a site. The
+      // sites are concurrent describes of one file; maxConcurrency bounds both how many run at once (in the plan's
+      // order) and how many tests and hooks run at once, and each site runs one test or hook at a time.
+      maxWorkers: 1,
+      maxConcurrency: inFlight,
+      // NOTE: vitest calls the reporters' hooks in this order; the Allure one writes a site's results in its
+      // onTestSuiteResult, synchronously, before RunReporter's begins the site's report.
+      reporters: [new PerSiteAllureReporter({ resultsDir: join(runDir, "allure-results") }), reporter],
+      include: [SITES_ENTRY],
+      provide: { run: info, plan },
+      setupFiles: [dependencyModule("allure-vitest/setup")],
+      testTimeout: info.testTimeoutMs,
+      hookTimeout: info.testTimeoutMs,
+      retry: 0,
     });
     // NOTE: vitest's logger exits the process on SIGINT/SIGTERM; here a signal must stop the run and clean up instead.
     for (const sig of ["SIGINT", "SIGTERM"] as const) for (const l of process.listeners(sig)) if (l !== onSignal) process.off(sig, l);

@@ -7,7 +7,7 @@ import { newRunId } from "./naming.ts";
 import { AllureResultsBySite } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
-import { inPlanOrder, siteFiles } from "./run.ts";
+import { sitePlan } from "./run.ts";
 import { parseMaxParallel, parseShard, requireGroup, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
@@ -40,13 +40,13 @@ describe("run", () => {
     expect(six.tests).toEqual(["dcn-3-copy-to-edge", "dcn-4-boot-from-volume", "dcn-6-cinder-snapshot"]);
     expect(six.suites).toEqual(["procedure"]);
     // central holds none of them: it is not run.
-    expect(siteFiles(cfg, six).map((s) => s.site)).toEqual(["dcn0", "dcn1"]);
+    expect(sitePlan(cfg, six).map((s) => s.site)).toEqual(["dcn0", "dcn1"]);
     const mixed = select(cfg, { tests: "conf-14-cinder-backup, dcn-1", sites: "dcn1" });
     expect(mixed.tests).toEqual(["dcn-1-stores", "conf-14-cinder-backup"]);
     expect(mixed.suites).toEqual(["procedure", "conformance"]);
-    expect(siteFiles(cfg, mixed).map((s) => [s.site, s.files.map((f) => f.split("/").pop())])).toEqual([
-      ["central", ["procedure.test.ts"]],
-      ["dcn1", ["conformance.test.ts"]],
+    expect(sitePlan(cfg, mixed).map((s) => [s.site, s.groups])).toEqual([
+      ["central", ["procedure"]],
+      ["dcn1", ["conformance"]],
     ]);
     expect(select(cfg, {}).tests).toBeUndefined();
     expect(() => select(cfg, { tests: "dcn-9,dcn-5" })).toThrow(/--tests: unknown test dcn-9; give ids as dcn-verify plan prints them/);
@@ -105,26 +105,12 @@ describe("--max-parallel", () => {
       expect(() => parseMaxParallel(bad), bad).toThrow(/--max-parallel: expected a whole number of sites, at least 1, got/);
   });
 
-  test("orders the files central first, then each edge in the config's order, each site's files as planned", () => {
-    const plan = [
-      { site: "central", files: ["suites/procedure.test.ts", "suites/multistore.test.ts"] },
-      { site: "dcn0", files: ["suites/procedure.test.ts", "suites/rules.test.ts"] },
-      { site: "dcn1", files: ["suites/procedure.test.ts"] },
-    ];
-    const spec = (site: string, file: string) => ({ project: { name: site }, moduleId: `/pkg/${file}` });
-    const shuffled = [
-      spec("dcn1", "suites/procedure.test.ts"),
-      spec("dcn0", "suites/rules.test.ts"),
-      spec("central", "suites/multistore.test.ts"),
-      spec("dcn0", "suites/procedure.test.ts"),
-      spec("central", "suites/procedure.test.ts"),
-    ];
-    expect(inPlanOrder(shuffled, plan).map((s) => `${s.project.name} ${s.moduleId}`)).toEqual([
-      "central /pkg/suites/procedure.test.ts",
-      "central /pkg/suites/multistore.test.ts",
-      "dcn0 /pkg/suites/procedure.test.ts",
-      "dcn0 /pkg/suites/rules.test.ts",
-      "dcn1 /pkg/suites/procedure.test.ts",
+  test("the plan holds central first, then the edges in the config's order, each site's groups in the catalog's order", () => {
+    const all = select(cfg, { sites: "dcn1,central,dcn0" });
+    expect(sitePlan(cfg, all).map((s) => [s.site, s.groups])).toEqual([
+      ["central", ["procedure", "multistore", "conformance"]],
+      ["dcn0", ["procedure", "rules", "conformance"]],
+      ["dcn1", ["procedure", "rules", "conformance"]],
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import * as allure from "allure-js-commons";
 import { Status } from "allure-js-commons";
 import { redact, redactText } from "../core/redact.ts";
@@ -7,21 +8,24 @@ import { formatTimeline } from "../core/wait.ts";
 /** A line the CLI's progress reporter shows as it comes: "§progress <site> <text>". */
 export const PROGRESS_MARK = "§progress";
 
-let progressSite = "-";
-/** The running test's findings; a site's tests run one after another in its worker. */
-let findings: { warnings?: string[]; notVerified?: string[] } | undefined;
-
-export function setProgressSite(site: string): void {
-  progressSite = site;
+interface SiteScope {
+  site: string;
+  /** The running test's findings, for the summary: its meta. */
+  findings?: { warnings?: string[]; notVerified?: string[] };
 }
 
-/** Where warning() and notVerified() record, for the summary: the running test's meta. */
-export function setRunningTest(meta: { warnings?: string[]; notVerified?: string[] } | undefined): void {
-  findings = meta;
+/** NOTE: the sites run side by side in one worker: each test and hook runs in its site's scope, not in a module global. */
+const scope = new AsyncLocalStorage<SiteScope>();
+
+/** Runs body in the site's scope: its progress lines name the site, and warning() and notVerified() record in findings. */
+export function inSiteScope<T>(site: string, findings: SiteScope["findings"], body: () => T): T {
+  return scope.run({ site, ...(findings ? { findings } : {}) }, body);
 }
+
+const progressSite = () => scope.getStore()?.site ?? "-";
 
 export function progress(text: string): void {
-  console.log(`${PROGRESS_MARK} ${progressSite} ${redactText(text)}`);
+  console.log(`${PROGRESS_MARK} ${progressSite()} ${redactText(text)}`);
 }
 
 /** One named step of the procedure: an Allure step, a live progress line, and its duration. */
@@ -34,7 +38,7 @@ export async function step<T>(title: string, body: () => Promise<T>): Promise<T>
     return value;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (!err.message.startsWith("[")) err.message = `[${progressSite}] ${title}: ${err.message}`;
+    if (!err.message.startsWith("[")) err.message = `[${progressSite()}] ${title}: ${err.message}`;
     err.message = redactText(err.message);
     progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err.message.split("\n")[0]}`);
     throw err;
@@ -73,6 +77,7 @@ export async function outcome(title: string, detail: string): Promise<void> {
 /** What a check could not look at: its own step in the report, never a pass. */
 export async function notVerified(title: string, reason: string): Promise<void> {
   progress(`○ not verified: ${title}`);
+  const findings = scope.getStore()?.findings;
   if (findings) (findings.notVerified ??= []).push(redactText(`${title}: ${reason}`));
   await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
   await attachText(`not verified: ${title}`, reason);
@@ -80,6 +85,7 @@ export async function notVerified(title: string, reason: string): Promise<void> 
 
 export async function warning(title: string, detail: string): Promise<void> {
   progress(`⚠ ${title}`);
+  const findings = scope.getStore()?.findings;
   if (findings) (findings.warnings ??= []).push(redactText(title));
   await allure.logStep(`warning: ${title}`, Status.BROKEN);
   await attachText(`warning: ${title}`, detail);

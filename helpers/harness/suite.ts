@@ -1,5 +1,5 @@
 import * as allure from "allure-js-commons";
-import { afterAll, beforeAll, inject, type TestContext, test } from "vitest";
+import { afterAll, beforeAll, type TestContext, test } from "vitest";
 import { isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
 import type { KnownIssue } from "../config/schema.ts";
 import { catalogEntry, notApplicable, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
@@ -8,7 +8,7 @@ import { classifyFailure, InfrastructureError } from "./failure-kind.ts";
 import type { RunInfo, SiteRole } from "./model.ts";
 import { SiteUnreachableError } from "./reach.ts";
 import { formatCleanupFailures } from "./resources.ts";
-import { attachText, progress, setProgressSite, setRunningTest } from "./steps.ts";
+import { attachText, inSiteScope, progress } from "./steps.ts";
 
 /** The known issue of the config that covers this test at this site today, if any. */
 export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
@@ -59,26 +59,31 @@ export interface SiteSuite {
   maybe<T>(product: string): T | undefined;
 }
 
+/** A suite file's tests, declared for one site. */
+export type SuiteDefinition = (s: SiteSuite) => void;
+
 /**
- * One suite file at one site: opens the site's context before its tests and, after them, deletes
- * what they created, last-in-first-out. A resource that will not delete fails the run.
+ * One suite file's tests at one site, declared inside the site's describe: opens the site's context
+ * before its tests and, after them, deletes what they created, last-in-first-out. A resource that will
+ * not delete fails the run.
  */
-export function siteSuite(): SiteSuite {
-  const site = inject("site");
-  const run = inject("run");
+export function siteSuite(site: string, run: RunInfo): SiteSuite {
   const role = roleOf(run.config, site);
-  setProgressSite(site);
   let ctx: SiteContext | undefined;
   const products = new Map<string, unknown>();
-  beforeAll(async () => {
-    ctx = await openSiteContext(run, site);
-  });
-  afterAll(async () => {
-    if (!ctx) return;
-    const failures = await ctx.tracker.cleanup((line) => progress(`cleanup: ${line}`));
-    await Promise.all([...ctx.probes.values()].map((p) => p.close()));
-    if (failures.length) throw new Error(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
-  });
+  beforeAll(() =>
+    inSiteScope(site, undefined, async () => {
+      ctx = await openSiteContext(run, site);
+    }),
+  );
+  afterAll(() =>
+    inSiteScope(site, undefined, async () => {
+      if (!ctx) return;
+      const failures = await ctx.tracker.cleanup((line) => progress(`cleanup: ${line}`));
+      await Promise.all([...ctx.probes.values()].map((p) => p.close()));
+      if (failures.length) throw new Error(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
+    }),
+  );
 
   /** Why a test cannot run yet: a tier above the run's, or a thing it builds on that no earlier test gave. */
   function blocked(id: string): { why: string; aboveTier: boolean } | undefined {
@@ -121,10 +126,10 @@ export function siteSuite(): SiteSuite {
     test(id, title, body) {
       const entry = catalogEntry(id);
       if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id)) || notApplicable(id, run.config, site)) return;
-      test(title, async (t) => {
+      test(title, (t) => inSiteScope(site, t.task.meta, () => guardedBody(t)));
+      async function guardedBody(t: TestContext): Promise<void> {
         t.task.meta.testId = id;
         t.task.meta.tier = entry.tier;
-        setRunningTest(t.task.meta);
         await allure.label("site", site);
         await allure.label("testId", id);
         await allure.label("tier", entry.tier);
@@ -152,7 +157,7 @@ export function siteSuite(): SiteSuite {
           await allure.label("failure", kind);
           throw failure;
         }
-      });
+      }
     },
   };
 }
