@@ -1,0 +1,58 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { createVitest } from "vitest/node";
+import { PerSiteAllureReporter } from "../../helpers/harness/allure-per-site.ts";
+import { dependencyModule, PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
+import { LiveProgress } from "../../helpers/harness/progress.ts";
+import { RunReporter } from "../../helpers/harness/reporter.ts";
+
+/** The sites of the Allure results written so far, one entry per result. */
+function sitesWritten(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith("-result.json"))
+    .map((f) => (JSON.parse(readFileSync(join(dir, f), "utf8")) as { labels: { name: string; value: string }[] }).labels)
+    .map((labels) => labels.find((l) => l.name === "site")?.value ?? "?");
+}
+
+test("in the one worker, a site that hangs or fails holds back neither another site's results nor its report", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dcnv-isolation-"));
+  const ended: { site: string; at: number; written: string[] }[] = [];
+  const started = Date.now();
+  const reporter = new RunReporter(new LiveProgress({ write: () => true }), ["hangs", "fails", "passes"], (site) =>
+    ended.push({ site, at: Date.now() - started, written: sitesWritten(dir) }),
+  );
+  try {
+    const vitest = await createVitest("test", {
+      config: false,
+      root: PACKAGE_ROOT,
+      cache: false,
+      watch: false,
+      run: true,
+      pool: "threads",
+      maxWorkers: 1,
+      maxConcurrency: 3,
+      include: ["tests/unit/fixtures/three-sites.fixture.ts"],
+      setupFiles: [dependencyModule("allure-vitest/setup")],
+      reporters: [new PerSiteAllureReporter({ resultsDir: dir }), reporter],
+      testTimeout: 4000,
+    });
+    await vitest.start();
+    await vitest.close();
+    expect(ended.map((e) => e.site)).toEqual(["fails", "passes", "hangs"]);
+    const passes = ended.find((e) => e.site === "passes")!;
+    // The passing site's results were all written, and its report begun, while the other still hung.
+    expect(passes.at).toBeLessThan(3000);
+    expect(passes.written.filter((s) => s === "passes")).toHaveLength(3);
+    const summary = Object.fromEntries(reporter.sites().map((s) => [s.site, s]));
+    expect(summary.passes).toMatchObject({ status: "passed", errors: [] });
+    expect(summary.passes!.tests.map((t) => t.status)).toEqual(["passed", "passed", "passed"]);
+    expect(summary.hangs!.status).toBe("failed");
+    expect(summary.hangs!.tests[0]!.failure).toMatch(/Test timed out in 4000ms/);
+    expect(summary.fails!.status).toBe("failed");
+    expect(summary.fails!.errors.join("\n")).toMatch(/the site context did not open/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 60000);
