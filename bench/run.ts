@@ -240,8 +240,8 @@ function tableOf(results: BenchResults): string {
   if (one && eight) row(`wall at ${eight.edges} edges / wall at 1`, r2(eight.wallS / one.wallS), "<= 2.0", eight.wallS / one.wallS <= 2);
   for (const s of scaling) row(`harness CPU s / peak RSS MB at ${s.edges} edge(s)`, s.cpuS, `RSS ${s.maxRssMB} MB`, true);
   if (eight) row(`harness peak RSS at ${eight.edges} edges (MB)`, eight.maxRssMB, "< 300", eight.maxRssMB < 300);
-  // NOTE: a run has at most DEFAULT_MAX_PARALLEL sites in flight, one worker thread each: what a site adds is measured
-  // per site in flight, between 1 edge and the first lab that reaches the bound; beyond it the threads are reused.
+  // NOTE: a run has at most DEFAULT_MAX_PARALLEL sites in flight, all in one worker thread: what a site adds is measured
+  // per site in flight, between 1 edge and the first lab that reaches the bound; beyond it no more are in flight.
   const inFlight = (edges: number) => Math.min(edges + 1, DEFAULT_MAX_PARALLEL);
   const full = scaling.find((s) => inFlight(s.edges) === DEFAULT_MAX_PARALLEL);
   const projection: Record<string, unknown> = {};

@@ -46,7 +46,7 @@ export interface SiteContext {
   workDir: string;
 }
 
-/** A site's context from the run handed to its worker: no config file is read again. */
+/** A site's context from the run handed to the sites' worker: no config file is read again. */
 export async function openSiteContext(run: RunInfo, siteName: string): Promise<SiteContext> {
   const { config } = run;
   const sites = allSites(config);

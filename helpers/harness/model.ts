@@ -34,7 +34,7 @@ export interface RunInfo {
   shard?: Shard;
   runDir: string;
   configPath: string;
-  /** The validated config: the workers neither read nor validate the file again. */
+  /** The validated config: the sites' worker neither reads nor validates the file again. */
   config: Config;
   /** The central site first, then the edge sites to run. */
   sites: string[];

@@ -41,7 +41,7 @@ export class LiveProgress {
     return s;
   }
 
-  /** A step line from a site's worker: "▶ title", "✔ title (0.3 s)", "✘ title: why". */
+  /** A step line from a site's tests: "▶ title", "✔ title (0.3 s)", "✘ title: why". */
   step(site: string, text: string): void {
     const s = this.site(site);
     if (!this.live) return void this.out.write(`[${site}] ${text}\n`);

@@ -101,9 +101,9 @@ export async function prepareImage(cfg: Config, workDir: string, seed: string): 
 const CONVERT_MS = 600000;
 
 /**
- * Makes the file at `path` once for all the run's sites, which prepare their images at the same time in
- * worker threads: the first takes `<path>.lock` and writes a file of its own, renamed to `path` when whole;
- * the others wait for `path`. A file at `path` is therefore always complete, and never rewritten under a
+ * Makes the file at `path` once for all the run's sites, which prepare their images at the same time (as may other
+ * runs and shards on the machine): the first takes `<path>.lock` and writes a file of its own, renamed to `path`
+ * when whole; the others wait for `path`. A file at `path` is therefore always complete, and never rewritten under a
  * site that is uploading it. When the maker fails, the next waiter tries in its turn (and reports its own error).
  */
 export async function makeOnce(path: string, make: (tmp: string) => Promise<void>, timeoutMs: number): Promise<void> {

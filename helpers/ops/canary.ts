@@ -173,7 +173,7 @@ export function headBytesOf(fact: string): number | undefined {
 
 export const shaFact = (bytes: number) => `sha512 of first ${bytes} bytes`;
 
-/** What plant recorded at one site, written by that site's worker and joined into the manifest by the command. */
+/** What plant recorded at one site, written by that site's suite and joined into the manifest by the command. */
 export function siteRecordPath(runDir: string, site: string): string {
   return join(runDir, site, "canaries.json");
 }
