@@ -1,10 +1,19 @@
 import AllureVitestReporter from "allure-vitest/reporter";
 import type { RunnerTask } from "vitest";
-import type { TestModule, TestSuite } from "vitest/node";
+import type { TestCase, TestModule, TestSuite } from "vitest/node";
 
 /** The site a describe of suites/sites.test.ts stands for: each site is one describe at the top of the file. */
 export function siteOfSuite(s: TestSuite): string | undefined {
   return s.parent.type === "module" ? s.name : undefined;
+}
+
+/** The site of the describe a test is in, at any depth; "-" outside every site's. */
+export function siteOfTest(t: TestCase): string {
+  for (let p = t.parent; p.type === "suite"; p = p.parent) {
+    const site = siteOfSuite(p);
+    if (site !== undefined) return site;
+  }
+  return "-";
 }
 
 // NOTE: the reported entities carry their runner task, though vitest's types leave it out (allure-vitest reads it the same way).

@@ -1,6 +1,6 @@
 import type { UserConsoleLog } from "vitest";
 import type { Reporter, TestCase, TestModule, TestSuite } from "vitest/node";
-import { siteOfSuite } from "./allure-per-site.ts";
+import { siteOfSuite, siteOfTest } from "./allure-per-site.ts";
 import { redactText } from "../core/redact.ts";
 import type { SiteSummary } from "./model.ts";
 import { LiveProgress } from "./progress.ts";
@@ -76,13 +76,6 @@ export class RunReporter implements Reporter {
           bySite.set(site, { site, status: "failed", tests: [], errors: fileErrors });
     }
   }
-}
-
-/** The site a test belongs to: the name of its describe at the top of suites/sites.test.ts. */
-function siteOfTest(t: TestCase): string {
-  let p: TestSuite | TestModule = t.parent;
-  while (p.type === "suite" && p.parent.type === "suite") p = p.parent;
-  return p.type === "suite" ? p.name : "-";
 }
 
 function testSummary(t: TestCase): SiteSummary["tests"][number] {

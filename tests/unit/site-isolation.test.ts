@@ -20,7 +20,9 @@ test("in the one worker, a site that hangs or fails holds back neither another s
   const dir = mkdtempSync(join(tmpdir(), "dcnv-isolation-"));
   const ended: { site: string; at: number; written: string[] }[] = [];
   const started = Date.now();
-  const reporter = new RunReporter(new LiveProgress({ write: () => true }), ["hangs", "fails", "passes"], (site) =>
+  const lines: string[] = [];
+  const progress = new LiveProgress({ write: (text: string) => lines.push(text) });
+  const reporter = new RunReporter(progress, ["hangs", "fails", "passes"], (site) =>
     ended.push({ site, at: Date.now() - started, written: sitesWritten(dir) }),
   );
   try {
@@ -45,6 +47,13 @@ test("in the one worker, a site that hangs or fails holds back neither another s
     // The passing site's results were all written, and its report begun, while the other still hung.
     expect(passes.at).toBeLessThan(3000);
     expect(passes.written.filter((s) => s === "passes")).toHaveLength(3);
+    // Each result line names the site whose describe the test is in.
+    expect(lines.filter((l) => l.includes(" PASS ")).sort()).toEqual([
+      "[passes] PASS step 1\n",
+      "[passes] PASS step 2\n",
+      "[passes] PASS step 3\n",
+    ]);
+    expect(lines).toContain("[hangs] FAIL a step that never ends\n");
     const summary = Object.fromEntries(reporter.sites().map((s) => [s.site, s]));
     expect(summary.passes).toMatchObject({ status: "passed", errors: [] });
     expect(summary.passes!.tests.map((t) => t.status)).toEqual(["passed", "passed", "passed"]);
