@@ -3,7 +3,7 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
-import { DEFAULT_MAX_PARALLEL, formatOutcome, runVerification } from "../helpers/harness/run.ts";
+import { DEFAULT_MAX_PARALLEL, formatOutcome, requireSomethingToRun, runVerification } from "../helpers/harness/run.ts";
 import { requireGroup, type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
 
@@ -70,6 +70,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       group: args.group,
     });
     requireGroup(sel);
+    requireSomethingToRun(cfg, sel);
     if (sel.notice) say(sel.notice);
   } catch (e) {
     say(redactText((e as Error).message));

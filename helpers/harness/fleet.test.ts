@@ -58,7 +58,15 @@ describe("the fleet page", () => {
     expect(html).toContain("&lt;b&gt;bold&lt;/b&gt;");
     expect(html).not.toContain("<b>bold</b>");
     expect(html).toMatch(
-      /<tr data-site="dcn0"><th>dcn0<\/th><td class="f">FAILED<\/td><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>2026-12-01T10:00:01.000Z<\/td><td>150.5 s<\/td>/,
+      /<tr data-site="dcn0"><th>dcn0<\/th><td class="f" title="">FAILED<\/td><td>0<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>2026-12-01T10:00:01.000Z<\/td><td>150.5 s<\/td>/,
+    );
+  });
+
+  test("a site is coloured by its verdict: all passed but --strict not met is red", () => {
+    const r = run("20261201t100000-abcd");
+    r.sites[0] = { ...r.sites[0]!, verdict: { ok: false, reasons: ["gate maxWarnings not met: 1 warning(s) (at most 0)"] } };
+    expect(fleetPage(r, {})).toContain(
+      `<tr data-site="central"><th>central</th><td class="f" title="gate maxWarnings not met: 1 warning(s) (at most 0)">FAILED</td>`,
     );
   });
 

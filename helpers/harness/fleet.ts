@@ -15,6 +15,9 @@ export function verdictOf(t: TestSummary): Verdict {
   return "passed";
 }
 
+/** A site's verdict (its tests, errors, cleanup and gates, judged); a summary older than verdicts: its status. */
+const sitePassed = (s: SiteSummary) => (s.verdict ? s.verdict.ok : s.status === "passed");
+
 /** Where a test's page is in its site's Allure report: the report's result id for each test title; null: no report (--no-html). */
 export type ReportLinks = Record<string, Record<string, string> | null>;
 
@@ -109,7 +112,7 @@ export function fleetPage(run: RunSummary, links: ReportLinks, earlier: RunSumma
     .map((s) => {
       const c = s.counts ?? countResults(s.tests);
       const test = (s.tests.reduce((n, t) => n + t.durationMs, 0) / 1000).toFixed(1);
-      return `<tr data-site="${esc(s.site)}"><th>${esc(s.site)}</th><td class="${s.status === "passed" ? "p" : "f"}">${s.status.toUpperCase()}</td><td>${c.passed}</td><td>${c.failed}</td><td>${c.warnings}</td><td>${c.notVerified}</td><td>${esc(s.startedAt ?? "")}</td><td>${seconds(s)}</td><td>${test} s</td></tr>`;
+      return `<tr data-site="${esc(s.site)}"><th>${esc(s.site)}</th><td class="${sitePassed(s) ? "p" : "f"}" title="${esc(s.verdict?.reasons.join("\n") ?? "")}">${sitePassed(s) ? "PASSED" : "FAILED"}</td><td>${c.passed}</td><td>${c.failed}</td><td>${c.warnings}</td><td>${c.notVerified}</td><td>${esc(s.startedAt ?? "")}</td><td>${seconds(s)}</td><td>${test} s</td></tr>`;
     })
     .join("\n");
   const trendSites = [...new Set([...sites.map((s) => s.site), ...earlier.flatMap((r) => r.sites.map((s) => s.site))])];
@@ -119,7 +122,7 @@ export function fleetPage(run: RunSummary, links: ReportLinks, earlier: RunSumma
         const s = r.sites.find((x) => x.site === site);
         if (!s) return `<td class="x"></td>`;
         const c = s.counts ?? countResults(s.tests);
-        return `<td class="${s.status === "passed" ? "p" : "f"}" title="${c.passed} passed, ${c.failed} failed, ${c.warnings} warnings, ${c.notVerified} not verified">${c.passed}/${c.failed}/${c.notVerified}</td>`;
+        return `<td class="${sitePassed(s) ? "p" : "f"}" title="${c.passed} passed, ${c.failed} failed, ${c.warnings} warnings, ${c.notVerified} not verified">${c.passed}/${c.failed}/${c.notVerified}</td>`;
       })
       .join("")}</tr>`;
   return `<!doctype html>

@@ -82,8 +82,12 @@ export interface SiteSummary {
   site: string;
   status: "passed" | "failed";
   tests: TestSummary[];
-  /** Errors outside a test: setup, or cleanup that left resources behind. */
+  /** Errors outside a test: the site's setup, or its suite not running at all. */
   errors: string[];
+  /** What the site's cleanup, or the run's sweep after it, could not delete at this site (each names the resource and why). */
+  cleanup?: string[];
+  /** The site's verdict, from judgeSite: what the exit code, the fleet page and JUnit read. */
+  verdict?: Verdict;
   /** The site's quality gates, evaluated at the end of the run. */
   gates?: SiteGates;
   counts?: { passed: number; failed: number; warnings: number; notVerified: number };
@@ -92,6 +96,22 @@ export interface SiteSummary {
   /** When the site's first suite file started and its last one ended (with --max-parallel, sites wait their turn). */
   startedAt?: string;
   finishedAt?: string;
+}
+
+/** Whether a site (or a run) passed, and each reason it did not. */
+export interface Verdict {
+  ok: boolean;
+  reasons: string[];
+}
+
+/** What a run selected, beyond its sites and suites: merge refuses shards that selected differently. */
+export interface SelectionRecord {
+  /** --sites as given (the sites asked for, central included); undefined: every configured site. */
+  sitesAsked?: string[];
+  tests?: string[];
+  strict: boolean;
+  /** --tier was given (a site fails on anything left not verified within it). */
+  tierGiven: boolean;
 }
 
 export interface RunSummary {
@@ -118,6 +138,10 @@ export interface RunSummary {
   rbdLeftovers?: RbdLeftover[];
   /** Pools the look for rbd leftovers could not list. */
   rbdNotChecked?: string[];
+  /** The sites each run was to cover (this shard's share of the selected sites), and the rest of its selection. */
+  selection?: SelectionRecord & { sites: string[] };
+  /** The run's verdict, from judgeRun: exit 0 only when ok. */
+  verdict?: Verdict;
 }
 
 /** One site of a run: the suite groups it runs, in the catalog's order. */

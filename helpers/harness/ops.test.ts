@@ -14,6 +14,7 @@ import { SiteUnreachableError } from "./reach.ts";
 import { buildPlan } from "./plan.ts";
 import { select, selectTier } from "./selection.ts";
 import { activeKnownIssue } from "./suite.ts";
+import { judgeRun, judgeSite } from "./judge.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
 const cfg = configSchema.parse({ cloud: { cloud: "x" }, flavor: "f", central: site("central"), edges: [site("dcn0"), site("dcn1")] });
@@ -66,22 +67,68 @@ describe("tiers and plan", () => {
 describe("gates and known issues", () => {
   const tests = [
     { id: "a", status: "passed" as const, durationMs: 1000 },
-    { id: "b", status: "failed" as const, durationMs: 2000 },
+    { id: "b", status: "failed" as const, durationMs: 2000, failure: "[dcn0] the volume is a full copy", failureKind: "product" },
     { id: "c", status: "skipped" as const, durationMs: 0 },
   ];
-  const issue = { test: "b", reason: "r", link: "https://bugs.example/1", expires: "2026-12-31" };
+  const issue = { test: "b", match: "full copy", reason: "r", link: "https://bugs.example/1", expires: "2026-12-31" };
   const day = new Date("2026-11-23T12:00:00Z");
 
   test("a failure fails maxFailures 0; a known issue covers it until its day has passed", () => {
     expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [], day).ok).toBe(false);
     const covered = evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], day);
-    expect(covered).toMatchObject({ ok: true, known: [{ test: "b" }], expired: [] });
+    expect(covered).toMatchObject({
+      ok: true,
+      known: [{ test: "b", message: "[dcn0] the volume is a full copy", category: "product" }],
+      expired: [],
+    });
     expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], new Date("2026-12-31T23:00:00Z")).ok).toBe(true);
     const expired = evaluateGates("dcn0", tests, { maxFailures: 0 }, [issue], new Date("2027-01-01T00:00:00Z"));
     expect(expired).toMatchObject({ ok: false, expired: [{ test: "b", expires: "2026-12-31" }] });
     expect(evaluateGates("dcn0", tests, { maxFailures: 0 }, [{ ...issue, site: "dcn1" }], day).ok).toBe(false);
-    expect(activeKnownIssue([issue], "dcn0", "b", day)).toBe(issue);
-    expect(activeKnownIssue([{ ...issue, site: "dcn1" }], "dcn0", "b", day)).toBeUndefined();
+    const failure = { id: "b", failure: "[dcn0] the volume is a full copy", failureKind: "product" };
+    expect(activeKnownIssue([issue], "dcn0", failure, day)).toBe(issue);
+    expect(activeKnownIssue([{ ...issue, site: "dcn1" }], "dcn0", failure, day)).toBeUndefined();
+  });
+
+  test("a known issue covers only the failures its pattern (and category) matches; another failure of the same test counts", () => {
+    const other = [{ ...tests[1]!, failure: "[dcn0] the volume lives in the Ceph cluster of central" }];
+    const r = evaluateGates("dcn0", other, {}, [issue], day);
+    expect(r.known).toEqual([]);
+    const site = { site: "dcn0", status: "failed" as const, tests: other.map((t) => ({ ...t, title: "b" })), errors: [], gates: r };
+    expect(judgeSite(site)).toEqual({ ok: false, reasons: ["1 failed test(s) no known issue covers: b"] });
+    expect(evaluateGates("dcn0", tests, {}, [{ ...issue, category: "infrastructure" }], day).known).toEqual([]);
+    expect(evaluateGates("dcn0", tests, {}, [{ ...issue, match: "FULL COPY", category: "product" }], day).known).toHaveLength(1);
+    expect(configSchema.safeParse({ ...cfg, knownIssues: [{ ...issue, match: "(" }] }).error?.issues[0]).toMatchObject({
+      path: ["knownIssues", 0, "match"],
+      message: "not a valid regular expression",
+    });
+    const { match: _m, ...noMatch } = issue;
+    expect(configSchema.safeParse({ ...cfg, knownIssues: [noMatch] }).error?.issues[0]?.path).toEqual(["knownIssues", 0, "match"]);
+  });
+
+  test("a failed test fails its site whatever the gates say; gates only add reasons", () => {
+    const failed = { site: "dcn0", status: "failed" as const, tests: tests.map((t) => ({ ...t, title: t.id })), errors: [] };
+    const noMaxFailures = evaluateGates("dcn0", tests, { maxDurationS: 1800 }, [], day);
+    expect(noMaxFailures.ok).toBe(true);
+    expect(judgeSite({ ...failed, gates: noMaxFailures })).toEqual({
+      ok: false,
+      reasons: ["1 failed test(s) no known issue covers: b"],
+    });
+    const covered = evaluateGates("dcn0", tests, { maxDurationS: 1800 }, [issue], day);
+    expect(judgeSite({ ...failed, gates: covered })).toEqual({ ok: true, reasons: [] });
+    expect(judgeSite({ ...failed, gates: covered, cleanup: ["volume v (1) at dcn0: HTTP 500"] }).reasons).toEqual([
+      "left behind: volume v (1) at dcn0: HTTP 500",
+    ]);
+    expect(judgeSite({ ...failed, tests: [], gates: covered }).reasons).toEqual(["no test ran"]);
+    expect(configSchema.safeParse({ ...cfg, gates: { default: { maxFailures: 2 } } }).error?.issues[0]?.path).toEqual([
+      "gates",
+      "default",
+      "maxFailures",
+    ]);
+    const summary = { runId: "r", startedAt: "", finishedAt: "", interrupted: false, sites: [{ ...failed, gates: covered }] };
+    expect(judgeRun(summary)).toEqual({ ok: true, reasons: [] });
+    expect(judgeRun({ ...summary, interrupted: true }).reasons).toEqual(["the run was interrupted"]);
+    expect(judgeRun({ ...summary, sites: [] }).reasons).toEqual(["no site ran"]);
   });
 
   test("minTests counts executed tests; maxDurationS the site's test time; a site's gate overrides the default", () => {

@@ -67,9 +67,13 @@ export class RunReporter implements Reporter {
         bySite.set(site, s);
         s.errors.push(...fileErrors);
         for (const inner of [siteSuite, ...siteSuite.children.allSuites()])
-          for (const e of inner.errors()) s.errors.push(redactText(e.message ?? String(e)));
+          for (const e of inner.errors()) {
+            const text = redactText(e.message ?? String(e));
+            if (e.name === "CleanupLeftoversError") (s.cleanup ??= []).push(text);
+            else s.errors.push(text);
+          }
         for (const t of siteSuite.children.allTests()) s.tests.push(testSummary(t));
-        if (s.errors.length || s.tests.some((x) => x.status === "failed") || s.tests.length === 0) s.status = "failed";
+        if (s.errors.length || s.cleanup?.length || s.tests.some((x) => x.status === "failed") || s.tests.length === 0) s.status = "failed";
       }
       if (fileErrors.length)
         for (const site of this.planned.filter((p) => !bySite.has(p)))

@@ -234,3 +234,11 @@ export class ResourceTracker {
 export function formatCleanupFailures(f: CleanupFailure[]): string {
   return f.map((x) => `${x.resource.kind} ${x.resource.name} (${x.resource.id}) at ${x.resource.site}: ${x.error}`).join("\n");
 }
+
+/** A site's cleanup left resources behind: the site's summary lists them under cleanup, not as a setup error. */
+export class CleanupLeftoversError extends Error {
+  constructor(site: string, failures: CleanupFailure[]) {
+    super(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
+    this.name = "CleanupLeftoversError";
+  }
+}

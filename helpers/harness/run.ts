@@ -14,7 +14,9 @@ import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
 import { formatChecks } from "../ops/doctor.ts";
 import { preflightChecks } from "../ops/preflight.ts";
-import { roleOf, SITES_ENTRY, suiteGroupsAt, tierAllows } from "./catalog.ts";
+import { notApplicable, roleOf, SITES_ENTRY, suiteGroupsAt, testsAt, tierAllows } from "./catalog.ts";
+import { ConfigError } from "../config/load.ts";
+import { judgeRun } from "./judge.ts";
 import { countResults, evaluateGates, gateFor } from "./gates.ts";
 import type { RunInfo, RunSummary, SitePlan, SiteSummary } from "./model.ts";
 import { newRunId } from "./naming.ts";
@@ -50,8 +52,14 @@ function testTimeoutMs(cfg: Config): number {
   );
 }
 
+/** What the sweep could not delete: the site it belongs to, and a line naming it and why. */
+export interface SweepLeftover {
+  site: string;
+  text: string;
+}
+
 /** Deletes, newest first, whatever the run's journal says was created and not deleted; returns what would not go. */
-export async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<string[]> {
+export async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<SweepLeftover[]> {
   // A site in a region of its own has its volumes and servers there: each is deleted through its site's clients.
   const regional = new Map<string, Clients | Error>();
   if (allSites(cfg).some((s) => s.region !== undefined))
@@ -65,7 +73,10 @@ export async function sweep(clients: Clients, cfg: Config, journal: ResourceJour
     journal,
     log: (line, r) => process.stderr.write(`[${r.site}] cleanup sweep: ${line}\n`),
   });
-  return failed.map((f) => `${f.resource.kind} ${f.resource.name} (${f.resource.id}) at ${f.resource.site}: ${f.error}`);
+  return failed.map((f) => ({
+    site: f.resource.site,
+    text: `${f.resource.kind} ${f.resource.name} (${f.resource.id}) at ${f.resource.site}: ${f.error}`,
+  }));
 }
 
 /**
@@ -105,11 +116,43 @@ export function cloudOf(clients: Clients): NonNullable<RunSummary["cloud"]> {
   return { authUrl: c.auth.authUrl.replace(/\/+$/, ""), region: c.regionName ?? "", project: clients.session.projectName ?? "" };
 }
 
-/** The sites that run at least one suite group, each with its groups: the catalog decides. */
+/** The selected tests that apply at a site: those of its role, in the groups and among the tests asked for, that its config does not rule out. */
+function applicableAt(cfg: Config, sel: Pick<Selection, "suites" | "tests">, site: string): string[] {
+  return testsAt(roleOf(cfg, site), sel.suites, sel.tests)
+    .filter((e) => !notApplicable(e.id, cfg, site))
+    .map((e) => e.id);
+}
+
+/** The sites that run at least one test, each with its suite groups: the catalog decides. */
 export function sitePlan(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests">): SitePlan[] {
   return sel.sites
-    .map((site) => ({ site, groups: suiteGroupsAt(roleOf(cfg, site), sel.suites, sel.tests) }))
-    .filter((s) => s.groups.length > 0);
+    .map((site) => ({ site, tests: applicableAt(cfg, sel, site) }))
+    .filter((s) => s.tests.length > 0)
+    .map(({ site, tests }) => ({ site, groups: suiteGroupsAt(roleOf(cfg, site), sel.suites, tests) }));
+}
+
+/**
+ * Refuses, before any cloud call, a selection under which no site has a test to run, naming why each selected site
+ * has nothing.
+ */
+export function requireSomethingToRun(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests" | "shard">): void {
+  if (sitePlan(cfg, sel).length > 0) return;
+  if (sel.sites.length === 0)
+    throw new ConfigError(
+      `nothing to run: ${sel.shard ? `shard ${sel.shard.index}/${sel.shard.count} holds no site` : "no site selected"}`,
+      [],
+    );
+  const why = sel.sites.map((site) => {
+    const role = roleOf(cfg, site);
+    const inGroups = testsAt(role, sel.suites);
+    if (inGroups.length === 0)
+      return `${site} (${role}): suites ${sel.suites.join(", ")} hold no test that runs at ${role === "central" ? "the central site" : "an edge"}`;
+    const asked = testsAt(role, sel.suites, sel.tests);
+    if (asked.length === 0)
+      return `${site} (${role}): none of --tests ${(sel.tests ?? []).join(", ")} runs at ${role === "central" ? "the central site" : "an edge"}`;
+    return `${site} (${role}): ${asked.map((e) => `${e.id}: ${notApplicable(e.id, cfg, site)}`).join("; ")}`;
+  });
+  throw new ConfigError(`nothing to run, so nothing would be verified:\n  ${why.join("\n  ")}`, []);
 }
 
 /** The young generation's semi-space of the sites' worker heap, in MB (V8's default is 16). */
@@ -123,7 +166,7 @@ export interface RunOutcome {
   runDir: string;
   summary?: RunSummary;
   /** Sweep failures: resources that would not delete. */
-  leftovers: string[];
+  leftovers: SweepLeftover[];
   /** rbd images of what the run deleted, still in a site's pools. */
   rbd?: RbdScan;
 }
@@ -318,17 +361,33 @@ export async function runVerification(
     sites: siteResults,
     rbdLeftovers: rbd.found,
     rbdNotChecked: rbd.notChecked,
+    selection: {
+      sites: sel.sites,
+      ...(sel.sitesAsked ? { sitesAsked: sel.sitesAsked } : {}),
+      ...(sel.tests ? { tests: sel.tests } : {}),
+      strict: Boolean(sel.strict),
+      tierGiven: Boolean(sel.tierGiven),
+    },
   };
-  if (leftovers.length) for (const s of summary.sites) s.errors.push(...leftovers.filter((l) => l.includes(` at ${s.site}: `)));
+  for (const s of summary.sites) s.cleanup ??= [];
+  for (const l of leftovers) summary.sites.find((x) => x.site === l.site)?.cleanup!.push(`the run's sweep could not delete ${l.text}`);
   for (const s of summary.sites) {
     const gate = {
       ...(sel.tierGiven ? { maxNotVerifiedInTier: 0 } : {}),
       ...gateFor(cfg.gates, s.site),
       ...(sel.strict ? { maxWarnings: 0, maxNotVerified: 0 } : {}),
     };
-    s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues, new Date(), sel.tier);
-    s.counts = countResults(s.tests);
+    const notChecked = rbd.notChecked.filter((n) => n.startsWith(`${s.site}: `));
+    s.gates = evaluateGates(s.site, s.tests, gate, cfg.knownIssues, new Date(), sel.tier, notChecked.length);
+    s.counts = countResults(s.tests, notChecked.length);
     s.ceph = reach[s.site];
+  }
+  // NOTE: a sweep leftover of a site that did not run (a journal shared by a rerun) still fails the run.
+  const orphans = leftovers.filter((l) => !summary.sites.some((s) => s.site === l.site));
+  const verdict = judgeRun(summary);
+  if (orphans.length) {
+    verdict.ok = false;
+    verdict.reasons.push(...orphans.map((l) => `the run's sweep could not delete ${l.text}`));
   }
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
   writeFileSync(join(runDir, "junit.xml"), junitXml(summary));
@@ -339,12 +398,7 @@ export async function runVerification(
   } catch (e) {
     log(`the fleet page was not written: ${redactText((e as Error).message)}`);
   }
-  const ok =
-    !interrupted &&
-    leftovers.length === 0 &&
-    rbd.found.length === 0 &&
-    summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
-  return { exitCode: ok ? 0 : 1, runDir, summary, leftovers, rbd };
+  return { exitCode: verdict.ok ? 0 : 1, runDir, summary, leftovers, rbd };
 }
 
 /** The site's Ceph version for the report's environment; the probe (an ssh connection, say) is closed after. */
@@ -433,7 +487,7 @@ class SiteReports {
 export function summaryTable(sites: SiteSummary[]): string {
   const rows = [["site", "result", "passed", "failed", "known", "warnings", "not verified", "time", "gates"]];
   for (const s of sites) {
-    const n = countResults(s.tests);
+    const n = s.counts ?? countResults(s.tests);
     const secs = s.tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
     const known = s.gates?.known.length ?? 0;
     const gates = !s.gates
@@ -446,7 +500,7 @@ export function summaryTable(sites: SiteSummary[]): string {
             .join(", ")})`;
     rows.push([
       s.site,
-      s.status.toUpperCase(),
+      s.verdict ? (s.verdict.ok ? "PASSED" : "FAILED") : s.status.toUpperCase(),
       `${n.passed}`,
       `${n.failed - known}`,
       `${known}`,
@@ -475,7 +529,9 @@ export function formatOutcome(out: RunOutcome): string {
   for (const s of summary.sites) {
     for (const t of s.tests.filter((x) => x.status === "failed")) {
       const known = s.gates?.known.find((k) => k.test === t.id);
-      const tag = known ? `FAILED (known issue until ${known.expires}: ${known.reason} ${known.link})` : `FAILED [${t.failureKind}]`;
+      const tag = known
+        ? `KNOWN [${t.failureKind}] (a known issue covers it until ${known.expires}: ${known.reason} ${known.link})`
+        : `FAILED [${t.failureKind}]`;
       lines.push(`\n[${s.site}] ${tag} ${t.title}\n  ${(t.failure ?? "").split("\n").join("\n  ")}\n`);
     }
     for (const t of s.tests) for (const w of t.warnings ?? []) lines.push(`\n[${s.site}] WARNING ${t.id}: ${w}\n`);
@@ -484,10 +540,11 @@ export function formatOutcome(out: RunOutcome): string {
       lines.push(`\n[${s.site}] known issue for ${k.test} expired on ${k.expires}: the failure counts again (${k.link})\n`);
     for (const g of s.gates?.results.filter((r) => !r.ok) ?? []) lines.push(`\n[${s.site}] GATE ${g.name} not met: ${g.detail}\n`);
     for (const e of s.errors) lines.push(`\n[${s.site}] ERROR ${e}\n`);
+    for (const c of s.cleanup ?? []) lines.push(`\n[${s.site}] LEFT BEHIND ${c}\n`);
   }
-  if (out.leftovers.length) lines.push(`\nresources that could not be deleted:\n  ${out.leftovers.join("\n  ")}\n`);
   for (const r of summary.rbdLeftovers ?? []) lines.push(`\n[${r.site}] LEFTOVER ${formatRbdLeftover(r)}\n`);
   for (const n of summary.rbdNotChecked ?? []) lines.push(`\nNOT CHECKED for rbd leftovers: ${n}\n`);
+  if (summary.verdict && !summary.verdict.ok) lines.push(`\nFAILED: ${summary.verdict.reasons.join("\n  ")}\n`);
   lines.push(
     `\nreports: ${join(out.runDir, "index.html")} (the fleet), ${out.runDir}/<site>/report/index.html; summary ${join(out.runDir, "summary.json")}; junit ${join(out.runDir, "junit.xml")}\n`,
   );

@@ -7,7 +7,7 @@ import { newRunId } from "./naming.ts";
 import { AllureResultsBySite } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
-import { sitePlan } from "./run.ts";
+import { requireSomethingToRun, sitePlan } from "./run.ts";
 import { parseMaxParallel, parseShard, requireGroup, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
@@ -27,6 +27,23 @@ describe("run", () => {
       "--suites: unknown group rulez; the groups are procedure, multistore, rules, conformance",
     );
     expect(() => selectSuites(",")).toThrow("--suites: unknown group (none given)");
+  });
+
+  test("a selection under which no site has a test is refused, naming why each site has nothing", () => {
+    expect(() => requireSomethingToRun(cfg, select(cfg, { suites: "rules", sites: "central" }))).toThrow(
+      "nothing to run, so nothing would be verified:\n  central (central): suites rules hold no test that runs at the central site",
+    );
+    expect(() => requireSomethingToRun(cfg, select(cfg, { suites: "rules" }))).not.toThrow();
+    const noBackups = configSchema.parse({
+      cloud: { cloud: "x" },
+      flavor: "f",
+      central: site("central"),
+      edges: [{ ...site("dcn0"), ceph: { cluster: "dcn0", transport: { kind: "local" }, pools: { backups: false } } }],
+    });
+    expect(() => requireSomethingToRun(noBackups, select(noBackups, { tests: "conf-14", sites: "dcn0" }))).toThrow(
+      "  central (central): none of --tests conf-14-cinder-backup runs at the central site\n" +
+        "  dcn0 (edge): conf-14-cinder-backup: dcn0 has no backups pool (its ceph.pools.backups is false)",
+    );
   });
 
   test("central always runs first; --sites picks edges and refuses an unknown site by name", () => {

@@ -154,6 +154,8 @@ export interface Selection {
   shard?: Shard;
   /** --group, or a CI pipeline's id for a sharded run: what its shards' resources share. */
   group?: string;
+  /** --sites as given (central included); absent: every configured site. */
+  sitesAsked?: string[];
   /** Why the tier is lower than asked, if it is. */
   notice?: string;
   /** Fail each site on any warning or anything not verified (--strict). */
@@ -193,6 +195,7 @@ export function select(
   const maxParallel = parseMaxParallel(o.maxParallel);
   return {
     sites,
+    ...(o.sites !== undefined ? { sitesAsked: selectSites(cfg, o.sites) } : {}),
     ...(shard ? { shard } : {}),
     ...(group ? { group } : {}),
     suites,

@@ -30,6 +30,7 @@ function shard(root: string, runId: string, index: number, sites: SiteSummary[],
     sites,
     rbdLeftovers: [],
     rbdNotChecked: [],
+    selection: { sites: sites.map((x) => x.site), strict: false, tierGiven: false },
     ...over,
   };
   for (const site of sites) {
@@ -63,6 +64,27 @@ describe("dcn-verify merge", () => {
     expect(JSON.parse(readFileSync(join(m.runDir, "summary.json"), "utf8")).sites).toHaveLength(4);
   });
 
+  test("judges as run does: a failed test fails the merged run even when its shard's gates were met", () => {
+    const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
+    const gatesMet = { ...siteOf("dcn2", "failed"), gates: { ok: true, results: [], known: [], expired: [] } };
+    const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central"), siteOf("dcn1")]);
+    const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0"), gatesMet]);
+    const m = mergeShards([a, b], join(root, "merged"));
+    expect(m.exitCode).toBe(1);
+    expect(m.summary.verdict?.reasons).toEqual(["dcn2: 1 failed test(s) no known issue covers: dcn-1-stores"]);
+    const known = {
+      ...gatesMet,
+      gates: {
+        ok: true,
+        results: [],
+        expired: [],
+        known: [{ test: "dcn-1-stores", reason: "r", link: "https://x/1", expires: "2099-01-01", message: "m" }],
+      },
+    };
+    const c = shard(root, "20261201t100300-cccc", 2, [siteOf("dcn0"), known]);
+    expect(mergeShards([a, c], join(root, "merged")).exitCode).toBe(0);
+  });
+
   test("refuses what is not one sharded run, naming the runs", () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
     const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central")]);
@@ -85,6 +107,27 @@ describe("dcn-verify merge", () => {
     expect(() => mergeShards([plain, b], root)).toThrow(
       "run 20261201t100500-eeee is not a shard (it was not run with --shard I/N --group ID)",
     );
+    expect(() => mergeShards([a, b], root)).toThrow("the shards do not cover the run: no shard selected dcn1, dcn2");
+    const narrowed = (i: number, sites: string[]) =>
+      shard(
+        root,
+        `20261201t10070${i}-nnnn`,
+        i,
+        sites.map((x) => siteOf(x)),
+        {
+          selection: { sites, sitesAsked: ["central", "dcn0"], strict: false, tierGiven: false },
+        },
+      );
+    expect(() => mergeShards([narrowed(1, ["central"]), narrowed(2, ["dcn0"])], root)).toThrow(
+      "the shards do not cover the run: no shard selected dcn1, dcn2 (the shards were run with --sites central,dcn0)",
+    );
+    const strict = shard(root, "20261201t100800-ssss", 2, [siteOf("dcn0"), siteOf("dcn2")], {
+      selection: { sites: ["dcn0", "dcn2"], strict: true, tierGiven: false },
+    });
+    const c = shard(root, "20261201t100900-cccc", 1, [siteOf("central"), siteOf("dcn1")]);
+    expect(() => mergeShards([c, strict], root)).toThrow(/the shards differ in selection \(--sites, --tests, --strict, --tier\)/);
+    const old = shard(root, "20261201t101000-oooo", 2, [siteOf("dcn0"), siteOf("dcn2")], { selection: undefined });
+    expect(() => mergeShards([c, old], root)).toThrow("run(s) 20261201t101000-oooo record no selection");
     expect(() => mergeShards([join(root, "nothing")], root)).toThrow(`run '${join(root, "nothing")}' does not exist: no summary.json in`);
   });
 });

@@ -2,6 +2,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, sy
 import { dirname, join, resolve } from "node:path";
 import { countResults } from "../harness/gates.ts";
 import { writeFleetPage } from "../harness/fleet.ts";
+import { judgeRun } from "../harness/judge.ts";
 import { junitXml } from "../harness/junit.ts";
 import type { RunSummary, SiteSummary } from "../harness/model.ts";
 import { newRunId } from "../harness/naming.ts";
@@ -63,6 +64,28 @@ function checkShards(shards: ShardRun[]): void {
       if (other) throw new MergeError(`site ${site.site} is in two shards: runs ${other} and ${s.runId}`);
       where.set(site.site, s.runId);
     }
+  const old = shards.filter((x) => !x.s.selection);
+  if (old.length)
+    throw new MergeError(
+      `run(s) ${old.map((x) => x.s.runId).join(", ")} record no selection (an older dcn-verify): whether the shards cover the run cannot be told`,
+    );
+  const sel = (s: RunSummary) => {
+    const { sites: _share, ...rest } = s.selection!;
+    return JSON.stringify({
+      sitesAsked: rest.sitesAsked ?? "every site",
+      tests: rest.tests ?? "every test",
+      strict: rest.strict,
+      tierGiven: rest.tierGiven,
+    });
+  };
+  differ("selection (--sites, --tests, --strict, --tier)", sel);
+  const covered = new Set(shards.flatMap((x) => x.s.selection!.sites));
+  const uncovered = (shards[0]!.s.configSites ?? []).filter((site) => !covered.has(site));
+  if (uncovered.length)
+    throw new MergeError(
+      `the shards do not cover the run: no shard selected ${uncovered.join(", ")}` +
+        (shards[0]!.s.selection!.sitesAsked ? ` (the shards were run with --sites ${shards[0]!.s.selection!.sitesAsked.join(",")})` : ""),
+    );
 }
 
 /** The lines of a shard's per-site history (Allure's) that the merged run's reports folder does not hold yet. */
@@ -119,16 +142,14 @@ export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
     rbdLeftovers: shards.flatMap((x) => x.s.rbdLeftovers ?? []),
     rbdNotChecked: shards.flatMap((x) => x.s.rbdNotChecked ?? []),
   };
-  for (const s of summary.sites) s.counts = countResults(s.tests);
+  for (const s of summary.sites)
+    s.counts ??= countResults(s.tests, (summary.rbdNotChecked ?? []).filter((n) => n.startsWith(`${s.site}: `)).length);
+  const verdict = judgeRun(summary);
   writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
   writeFileSync(join(runDir, "junit.xml"), junitXml(summary));
   writeFleetPage(runDir, reportsRoot, summary);
   const latest = join(reportsRoot, "latest");
   rmSync(latest, { force: true });
   symlinkSync(runId, latest);
-  const ok =
-    !summary.interrupted &&
-    summary.rbdLeftovers!.length === 0 &&
-    summary.sites.every((s) => s.errors.length === 0 && s.tests.length > 0 && s.gates?.ok);
-  return { runDir, summary, exitCode: ok ? 0 : 1 };
+  return { runDir, summary, exitCode: verdict.ok ? 0 : 1 };
 }

@@ -12,7 +12,8 @@ const config = () => labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 4
 /** A run's leftovers, swept after the lab is healed (an OSD that was down can hold deletions up). */
 async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[]> {
   const cfg = await loadConfig(cfgPath);
-  return sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
+  const left = await sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
+  return left.map((l) => l.text);
 }
 
 /**

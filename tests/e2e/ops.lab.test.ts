@@ -221,10 +221,17 @@ describe("dcn-verify plan", () => {
     const known = await cli([
       "plan",
       "--config",
-      labConfigWith({ knownIssues: [{ test: "dcn-99", reason: "r", link: "https://bugs.example/1", expires: "2030-01-01" }] }),
+      labConfigWith({ knownIssues: [{ test: "dcn-99", match: "x", reason: "r", link: "https://bugs.example/1", expires: "2030-01-01" }] }),
     ]);
     expect(known.exitCode).toBe(2);
     expect(known.stderr).toContain("config knownIssues[0].test: no test 'dcn-99'");
+    const nothing = await cli(["run", "--suites", "rules", "--sites", "central"]);
+    expect(nothing.exitCode, nothing.all).toBe(2);
+    expect(nothing.stderr).toContain(
+      "nothing to run, so nothing would be verified:\n  central (central): suites rules hold no test that runs at the central site",
+    );
+    // NOTE: refused before any cloud call: no run directory, no token.
+    expect(nothing.stderr).not.toMatch(/reports in|preflight/);
   });
 });
 
@@ -493,29 +500,58 @@ describe("diff, quality gates, known issues, categories and history", () => {
     expect(widget).not.toContain("Harness errors");
   });
 
-  test("a known issue keeps the gate met until it expires; a gate on tests executed fails the run", async () => {
+  test("a known issue covers the failures it matches until it expires; any other failure counts whatever the gates say", async () => {
     const issue = {
       test: "rule-1-same-names",
       site: "dcn1",
+      match: "Nova has no AZ dcn1 with an enabled, up compute host",
+      category: "product",
       reason: "compute host moved for maintenance",
       link: "https://bugs.example/42",
     };
-    // One fault for both runs: the same failure, under a known issue that is live, then expired.
-    const [live, expired] = await withFault("dcn1", "az-mismatch", async () => [
-      await runHarness([...rules, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]),
+    // One fault for every run: the same failure, under a known issue that is live, expired, or about another failure,
+    // and under gates that name no maxFailures. What rules 2-4 may leave not verified is not what this test judges.
+    const lenient = [...rules, "--allow-not-verified"];
+    const [live, expired, other, noMaxFailures] = await withFault("dcn1", "az-mismatch", async () => [
+      await runHarness([...lenient, "--config", labConfigWith({ knownIssues: [{ ...issue, expires: "2099-12-31" }] })]),
       await runHarness([
-        ...rules,
+        ...lenient,
         "--config",
         labConfigWith({ knownIssues: [{ ...issue, expires: "2020-01-01" }], gates: { sites: { dcn1: { minTests: 50 } } } }),
       ]),
+      await runHarness([
+        ...lenient,
+        "--config",
+        labConfigWith({ knownIssues: [{ ...issue, match: "lives in the Ceph cluster of central", expires: "2099-12-31" }] }),
+      ]),
+      await runHarness([...lenient, "--config", labConfigWith({ gates: { default: { maxDurationS: 1800 } } })]),
     ]);
     expect(live.exitCode, live.output).toBe(0);
-    expect(live.summary.sites[0]!.gates).toMatchObject({ ok: true, known: [{ test: "rule-1-same-names", expires: "2099-12-31" }] });
-    expect(live.output).toContain("FAILED (known issue until 2099-12-31: compute host moved for maintenance https://bugs.example/42)");
+    expect(live.summary.sites[0]!.gates).toMatchObject({
+      ok: true,
+      known: [
+        { test: "rule-1-same-names", expires: "2099-12-31", category: "product", message: expect.stringContaining("Nova has no AZ dcn1") },
+      ],
+    });
+    expect(live.summary.sites[0]!.verdict).toEqual({ ok: true, reasons: [] });
+    expect(live.output).toContain(
+      "KNOWN [product] (a known issue covers it until 2099-12-31: compute host moved for maintenance https://bugs.example/42)",
+    );
     expect(expired.exitCode).toBe(1);
     expect(expired.output).toContain("[dcn1] known issue for rule-1-same-names expired on 2020-01-01: the failure counts again");
     expect(expired.output).toContain("[dcn1] GATE maxFailures not met: 1 failed (at most 0)");
     expect(expired.output).toMatch(/\[dcn1\] GATE minTests not met: 4 executed \(at least 50\)/);
+    expect(other.exitCode, other.output).toBe(1);
+    expect(other.summary.sites[0]!.gates?.known).toEqual([]);
+    expect(other.output).toContain("[dcn1] FAILED [product]");
+    // NOTE: gates that name no maxFailures met every gate they name; the failed test fails the site and the run.
+    expect(noMaxFailures.exitCode, noMaxFailures.output).toBe(1);
+    expect(noMaxFailures.summary.sites[0]!.gates?.ok).toBe(true);
+    expect(noMaxFailures.summary.sites[0]!.verdict).toEqual({
+      ok: false,
+      reasons: ["1 failed test(s) no known issue covers: rule-1-same-names"],
+    });
+    expect(noMaxFailures.output).toMatch(/^dcn1 +FAILED +\d+ +1 +0 /m);
   });
 });
 

@@ -22,7 +22,7 @@ test("in the one worker, a site that hangs or fails holds back neither another s
   const started = Date.now();
   const lines: string[] = [];
   const progress = new LiveProgress({ write: (text: string) => lines.push(text) });
-  const reporter = new RunReporter(progress, ["hangs", "fails", "passes"], (site) =>
+  const reporter = new RunReporter(progress, ["hangs", "fails", "passes", "leaks"], (site) =>
     ended.push({ site, at: Date.now() - started, written: sitesWritten(dir) }),
   );
   try {
@@ -34,7 +34,7 @@ test("in the one worker, a site that hangs or fails holds back neither another s
       run: true,
       pool: "threads",
       maxWorkers: 1,
-      maxConcurrency: 3,
+      maxConcurrency: 4,
       include: ["tests/unit/fixtures/three-sites.fixture.ts"],
       setupFiles: [dependencyModule("allure-vitest/setup")],
       reporters: [new PerSiteAllureReporter({ resultsDir: dir }), reporter],
@@ -42,13 +42,14 @@ test("in the one worker, a site that hangs or fails holds back neither another s
     });
     await vitest.start();
     await vitest.close();
-    expect(ended.map((e) => e.site)).toEqual(["fails", "passes", "hangs"]);
+    expect(ended.map((e) => e.site).sort()).toEqual(["fails", "hangs", "leaks", "passes"]);
+    expect(ended.at(-1)!.site).toBe("hangs");
     const passes = ended.find((e) => e.site === "passes")!;
     // The passing site's results were all written, and its report begun, while the other still hung.
     expect(passes.at).toBeLessThan(3000);
     expect(passes.written.filter((s) => s === "passes")).toHaveLength(3);
     // Each result line names the site whose describe the test is in.
-    expect(lines.filter((l) => l.includes(" PASS ")).sort()).toEqual([
+    expect(lines.filter((l) => l.includes(" PASS ") && !l.startsWith("[leaks]")).sort()).toEqual([
       "[passes] PASS step 1\n",
       "[passes] PASS step 2\n",
       "[passes] PASS step 3\n",
@@ -61,6 +62,11 @@ test("in the one worker, a site that hangs or fails holds back neither another s
     expect(summary.hangs!.tests[0]!.failure).toMatch(/Test timed out in 4000ms/);
     expect(summary.fails!.status).toBe("failed");
     expect(summary.fails!.errors.join("\n")).toMatch(/the site context did not open/);
+    // What a site's cleanup left behind is its cleanup, not a setup error, and fails the site.
+    expect(summary.leaks).toMatchObject({ status: "failed", errors: [] });
+    expect(summary.leaks!.cleanup).toEqual([
+      "[leaks] cleanup left resources behind:\nvolume dcnv-r-leaks-volume (1111) at leaks: HTTP 409: volume is in-use",
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
