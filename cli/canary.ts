@@ -11,8 +11,17 @@ import { scanRbdLeftovers, formatRbdLeftover } from "../helpers/harness/rbd-left
 import { deleteAll } from "../helpers/harness/resources.ts";
 import { cloudOf, formatOutcome, runVerification } from "../helpers/harness/run.ts";
 import { type Selection, selectSites, selectTier } from "../helpers/harness/selection.ts";
-import { type CanaryManifest, CANARY_SET_ID, readManifest, readSiteRecord, rebuildManifest, writeManifest } from "../helpers/ops/canary.ts";
-import { type CloudCanary, listCanaries, notACanaryOf, removalOrder } from "../helpers/ops/canary-cloud.ts";
+import { resourceName } from "../helpers/harness/naming.ts";
+import {
+  type CanaryManifest,
+  CANARY_SET_ID,
+  plantRunOf,
+  readManifest,
+  readSiteRecord,
+  rebuildManifest,
+  writeManifest,
+} from "../helpers/ops/canary.ts";
+import { type CloudCanary, listCanaries, notACanaryOf, recordInventory, removalOrder } from "../helpers/ops/canary-cloud.ts";
 import { regionalClients } from "../helpers/ops/leftovers.ts";
 import { configPathOf, parseCommand } from "./args.ts";
 
@@ -135,7 +144,40 @@ async function plant(cfg: Config, configPath: string, a: Args, reportsRoot: stri
   writeManifest(a.manifest!, manifest);
   const n = sites.reduce((k, s) => k + s.canaries.length, 0);
   say(`set ${setId}: ${n} canaries at ${sites.map((s) => s.site).join(", ")}, recorded in ${a.manifest}`);
-  return out.exitCode;
+  const inventory = await recordSetInventory(cfg, manifest, say);
+  return out.exitCode || (inventory ? 0 : 1);
+}
+
+/**
+ * Records the set's inventory in every canary's metadata, then rebuilds the manifest from a new listing of the cloud:
+ * it must name every canary of the file with the same facts. false (and each reason said) when it does not.
+ */
+async function recordSetInventory(cfg: Config, manifest: CanaryManifest, say: (l: string) => void): Promise<boolean> {
+  const c = await openSiteClients(cfg, cfg.central);
+  const { clientsOf } = await regionalClients(cfg, c);
+  const { recorded, failed } = await recordInventory(clientsOf, manifest);
+  for (const f of failed)
+    say(`[${f.site}] ${f.kind} ${f.id}: the set's inventory was not recorded in its metadata: ${redactText(f.error)}`);
+  const rebuilt = rebuildFromCloud(cfg, c, manifest.setId, await listCanaries(c, cfg, manifest.setId));
+  const want = (m: CanaryManifest | undefined) => JSON.stringify(m?.sites.map((s) => ({ site: s.site, canaries: s.canaries })));
+  const same = want(rebuilt) === want(manifest);
+  if (!same)
+    say(
+      `the manifest rebuilt from the cloud is not the one written: a lost manifest would not be rebuilt whole ` +
+        `(the cloud's: ${want(rebuilt) ?? "none"})`,
+    );
+  else say(`the set's inventory is in the metadata of all ${recorded} canaries: a manifest rebuilt from the cloud is the one written`);
+  return !failed.length && same;
+}
+
+function rebuildFromCloud(cfg: Config, c: Clients, setId: string, found: CloudCanary[]): CanaryManifest | undefined {
+  const sites = [cfg.central, ...cfg.edges];
+  return rebuildManifest(setId, found, {
+    cloud: cloudOf(c),
+    siteOrder: sites.map((s) => s.name),
+    fsids: Object.fromEntries(sites.map((s) => [s.name, s.ceph.fsid])),
+    nameOf: (site, kind) => resourceName(cfg.naming.prefix, plantRunOf(setId), site, `canary-${kind}`),
+  });
 }
 
 /** The manifest from its file, or rebuilt from the canaries' marks in the cloud. */
@@ -148,13 +190,15 @@ async function manifestOf(
   if (a.manifest) return { manifest: readManifest(a.manifest), rebuilt: false };
   const c = await clients();
   const found = await listCanaries(c, cfg, a.set);
-  const sites = [cfg.central, ...cfg.edges];
-  const manifest = rebuildManifest(a.set!, found, {
-    cloud: cloudOf(c),
-    siteOrder: sites.map((s) => s.name),
-    fsids: Object.fromEntries(sites.map((s) => [s.name, s.ceph.fsid])),
-  });
-  if (manifest) say(`manifest of ${a.set} rebuilt from the marks of ${found.length} canaries in the cloud`);
+  const manifest = rebuildFromCloud(cfg, c, a.set!, found);
+  if (manifest) {
+    say(`manifest of ${a.set} rebuilt from the marks of ${found.length} canaries in the cloud`);
+    for (const s of manifest.sites) {
+      if (s.everyCanaryGone) say(`[${s.site}] the set's record names the site, but no canary of the set there is in the cloud`);
+      for (const x of s.canaries.filter((k) => k.onlyInInventory))
+        say(`[${s.site}] ${x.kind} ${x.id}: named by the site's inventory, not in the cloud with the set's mark`);
+    }
+  }
   return { manifest, rebuilt: true };
 }
 

@@ -1,4 +1,4 @@
-import { describe } from "vitest";
+import { describe, type TestContext } from "vitest";
 import { readCanary, verifyCanary } from "../helpers/checks/canary.ts";
 import { imageParent } from "../helpers/checks/clones.ts";
 import { defect } from "../helpers/checks/evidence.ts";
@@ -7,8 +7,8 @@ import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { sitePools } from "../helpers/config/pools.ts";
 import { WaitError } from "../helpers/core/wait.ts";
 import { ProductDefect } from "../helpers/harness/failure-kind.ts";
-import type { SiteSuite } from "../helpers/harness/suite.ts";
-import { attachJson, notVerified, step } from "../helpers/harness/steps.ts";
+import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
+import { attachJson, step } from "../helpers/harness/steps.ts";
 import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../helpers/ops/canary.ts";
 
 /**
@@ -19,46 +19,73 @@ import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../
 export default function canaryVerifySuite(s: SiteSuite): void {
   const { ctx, site, run, test } = s;
 
-  function canaries(...kinds: CanaryKind[]): Canary[] {
+  function record() {
     const m = run.canary?.manifest;
     if (!m) throw new Error("canary verify: the run carries no manifest");
-    return (m.sites.find((s) => s.site === site)?.canaries ?? []).filter((c) => kinds.includes(c.kind));
+    return m.sites.find((s) => s.site === site);
   }
 
-  /** Verifies every canary of these kinds, each in a step of its own; fails naming every difference at the site. */
-  async function verifyAll(kinds: CanaryKind[], o: { skip?: (fact: string) => boolean } = {}): Promise<void> {
+  function canaries(...kinds: CanaryKind[]): Canary[] {
+    return (record()?.canaries ?? []).filter((c) => kinds.includes(c.kind));
+  }
+
+  const setId = () => run.canary!.setId;
+  const allGone = () =>
+    `every canary of ${setId()} at ${site} is gone: the set's record on its canaries at the other sites names ${site}, ` +
+    `and nothing in the cloud carries the set's mark there (nor its inventory)`;
+  const noneRecorded = (kinds: CanaryKind[]) =>
+    `no ${kinds.join(" or ")} canary: the manifest of ${setId()} records none at ${site}` +
+    (run.canary!.rebuilt ? " (rebuilt from the cloud: neither a canary nor its site's inventory names one)" : "");
+
+  /**
+   * Verifies every canary of these kinds, each in a step of its own; fails naming every difference at the site. A test
+   * with nothing to compare, or a fact it could not read, ends not verified (skipped with the reason), never passed.
+   */
+  async function verifyAll(t: TestContext, kinds: CanaryKind[], o: { skip?: (fact: string) => boolean } = {}): Promise<void> {
+    if (record()?.everyCanaryGone) defect(ctx(), allGone());
     const list = canaries(...kinds);
-    if (!list.length) {
-      await notVerified(`no ${kinds.join(" or ")} canary`, `the manifest of ${run.canary!.setId} records none at ${site}`);
-      return;
-    }
+    if (!list.length) return skipTest(t, noneRecorded(kinds));
     const differences = [];
+    const unread: string[] = [];
     for (const c of list) {
       try {
-        await verifyCanary(ctx(), c, o);
+        unread.push(...(await verifyCanary(ctx(), c, o)).unread.map((f) => `${c.kind} ${c.id}: ${f}`));
       } catch (e) {
         if (!(e instanceof ProductDefect)) throw e;
         differences.push(e.message.replace(/^\[[^\]]+\] /, ""));
       }
     }
     if (differences.length) defect(ctx(), differences.join("; "));
+    if (unread.length) return skipTest(t, `not verified: ${unread.join(", ")}: the site's Ceph cannot be read (transport none)`);
+  }
+
+  /** The one canary of a kind a later check builds on, or why that check cannot be tried (it ends not verified). */
+  function basis(kind: CanaryKind): { canary: Canary } | { why: string } {
+    if (record()?.everyCanaryGone) return { why: allGone() };
+    const [c] = canaries(kind);
+    if (!c) return { why: noneRecorded([kind]) };
+    if (c.onlyInInventory) return { why: `the ${kind} canary ${c.id} is gone (its own test fails on it): there is nothing to build on` };
+    return { canary: c };
   }
 
   describe.sequential(`canaries at ${site}`, () => {
-    test("canary-image", `the canary image is in the same stores, on the same clusters, with the same data`, () => verifyAll(["image"]));
-
-    test("canary-volumes", `the canary volumes are still clones of the same parents, with the same data, and the snapshot protected`, () =>
-      verifyAll(["volume", "snapshot", "snapshot-volume", "server-volume"]),
+    test("canary-image", `the canary image is in the same stores, on the same clusters, with the same data`, (t) =>
+      verifyAll(t, ["image"]),
     );
 
-    test("canary-backup", `the canary backup is still listed and available`, () =>
-      verifyAll(["backup"], { skip: (f) => headBytesOf(f) !== undefined }),
+    test("canary-volumes", `the canary volumes are still clones of the same parents, with the same data, and the snapshot protected`, (t) =>
+      verifyAll(t, ["volume", "snapshot", "snapshot-volume", "server-volume"]),
     );
 
-    test("canary-backup-restore", `the canary backup still restores to the same data`, async () => {
+    test("canary-backup", `the canary backup is still listed and available`, (t) =>
+      verifyAll(t, ["backup"], { skip: (f) => headBytesOf(f) !== undefined }),
+    );
+
+    test("canary-backup-restore", `the canary backup still restores to the same data`, async (t) => {
       const c = ctx();
-      const [backup] = canaries("backup");
-      if (!backup) return notVerified("no backup canary", `the manifest of ${run.canary!.setId} records none at ${site}`);
+      const found = basis("backup");
+      if ("why" in found) return skipTest(t, found.why);
+      const backup = found.canary;
       const fact = Object.keys(backup.facts).find((f) => headBytesOf(f) !== undefined)!;
       const b = await step(`show the canary backup ${backup.id}`, () => c.clients.volume.showBackup(backup.id));
       const target = await step(`create a volume of ${b.size ?? c.config.volume.sizeGiB} GiB to restore into`, () =>
@@ -71,9 +98,9 @@ export default function canaryVerifySuite(s: SiteSuite): void {
         throw e;
       });
       const now = await readCanary(c, { kind: "volume", id: target.id }, [fact]);
+      await attachJson("restored data", { planted: backup.facts[fact], found: now?.facts[fact], unread: now?.unread });
+      if (now?.unread.includes(fact)) return skipTest(t, `the restored volume's ${fact}: the site's Ceph cannot be read (transport none)`);
       await step(`the restored volume's ${fact} is the canary's`, async () => {
-        await attachJson("restored data", { planted: backup.facts[fact], found: now?.facts[fact], unread: now?.unread });
-        if (now?.unread.includes(fact)) return notVerified(fact, "the site's Ceph cannot be read (transport none)");
         if (now?.facts[fact] !== backup.facts[fact])
           defect(
             c,
@@ -92,12 +119,13 @@ export default function canaryVerifySuite(s: SiteSuite): void {
       });
     });
 
-    test("canary-server", `the canary server is still ACTIVE in AZ ${site}, on a host of that AZ`, () => verifyAll(["server"]));
+    test("canary-server", `the canary server is still ACTIVE in AZ ${site}, on a host of that AZ`, (t) => verifyAll(t, ["server"]));
 
-    test("canary-new-clone", `a new volume from the canary image at ${site} is still a copy-on-write clone of it`, async () => {
+    test("canary-new-clone", `a new volume from the canary image at ${site} is still a copy-on-write clone of it`, async (t) => {
       const c = ctx();
-      const [image] = canaries("image");
-      if (!image) return notVerified("no image canary", `the manifest of ${run.canary!.setId} records none at ${site}`);
+      const b = basis("image");
+      if ("why" in b) return skipTest(t, b.why);
+      const image = b.canary;
       const v = await step(`create a volume from the canary image ${image.id} in AZ ${c.site.az}`, () =>
         c.create.volume("canary-new-clone", { imageRef: image.id }),
       );
@@ -117,14 +145,15 @@ export default function canaryVerifySuite(s: SiteSuite): void {
       });
     });
 
-    test("canary-copy", `the canary image still copies to a store that lacks it`, async () => {
+    test("canary-copy", `the canary image still copies to a store that lacks it`, async (t) => {
       const c = ctx();
-      const [image] = canaries("image");
-      if (!image) return notVerified("no image canary", `the manifest of ${run.canary!.setId} records none at ${site}`);
+      const b = basis("image");
+      if ("why" in b) return skipTest(t, b.why);
+      const image = b.canary;
       const now = await step(`show the canary image ${image.id}`, () => c.clients.image.showImage(image.id));
       const target = c.sites.find((s) => s !== c.site && s !== c.central && !now.stores.includes(s.store));
       if (!target)
-        return notVerified("copy-image of the canary image", `every store of the config holds it already (${now.stores.join(", ")})`);
+        return skipTest(t, `copy-image of the canary image: every store of the config holds it already (${now.stores.join(", ")})`);
       c.create.imageCopy(image.id, image.name, target.store);
       const copied = await copyImage(c, image.id, [target.store]);
       await attachJson("image after the copy", { stores: copied.stores });

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Clients } from "../clients/index.ts";
 import type { Config } from "../config/schema.ts";
 import { RUN_PROPERTY, siteOfName } from "../harness/naming.ts";
@@ -8,6 +9,7 @@ import {
   type CanaryKind,
   type CanaryManifest,
   canaryOf,
+  inventoryMetadata,
   type ListedResource,
   plantRunOf,
 } from "./canary.ts";
@@ -85,4 +87,60 @@ export function removalOrder(manifest: CanaryManifest | undefined, found: CloudC
   return [...all.values()]
     .sort((a, b) => CANARY_KINDS.indexOf(b.kind) - CANARY_KINDS.indexOf(a.kind) || b.order - a.order)
     .map((r) => ({ kind: TRACKED_KIND[r.kind], id: r.id, name: r.name, site: r.site, canary: r.kind }));
+}
+
+/**
+ * Adds the set's inventory (inventoryMetadata) to the metadata of every canary of the manifest, each in its site's
+ * region. Returns what would not take it, each with the API's answer.
+ * NOTE: Cinder replaces a backup's metadata whole (PUT, microversion 3.43), so the backup's is read and sent back with
+ * the inventory; volume, snapshot and server metadata are merged by POST, image properties added by PATCH.
+ */
+export async function recordInventory(
+  clientsOf: (r: { site: string }) => Clients,
+  manifest: CanaryManifest,
+): Promise<{ recorded: number; failed: { site: string; kind: CanaryKind; id: string; error: string }[] }> {
+  const failed: { site: string; kind: CanaryKind; id: string; error: string }[] = [];
+  let recorded = 0;
+  const metadataSchema = z.looseObject({ metadata: z.record(z.string(), z.unknown()) });
+  for (const s of manifest.sites) {
+    const c = clientsOf(s);
+    const metadata = inventoryMetadata(manifest.sites, s.site);
+    for (const canary of s.canaries) {
+      const id = encodeURIComponent(canary.id);
+      try {
+        switch (canary.kind) {
+          case "image":
+            await c.image.updateImage(
+              canary.id,
+              Object.entries(metadata).map(([k, value]) => ({ op: "add" as const, path: `/${k}`, value })),
+            );
+            break;
+          case "volume":
+          case "snapshot-volume":
+          case "server-volume":
+            await c.volume.http.request("POST", `/volumes/${id}/metadata`, { expect: 200, json: { metadata }, schema: metadataSchema });
+            break;
+          case "snapshot":
+            await c.volume.setSnapshotMetadata(canary.id, metadata);
+            break;
+          case "backup": {
+            const now = (await c.volume.showBackup(canary.id)).metadata ?? {};
+            await c.volume.http.request("PUT", `/backups/${id}`, {
+              expect: 200,
+              json: { backup: { metadata: { ...now, ...metadata } } },
+              schema: z.looseObject({ backup: z.looseObject({ id: z.string() }) }),
+            });
+            break;
+          }
+          case "server":
+            await c.compute.http.request("POST", `/servers/${id}/metadata`, { expect: 200, json: { metadata }, schema: metadataSchema });
+            break;
+        }
+        recorded++;
+      } catch (e) {
+        failed.push({ site: s.site, kind: canary.kind, id: canary.id, error: (e as Error).message });
+      }
+    }
+  }
+  return { recorded, failed };
 }

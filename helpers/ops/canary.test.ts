@@ -4,15 +4,19 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   type Canary,
+  CANARY_KINDS,
   type CanaryManifest,
   canaryMetadata,
   canaryOf,
   compareCanary,
   formatDifference,
   headBytesOf,
+  inventoryMetadata,
+  inventoryOf,
   ManifestError,
   readManifest,
   rebuildManifest,
+  type ListedResource,
   shaFact,
   writeManifest,
 } from "./canary.ts";
@@ -106,6 +110,8 @@ describe("the manifest file", () => {
   });
 });
 
+const nameOf = (site: string, kind: string) => `dcnv-20261201t230744-1e40-${site}-canary-${kind}`;
+
 describe("canaries in the cloud", () => {
   const set = "canary-20261201t230744-1e40";
   const volume: Canary = {
@@ -146,6 +152,7 @@ describe("canaries in the cloud", () => {
       cloud: manifest().cloud,
       siteOrder: ["central", "dcn0", "dcn1"],
       fsids: { dcn0: "d502b195-3d48-4009-8202-2c03e581d034" },
+      nameOf,
     })!;
     expect(m.sites.map((s) => [s.site, s.canaries.map((x) => x.id)])).toEqual([
       ["dcn0", [image.id, volume.id]],
@@ -153,7 +160,7 @@ describe("canaries in the cloud", () => {
     ]);
     expect(m.sites[0]!.canaries[1]).toEqual(volume);
     expect(m.plantedAt).toBe("2026-12-01T23:08:00.000Z");
-    expect(rebuildManifest(set, [other], { cloud: manifest().cloud, siteOrder: [], fsids: {} })).toBeUndefined();
+    expect(rebuildManifest(set, [other], { cloud: manifest().cloud, siteOrder: [], fsids: {}, nameOf })).toBeUndefined();
   });
 
   test("remove goes last planted first, servers before the volumes they boot from and images last, with what only the cloud still lists", () => {
@@ -172,5 +179,120 @@ describe("canaries in the cloud", () => {
       ["volume", "volume", volume.id],
       ["image", "image", image.id],
     ]);
+  });
+});
+
+describe("the set's inventory in the cloud: a rebuilt manifest names what is gone", () => {
+  const set = "canary-20261201t230744-1e40";
+  const id = (site: string, kind: string) => `${site}-${kind}-0000-4c4c-8888-0123456789ab`;
+  /** What plant recorded: seven canaries at dcn0 and at dcn1, as the lab plants them. */
+  const planted = ["dcn0", "dcn1"].map((site) => ({
+    site,
+    canaries: CANARY_KINDS.map((kind): Canary => ({
+      kind,
+      id: id(site, kind),
+      name: nameOf(site, kind),
+      facts: { status: kind === "server" ? "ACTIVE" : "available" },
+    })),
+  }));
+  /** Each canary as the cloud lists it after plant: its marks, its facts and the set's inventory in its metadata. */
+  const listed = (): ListedResource[] =>
+    planted.flatMap((s) =>
+      s.canaries.map((c, i) => ({
+        id: c.id,
+        name: c.name,
+        site: s.site,
+        createdAt: `2026-12-01T23:0${i}:00Z`,
+        metadata: {
+          dcn_verify_run: "20261201t230744-1e40",
+          ...canaryMetadata(set, c.kind, c.facts),
+          ...inventoryMetadata(planted, s.site),
+        },
+      })),
+    );
+  const rebuild = (found: ListedResource[]) =>
+    rebuildManifest(set, found, { cloud: manifest().cloud, siteOrder: ["central", "dcn0", "dcn1"], fsids: {}, nameOf });
+
+  test("every canary carries its site's canaries by kind and the set's sites, each value within 255 characters", () => {
+    const md = inventoryMetadata(planted, "dcn0");
+    expect(md).toEqual({
+      ...Object.fromEntries(CANARY_KINDS.map((k) => [`dcnv-inventory:${k}`, id("dcn0", k)])),
+      "dcnv-set-sites:0": "dcn0,dcn1",
+    });
+    expect(inventoryOf(md)).toEqual({ kinds: new Map(CANARY_KINDS.map((k) => [k, [id("dcn0", k)]])), sites: ["dcn0", "dcn1"] });
+    expect(inventoryOf(canaryMetadata(set, "image", {}))).toEqual({});
+    // Forty sites of 20 characters: the list goes on in further keys, none longer than 255.
+    const many = Array.from({ length: 40 }, (_, i) => ({ site: `edge-site-number-${String(i).padStart(3, "0")}`, canaries: [] }));
+    const big = inventoryMetadata([...planted, ...many], "dcn1");
+    for (const [k, v] of Object.entries(big)) {
+      expect(v.length, k).toBeLessThanOrEqual(255);
+      expect(k).toMatch(/^[A-Za-z0-9-_:. ]+$/);
+    }
+    expect(Object.keys(big).filter((k) => k.startsWith("dcnv-set-sites:")).length).toBeGreaterThan(1);
+    expect(inventoryOf(big).sites).toEqual(["dcn0", "dcn1", ...many.map((s) => s.site)]);
+    expect(() => inventoryMetadata(planted, "dcn2")).toThrow(/has no site dcn2/);
+    const crowded = [
+      { site: "dcn0", canaries: Array.from({ length: 8 }, (_, i) => ({ ...planted[0]!.canaries[0]!, id: `${i}`.repeat(36) })) },
+    ];
+    expect(() => inventoryMetadata(crowded, "dcn0")).toThrow(/image canaries at dcn0: their ids are longer than 255 characters/);
+  });
+
+  test("with every canary there, the rebuilt manifest is the one plant wrote", () => {
+    expect(rebuild(listed())!.sites).toEqual(planted);
+  });
+
+  test("a backup deleted through Cinder's API is still named, by its site's inventory on the other canaries", () => {
+    const m = rebuild(listed().filter((r) => r.id !== id("dcn0", "backup")))!;
+    const dcn0 = m.sites.find((s) => s.site === "dcn0")!;
+    expect(dcn0.canaries.map((c) => c.kind)).toEqual([...CANARY_KINDS]);
+    expect(dcn0.canaries.find((c) => c.kind === "backup")).toEqual({
+      kind: "backup",
+      id: id("dcn0", "backup"),
+      name: "dcnv-20261201t230744-1e40-dcn0-canary-backup",
+      facts: {},
+      onlyInInventory: true,
+    });
+    expect(dcn0.everyCanaryGone).toBeUndefined();
+    expect(m.sites.find((s) => s.site === "dcn1")!.canaries).toEqual(planted[1]!.canaries);
+  });
+
+  test("any one canary left at a site keeps the whole site's inventory", () => {
+    const m = rebuild(listed().filter((r) => r.site !== "dcn0" || r.id === id("dcn0", "snapshot")))!;
+    const dcn0 = m.sites.find((s) => s.site === "dcn0")!;
+    expect(dcn0.canaries.map((c) => [c.kind, c.id, c.onlyInInventory ?? false])).toEqual(
+      CANARY_KINDS.map((k) => [k, id("dcn0", k), k !== "snapshot"]),
+    );
+  });
+
+  test("a site that lost every canary still appears, from the set's record on the other sites' canaries", () => {
+    const m = rebuild(listed().filter((r) => r.site !== "dcn1"))!;
+    expect(m.sites.map((s) => s.site)).toEqual(["dcn0", "dcn1"]);
+    expect(m.sites[1]).toEqual({ site: "dcn1", canaries: [], everyCanaryGone: true });
+    expect(m.sites[0]!.canaries).toEqual(planted[0]!.canaries);
+  });
+
+  test("a canary that lost its own metadata is named by the others' inventory; a set planted without one rebuilds as before", () => {
+    const found = listed().map((r) => (r.id === id("dcn0", "server") ? { ...r, metadata: {} } : r));
+    expect(rebuild(found)!.sites[0]!.canaries.find((c) => c.kind === "server")).toMatchObject({
+      id: id("dcn0", "server"),
+      onlyInInventory: true,
+    });
+    const old = listed()
+      .filter((r) => r.id !== id("dcn0", "backup"))
+      .map((r) => ({
+        ...r,
+        metadata: Object.fromEntries(
+          Object.entries(r.metadata).filter(([k]) => !k.startsWith("dcnv-inventory:") && !k.startsWith("dcnv-set-sites:")),
+        ),
+      }));
+    const m = rebuild(old)!;
+    expect(m.sites[0]!.canaries.map((c) => c.kind)).toEqual(CANARY_KINDS.filter((k) => k !== "backup"));
+    expect(m.sites.flatMap((s) => s.canaries).some((c) => c.onlyInInventory)).toBe(false);
+  });
+
+  test("a canary's metadata stays within the 128 items Nova and Glance allow by default, at forty sites", () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ site: `edge-site-number-${String(i).padStart(3, "0")}`, canaries: [] }));
+    const md = { ...canaryMetadata(set, "image", image.facts), ...inventoryMetadata([...planted, ...many], "dcn0") };
+    expect(Object.keys(md).length).toBeLessThan(128 - 10);
   });
 });

@@ -30,6 +30,11 @@ const canarySchema = z
     id: z.string().min(1),
     name: z.string().min(1),
     facts: z.record(z.string(), z.string()),
+    /**
+     * Rebuilt only: the canary is named by its site's inventory on the set's other canaries, but nothing in the cloud
+     * carries its own marks and facts (it is gone, or lost them).
+     */
+    onlyInInventory: z.literal(true).optional(),
   })
   .strict();
 export type Canary = z.infer<typeof canarySchema>;
@@ -41,6 +46,11 @@ const siteSchema = z
     fsid: z.string().min(1).optional(),
     /** In the order plant created them: remove deletes them last in, first out. */
     canaries: z.array(canarySchema),
+    /**
+     * Rebuilt only: the set's record (on its canaries at the other sites) names this site, but no canary of the set
+     * there is in the cloud, nor its inventory.
+     */
+    everyCanaryGone: z.literal(true).optional(),
   })
   .strict();
 export type CanarySite = z.infer<typeof siteSchema>;
@@ -188,6 +198,53 @@ export function readSiteRecord(runDir: string, site: string): CanarySite | undef
   return existsSync(p) ? siteSchema.parse(JSON.parse(readFileSync(p, "utf8"))) : undefined;
 }
 
+/**
+ * The set's inventory, in every canary's metadata beside its own facts, so that a manifest rebuilt from the cloud names
+ * what is gone: its site's canaries (one key per kind, the ids of that kind) and the set's sites (a comma list, in
+ * keys of at most 255 characters). Losing any canary leaves its site's inventory on the others; losing a whole site
+ * leaves its name on the canaries of the other sites.
+ */
+export const CANARY_INVENTORY_PREFIX = "dcnv-inventory:";
+export const CANARY_SITES_PREFIX = "dcnv-set-sites:";
+
+/** The inventory metadata of the canaries at one site of the set (every site of the set, each site's own canaries). */
+export function inventoryMetadata(sites: readonly Pick<CanarySite, "site" | "canaries">[], site: string): Record<string, string> {
+  const here = sites.find((s) => s.site === site);
+  if (!here) throw new Error(`the canary set has no site ${site}`);
+  const out: Record<string, string> = {};
+  for (const kind of CANARY_KINDS) {
+    const ids = here.canaries.filter((c) => c.kind === kind).map((c) => c.id);
+    if (!ids.length) continue;
+    const value = ids.join(",");
+    if (value.length > 255) throw new Error(`the ${kind} canaries at ${site}: their ids are longer than 255 characters`);
+    out[`${CANARY_INVENTORY_PREFIX}${kind}`] = value;
+  }
+  let chunk = 0;
+  for (const name of sites.map((s) => s.site)) {
+    if (name.length > 255) throw new Error(`site name ${name} is longer than 255 characters`);
+    const key = `${CANARY_SITES_PREFIX}${chunk}`;
+    const value = out[key] === undefined ? name : `${out[key]},${name}`;
+    if (value.length <= 255) out[key] = value;
+    else out[`${CANARY_SITES_PREFIX}${++chunk}`] = name;
+  }
+  return out;
+}
+
+/** The inventory a canary's metadata carries (undefined parts: planted without one). */
+export function inventoryOf(metadata: Record<string, unknown>): { kinds?: Map<CanaryKind, string[]>; sites?: string[] } {
+  const kinds = new Map<CanaryKind, string[]>();
+  const chunks: [number, string][] = [];
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== "string") continue;
+    if (k.startsWith(CANARY_INVENTORY_PREFIX)) {
+      const kind = k.slice(CANARY_INVENTORY_PREFIX.length) as CanaryKind;
+      if (CANARY_KINDS.includes(kind)) kinds.set(kind, v.split(",").filter(Boolean));
+    } else if (k.startsWith(CANARY_SITES_PREFIX)) chunks.push([Number(k.slice(CANARY_SITES_PREFIX.length)), v]);
+  }
+  const sites = chunks.sort(([a], [b]) => a - b).flatMap(([, v]) => v.split(",").filter(Boolean));
+  return { ...(kinds.size ? { kinds } : {}), ...(chunks.length ? { sites } : {}) };
+}
+
 /** A resource as the cloud lists it, for rebuilding a manifest: its metadata (or an image's properties). */
 export interface ListedResource {
   id: string;
@@ -198,26 +255,58 @@ export interface ListedResource {
 }
 
 /**
- * A manifest rebuilt from the canaries of one set found in the cloud (their marks and facts): per site in the
- * config's order, each site's canaries in plant order (kind, then creation time).
+ * A manifest rebuilt from the canaries of one set found in the cloud (their marks, facts and inventory): per site in
+ * the config's order, each site's canaries in plant order (kind, then creation time). A canary its site's inventory
+ * names but the cloud no longer lists with its marks is kept, onlyInInventory (its name is the one plant gave it); a
+ * site the set's record names where nothing of the set is left is kept, everyCanaryGone.
  */
 export function rebuildManifest(
   setId: string,
   found: ListedResource[],
-  o: { cloud: CanaryManifest["cloud"]; siteOrder: string[]; fsids: Record<string, string | undefined> },
+  o: {
+    cloud: CanaryManifest["cloud"];
+    siteOrder: string[];
+    fsids: Record<string, string | undefined>;
+    /** The name plant gave a canary of this kind at this site. */
+    nameOf: (site: string, kind: CanaryKind) => string;
+  },
 ): CanaryManifest | undefined {
-  const sites = new Map<string, Canary[]>();
+  const sites = new Map<string, (Canary & { createdAt: string })[]>();
+  const inventories = new Map<string, Map<CanaryKind, Set<string>>>();
+  const setSites = new Set<string>();
   let plantedAt: string | undefined;
-  const ordered = found
-    .map((r) => ({ r, c: canaryOf(r.metadata) }))
-    .filter((x) => x.c?.setId === setId)
-    .sort((a, b) => CANARY_KINDS.indexOf(a.c!.kind) - CANARY_KINDS.indexOf(b.c!.kind) || a.r.createdAt.localeCompare(b.r.createdAt));
-  for (const { r, c } of ordered) {
-    if (!sites.has(r.site)) sites.set(r.site, []);
-    sites.get(r.site)!.push({ kind: c!.kind, id: r.id, name: r.name, facts: c!.facts });
+  const at = (site: string) => {
+    if (!sites.has(site)) sites.set(site, []);
+    return sites.get(site)!;
+  };
+  for (const r of found) {
+    const c = canaryOf(r.metadata);
+    if (c?.setId !== setId) continue;
+    at(r.site).push({ kind: c.kind, id: r.id, name: r.name, facts: c.facts, createdAt: r.createdAt });
     if (!plantedAt || r.createdAt < plantedAt) plantedAt = r.createdAt;
+    const inv = inventoryOf(r.metadata);
+    for (const s of inv.sites ?? []) setSites.add(s);
+    if (!inventories.has(r.site)) inventories.set(r.site, new Map());
+    for (const [kind, ids] of inv.kinds ?? []) {
+      const m = inventories.get(r.site)!;
+      if (!m.has(kind)) m.set(kind, new Set());
+      for (const id of ids) m.get(kind)!.add(id);
+    }
   }
   if (!sites.size) return undefined;
+  for (const [site, kinds] of inventories)
+    for (const [kind, ids] of kinds)
+      for (const id of ids)
+        if (!sites.get(site)!.some((c) => c.id === id))
+          at(site).push({
+            kind,
+            id,
+            name: o.nameOf(site, kind),
+            facts: {},
+            onlyInInventory: true,
+            createdAt: "",
+          });
+  for (const s of setSites) at(s);
   const order = (s: string) => (o.siteOrder.includes(s) ? o.siteOrder.indexOf(s) : o.siteOrder.length);
   return manifestSchema.parse({
     version: 1,
@@ -227,6 +316,18 @@ export function rebuildManifest(
     tier: "standard",
     sites: [...sites]
       .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
-      .map(([site, canaries]) => ({ site, ...(o.fsids[site] ? { fsid: o.fsids[site] } : {}), canaries })),
+      .map(([site, canaries]) => ({
+        site,
+        ...(o.fsids[site] ? { fsid: o.fsids[site] } : {}),
+        canaries: canaries
+          .sort(
+            (a, b) =>
+              CANARY_KINDS.indexOf(a.kind) - CANARY_KINDS.indexOf(b.kind) ||
+              Number(a.onlyInInventory ?? false) - Number(b.onlyInInventory ?? false) ||
+              a.createdAt.localeCompare(b.createdAt),
+          )
+          .map(({ createdAt: _, ...c }) => c),
+        ...(canaries.length ? {} : { everyCanaryGone: true }),
+      })),
   });
 }

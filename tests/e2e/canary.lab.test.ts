@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { createCephProbe } from "../../helpers/ceph/probe.ts";
 import { type Clients, openClients } from "../../helpers/clients/index.ts";
+import { waitForServerStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
+import { waitForDeletion } from "../../helpers/core/wait.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
 import { type Canary, type CanaryManifest, readManifest } from "../../helpers/ops/canary.ts";
 import { listEverything } from "../../helpers/ops/leftovers.ts";
@@ -12,7 +14,8 @@ import { paths } from "../../lab/state.ts";
 import { cli, withFault } from "./testing.ts";
 
 // Plant before an upgrade, restart every OpenStack service (the upgrade's restarts), verify; break canaries the ways
-// an upgrade does and verify again; rebuild a lost manifest; remove. One set, planted at dcn0 (dcn1's store is where
+// an upgrade does and verify again; delete the backup through Cinder's API and stop the server, and verify with a
+// manifest rebuilt from the cloud (the set's inventory names the lost backup); remove. One set, planted at dcn0 (dcn1's store is where
 // verify copies the old image to).
 const dir = mkdtempSync(join(tmpdir(), "dcnv-canary-"));
 const manifestPath = join(dir, "canaries.json");
@@ -48,6 +51,9 @@ describe("storage canaries across an upgrade", () => {
     expect(await everything()).toEqual(before);
     const r = await cli(["canary", "plant", "--manifest", manifestPath, "--sites", "dcn0", "--reports", reports, "--no-html"]);
     expect(r.exitCode, r.all).toBe(0);
+    expect(r.all).toContain(
+      "the set's inventory is in the metadata of all 7 canaries: a manifest rebuilt from the cloud is the one written",
+    );
     manifest = readManifest(manifestPath);
     expect(manifest.setId).toBe(`canary-${summary().runId}`);
     expect(manifest.sites.map((s) => s.site)).toEqual(["dcn0"]);
@@ -179,16 +185,45 @@ describe("storage canaries across an upgrade", () => {
       expect(d.stdout, id).toMatch(new RegExp(`dcn0.*${id}.*passed.*failed`));
   });
 
+  test("the backup deleted through Cinder's API and the server stopped: a manifest rebuilt from the cloud names both, the backup as failed", async () => {
+    const backup = canary("dcn0", "backup");
+    const server = canary("dcn0", "server");
+    const t = { timeoutS: 120, intervalS: 2 };
+    await c.volume.deleteBackup(backup.id);
+    await waitForDeletion(() => c.volume.showBackup(backup.id), `volume backup ${backup.id}`, t);
+    await c.compute.stopServer(server.id);
+    await waitForServerStatus(c.compute, server.id, "SHUTOFF", t);
+    const rebuilt = join(dir, "rebuilt-after-loss.json");
+    const r = await cli(["canary", "verify", "--set", manifest.setId, "--write-manifest", rebuilt, "--reports", reports, "--no-html"]);
+    expect(r.exitCode, r.all).toBe(1);
+    expect(r.all).toContain(`[dcn0] backup ${backup.id}: named by the site's inventory, not in the cloud with the set's mark`);
+    expect(readManifest(rebuilt).sites[0]!.canaries.find((x) => x.kind === "backup")).toEqual({
+      kind: "backup",
+      id: backup.id,
+      name: backup.name,
+      facts: {},
+      onlyInInventory: true,
+    });
+    const s = summary();
+    const backupTest = testOf(s, "dcn0", "canary-backup");
+    expect(backupTest.status).toBe("failed");
+    expect(backupTest.failure).toContain(`backup ${backup.id}: exists was yes, is no (not found)`);
+    expect(backupTest.notVerified).toBeUndefined();
+    expect(r.all).not.toMatch(/NOT VERIFIED canary-backup:/);
+    expect(testOf(s, "dcn0", "canary-server").failure).toContain(`server ${server.id}: status was ACTIVE, is SHUTOFF`);
+  });
+
   test("remove deletes the set's canaries, last planted first, and leaves nothing of them and nothing else changed", async () => {
     const plan = await cli(["plan", "canary", "remove", "--manifest", manifestPath]);
     expect(plan.exitCode, plan.all).toBe(0);
-    expect(plan.stdout.match(/^would delete /gm)).toHaveLength(7);
+    expect(plan.stdout.match(/^would delete /gm)).toHaveLength(6);
     expect(plan.stdout.split("\n")[0]).toMatch(/^would delete server /);
-    const planted = new Set([...before, ...manifest.sites.flatMap((x) => x.canaries.map((k) => k.id))]);
+    const backup = canary("dcn0", "backup").id;
+    const planted = new Set([...before, ...manifest.sites.flatMap((x) => x.canaries.map((k) => k.id))].filter((id) => id !== backup));
     expect(await everything()).toEqual(planted);
     const r = await cli(["canary", "remove", "--manifest", manifestPath]);
     expect(r.exitCode, r.all).toBe(0);
-    expect(r.all).toMatch(/set canary-\S+: 7 deleted, 0 would not delete, 0 refused, 0 already gone/);
+    expect(r.all).toMatch(/set canary-\S+: 6 deleted, 0 would not delete, 0 refused, 1 already gone/);
     expect(r.all.indexOf("deleted server")).toBeLessThan(r.all.indexOf("deleted image"));
     expect(await everything()).toEqual(before);
     const ids = manifest.sites.flatMap((s) => s.canaries.map((x) => x.id));
