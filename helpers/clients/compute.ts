@@ -203,6 +203,17 @@ export class ComputeClient {
     });
   }
 
+  /** Adds to (or overwrites keys of) a server's metadata. */
+  async setServerMetadata(id: string, metadata: Record<string, string>): Promise<Record<string, string>> {
+    return (
+      await this.http.request("POST", `/servers/${encodeURIComponent(id)}/metadata`, {
+        expect: 200,
+        json: { metadata },
+        schema: z.looseObject({ metadata: z.record(z.string(), z.string()) }),
+      })
+    ).data.metadata;
+  }
+
   /** createImage; the id comes from the body from 2.45, else from the Location header. */
   async createServerImage(id: string, name: string, metadata: Record<string, string> = {}): Promise<{ imageId: string }> {
     const res = await this.http.request("POST", `/servers/${encodeURIComponent(id)}/action`, {

@@ -265,6 +265,26 @@ export class VolumeClient {
     ).data.metadata;
   }
 
+  /** Adds to (or overwrites keys of) a volume's metadata. */
+  async setVolumeMetadata(id: string, metadata: Record<string, string>): Promise<Record<string, string>> {
+    return (
+      await this.http.request("POST", `/volumes/${encodeURIComponent(id)}/metadata`, {
+        expect: 200,
+        json: { metadata },
+        schema: z.looseObject({ metadata: z.record(z.string(), z.string()) }),
+      })
+    ).data.metadata;
+  }
+
+  /** Replaces a backup's metadata whole (PUT /backups/{id}, microversion 3.43). */
+  async updateBackupMetadata(id: string, metadata: Record<string, string>): Promise<void> {
+    await this.http.request("PUT", `/backups/${encodeURIComponent(id)}`, {
+      expect: 200,
+      json: { backup: { metadata } },
+      schema: z.looseObject({ backup: z.looseObject({ id: z.string() }) }),
+    });
+  }
+
   async deleteSnapshot(id: string): Promise<void> {
     await this.http.request("DELETE", `/snapshots/${encodeURIComponent(id)}`, { expect: 202, responseType: "text" });
   }

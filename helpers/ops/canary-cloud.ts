@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { Clients } from "../clients/index.ts";
 import type { Config } from "../config/schema.ts";
 import { RUN_PROPERTY, siteOfName } from "../harness/naming.ts";
@@ -101,12 +100,10 @@ export async function recordInventory(
 ): Promise<{ recorded: number; failed: { site: string; kind: CanaryKind; id: string; error: string }[] }> {
   const failed: { site: string; kind: CanaryKind; id: string; error: string }[] = [];
   let recorded = 0;
-  const metadataSchema = z.looseObject({ metadata: z.record(z.string(), z.unknown()) });
   for (const s of manifest.sites) {
     const c = clientsOf(s);
     const metadata = inventoryMetadata(manifest.sites, s.site);
     for (const canary of s.canaries) {
-      const id = encodeURIComponent(canary.id);
       try {
         switch (canary.kind) {
           case "image":
@@ -118,22 +115,18 @@ export async function recordInventory(
           case "volume":
           case "snapshot-volume":
           case "server-volume":
-            await c.volume.http.request("POST", `/volumes/${id}/metadata`, { expect: 200, json: { metadata }, schema: metadataSchema });
+            await c.volume.setVolumeMetadata(canary.id, metadata);
             break;
           case "snapshot":
             await c.volume.setSnapshotMetadata(canary.id, metadata);
             break;
           case "backup": {
             const now = (await c.volume.showBackup(canary.id)).metadata ?? {};
-            await c.volume.http.request("PUT", `/backups/${id}`, {
-              expect: 200,
-              json: { backup: { metadata: { ...now, ...metadata } } },
-              schema: z.looseObject({ backup: z.looseObject({ id: z.string() }) }),
-            });
+            await c.volume.updateBackupMetadata(canary.id, { ...now, ...metadata });
             break;
           }
           case "server":
-            await c.compute.http.request("POST", `/servers/${id}/metadata`, { expect: 200, json: { metadata }, schema: metadataSchema });
+            await c.compute.setServerMetadata(canary.id, metadata);
             break;
         }
         recorded++;
