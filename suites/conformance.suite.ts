@@ -4,17 +4,16 @@ import { join } from "node:path";
 import { describe } from "vitest";
 import { type CapsRead, capsOf, judgeCephUsers, needsAt, poolDetails, rbdUsage, usersAt } from "../helpers/ceph/conformance.ts";
 import { type SiteBackends, siteBackends, siteZones } from "../helpers/checks/backends.ts";
-import { judgeBackupServices } from "../helpers/checks/backup.ts";
-import { isImageGone } from "../helpers/ceph/probe.ts";
+import { type BackupsPoolRead, judgeBackupLanding, judgeBackupServices } from "../helpers/checks/backup.ts";
+import { isImageGone, isNoCephAccess, noAccessReason, noneReason } from "../helpers/ceph/probe.ts";
 import { checkData } from "../helpers/checks/data.ts";
 import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
 import { type Clients, openClients } from "../helpers/clients/index.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { isApiError } from "../helpers/core/http.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
-import { InfrastructureError } from "../helpers/harness/failure-kind.ts";
 import { sitePools } from "../helpers/config/pools.ts";
-import type { CephUser } from "../helpers/config/schema.ts";
+import type { CephUser, Site } from "../helpers/config/schema.ts";
 import { attachJson, attachText, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
 import { tierAllows } from "../helpers/harness/catalog.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
@@ -458,31 +457,47 @@ export default function conformanceSuite(s: SiteSuite): void {
         await attachJson("backup", b);
         return b;
       });
-      await step(`the backup is in a backups pool (${backupsPool} at ${site})`, async () => {
-        const where = [];
-        const unread: string[] = [];
-        for (const s of c.sites) {
-          const pool = sitePools(c.config, s).backups;
-          if (!pool) continue;
-          const names = await c
-            .probe(s)
-            .rbdList(pool)
-            .then((l) => l.map((e) => e.image))
-            .catch((e: Error) => {
-              unread.push(`${s.name} (${pool}): ${e.message}`);
-              return [];
-            });
-          if (names.some((n) => n.includes(backup.id))) where.push(`${s.name} (${pool})`);
-        }
-        await attachText("backup found in the backups pool of", where.join(", ") || "no site");
-        if (!where.length && unread.length)
-          throw new InfrastructureError(`backup ${backup.id}: could not read the backups pools of ${unread.join("; ")}`);
-        if (!where.length)
-          finding(c, {
-            expected: `an rbd image for backup ${backup.id} in a backups pool (${backupsPool} at ${site})`,
-            found: "none in any configured site's cluster",
-            fix: "set backup_driver to the Ceph driver with backup_ceph_pool",
-          });
+      const named = c.config.conformance.backupsSite;
+      const landsAt = (named && c.sites.find((x) => x.name === named)) || c.site;
+      const landsIn = sitePools(c.config, landsAt).backups ?? backupsPool;
+      const source = named ? "conformance.backupsSite" : `${site}'s own`;
+      await step(`the backup is in the backups pool it is meant for: ${landsIn} at ${landsAt.name} (${source})`, async () => {
+        const read = async (at: Site, pool: string): Promise<BackupsPoolRead> => {
+          if (!c.hasCeph(at)) return { site: at.name, pool, noAccess: noAccessReason(noneReason(at)) };
+          try {
+            return { site: at.name, pool, images: (await c.probe(at).rbdList(pool)).map((e) => e.image) };
+          } catch (e) {
+            if (isNoCephAccess(e)) return { site: at.name, pool, noAccess: noAccessReason(e.reason) };
+            return { site: at.name, pool, error: e };
+          }
+        };
+        const expected = await read(landsAt, landsIn);
+        const landing = judgeBackupLanding(backup.id, expected, []);
+        if (landing.kind === "landed") return attachText("backup found in", landing.where);
+        if (landing.kind === "not-verified") return notVerified(`backup ${backup.id} in ${landsIn} at ${landsAt.name}`, landing.reason);
+        if (landing.kind === "unread") throw landing.error;
+        const others = await Promise.all(
+          c.sites.flatMap((x) => {
+            const pool = sitePools(c.config, x).backups;
+            return x !== landsAt && pool && c.hasCeph(x) ? [read(x, pool)] : [];
+          }),
+        );
+        const where = judgeBackupLanding(backup.id, expected, others);
+        if (where.kind !== "missing") return;
+        await attachJson("backups pools read", {
+          expected: `${landsAt.name}'s ${landsIn}`,
+          elsewhere: where.elsewhere,
+          unread: where.unread,
+        });
+        finding(c, {
+          expected: `an rbd image for backup ${backup.id} in ${landsAt.name}'s backups pool ${landsIn} (${source})`,
+          found:
+            (where.elsewhere.length ? `it in ${where.elsewhere.join(", ")} instead` : "none in any configured site's backups pool") +
+            (where.unread.length ? `; not read: ${where.unread.join("; ")}` : ""),
+          fix: named
+            ? `point cinder-backup for ${site} at ${landsAt.name}'s cluster (backup_ceph_conf, backup_ceph_pool = ${landsIn}), as conformance.backupsSite says, or correct conformance.backupsSite`
+            : `point cinder-backup for ${site} at its own cluster (backup_driver = cinder.backup.drivers.ceph.CephBackupDriver, backup_ceph_conf, backup_ceph_pool = ${landsIn}); where the deployment sends every backup to one site (TripleO DCN: central), name it in conformance.backupsSite`,
+        });
       });
       const target = await step(`restore it into a new volume in AZ ${c.site.az}`, async () => {
         const v = await c.create.volume("backup-restored", { size: 1 });

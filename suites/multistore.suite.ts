@@ -1,4 +1,5 @@
 import { describe } from "vitest";
+import { isNoCephAccess, noAccessReason, noneReason } from "../helpers/ceph/probe.ts";
 import { checkData } from "../helpers/checks/data.ts";
 import { apiRefusal, defect, imageEvidence } from "../helpers/checks/evidence.ts";
 import { copyImageWithTimeline } from "../helpers/checks/images.ts";
@@ -20,6 +21,7 @@ import { importTiming } from "../helpers/config/timing.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
+import { classifyFailure, InfrastructureError } from "../helpers/harness/failure-kind.ts";
 import { attachJson, attachText, notVerified, step } from "../helpers/harness/steps.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 
@@ -47,12 +49,49 @@ export default function multistoreSuite(s: SiteSuite): void {
     return s;
   }
 
-  /** The rbd snapshots of an image on a site's cluster, or why they cannot be read (no such rbd image, say). */
-  const snapshotsOn = (c: SiteContext, s: Site, image: string) =>
-    c
-      .probe(s)
-      .rbdSnapshots(sitePools(c.config, s).images, image)
-      .catch((e: Error) => e.message.split("\n")[0]!);
+  /**
+   * Each store's copy of an image on its site's cluster: `<images pool>/<id>@<snap>`, protected. Returns what is
+   * missing or unprotected, by site. A store of no configured site, or a site without Ceph access, is not verified;
+   * a Ceph error that is not the cluster's answer about the object (a timeout, an unreachable site) is infrastructure.
+   */
+  async function unprotectedCopies(c: SiteContext, image: string, stores: string[], what: string): Promise<string[]> {
+    const { imageSnapshot } = c.config.rbd;
+    const lost: string[] = [];
+    const unread: { site: string; error: unknown }[] = [];
+    for (const store of stores) {
+      const s = await clusterOfStore(c, store, `${what}: ${image}@${imageSnapshot}`);
+      if (!s) continue;
+      const pool = sitePools(c.config, s).images;
+      if (!c.hasCeph(s)) {
+        await notVerified(`${what}: ${pool}/${image}@${imageSnapshot} on ${s.name}'s cluster`, noAccessReason(noneReason(s)));
+        continue;
+      }
+      try {
+        const snaps = await c.probe(s).rbdSnapshots(pool, image);
+        if (!snaps.some((x) => x.name === imageSnapshot && x.protected))
+          lost.push(`${s.name}: snapshots [${snaps.map((x) => `${x.name}${x.protected ? " (protected)" : ""}`).join(", ")}]`);
+      } catch (e) {
+        if (isNoCephAccess(e))
+          await notVerified(`${what}: ${pool}/${image}@${imageSnapshot} on ${s.name}'s cluster`, noAccessReason(e.reason));
+        else if (classifyFailure(e) === "product") lost.push(`${s.name}: ${(e as Error).message.split("\n")[0]}`);
+        else unread.push({ site: s.name, error: e });
+      }
+    }
+    await attachJson(`${what}: ${image}@${imageSnapshot}`, {
+      lost,
+      unread: unread.map((u) => `${u.site}: ${u.error instanceof Error ? u.error.message : String(u.error)}`),
+    });
+    if (!lost.length && unread.length) {
+      if (unread.length === 1) throw unread[0]!.error;
+      throw new InfrastructureError(
+        `${what}: could not read ${image}@${imageSnapshot} on ${unread.map((u) => `${u.site} (${u.error instanceof Error ? u.error.message.split("\n")[0] : String(u.error)})`).join("; ")}`,
+        { cause: unread[0]!.error },
+      );
+    }
+    return lost.concat(
+      unread.map((u) => `${u.site}: not read (${u.error instanceof Error ? u.error.message.split("\n")[0] : String(u.error)})`),
+    );
+  }
 
   describe.sequential(`multi-store import at ${site}`, () => {
     test("ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", async () => {
@@ -236,10 +275,22 @@ export default function multistoreSuite(s: SiteSuite): void {
               );
             if (p.snapshot !== imageSnapshot)
               defect(c, `the ${store} location ${loc.url} names snapshot ${p.snapshot}, expected ${imageSnapshot} (rbd.imageSnapshot)`);
-            if (!s) return;
-            const fsid = await c.probe(s).fsid();
-            if (p.fsid !== fsid)
+            if (!s)
+              return notVerified(
+                `the ${store} location's cluster and snapshot`,
+                `store ${store} is no configured site's: there is no pinned fsid or cluster to compare ${loc.url} with`,
+              );
+            // NOTE: the pinned fsid (or the one the run found before its first test) is the reference, never a fresh probe answer.
+            const fsid = s.ceph.fsid || c.hasCeph(s) ? c.clusterOf(s) : undefined;
+            if (!fsid)
+              await notVerified(
+                `the fsid of the ${store} location ${loc.url}`,
+                `no fsid is pinned for ${s.name}, and ${noAccessReason(noneReason(s))}`,
+              );
+            else if (p.fsid !== fsid)
               defect(c, `the ${store} location ${loc.url} names Ceph fsid ${p.fsid}, but ${s.name}'s cluster is ${fsid}`);
+            if (!c.hasCeph(s))
+              return notVerified(`${imagesPool}/${image.id}@${imageSnapshot} on ${s.name}'s cluster`, noAccessReason(noneReason(s)));
             const snaps = await c.probe(s).rbdSnapshots(imagesPool, image.id);
             if (!snaps.some((x) => x.name === imageSnapshot && x.protected))
               defect(c, `${imagesPool}/${image.id}@${imageSnapshot} is missing or unprotected on ${s.name}'s cluster`);
@@ -298,28 +349,21 @@ export default function multistoreSuite(s: SiteSuite): void {
         if (locationForStore(after, store)) defect(c, `image ${before.id} still has a location in ${store}`);
       });
       const gonePool = sitePools(c.config, s).images;
-      await step(`rbd on ${s.name}: ${gonePool}/${before.id} is gone`, async () => {
-        const list = await c.probe(s).rbdList(gonePool);
-        if (list.some((e) => e.image === before.id))
-          defect(c, `${gonePool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
-      });
+      if (!c.hasCeph(s)) await notVerified(`${gonePool}/${before.id} is gone from ${s.name}'s cluster`, noAccessReason(noneReason(s)));
+      else
+        await step(`rbd on ${s.name}: ${gonePool}/${before.id} is gone`, async () => {
+          const list = await c.probe(s).rbdList(gonePool);
+          if (list.some((e) => e.image === before.id))
+            defect(c, `${gonePool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
+        });
       await step(
         `rbd: ${before.id}@${c.config.rbd.imageSnapshot} is still there, protected, in the images pools of ${after.stores.join(", ")}`,
         async () => {
-          const { imageSnapshot } = c.config.rbd;
-          const lost: string[] = [];
-          for (const other of after.stores) {
-            const o = await clusterOfStore(c, other, `rbd of ${before.id}`);
-            if (!o) continue;
-            const snaps = await snapshotsOn(c, o, before.id);
-            if (typeof snaps === "string") lost.push(`${o.name}: ${snaps}`);
-            else if (!snaps.some((x) => x.name === imageSnapshot && x.protected))
-              lost.push(`${o.name}: snapshots [${snaps.map((x) => `${x.name}${x.protected ? " (protected)" : ""}`).join(", ")}]`);
-          }
+          const lost = await unprotectedCopies(c, before.id, after.stores, "the copies that stay");
           if (lost.length)
             defect(
               c,
-              `after the delete of image ${before.id} from store ${store}, ${before.id}@${imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
+              `after the delete of image ${before.id} from store ${store}, ${before.id}@${c.config.rbd.imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
             );
         },
       );
@@ -358,33 +402,38 @@ export default function multistoreSuite(s: SiteSuite): void {
               `copy-image all_stores listed ${recopied.join(", ")} in os_glance_importing_to_stores, though the image was already there`,
             );
         });
-        const { imageSnapshot } = c.config.rbd;
-        for (const store of lacking) {
-          const s = await clusterOfStore(c, store, `rbd of ${before.id}`);
-          if (!s) continue;
-          const imagesPool = sitePools(c.config, s).images;
-          await step(`rbd on ${s.name}: ${imagesPool}/${before.id}@${imageSnapshot} exists, protected`, async () => {
-            const snaps = await snapshotsOn(c, s, before.id);
-            if (typeof snaps === "string" || !snaps.some((x) => x.name === imageSnapshot && x.protected))
+        await step(
+          `rbd: each new copy ${before.id}@${c.config.rbd.imageSnapshot} exists, protected, on ${lacking.join(", ")}`,
+          async () => {
+            const lost = await unprotectedCopies(c, before.id, lacking, "the new copies");
+            if (lost.length)
               defect(
                 c,
-                `Glance lists store ${store} for image ${before.id} after copy-image all_stores, but on ${s.name}'s cluster ` +
-                  `${typeof snaps === "string" ? snaps : `${imagesPool}/${before.id} has snapshots [${snaps.map((x) => x.name).join(", ")}]`}, no protected ${imageSnapshot}`,
+                `Glance lists stores ${lacking.join(", ")} for image ${before.id} after copy-image all_stores, but ${before.id}@${c.config.rbd.imageSnapshot} is missing or unprotected on ${lost.join("; ")}`,
               );
-          });
-        }
+          },
+        );
       },
     );
 
     test("ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", async () => {
       const c = ctx();
       const stores = edgeStores(c);
-      const r = await copyImageWithTimeline(c, take<Image>("ms-central").id, stores);
+      const id = take<Image>("ms-central").id;
+      const r = await copyImageWithTimeline(c, id, stores);
       await step(`stores are exactly ${[c.central.store, ...stores].join(", ")}`, async () => {
         const want = new Set([c.central.store, ...stores]);
         const got = r.value.image.stores;
         if (got.length !== want.size || !got.every((x) => want.has(x)))
-          defect(c, `image ${take<Image>("ms-central").id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
+          defect(c, `image ${id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
+      });
+      await step(`rbd: each new copy ${id}@${c.config.rbd.imageSnapshot} exists, protected, on ${stores.join(", ")}`, async () => {
+        const lost = await unprotectedCopies(c, id, stores, "the new copies");
+        if (lost.length)
+          defect(
+            c,
+            `Glance lists stores ${stores.join(", ")} for image ${id} after copy-image, but ${id}@${c.config.rbd.imageSnapshot} is missing or unprotected on ${lost.join("; ")}`,
+          );
       });
     });
   });

@@ -157,6 +157,33 @@ export class CephTimeoutError extends CephProbeError {
   }
 }
 
+/**
+ * What became of a probe command that gave no answer to read: it did not finish in time, it ran and exited
+ * with an error, or the way to the cluster (ssh, the container API, the local exec) refused or failed it.
+ */
+export type ProbeFailure =
+  | { kind: "timeout"; command: string; timeoutMs: number }
+  | { kind: "exited"; command: string; exitCode: number; firstLine: string }
+  | { kind: "refused"; command: string; firstLine: string };
+
+const firstLine = (text: string) =>
+  redactSecrets(
+    text
+      .split("\n")
+      .map((l) => l.trim())
+      .find(Boolean) ?? "",
+  );
+
+/** The failure a probe call threw, by kind, with the command and the first line of the error. */
+export function probeFailureOf(e: unknown, fallbackCommand = "the command"): ProbeFailure {
+  if (e instanceof CephTimeoutError) return { kind: "timeout", command: e.command, timeoutMs: e.timeoutMs };
+  if (e instanceof CephCommandError)
+    return { kind: "exited", command: e.command, exitCode: e.exitCode, firstLine: firstLine(e.stderrTail) || "no stderr" };
+  const cause = e instanceof CephProbeError && e.cause instanceof Error ? e.cause : e;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { kind: "refused", command: e instanceof CephProbeError ? e.command : fallbackCommand, firstLine: firstLine(message) };
+}
+
 /** The reason a command is stopped once its reader has what it needs. */
 const ENOUGH = new Error("enough");
 

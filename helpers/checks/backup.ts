@@ -26,3 +26,36 @@ export function judgeBackupServices(services: VolumeService[], az: string): Back
       : `no cinder-backup in AZ ${az}; the others: ${backup.map(line).join(", ")}`,
   };
 }
+
+/** A backups pool as read for conf-14: its rbd image names, or why they were not read. */
+export type BackupsPoolRead = { site: string; pool: string } & ({ images: string[] } | { error: unknown } | { noAccess: string });
+
+export type BackupLanding =
+  /** The backup's rbd image is in the pool it is meant to land in. */
+  | { kind: "landed"; where: string }
+  /** The runner has no Ceph access at the site whose pool it is meant to land in. */
+  | { kind: "not-verified"; reason: string }
+  /** That pool could not be read: the error as thrown (a timeout, an unreachable site, a missing pool). */
+  | { kind: "unread"; error: unknown }
+  /** Not in that pool: where else it was found, and which other pools could not be read. */
+  | { kind: "missing"; elsewhere: string[]; unread: string[] };
+
+const label = (r: BackupsPoolRead) => `${r.site}'s ${r.pool}`;
+
+/**
+ * Whether a backup landed in the backups pool it is meant to (the site's own, or conformance.backupsSite's): only that
+ * pool counts. NOTE: Cinder's Ceph driver names a full backup's rbd image `volume-<volume id>.backup.<backup id>`.
+ */
+export function judgeBackupLanding(backupId: string, expected: BackupsPoolRead, others: BackupsPoolRead[]): BackupLanding {
+  if ("noAccess" in expected) return { kind: "not-verified", reason: expected.noAccess };
+  if ("error" in expected) return { kind: "unread", error: expected.error };
+  const holds = (images: string[]) => images.some((n) => n.includes(backupId));
+  if (holds(expected.images)) return { kind: "landed", where: label(expected) };
+  return {
+    kind: "missing",
+    elsewhere: others.flatMap((o) => ("images" in o && holds(o.images) ? [label(o)] : [])),
+    unread: others.flatMap((o) =>
+      "error" in o ? [`${label(o)} (${(o.error instanceof Error ? o.error.message : String(o.error)).split("\n")[0]})`] : [],
+    ),
+  };
+}

@@ -347,7 +347,15 @@ export const rbdNamingSchema = z
 /** What a site's run must achieve; evaluated at the end of the run and shown in the summary. */
 export const gateSchema = z
   .object({
-    maxFailures: z.number().int().min(0).optional().describe("Failed tests allowed (known issues not counted)."),
+    maxFailures: z
+      .number()
+      .int()
+      .min(0)
+      .max(0, "only 0: a failed test that no live known issue covers fails the site whatever the gates say; cover it with knownIssues")
+      .optional()
+      .describe(
+        "0 only, kept for old configs: a failed test that no live known issue covers always fails its site; the gates only add reasons to fail.",
+      ),
     minTests: z.number().int().min(0).optional().describe("Tests that must have run (passed or failed, not skipped)."),
     maxDurationS: z.number().positive().optional().describe("Seconds the site's tests together may take."),
     maxWarnings: z.number().int().min(0).optional().describe("Warnings allowed (a warning is a finding that does not fail its test)."),
@@ -372,6 +380,24 @@ export const knownIssueSchema = z
   .object({
     test: z.string().min(1).describe("The test id (as in `dcn-verify plan`)."),
     site: z.string().min(1).optional().describe("A site name; all sites when not given."),
+    match: z
+      .string()
+      .min(1)
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, "not a valid regular expression")
+      .describe(
+        "What the known issue covers: a regular expression (JavaScript syntax, case-insensitive) that the failure's message must match. A failure of the test it does not match counts.",
+      ),
+    category: z
+      .enum(["product", "infrastructure", "harness"])
+      .optional()
+      .describe("Covers only failures of this category; any category when not given."),
     reason: z.string().min(1).describe("Why the failure is known, shown in the reports."),
     link: z.string().url().describe("The bug or ticket."),
     expires: z
@@ -463,6 +489,11 @@ export const conformanceSchema = z
       .min(1)
       .default("backups")
       .describe("cinder-backup's pool at every site that names no other (ceph.pools.backups)."),
+    backupsSite: siteName
+      .optional()
+      .describe(
+        "The site whose backups pool every site's backups land in, where the deployment sends them all to one cluster (TripleO DCN: central's); conf-14 looks for each site's backup there and fails when it lands elsewhere. Each site's own backups pool when not given.",
+      ),
     cephUsers: cephUsersSchema.default(GUIDE_CEPH_USERS),
     nonAdminCloud: cloudSchema
       .optional()
@@ -578,6 +609,16 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path, message: `Ceph fsid ${fsid} is pinned for ${other} as well: each site has its own cluster` });
       fsids.set(fsid, s.name);
     });
+    const backupsSite = cfg.conformance.backupsSite;
+    const backupsAt = backupsSite === undefined ? undefined : all.find((s) => s.name === backupsSite);
+    if (backupsSite !== undefined && (!backupsAt || backupsAt.ceph.pools?.backups === false))
+      ctx.addIssue({
+        code: "custom",
+        path: ["conformance", "backupsSite"],
+        message: backupsAt
+          ? `site '${backupsSite}' has no backups pool (its ceph.pools.backups is false)`
+          : `no site '${backupsSite}' in the config (sites: ${[...names].join(", ")})`,
+      });
   });
 
 export type Config = z.infer<typeof configSchema>;

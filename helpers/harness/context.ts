@@ -7,7 +7,7 @@ import type { Config, Site } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { ResourceFactory } from "./factory.ts";
 import type { RunInfo } from "./model.ts";
-import { isUnreachable, SiteUnreachableError, type Unreachable } from "./reach.ts";
+import { isUnreachable, type Reach, recheckReach, SiteUnreachableError, type Unreachable } from "./reach.ts";
 import { resourceName } from "./naming.ts";
 import { ResourceJournal, ResourceTracker } from "./resources.ts";
 
@@ -25,7 +25,8 @@ export interface SiteContext {
   probes: Map<string, CephProbe>;
   /**
    * A site's Ceph probe. At a site whose Ceph did not answer, or answered as another cluster, every
-   * call fails at once with SiteUnreachableError; a call that times out trips the site the same way.
+   * call fails at once with SiteUnreachableError. A call that times out has the site's reach checked again
+   * (`ceph fsid`, bounded by timeouts.cephReach): only when that fails too is the site tripped the same way.
    * At a site the runner has no access to (transport none) every call fails with NoCephAccessError,
    * which makes the test not verified.
    */
@@ -34,7 +35,7 @@ export interface SiteContext {
   hasCeph(site: Site): boolean;
   /** Fails at once, as infrastructure, when a store belongs to a site whose Ceph cannot be reached: Glance would hang on it. */
   requireReachable(stores: string[], before: string): void;
-  /** Why a site's Ceph cannot be read now (before the run, or since a call timed out); undefined when it can. */
+  /** Why a site's Ceph cannot be read now (before the run, or since a call timed out and its reach check failed); undefined when it can. */
   unreachable(site: string): Unreachable | undefined;
   /**
    * The fsid of a site's own cluster, which its Ceph evidence and its locations must name: pinned in
@@ -56,11 +57,7 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   const journal = new ResourceJournal(join(run.runDir, "resources.jsonl"));
   const tracker = new ResourceTracker(() => clients, timing(config.timeouts, "deletion"), journal);
   const probes = new Map<string, CephProbe>();
-  const tripped = new Map<string, Unreachable>();
-  const unreachable = (name: string) => {
-    const r = run.reach?.[name];
-    return isUnreachable(r) ? r : tripped.get(name);
-  };
+  const { unreachable, recheck } = siteBreakers(config, run.reach);
   mkdirSync(run.workDir, { recursive: true, mode: 0o700 });
   const base = {
     run,
@@ -103,7 +100,7 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
       if (!p) {
         p = guarded(createCephProbe(s, { timeoutMs: config.timeouts.request * 1000 }), {
           blocked: () => unreachable(s.name),
-          trip: (reason) => tripped.set(s.name, { site: s.name, state: "unreachable", reason, ms: 0 }),
+          timedOut: (e) => recheck(s, e),
         });
         probes.set(s.name, p);
       }
@@ -112,10 +109,41 @@ export async function openSiteContext(run: RunInfo, siteName: string): Promise<S
   };
 }
 
+/**
+ * Each site's breaker: open when the run's reach check found the site unreachable, or when a command timed out and the
+ * site's reach, asked again (`ceph fsid`, bounded by timeouts.cephReach, one check at a time per site), failed too.
+ */
+export function siteBreakers(config: Config, reach: Reach | undefined) {
+  const tripped = new Map<string, Unreachable>();
+  const rechecks = new Map<string, Promise<void>>();
+  const unreachable = (name: string): Unreachable | undefined => {
+    const r = reach?.[name];
+    return isUnreachable(r) ? r : tripped.get(name);
+  };
+  const recheck = (s: Site, e: CephTimeoutError): Promise<void> => {
+    let pending = rechecks.get(s.name);
+    if (!pending) {
+      const r0 = reach?.[s.name];
+      const known = s.ceph.fsid ?? (r0?.state === "ok" ? r0.fsid : undefined);
+      pending = recheckReach(config, s, known)
+        .then((r) => {
+          if (isUnreachable(r) && !unreachable(s.name)) tripped.set(s.name, { ...r, reason: `${e.message}; asked again, ${r.reason}` });
+        })
+        .finally(() => rechecks.delete(s.name));
+      rechecks.set(s.name, pending);
+    }
+    return pending;
+  };
+  return { unreachable, recheck };
+}
+
 const UNGUARDED = new Set<PropertyKey>(["site", "cluster", "transport", "close", Symbol.asyncDispose]);
 
-/** The probe, behind the site's circuit breaker. */
-function guarded(probe: CephProbe, o: { blocked: () => Unreachable | undefined; trip: (reason: string) => void }) {
+/**
+ * The probe, behind the site's circuit breaker: a call at a tripped site fails at once; a call that times out waits
+ * for the site's reach check (which trips the site when it fails) and then fails as itself.
+ */
+export function guarded(probe: CephProbe, o: { blocked: () => Unreachable | undefined; timedOut: (e: CephTimeoutError) => Promise<void> }) {
   return new Proxy(probe, {
     get(target, key, receiver) {
       const value = Reflect.get(target, key, receiver) as unknown;
@@ -126,7 +154,7 @@ function guarded(probe: CephProbe, o: { blocked: () => Unreachable | undefined; 
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         } catch (e) {
-          if (e instanceof CephTimeoutError) o.trip(e.message);
+          if (e instanceof CephTimeoutError) await o.timedOut(e);
           throw e;
         }
       };

@@ -1,4 +1,4 @@
-import { createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
+import { createCephProbe, hasCephAccess, noAccessReason, noneReason, type ProbeFailure, probeFailureOf } from "../ceph/probe.ts";
 import { allSites } from "../config/load.ts";
 import type { Config, Site } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
@@ -35,40 +35,90 @@ export class SiteUnreachableError extends Error {
   }
 }
 
+/** What one site's `ceph fsid` gave: the fsid, or how it failed. */
+export interface FsidAnswer {
+  site: Site;
+  fsid?: string;
+  failure?: ProbeFailure;
+  ms: number;
+}
+
+/** `ceph fsid` at one site, bounded by limitMs. */
+export async function askFsid(site: Site, limitMs: number): Promise<FsidAnswer> {
+  const t0 = Date.now();
+  const probe = createCephProbe(site, { timeoutMs: limitMs });
+  try {
+    return { site, fsid: await probe.fsid(), ms: Date.now() - t0 };
+  } catch (e) {
+    return { site, failure: probeFailureOf(e, "ceph fsid"), ms: Date.now() - t0 };
+  } finally {
+    await probe.close();
+  }
+}
+
 /**
  * Runs `ceph fsid` at every site at once, each bounded by timeouts.cephReach, and judges what came
  * back. A site with transport none is not asked: it is reported as having no Ceph access.
  */
 export async function checkReach(cfg: Config, sites: Site[] = allSites(cfg)): Promise<Reach> {
   const limitMs = cfg.timeouts.cephReach * 1000;
-  const found = await Promise.all(
-    sites.filter(hasCephAccess).map(async (s) => {
-      const t0 = Date.now();
-      const probe = createCephProbe(s, { timeoutMs: limitMs });
-      try {
-        return { site: s, fsid: await probe.fsid(), ms: Date.now() - t0 };
-      } catch (e) {
-        return { site: s, error: redactText((e as Error).message), ms: Date.now() - t0 };
-      } finally {
-        await probe.close();
-      }
-    }),
-  );
-  const judged = judgeReach(found);
+  const found = await Promise.all(sites.filter(hasCephAccess).map((s) => askFsid(s, limitMs)));
+  const judged = judgeReach(found, allSites(cfg));
   return Object.fromEntries(sites.map((s) => [s.name, judged[s.name] ?? noAccess(s)]));
+}
+
+/**
+ * The site's reach asked again, bounded by timeouts.cephReach, after one of its commands timed out: unreachable when
+ * `ceph fsid` fails, wrong-cluster when it answers with another fsid than the one known for the site.
+ */
+export async function recheckReach(cfg: Config, site: Site, known: string | undefined): Promise<SiteReach> {
+  const answer = await askFsid(site, cfg.timeouts.cephReach * 1000);
+  const r = judgeReach([answer], allSites(cfg))[site.name]!;
+  if (r.state !== "ok" || !known || r.fsid === known) return r;
+  return {
+    site: site.name,
+    state: "wrong-cluster",
+    fsid: r.fsid,
+    expected: known,
+    reason: `the probe reached Ceph cluster ${r.fsid}, not ${site.name}'s cluster ${known} found before the first test`,
+    ms: r.ms,
+  };
 }
 
 export function noAccess(site: Site): Extract<SiteReach, { state: "no-access" }> {
   return { site: site.name, state: "no-access", reason: noAccessReason(noneReason(site)), ms: 0 };
 }
 
-/** The verdict on what each site's probe answered: the pinned fsid, and one cluster per site. */
-export function judgeReach(found: { site: Site; fsid?: string; error?: string; ms: number }[]): Reach {
-  const pinnedBy = new Map(found.flatMap((f) => (f.site.ceph.fsid ? [[f.site.ceph.fsid, f.site.name] as const] : [])));
+/** Why `ceph fsid` gave no fsid: timed out, answered with an error, or refused, with the command and the error's first line. */
+export function noAnswerReason(cluster: string, f: ProbeFailure | undefined, ms: number): string {
+  const after = `after ${(ms / 1000).toFixed(1)} s`;
+  if (!f) return `its Ceph cluster ${cluster} did not answer \`ceph fsid\` (${after})`;
+  return redactText(describe(f, cluster, after));
+}
+
+function describe(f: ProbeFailure, cluster: string, after: string): string {
+  switch (f.kind) {
+    case "timeout":
+      return `its Ceph cluster ${cluster} did not answer \`ceph fsid\` within ${(f.timeoutMs / 1000).toFixed(1)} s: \`${f.command}\` timed out`;
+    case "exited":
+      return `\`ceph fsid\` for its Ceph cluster ${cluster} errored ${after}: \`${f.command}\` exited ${f.exitCode}: ${f.firstLine}`;
+    case "refused":
+      return `\`ceph fsid\` for its Ceph cluster ${cluster} was refused ${after}: \`${f.command}\`: ${f.firstLine}`;
+  }
+}
+
+/**
+ * The verdict on what each site's probe answered: the pinned fsid, and one cluster per site. pinnedAt lists every
+ * configured site: a fsid pinned for a site that was not asked (no Ceph access) still names that site's cluster.
+ */
+export function judgeReach(found: FsidAnswer[], pinnedAt: Pick<Site, "name" | "ceph">[] = found.map((f) => f.site)): Reach {
+  const pinnedBy = new Map(
+    [...found.map((f) => f.site), ...pinnedAt].flatMap((s) => (s.ceph.fsid ? [[s.ceph.fsid, s.name] as const] : [])),
+  );
   const reachedBy = new Map<string, string[]>();
   for (const f of found) if (f.fsid) reachedBy.set(f.fsid, [...(reachedBy.get(f.fsid) ?? []), f.site.name]);
   const out: Reach = {};
-  for (const { site, fsid, error, ms } of found) {
+  for (const { site, fsid, failure, ms } of found) {
     const name = site.name;
     const pinned = site.ceph.fsid;
     const whose = (id: string) => {
@@ -78,12 +128,7 @@ export function judgeReach(found: { site: Site; fsid?: string; error?: string; m
       return others.length ? ` (the cluster ${others.join(", ")} reached as well)` : "";
     };
     if (fsid === undefined) {
-      out[name] = {
-        site: name,
-        state: "unreachable",
-        reason: `its Ceph cluster ${site.ceph.cluster} did not answer \`ceph fsid\` within ${(ms / 1000).toFixed(1)} s: ${error ?? "no answer"}`,
-        ms,
-      };
+      out[name] = { site: name, state: "unreachable", reason: noAnswerReason(site.ceph.cluster, failure, ms), ms };
       continue;
     }
     const wrong = (expected: string, reason: string) => {

@@ -1,37 +1,51 @@
 import * as allure from "allure-js-commons";
 import { afterAll, beforeAll, type TestContext, test } from "vitest";
-import { isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
+import { CephProbeError, isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
 import type { KnownIssue } from "../config/schema.ts";
 import { catalogEntry, notApplicable, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";
+import { covers } from "./gates.ts";
 import { classifyFailure, InfrastructureError } from "./failure-kind.ts";
 import type { RunInfo, SiteRole } from "./model.ts";
-import { SiteUnreachableError } from "./reach.ts";
-import { formatCleanupFailures } from "./resources.ts";
+import { SiteUnreachableError, type Unreachable } from "./reach.ts";
+import { CleanupLeftoversError } from "./resources.ts";
 import { attachText, inSiteScope, progress } from "./steps.ts";
 
-/** The known issue of the config that covers this test at this site today, if any. */
-export function activeKnownIssue(issues: KnownIssue[], site: string, id: string, today = new Date()): KnownIssue | undefined {
+/** The known issue of the config that covers this failure of this test at this site today, if any. */
+export function activeKnownIssue(
+  issues: KnownIssue[],
+  site: string,
+  failure: { id: string; failure: string; failureKind: string },
+  today = new Date(),
+): KnownIssue | undefined {
   const day = today.toISOString().slice(0, 10);
-  return issues.find((k) => k.test === id && (!k.site || k.site === site) && k.expires >= day);
+  return issues.find((k) => k.expires >= day && covers(k, site, failure));
 }
 
 /**
- * A failure that names a site whose Ceph cannot be read (its name or its store) is that site's
- * unreachability, not a defect of the cloud: it is reported as infrastructure, naming the site.
+ * A failure caused by a site whose Ceph cannot be read is that site's unreachability, not a defect of the cloud:
+ * reported as infrastructure, naming the site. The cause is found by type along the error's causes (a
+ * SiteUnreachableError, or a probe error of that site's own probe), never in the words of the message.
  */
-export function blameUnreachable(e: unknown, ctx: SiteContext | undefined): unknown {
+export function blameUnreachable(e: unknown, ctx: Pick<SiteContext, "unreachable"> | undefined): unknown {
   if (!ctx || e instanceof SiteUnreachableError || classifyFailure(e) === "infrastructure") return e;
+  const why = unreachableCause(e, ctx);
+  if (!why) return e;
   const message = e instanceof Error ? e.message : String(e);
-  const down = ctx.sites
-    .map((s) => ({ s, r: ctx.unreachable(s.name) }))
-    .filter(({ s, r }) => r && new RegExp(`\\b(${escape(s.name)}|${escape(s.store)})\\b`).test(message));
-  if (!down.length) return e;
-  const why = down.map(({ r }) => `${r!.site}: ${r!.reason}`).join("; ");
-  return new InfrastructureError(`${message}\n(caused by an unreachable site, ${why})`, { cause: e });
+  return new InfrastructureError(`${message}\n(caused by an unreachable site, ${why.site}: ${why.reason})`, { cause: e });
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** The unreachable site behind a failure, from its chain of causes. */
+function unreachableCause(e: unknown, ctx: Pick<SiteContext, "unreachable">): Unreachable | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 8; c = c.cause, depth++) {
+    if (c instanceof SiteUnreachableError) return c.reach;
+    if (!(c instanceof CephProbeError)) continue;
+    const down = ctx.unreachable(c.site);
+    // NOTE: an object missing on a reached cluster is that cluster's answer; on another cluster than the site's, it is not.
+    if (down && (classifyFailure(c) !== "product" || down.state === "wrong-cluster")) return down;
+  }
+  return undefined;
+}
 
 /** Skips the running test with its reason, in the report as well as in the summary. */
 export async function skipTest(t: TestContext, reason: string): Promise<void> {
@@ -81,7 +95,7 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
       if (!ctx) return;
       const failures = await ctx.tracker.cleanup((line) => progress(`cleanup: ${line}`));
       await Promise.all([...ctx.probes.values()].map((p) => p.close()));
-      if (failures.length) throw new Error(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
+      if (failures.length) throw new CleanupLeftoversError(site, failures);
     }),
   );
 
@@ -139,11 +153,6 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
           if (block.aboveTier) t.task.meta.aboveTier = true;
           return skipTest(t, block.why);
         }
-        const known = activeKnownIssue(run.config.knownIssues, site, id);
-        if (known) {
-          await allure.issue(known.reason, known.link);
-          await allure.label("knownIssue", "yes");
-        }
         try {
           const down = ctx?.unreachable(site);
           if (down) throw new SiteUnreachableError(down, "this test");
@@ -155,6 +164,12 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
           const kind = classifyFailure(failure);
           t.task.meta.failureKind = kind;
           await allure.label("failure", kind);
+          const message = failure instanceof Error ? failure.message : String(failure);
+          const known = activeKnownIssue(run.config.knownIssues, site, { id, failure: message, failureKind: kind });
+          if (known) {
+            await allure.issue(known.reason, known.link);
+            await allure.label("knownIssue", "yes");
+          }
           throw failure;
         }
       }

@@ -129,6 +129,19 @@ describe("deployment conformance", () => {
     expect(t.failureKind).toBe("product");
   });
 
+  test("conf-14 judges the pool the config says backups land in: without conformance.backupsSite, the edge's own, and the lab's backup is in central's", async () => {
+    // NOTE: the lab's cinder-backup writes every site's backups to central's cluster, as TripleO DCN does; its config says so
+    // (conformance.backupsSite: central), and the healthy runs pass conf-14 on it.
+    const lab = parse(readFileSync(paths().config, "utf8")) as { conformance: Record<string, unknown> };
+    const run = await atDcn0("conf-14", "standard", { conformance: { ...lab.conformance, backupsSite: undefined } });
+    const own = testOf(run, "dcn0", "conf-14-cinder-backup");
+    expect(own.status, run.output).toBe("failed");
+    expect(own.failure).toMatch(
+      /^\[dcn0\] (.+: )?expected an rbd image for backup (\S+) in dcn0's backups pool backups \(dcn0's own\); found it in central's backups instead; fix: point cinder-backup for dcn0 at its own cluster/,
+    );
+    expect(own.failureKind).toBe("product");
+  });
+
   test("conf-3 on an empty images pool is not verified, with its reason, never a pass", async () => {
     // NOTE: the lab's backups all go to central's cluster, so dcn0's backups pool is an empty pool to point conf-3 at.
     const run = await atDcn0("conf-3", "read-only", { rbd: { imagesPool: "backups" } });

@@ -50,6 +50,20 @@ describe("multi-store import on a lab broken on purpose", () => {
     ]);
   });
 
+  test("with one edge whose Glance store writes to another cluster, ms-12 fails: the new copy is not on the edge's cluster", async () => {
+    const lab = parse(readFileSync(paths().config, "utf8")) as { edges: unknown[] };
+    const oneEdge = labConfigWith({ timeouts: SHORT_TIMEOUTS, edges: lab.edges.slice(0, 1) });
+    const run = await withFault("dcn0", "glance-store-foreign", () =>
+      runHarness(["--config", oneEdge, "--sites", "central", "--tests", "ms-12"]),
+    );
+    const named = testOf(run, "central", "ms-12-copy-named-stores");
+    expect(named.status, run.output).toBe("failed");
+    expect(named.failure).toMatch(
+      /^\[central\] Glance lists stores dcn0 for image (\S+) after copy-image, but \1@snap is missing or unprotected on dcn0: ceph probe dcn0 \(container\): `.*rbd --cluster dcn0 snap ls images\/\1 --format json` exited 2: rbd: error opening image \1: \(2\) No such file or directory$/,
+    );
+    expect(named.failureKind).toBe("product");
+  });
+
   test("a store that refuses writes fails all_stores both ways, and a Glance without image_conversion keeps qcow2", async () => {
     const run = await withFault("central", "no-conversion", () =>
       withFault("dcn1", "store-write-denied", () => runHarness(["--config", config(), "--suites", "multistore"])),
