@@ -270,12 +270,17 @@ export function notApplicable(
   site: string,
 ): string | undefined {
   const s = [cfg.central, ...cfg.edges].find((x) => x.name === site);
+  // NOTE: where the config sends every backup to one site's pool (conformance.backupsSite), a site without a backups
+  // pool of its own still takes backups, and they land there.
+  const landsAt = cfg.conformance.backupsSite ? [cfg.central, ...cfg.edges].find((x) => x.name === cfg.conformance.backupsSite) : s;
   if (
     ["conf-14-cinder-backup", "canary-plant-backup", "canary-backup", "canary-backup-restore"].includes(id) &&
-    s &&
-    sitePools(cfg, s).backups === undefined
+    landsAt &&
+    sitePools(cfg, landsAt).backups === undefined
   )
-    return `${site} has no backups pool (its ceph.pools.backups is false)`;
+    return cfg.conformance.backupsSite
+      ? `${landsAt.name}, where the config sends every backup (conformance.backupsSite), has no backups pool`
+      : `${site} has no backups pool (its ceph.pools.backups is false)`;
   return undefined;
 }
 

@@ -81,6 +81,9 @@ describe("run", () => {
     expect(notApplicable("conf-14-cinder-backup", noBackups, "dcn1")).toBe("dcn1 has no backups pool (its ceph.pools.backups is false)");
     expect(notApplicable("conf-14-cinder-backup", noBackups, "dcn0")).toBeUndefined();
     expect(notApplicable("conf-2-ceph-pools", noBackups, "dcn1")).toBeUndefined();
+    // Backups that all land at central: dcn1 takes them without a pool of its own.
+    const atCentral = configSchema.parse({ ...noBackups, conformance: { backupsSite: "central" } });
+    expect(notApplicable("conf-14-cinder-backup", atCentral, "dcn1")).toBeUndefined();
     const dcn1 = buildPlan(noBackups, { tests: "conf-14" }).sites.find((s) => s.site === "dcn1")!;
     expect(dcn1.tests).toEqual([
       expect.objectContaining({ id: "conf-14-cinder-backup", runs: false, skip: expect.stringMatching(/^not applicable: /) }),
