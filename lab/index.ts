@@ -41,6 +41,8 @@ import {
   MEMBER_USER,
   registerCatalog,
   renamedAz,
+  setGlanceHardened,
+  ensureCinderOnInternalGlance,
   startCinderVolume,
   writeNovaPolicy,
   startCompute,
@@ -217,6 +219,8 @@ async function ensureDockerShims(state: LabState, sites: string[]): Promise<void
 
 function writeClientConfig(state: LabState, secrets: LabSecrets): void {
   const p = paths();
+  // NOTE: with fault glance-hardened the public Glance shows no locations: the admin uses the services' (internal) endpoints.
+  const interface_ = state.faults.some((f) => f.kind === "glance-hardened") ? "internal" : "public";
   const entry = (username: string, password: string, project: string) => ({
     auth: {
       auth_url: KEYSTONE_URL,
@@ -227,7 +231,7 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
       project_domain_name: "Default",
     },
     region_name: REGION,
-    interface: "public",
+    interface: username === MEMBER_USER ? "public" : interface_,
     identity_api_version: 3,
   });
   writeSecretFile(
@@ -285,6 +289,8 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
         conformance: {
           minPoolSize: 1,
           nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml },
+          // NOTE: the lab's cinder-backup writes every site's backups to central's cluster, as TripleO DCN's does.
+          backupsSite: sites[0],
           ...(field
             ? {
                 cephUsers: [
@@ -311,7 +317,7 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
       "export OS_USER_DOMAIN_NAME=Default",
       "export OS_PROJECT_DOMAIN_NAME=Default",
       `export OS_REGION_NAME=${REGION}`,
-      "export OS_INTERFACE=public",
+      `export OS_INTERFACE=${interface_}`,
       "",
     ].join("\n"),
   );
@@ -553,6 +559,8 @@ export async function fault(site: string, kind: string): Promise<void> {
   const k = kind as FaultKind;
   if (state.profile === "field" && STANDARD_ONLY_FAULTS.includes(k))
     throw new LabError(`fault ${k} breaks the standard profile's per-service cephx users or Docker API; this lab has profile field`);
+  if (k === "glance-hardened" && site !== siteNames(state.edges)[0])
+    throw new LabError(`fault glance-hardened hardens the one Glance every site shares: declare it at ${siteNames(state.edges)[0]}`);
   if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
   writeState(state);
   const secrets = loadOrCreateSecrets();
@@ -633,6 +641,14 @@ export async function fault(site: string, kind: string): Promise<void> {
     case "volume-quota":
       await setTypeQuota(admin, site, 0);
       return;
+    case "glance-hardened": {
+      const volumeDown = state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site);
+      const restarted = await ensureCinderOnInternalGlance(state, secrets, sites, volumeDown);
+      await setGlanceHardened(state, secrets, sites, glanceOptions(state), true);
+      writeClientConfig(state, secrets);
+      if (restarted) await waitForStatus(state, (s) => s.sites.every((r) => r.backend || volumeDown.includes(r.site)), 120000);
+      return;
+    }
   }
 }
 
@@ -790,6 +806,10 @@ export async function heal(site?: string): Promise<LabStatus> {
         break;
       case "volume-quota":
         await setTypeQuota(admin, f.site, -1);
+        break;
+      case "glance-hardened":
+        await setGlanceHardened(state, secrets, sites, glanceOptions(state), false);
+        writeClientConfig(state, secrets);
         break;
     }
   }

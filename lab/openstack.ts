@@ -380,14 +380,16 @@ export interface GlanceOptions {
   foreignStores?: Record<string, string>;
   /** The field profile: the shared cephx user, each site's images pool, and Glance's stock web-download filter. */
   field?: { user: string; imagesPools: Record<string, string> };
+  /** The user-facing Glance of fault glance-hardened: its own port, no locations, the hardened policy. */
+  userFacing?: boolean;
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
   const stores = sites.filter((x) => !(opts.withoutStores ?? []).includes(x));
-  const showLocations = opts.hideLocations ? "False" : "True";
+  const showLocations = opts.hideLocations || opts.userFacing ? "False" : "True";
   return `[DEFAULT]
 bind_host = 127.0.0.1
-bind_port = ${PORTS.glance}
+bind_port = ${opts.userFacing ? GLANCE_USER_PORT : PORTS.glance}
 workers = 0
 use_stderr = true
 enabled_backends = ${stores.map((x) => `${x}:rbd`).join(", ")}
@@ -400,7 +402,7 @@ connection = ${dbUrl(s, "glance", "glance")}
 ${authtoken(s, "glance")}
 [paste_deploy]
 flavor = keystone
-[glance_store]
+${opts.userFacing ? "config_file = /etc/glance/glance-api-paste.ini\n" : ""}[glance_store]
 default_backend = ${sites[0]}
 ${stores
   .map(
@@ -428,8 +430,102 @@ image_import_plugins = ${opts.noConversion ? "[]" : "['image_conversion']"}
 output_format = raw
 [oslo_concurrency]
 lock_path = ${data("glance", "lock")}
-`;
+${opts.userFacing ? `[oslo_policy]\npolicy_file = ${etc("glance-policy-hardened.yaml")}\n` : ""}`;
 }
+
+/** The port of fault glance-hardened's user-facing Glance API; the services' Glance keeps PORTS.glance. */
+export const GLANCE_USER_PORT = 9293;
+
+/**
+ * The hardened Glance policy, as Glance's and Ceph's guides advise: image locations read and written by admin and the
+ * service role only, metadef writes by admin only. Names from glance/policies/image.py and metadef.py (Glance 25).
+ */
+export const HARDENED_GLANCE_POLICY: Record<string, string> = {
+  get_image_location: "role:admin or role:service",
+  set_image_location: "role:admin or role:service",
+  delete_image_location: "role:admin",
+  metadef_admin: "role:admin",
+  ...Object.fromEntries(
+    [
+      "add_metadef_namespace",
+      "modify_metadef_namespace",
+      "delete_metadef_namespace",
+      "add_metadef_object",
+      "modify_metadef_object",
+      "delete_metadef_object",
+      "add_metadef_property",
+      "modify_metadef_property",
+      "remove_metadef_property",
+      "add_metadef_tag",
+      "add_metadef_tags",
+      "modify_metadef_tag",
+      "delete_metadef_tag",
+      "delete_metadef_tags",
+      "add_metadef_resource_type_association",
+      "remove_metadef_resource_type_association",
+    ].map((n) => [n, "rule:metadef_admin"]),
+  ),
+};
+
+/**
+ * Fault glance-hardened: a second, user-facing glance-api (GLANCE_USER_PORT) on the same database and stores, with
+ * locations off and the hardened policy, becomes the catalog's public image endpoint; the services' Glance (with
+ * locations) stays the internal one, which Cinder (glance_catalog_info), Nova (valid_interfaces) and the lab's admin
+ * cloud use. Off: the user-facing API stops and the public endpoint is the services' Glance again.
+ * NOTE: Glance 25 checks get_image_location only on DELETE /v2/stores/<store>/<image>, never when it shows an image;
+ * whether an image shows its locations is glance-api's show_multiple_locations / show_image_direct_url alone. So a
+ * policy cannot hide them from users: a Glance API of their own without them does, as Glance's OSSN-0090 advises.
+ */
+export async function setGlanceHardened(state: LabState, s: LabSecrets, sites: string[], opts: GlanceOptions, on: boolean): Promise<void> {
+  const admin = new LabAdmin(s.admin);
+  const services = await admin.expect([200], "GET", `${KEYSTONE_URL}/services?type=image`);
+  const service = (services.services as { id: string }[])[0];
+  if (!service) throw new LabError("keystone has no image service", "keystone");
+  const eps = await admin.expect([200], "GET", `${KEYSTONE_URL}/endpoints?service_id=${service.id}&interface=public`);
+  const endpoint = (eps.endpoints as { id: string }[])[0];
+  if (!endpoint) throw new LabError("keystone has no public image endpoint", "keystone");
+  const url = `http://127.0.0.1:${on ? GLANCE_USER_PORT : PORTS.glance}`;
+  if (on) {
+    writeFileSync(
+      etc("glance-policy-hardened.yaml"),
+      `${Object.entries(HARDENED_GLANCE_POLICY)
+        .map(([k, v]) => `"${k}": "${v}"`)
+        .join("\n")}\n`,
+    );
+    const conf = etc("glance-api-user.conf");
+    writeSecretFile(conf, glanceConf(s, sites, { ...opts, userFacing: true }));
+    await ensureProcess(
+      state,
+      GLANCE_USER,
+      ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
+      () => httpUp(`${url}/versions`),
+      "GET /versions",
+    );
+  }
+  await admin.expect([200], "PATCH", `${KEYSTONE_URL}/endpoints/${endpoint.id}`, { endpoint: { url } });
+  if (!on) await stopProcess(state, GLANCE_USER);
+}
+
+/**
+ * Restarts cinder-api and the sites' cinder-volume when they run with a cinder.conf older than glance_catalog_info's
+ * internal endpoint (a lab brought up before it), so that they clone through the services' Glance.
+ */
+export async function ensureCinderOnInternalGlance(
+  state: LabState,
+  s: LabSecrets,
+  sites: string[],
+  skipVolume: string[],
+): Promise<boolean> {
+  const conf = etc("cinder.conf");
+  if (existsSync(conf) && readFileSync(conf, "utf8").includes("glance_catalog_info = image:glance:internalURL")) return false;
+  await stopProcess(state, "cinder-api");
+  for (const site of sites) await stopProcess(state, cinderVolumeName(site));
+  await ensureCinder(state, s, sites, skipVolume);
+  return true;
+}
+
+/** The process name of fault glance-hardened's user-facing Glance API. */
+export const GLANCE_USER = "glance-user";
 
 export async function ensureGlance(
   state: LabState,
@@ -487,6 +583,8 @@ osapi_volume_listen_port = ${PORTS.cinder}
 osapi_volume_workers = 1
 enabled_backends = ${sites.join(",")}
 glance_api_version = 2
+# NOTE: the services' Glance is the catalog's internal endpoint: with fault glance-hardened the public one shows no locations.
+glance_catalog_info = image:glance:internalURL
 allow_availability_zone_fallback = ${fallback ? "True" : "False"}
 az_cache_duration = 10
 storage_availability_zone = ${sites[0]}

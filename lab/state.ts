@@ -37,6 +37,7 @@ export const FAULT_KINDS = [
   "volume-az-fallback",
   "host-hidden",
   "volume-quota",
+  "glance-hardened",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

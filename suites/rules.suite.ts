@@ -8,46 +8,77 @@ import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
 import type { Image } from "../helpers/clients/image.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
-import { ownedByRunOrGroup } from "../helpers/harness/naming.ts";
-import { attachJson, notVerified, step, warning } from "../helpers/harness/steps.ts";
+import { byThisRun, madeByHarness } from "../helpers/harness/naming.ts";
+import { attachJson, info, notVerified, step } from "../helpers/harness/steps.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 
 export default function rulesSuite(s: SiteSuite): void {
   const { ctx, site, test } = s;
 
+  /** What a rule at the site sees in its store: the operator's active images, which it judges, and what it does not judge. */
+  interface StoreImages {
+    judged: Image[];
+    /** The operator's images in the store that are not active: not verified. */
+    notActive: Image[];
+    /** Made by dcn-verify (this run, another run, a canary set): never the operator's. */
+    leftOut: { id: string; name: string | null; by: string }[];
+  }
+
   /**
-   * The images a rule judges: every active image in the site's store that this run did not make, hidden ones (os_hidden) too.
-   * NOTE: the run's own images (the procedure's, conformance's at this site, multi-store's at central)
-   * come and go while the rules look; they are left out by the run's mark, never by timing.
+   * The images a rule judges: every active image in the site's store that no dcn-verify run or canary set made,
+   * hidden ones (os_hidden) too. Another run's or a canary set's are reported as information, the operator's
+   * images that are not active as not verified.
+   * NOTE: the images of this run and of others running beside it (the procedure's, conformance's, multi-store's, a
+   * canary plant's) come and go while the rules look; they are left out by their mark or harness name, never by timing.
    */
-  async function imagesInStore(c: SiteContext): Promise<{ judged: Image[]; skipped: Image[] }> {
+  async function imagesInStore(c: SiteContext): Promise<StoreImages> {
     // NOTE: Glance leaves os_hidden images out of a listing unless asked with os_hidden=true, which lists only them.
     const [shown, hidden] = await Promise.all([
       c.clients.image.listImages({ limit: 200 }),
       c.clients.image.listImages({ limit: 200, os_hidden: "true" }),
     ]);
     const all = [...shown, ...hidden.filter((h) => !shown.some((i) => i.id === h.id))];
-    const inStore = all.filter((i) => i.stores.includes(c.site.store));
-    const judged = inStore.filter((i) => i.status === "active" && !ours(c, i));
-    const skipped = inStore.filter((i) => !judged.includes(i));
+    const s: StoreImages = { judged: [], notActive: [], leftOut: [] };
+    for (const i of all.filter((x) => x.stores.includes(c.site.store))) {
+      const by = madeBy(c, i);
+      if (by) s.leftOut.push({ id: i.id, name: i.name, by });
+      else if (i.status !== "active") s.notActive.push(i);
+      else s.judged.push(i);
+    }
     await attachJson(`images in store ${c.site.store}`, {
-      judged: judged.map((i) => ({ id: i.id, name: i.name, stores: i.stores, disk_format: i.disk_format, os_hidden: i.os_hidden })),
-      notJudged: skipped.map((i) => ({
-        id: i.id,
-        name: i.name,
-        status: i.status,
-        why: ours(c, i)
-          ? c.run.group
-            ? `made by this run or another shard of group ${c.run.group}`
-            : "made by this run"
-          : `status ${i.status}`,
-      })),
+      judged: s.judged.map((i) => ({ id: i.id, name: i.name, stores: i.stores, disk_format: i.disk_format, os_hidden: i.os_hidden })),
+      notJudged: [
+        ...s.leftOut.map((i) => ({ ...i, why: `made by ${i.by}` })),
+        ...s.notActive.map((i) => ({ id: i.id, name: i.name, status: i.status, why: `status ${i.status}` })),
+      ],
     });
-    return { judged, skipped };
+    await reportLeftOut(`image(s) in ${storeLabel(c, c.site.store)}`, s.leftOut);
+    if (s.notActive.length)
+      await notVerified(
+        `${s.notActive.length} image(s) in ${storeLabel(c, c.site.store)} that are not active`,
+        `${listed(s.notActive, (i) => ` status ${i.status}`)}: the rules judge active images only (an image that is not active can be neither copied nor used); run again once they are active`,
+      );
+    return s;
   }
 
-  /** Whether this run (or another shard of its group) made the resource: not the operator's, and no rule judges it. */
-  const ours = (c: SiteContext, r: { name?: string | null; [k: string]: unknown }) => ownedByRunOrGroup(r, c.run, c.config.naming.prefix);
+  /** Why a rule has nothing to judge in the site's store: not verified, never a pass. */
+  const nothingInStore = (c: SiteContext, s: StoreImages) =>
+    `not verified: ${storeLabel(c, c.site.store)} holds no active image the operator made, so there is nothing to judge` +
+    ` (${s.leftOut.length} left out as dcn-verify's, ${s.notActive.length} not active)`;
+
+  /** Which dcn-verify run or canary set made a resource (this run included), or undefined for the operator's. */
+  const madeBy = (c: SiteContext, r: { name?: string | null; [k: string]: unknown }) => madeByHarness(r, c.run, c.config.naming.prefix);
+
+  /** What another dcn-verify run or a canary set made, as information, one line per maker; this run's own stays in the evidence. */
+  async function reportLeftOut(what: string, leftOut: { id: string; name: string | null; by: string }[]): Promise<void> {
+    const byMaker = new Map<string, typeof leftOut>();
+    for (const r of leftOut.filter((x) => !byThisRun(x.by))) byMaker.set(r.by, [...(byMaker.get(r.by) ?? []), r]);
+    for (const [by, items] of byMaker)
+      await info(
+        `left out: made by ${by}: ${items.length} ${what}`,
+        `${listed(items, () => "")}: not the operator's (its dcn-verify mark or harness name says so), so no rule judges it`,
+      );
+  }
 
   /** The DCN architecture rules, checked at each edge site against what the operator made there. */
   describe.sequential(`DCN edge rules at ${site}`, () => {
@@ -97,9 +128,11 @@ export default function rulesSuite(s: SiteSuite): void {
       },
     );
 
-    test("rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, async () => {
+    test("rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, async (t) => {
       const c = ctx();
-      const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const { judged } = inStore;
+      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
       await step(`each of the ${judged.length} is also in ${c.central.store}`, async () => {
         const orphans = judged.filter((i) => !i.stores.includes(c.central.store));
         if (orphans.length) {
@@ -112,9 +145,11 @@ export default function rulesSuite(s: SiteSuite): void {
       });
     });
 
-    test("rule-3-edge-images-raw", `rule: the images used at ${site} are raw`, async () => {
+    test("rule-3-edge-images-raw", `rule: the images used at ${site} are raw`, async (t) => {
       const c = ctx();
-      const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const { judged } = inStore;
+      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
       await step(`each of the ${judged.length} has disk_format raw`, async () => {
         const notRaw = judged.filter((i) => i.disk_format !== "raw");
         if (notRaw.length) {
@@ -129,7 +164,9 @@ export default function rulesSuite(s: SiteSuite): void {
 
     test("rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, async (t) => {
       const c = ctx();
-      const { judged } = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+      const { judged } = inStore;
+      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
       const others = new Set(c.config.edges.map((e) => e.store).filter((s) => s !== c.site.store));
       const violations: { id: string; name: string | null; order: string }[] = [];
       const unknown: { id: string; name: string | null; reason: string }[] = [];
@@ -161,6 +198,12 @@ export default function rulesSuite(s: SiteSuite): void {
           return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
         await notVerified(`the copy order of ${unknown.length} image(s) uploaded at ${site}`, detail);
       }
+      if (verified === 0)
+        return skipTest(
+          t,
+          `not verified: none of the ${judged.length} image(s) the operator has in ${storeLabel(c, c.site.store)} was uploaded at ${site} ` +
+            `(each came from ${c.central.store} or was imported to several stores at once), so there is no copy order to judge`,
+        );
     });
 
     test(
@@ -181,16 +224,17 @@ export default function rulesSuite(s: SiteSuite): void {
               v.availability_zone === c.site.az &&
               typeof v.volume_image_metadata?.image_id === "string" &&
               !v.snapshot_id &&
-              !v.source_volid &&
-              !ours(c, v),
+              !v.source_volid,
           );
-          const a = auditImageVolumes(fromImage, entries, { imagesPool, imageSnapshot, max });
+          const a = auditImageVolumes(fromImage, entries, { imagesPool, imageSnapshot, max, madeBy: (v) => madeBy(c, v) });
+          await reportLeftOut(`image-backed volume(s) in AZ ${c.site.az}`, a.leftOut);
+          const operators = fromImage.length - a.leftOut.length;
           const elsewhere: Record<string, Awaited<ReturnType<typeof locateRbdImage>>> = {};
           for (const v of a.missing) elsewhere[v.id] = await locateRbdImage(c, "volumes", `volume-${v.id}`);
           await attachJson(`image-backed volumes in AZ ${c.site.az}: rbd in ${site}'s ${volumesPool} pool`, a);
           if (a.unchecked.length)
             await notVerified(
-              `how ${a.unchecked.length} of ${fromImage.length} image-backed volume(s) in AZ ${c.site.az} were built`,
+              `how ${a.unchecked.length} of ${operators} image-backed volume(s) in AZ ${c.site.az} were built`,
               `conformance.maxImagesChecked (${max}) bounds the volumes judged: ${listed(a.unchecked, () => "")} not looked at`,
             );
           if (a.notJudged.length)
@@ -274,7 +318,8 @@ export default function rulesSuite(s: SiteSuite): void {
               );
             defect(c, `volume ${vol.id} from image ${remote.id} has an unexpected parent ${p}`);
           }
-          await warning(
+          // NOTE: no cloud refuses such a volume (see above), so this holds on every correct cloud: information, not a warning.
+          await info(
             `Cinder pulled image ${remote.id} whole from ${c.central.store} to build a volume at ${site}`,
             `volume-${vol.id} on ${site}'s cluster has no rbd parent: this cloud does not stop a volume being made at an edge from an image that is not in the edge's store. ` +
               `Copy images to ${c.site.store} (copy-image) before creating volumes or servers there; rule-5's audit above catches volumes made the other way.`,

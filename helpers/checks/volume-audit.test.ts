@@ -42,4 +42,22 @@ describe("auditImageVolumes", () => {
     expect(a.unchecked.map((v) => v.id)).toEqual(["2"]);
     expect(a.notJudged).toEqual([{ id: "3", name: "v-3", status: "error" }]);
   });
+
+  test("what madeBy names (another run, a canary set) is left out whatever its state; the operator's are judged", () => {
+    const made: Record<string, string> = {
+      "2": "dcn-verify run 20261123t150000-abcd",
+      "3": "dcn-verify canary set canary-20261120t101010-beef",
+    };
+    const a = auditImageVolumes([vol("1", "x"), vol("2", "x"), vol("3", "x", "creating"), vol("4", "x", "error")], [rbd("volume-1")], {
+      ...o,
+      madeBy: (v) => made[v.id],
+    });
+    expect(a.leftOut).toEqual([
+      { id: "2", name: "v-2", by: "dcn-verify run 20261123t150000-abcd" },
+      { id: "3", name: "v-3", by: "dcn-verify canary set canary-20261120t101010-beef" },
+    ]);
+    expect(a.full.map((v) => v.id)).toEqual(["1"]);
+    expect(a.missing).toEqual([]);
+    expect(a.notJudged).toEqual([{ id: "4", name: "v-4", status: "error" }]);
+  });
 });

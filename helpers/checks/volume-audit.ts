@@ -22,6 +22,8 @@ export interface ImageVolumeAudit {
   unchecked: AuditedVolume[];
   /** Not in a state that has an rbd image to judge (creating, error, ...). */
   notJudged: { id: string; name: string | null; status: string }[];
+  /** Made by a dcn-verify run or canary set (madeBy names which): not the operator's, so not judged. */
+  leftOut: { id: string; name: string | null; by: string }[];
 }
 
 /** The states in which a volume's rbd image exists and is settled. */
@@ -29,16 +31,23 @@ const SETTLED = new Set(["available", "in-use"]);
 
 /**
  * How each image-backed volume was built on the site's cluster, from `rbd ls -l` of its volumes pool:
- * volume-<id> must be there, with parent <imagesPool>/<image id>@<snapshot>. At most `max` are judged.
+ * volume-<id> must be there, with parent <imagesPool>/<image id>@<snapshot>. At most `max` are judged. What `madeBy`
+ * names (a dcn-verify run or canary set, as naming.ts's madeByHarness tells) is left out first, in whatever state.
  */
 export function auditImageVolumes(
   volumes: Volume[],
   entries: RbdEntry[],
-  o: { imagesPool: string; imageSnapshot: string; max: number },
+  o: { imagesPool: string; imageSnapshot: string; max: number; madeBy?: (v: Volume) => string | undefined },
 ): ImageVolumeAudit {
-  const a: ImageVolumeAudit = { clones: [], full: [], missing: [], wrongParent: [], unchecked: [], notJudged: [] };
-  const settled = volumes.filter((v) => SETTLED.has(v.status));
-  a.notJudged = volumes.filter((v) => !SETTLED.has(v.status)).map((v) => ({ id: v.id, name: v.name, status: v.status }));
+  const a: ImageVolumeAudit = { clones: [], full: [], missing: [], wrongParent: [], unchecked: [], notJudged: [], leftOut: [] };
+  const operators: Volume[] = [];
+  for (const v of volumes) {
+    const by = o.madeBy?.(v);
+    if (by) a.leftOut.push({ id: v.id, name: v.name, by });
+    else operators.push(v);
+  }
+  const settled = operators.filter((v) => SETTLED.has(v.status));
+  a.notJudged = operators.filter((v) => !SETTLED.has(v.status)).map((v) => ({ id: v.id, name: v.name, status: v.status }));
   for (const [i, v] of settled.entries()) {
     const image = String(v.volume_image_metadata?.image_id);
     const base = { id: v.id, name: v.name, image };

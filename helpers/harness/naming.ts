@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { CANARY_PROPERTY, CANARY_SET_ID } from "../ops/canary.ts";
 
 /** A run id as `dcn-verify run` makes them: 20261123t144905-116f. */
 export const RUN_ID = /^\d{8}t\d{6}-[0-9a-f]{4}$/;
@@ -57,3 +58,29 @@ export function ownedByRunOrGroup(
   const metadata = (r.metadata ?? {}) as Record<string, unknown>;
   return r[GROUP_PROPERTY] === run.group || metadata[GROUP_PROPERTY] === run.group;
 }
+
+/**
+ * Which dcn-verify run or canary set made a resource: "this run" (or "this run's group <g>"), "dcn-verify canary set
+ * <id>", "dcn-verify run <id>" or "dcn-verify run group <g>", from its marks (an image's properties, the others'
+ * metadata) or the run id in its harness name; undefined for what the operator made. A mark that is not an id of the
+ * harness's form is not its mark.
+ */
+export function madeByHarness(
+  r: { name?: string | null; [k: string]: unknown },
+  run: { runId: string; group?: string },
+  prefix: string,
+): string | undefined {
+  if (ownedByRun(r, run.runId, prefix)) return "this run";
+  const metadata = (r.metadata ?? {}) as Record<string, unknown>;
+  const mark = (key: string, form: RegExp) => [r[key], metadata[key]].find((v): v is string => typeof v === "string" && form.test(v));
+  if (run.group && [r[GROUP_PROPERTY], metadata[GROUP_PROPERTY]].includes(run.group)) return `this run's group ${run.group}`;
+  const canary = mark(CANARY_PROPERTY, CANARY_SET_ID);
+  if (canary) return `dcn-verify canary set ${canary}`;
+  const other = mark(RUN_PROPERTY, RUN_ID) ?? runIdOf(r.name, prefix);
+  if (other) return `dcn-verify run ${other}`;
+  const group = mark(GROUP_PROPERTY, GROUP_ID);
+  return group ? `dcn-verify run group ${group}` : undefined;
+}
+
+/** Whether madeByHarness names this run or its group, as against another run or a canary set. */
+export const byThisRun = (maker: string | undefined) => maker === "this run" || Boolean(maker?.startsWith("this run's group "));

@@ -74,6 +74,16 @@ export async function outcome(title: string, detail: string): Promise<void> {
   await attachText(`outcome: ${title}`, detail);
 }
 
+/**
+ * Information: what a check left out, or saw that holds on every correct cloud. Its own step in the report and a
+ * progress line; neither a warning nor not verified, so it never fails --strict.
+ */
+export async function info(title: string, detail: string): Promise<void> {
+  progress(`ℹ ${title}`);
+  await allure.logStep(`info: ${title}`, Status.PASSED);
+  await attachText(`info: ${title}`, detail);
+}
+
 /** What a check could not look at: its own step in the report, never a pass. */
 export async function notVerified(title: string, reason: string): Promise<void> {
   progress(`○ not verified: ${title}`);
