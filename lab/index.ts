@@ -54,6 +54,7 @@ import {
   ensureFlavor,
   ensureQuotas,
   ensureVolumeTypes,
+  ensureOperatorImages,
   heldResources,
   resetQuotas,
   LAB_FLAVOR,
@@ -447,6 +448,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   // NOTE: the field profile keeps Cinder's and Nova's default quotas.
   if (profile !== "field") await ensureQuotas(admin);
   await ensureVolumeTypes(admin, sites);
+  await ensureOperatorImages(admin, sites);
   writeClientConfig(state, secrets);
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
