@@ -55,6 +55,7 @@ import {
   ensureQuotas,
   ensureVolumeTypes,
   ensureOperatorImages,
+  removeOperatorImages,
   heldResources,
   resetQuotas,
   LAB_FLAVOR,
@@ -346,6 +347,8 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   await admin.login();
   const held = await heldResources(admin);
   if (held.length) throw refuse(`holds ${held.join(", ")}`);
+  const kept = await removeOperatorImages(admin);
+  if (kept.length) throw refuse(`its operator images would not delete (${kept.join(", ")})`);
   log(`reshaping the lab from profile ${from} to ${profile}: new Ceph clusters, Glance and Cinder's volume and backup services`);
   const sites = siteNames(state.edges);
   if (from === "field") await removeFieldAccess(state);

@@ -107,14 +107,32 @@ export async function heldResources(admin: LabAdmin): Promise<string[]> {
     ["backups", `${cinder}/backups?all_tenants=1&limit=100`],
     ["servers", `${nova}/servers?all_tenants=1&limit=100`],
   ];
+  // NOTE: the lab's own operator images are not held: removeOperatorImages takes them, and up makes them again.
   const counts = await Promise.all(
-    lists.map(async ([what, url]) => [what, ((await admin.expect([200], "GET", url)) as Record<string, unknown[]>)[what]!.length] as const),
+    lists.map(async ([what, url]) => {
+      const items = ((await admin.expect([200], "GET", url)) as Record<string, { name?: string }[]>)[what]!;
+      return [what, items.filter((i) => !(what === "images" && isOperatorImage(i.name))).length] as const;
+    }),
   );
   return counts.filter(([, n]) => n > 0).map(([what, n]) => `${n}${n === 100 ? "+" : ""} ${what}`);
 }
 
 /** The images an operator of a DCN cloud keeps in its stores, which the DCN rules judge: none is the harness's. */
 export const OPERATOR_IMAGES = { base: "lab-operator-base", edgeUpload: (edge: string) => `lab-operator-${edge}-upload` };
+
+const isOperatorImage = (name: string | undefined) => name?.startsWith("lab-operator-") ?? false;
+
+/** Deletes the lab's operator images (before the clusters that hold them go); returns what Glance would not delete. */
+export async function removeOperatorImages(admin: LabAdmin, keep: (name: string) => boolean = () => false): Promise<string[]> {
+  const glance = await admin.endpoint("image");
+  const list = (await admin.expect([200], "GET", `${glance}/v2/images?limit=1000`)).images as GlanceImage[];
+  const failed: string[] = [];
+  for (const i of list.filter((x) => isOperatorImage(x.name) && !keep(x.name))) {
+    const r = await admin.request("DELETE", `${glance}/v2/images/${i.id}`);
+    if (r.status !== 204 && r.status !== 404) failed.push(`${i.name} (${i.id}): HTTP ${r.status}`);
+  }
+  return failed;
+}
 
 interface GlanceImage {
   id: string;
@@ -135,6 +153,8 @@ export async function ensureOperatorImages(admin: LabAdmin, sites: string[], tim
     { name: OPERATOR_IMAGES.base, uploadTo: central!, copies: [edges] },
     ...edges.map((e) => ({ name: OPERATOR_IMAGES.edgeUpload(e), uploadTo: e, copies: [[central!]] })),
   ];
+  const failed = await removeOperatorImages(admin, (name) => wanted.some((w) => w.name === name));
+  if (failed.length) throw new LabError(`the lab's operator images of sites it no longer has would not delete: ${failed.join(", ")}`);
   const list = (await admin.expect([200], "GET", `${glance}/v2/images?limit=1000`)).images as GlanceImage[];
   for (const w of wanted) {
     const storesOf = (i: GlanceImage) => (i.stores ?? "").split(",").filter(Boolean);

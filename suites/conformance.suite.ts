@@ -344,7 +344,7 @@ export default function conformanceSuite(s: SiteSuite): void {
           if (seen.direct_url || seen.locations?.length) {
             await warning(
               "security: a non-admin user sees the image's backend location",
-              `direct_url ${seen.direct_url ?? "-"}, ${seen.locations?.length ?? 0} location(s): the Ceph guide warns this exposes the backend. Restrict the get_image_location policy, or expose locations only on an internal Glance for the services.`,
+              `direct_url ${seen.direct_url ?? "-"}, ${seen.locations?.length ?? 0} location(s): the Ceph guide warns this exposes the backend. Glance shows locations to whoever may read the image when show_multiple_locations or show_image_direct_url is on (the get_image_location policy is not checked on GET): serve users from a glance-api with both off, and the services (Cinder, Nova, and dcn-verify through the internal interface) from one with them on.`,
             );
           }
         });
