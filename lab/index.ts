@@ -291,8 +291,9 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
         conformance: {
           minPoolSize: 1,
           nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml },
-          // NOTE: the lab's cinder-backup writes every site's backups to central's cluster, as TripleO DCN's does.
-          backupsSite: sites[0],
+          // NOTE: the lab's cinder-backup writes every site's backups to central's cluster, as TripleO DCN's does; the
+          // field profile's edges take no backups at all (no backup service or pool there), so conf-14 is not theirs.
+          ...(field ? {} : { backupsSite: sites[0] }),
           ...(field
             ? {
                 cephUsers: [

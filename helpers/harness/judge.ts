@@ -33,6 +33,7 @@ export function judgeRun(summary: RunSummary): Verdict {
   }
   if (summary.interrupted) reasons.push("the run was interrupted");
   for (const r of summary.rbdLeftovers ?? []) reasons.push(`${r.site}: ${formatRbdLeftover(r)}`);
+  for (const l of summary.leftBehind ?? []) reasons.push(`left behind: ${l}`);
   summary.verdict = { ok: reasons.length === 0, reasons };
   return summary.verdict;
 }

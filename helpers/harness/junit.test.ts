@@ -221,11 +221,28 @@ describe("JUnit from the summary, as a third-party parser reads it", () => {
         interrupted: true,
         rbdLeftovers: [],
         rbdNotChecked: [],
-        sites: [{ site: "central", status: "passed", errors: [], tests: [] }],
+        sites: [
+          { site: "central", status: "passed", errors: [], tests: [{ id: "dcn-1-stores", title: "1.", status: "passed", durationMs: 1 }] },
+        ],
       }),
     );
     expect(r.errors).toBe(1);
     expect(testcase(suite(r, RUN_SUITE), `${RUN_SUITE}: interrupted`).error![0]!.type).toBe("interrupted");
     expect(outcome(testcase(suite(r, "central"), "central: cleanup"))).toBe("skipped");
+  });
+
+  test("a site where no test ran is an error; what the sweep left at a site without a summary fails the run's cleanup", async () => {
+    const r = await read(
+      junitXml({
+        ...summary,
+        rbdLeftovers: [],
+        rbdNotChecked: [],
+        leftBehind: ["the run's sweep could not delete volume v (1) at dcn9: HTTP 500"],
+        sites: [{ site: "central", status: "failed", errors: [], cleanup: [], tests: [] }],
+      }),
+    );
+    expect(testcase(suite(r, "central"), "central: setup").error![0]!.inner).toBe("no test ran at this site");
+    expect(testcase(suite(r, RUN_SUITE), `${RUN_SUITE}: cleanup`).failure![0]!.inner).toContain("at dcn9: HTTP 500");
+    expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: 1, failures: 1 });
   });
 });

@@ -80,12 +80,12 @@ function rbdNotCheckedCase(classname: string, line: string, pool: string): Case 
 function siteCases(s: SiteSummary, rbd: RbdLeftover[], notChecked: string[]): Case[] {
   const known: KnownFailure[] = s.gates?.known ?? [];
   const cases = s.tests.map((t) => testCase(s.site, t, known));
-  if (s.errors.length)
+  if (s.errors.length || s.tests.length === 0)
     cases.unshift({
       name: `${s.site}: setup`,
       classname: s.site,
       timeS: 0,
-      outcome: { kind: "error", type: "setup", text: s.errors.join("\n") },
+      outcome: { kind: "error", type: "setup", text: s.errors.length ? s.errors.join("\n") : "no test ran at this site" },
     });
   const left = [...(s.cleanup ?? []), ...rbd.map(formatRbdLeftover)];
   cases.push({
@@ -225,6 +225,13 @@ export function junitXml(summary: RunSummary): string {
           .map(formatRbdLeftover)
           .join("\n"),
       },
+    });
+  if (summary.leftBehind?.length)
+    run.push({
+      name: `${RUN_SUITE}: cleanup`,
+      classname: RUN_SUITE,
+      timeS: 0,
+      outcome: { kind: "failure", type: "cleanup", text: summary.leftBehind.join("\n") },
     });
   for (const line of notChecked.filter((l) => !siteOf(l))) {
     const { site, pool } = notCheckedLine(line);

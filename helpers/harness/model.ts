@@ -140,6 +140,8 @@ export interface RunSummary {
   rbdNotChecked?: string[];
   /** The sites each run was to cover (this shard's share of the selected sites), and the rest of its selection. */
   selection?: SelectionRecord & { sites: string[] };
+  /** What the run's sweep could not delete at a site that has no summary of its own (one that did not run). */
+  leftBehind?: string[];
   /** The run's verdict, from judgeRun: exit 0 only when ok. */
   verdict?: Verdict;
 }

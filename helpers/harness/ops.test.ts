@@ -129,6 +129,9 @@ describe("gates and known issues", () => {
     expect(judgeRun(summary)).toEqual({ ok: true, reasons: [] });
     expect(judgeRun({ ...summary, interrupted: true }).reasons).toEqual(["the run was interrupted"]);
     expect(judgeRun({ ...summary, sites: [] }).reasons).toEqual(["no site ran"]);
+    expect(judgeRun({ ...summary, leftBehind: ["volume v (1) at dcn9: HTTP 500"] }).reasons).toEqual([
+      "left behind: volume v (1) at dcn9: HTTP 500",
+    ]);
   });
 
   test("minTests counts executed tests; maxDurationS the site's test time; a site's gate overrides the default", () => {

@@ -7,7 +7,7 @@ import { newRunId } from "./naming.ts";
 import { AllureResultsBySite } from "./report.ts";
 import { notApplicable } from "./catalog.ts";
 import { buildPlan } from "./plan.ts";
-import { requireSomethingToRun, sitePlan } from "./run.ts";
+import { nothingToRun, requireSomethingToRun, sitePlan } from "./run.ts";
 import { parseMaxParallel, parseShard, requireGroup, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });
@@ -34,12 +34,17 @@ describe("run", () => {
       "nothing to run, so nothing would be verified:\n  central (central): suites rules hold no test that runs at the central site",
     );
     expect(() => requireSomethingToRun(cfg, select(cfg, { suites: "rules" }))).not.toThrow();
+    expect(nothingToRun(cfg, select(cfg, { suites: "rules" }))).toEqual([]);
     const noBackups = configSchema.parse({
       cloud: { cloud: "x" },
       flavor: "f",
       central: site("central"),
       edges: [{ ...site("dcn0"), ceph: { cluster: "dcn0", transport: { kind: "local" }, pools: { backups: false } } }],
     });
+    const both = configSchema.parse({ ...noBackups, edges: [...noBackups.edges, site("dcn1")] });
+    expect(nothingToRun(both, select(both, { tests: "conf-14" }))).toEqual([
+      "dcn0: nothing to run there, not counted: conf-14-cinder-backup: dcn0 has no backups pool (its ceph.pools.backups is false)",
+    ]);
     expect(() => requireSomethingToRun(noBackups, select(noBackups, { tests: "conf-14", sites: "dcn0" }))).toThrow(
       "  central (central): none of --tests conf-14-cinder-backup runs at the central site\n" +
         "  dcn0 (edge): conf-14-cinder-backup: dcn0 has no backups pool (its ceph.pools.backups is false)",

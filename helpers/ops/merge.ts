@@ -141,6 +141,7 @@ export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
     sites: placed.map((p) => p.site),
     rbdLeftovers: shards.flatMap((x) => x.s.rbdLeftovers ?? []),
     rbdNotChecked: shards.flatMap((x) => x.s.rbdNotChecked ?? []),
+    leftBehind: shards.flatMap((x) => x.s.leftBehind ?? []),
   };
   for (const s of summary.sites)
     s.counts ??= countResults(s.tests, (summary.rbdNotChecked ?? []).filter((n) => n.startsWith(`${s.site}: `)).length);
