@@ -44,20 +44,18 @@ describe("safety tiers", () => {
   test("a read-only run sends nothing but reads (and its token request), runs only read-only tests, and creates nothing", async () => {
     const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");
     const run = await runHarness(["--tier", "read-only"], { env: { [REQUEST_LOG_ENV]: log } });
-    // Given --tier, the run gates on what that tier could verify: on the lab's empty images pools conf-3 has nothing
-    // to look at, and that alone fails each site's gate; the tests the tier left out do not count.
+    // Given --tier, the run gates on what that tier could verify: on the healthy lab, with the operator's images in its
+    // stores, everything within read-only is verified; the tests the tier left out do not count.
     for (const s of run.summary.sites) {
       expect(s.tests.filter((t) => t.status === "failed").map((t) => t.id)).toEqual([]);
       expect(
         s.tests
           .filter((t) => (t.status === "skipped" && !t.aboveTier) || (t.notVerified?.length && t.status !== "skipped"))
-          .map((t) => t.id),
-      ).toEqual(["conf-3-ceph-image-snapshots"]);
-      expect(s.gates!.results.filter((r) => !r.ok).map((r) => r.detail)).toEqual([
-        "1 not verified within tier read-only (at most 0; tests above the tier not counted)",
-      ]);
+          .map((t) => `${t.id}: ${(t.notVerified ?? []).join("; ")}`),
+      ).toEqual([]);
+      expect(s.gates!.results.filter((r) => !r.ok).map((r) => r.detail)).toEqual([]);
     }
-    expect(run.exitCode, run.output).toBe(1);
+    expect(run.exitCode, run.output).toBe(0);
     expect(run.summary.tier).toBe("read-only");
     const requests = readLog(log);
     expect(requests.length).toBeGreaterThan(20);

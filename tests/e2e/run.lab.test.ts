@@ -235,7 +235,9 @@ describe("dcn-verify run with no options (the first command an operator types)",
             `\\[${edge}\\] ✔ the first \\d+ bytes of images/\\S+@snap on central's cluster are the bytes the harness wrote \\(sha512\\), and zeros after them`,
         ),
       );
-      expect(r.output).toContain(`[${edge}] WARNING rule-5-image-local-before-use: Cinder pulled image`);
+      // A volume pulled whole from central is what every cloud does: information, not a warning.
+      expect(r.output).toMatch(new RegExp(`\\[${edge}\\] ℹ Cinder pulled image \\S+ whole from central`));
+      expect(testOf(r, edge, "rule-5-image-local-before-use").warnings ?? []).toEqual([]);
     }
     expect(r.output).toMatch(/\[central\] WARNING conf-9-glance-locations-exposure: security: a non-admin user sees/);
     expect(r.summary.sites.find((s) => s.site === "central")!.counts).toMatchObject({ notVerified: 0 });
