@@ -106,6 +106,16 @@ describe("gates and known issues", () => {
     expect(configSchema.safeParse({ ...cfg, knownIssues: [noMatch] }).error?.issues[0]?.path).toEqual(["knownIssues", 0, "match"]);
   });
 
+  test("pools the rbd leftover scan could not list count as not verified at their site: in the counts and both gates", () => {
+    const passed = [{ id: "a", status: "passed" as const, durationMs: 1 }];
+    expect(countResults(passed, 2).notVerified).toBe(2);
+    const r = evaluateGates("dcn0", passed, { maxNotVerified: 0, maxNotVerifiedInTier: 0 }, [], day, "standard", 1);
+    expect(r.results.map((x) => [x.name, x.ok])).toEqual([
+      ["maxNotVerified", false],
+      ["maxNotVerifiedInTier", false],
+    ]);
+  });
+
   test("a failed test fails its site whatever the gates say; gates only add reasons", () => {
     const failed = { site: "dcn0", status: "failed" as const, tests: tests.map((t) => ({ ...t, title: t.id })), errors: [] };
     const noMaxFailures = evaluateGates("dcn0", tests, { maxDurationS: 1800 }, [], day);
