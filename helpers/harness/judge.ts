@@ -37,6 +37,3 @@ export function judgeRun(summary: RunSummary): Verdict {
   summary.verdict = { ok: reasons.length === 0, reasons };
   return summary.verdict;
 }
-
-/** Exit 0 only when the run's verdict holds. */
-export const exitCodeOf = (v: Verdict): 0 | 1 => (v.ok ? 0 : 1);
