@@ -1,12 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { CANARY_PROPERTY } from "../ops/canary.ts";
 import {
   byThisRun,
+  CANARY_PROPERTY,
   GROUP_PROPERTY,
   madeByHarness,
   newRunId,
   ownedByRun,
-  ownedByRunOrGroup,
   RUN_ID,
   RUN_PROPERTY,
   resourceName,
@@ -40,11 +39,11 @@ describe("the run's names and marks", () => {
     const image = { name: resourceName("dcnv", other, "dcn1", "image"), [RUN_PROPERTY]: other, [GROUP_PROPERTY]: "pipeline-7" };
     const volume = { name: "renamed", metadata: { [RUN_PROPERTY]: other, [GROUP_PROPERTY]: "pipeline-7" } };
     for (const r of [image, volume]) {
-      expect(ownedByRunOrGroup(r, { runId, group: "pipeline-7" }, "dcnv")).toBe(true);
-      expect(ownedByRunOrGroup(r, { runId, group: "pipeline-8" }, "dcnv")).toBe(false);
-      expect(ownedByRunOrGroup(r, { runId }, "dcnv")).toBe(false);
+      expect(byThisRun(madeByHarness(r, { runId, group: "pipeline-7" }, "dcnv"))).toBe(true);
+      expect(byThisRun(madeByHarness(r, { runId, group: "pipeline-8" }, "dcnv"))).toBe(false);
+      expect(byThisRun(madeByHarness(r, { runId }, "dcnv"))).toBe(false);
     }
-    expect(ownedByRunOrGroup({ name }, { runId }, "dcnv")).toBe(true);
+    expect(byThisRun(madeByHarness({ name }, { runId }, "dcnv"))).toBe(true);
   });
 
   test("madeByHarness names the run or canary set behind any dcn-verify resource, and nothing behind the operator's", () => {

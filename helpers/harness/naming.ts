@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { CANARY_PROPERTY, CANARY_SET_ID } from "../ops/canary.ts";
 
 /** A run id as `dcn-verify run` makes them: 20261123t144905-116f. */
 export const RUN_ID = /^\d{8}t\d{6}-[0-9a-f]{4}$/;
@@ -47,17 +46,11 @@ export function ownedByRun(r: { name?: string | null; [k: string]: unknown }, ru
   return r[RUN_PROPERTY] === runId || metadata[RUN_PROPERTY] === runId || runIdOf(r.name, prefix) === runId;
 }
 
-/** Whether the run or another shard of its group made this resource: the run's own mark, or the group's. */
-export function ownedByRunOrGroup(
-  r: { name?: string | null; [k: string]: unknown },
-  run: { runId: string; group?: string },
-  prefix: string,
-): boolean {
-  if (ownedByRun(r, run.runId, prefix)) return true;
-  if (!run.group) return false;
-  const metadata = (r.metadata ?? {}) as Record<string, unknown>;
-  return r[GROUP_PROPERTY] === run.group || metadata[GROUP_PROPERTY] === run.group;
-}
+/** The mark of a canary set, beside the run's (RUN_PROPERTY): an image property, or the metadata of the others. */
+export const CANARY_PROPERTY = "dcn_verify_canary";
+
+/** A canary set id: `canary-<run id>`, the plant run's id. */
+export const CANARY_SET_ID = /^canary-\d{8}t\d{6}-[0-9a-f]{4}$/;
 
 /**
  * Which dcn-verify run or canary set made a resource: "this run" (or "this run's group <g>"), "dcn-verify canary set

@@ -9,11 +9,9 @@ import { formatZodIssues } from "../core/http.ts";
  * rebuilt) and the comparison of what plant recorded with what verify finds.
  */
 
-/** The mark of a canary set, beside the run's (RUN_PROPERTY): an image property, or the metadata of the others. */
-export const CANARY_PROPERTY = "dcn_verify_canary";
+import { CANARY_PROPERTY, CANARY_SET_ID } from "../harness/naming.ts";
 
-/** A canary set id: `canary-<run id>`, the plant run's id. */
-export const CANARY_SET_ID = /^canary-\d{8}t\d{6}-[0-9a-f]{4}$/;
+export { CANARY_PROPERTY, CANARY_SET_ID };
 
 /** In the order plant creates them at a site: remove deletes them in the reverse order. */
 export const CANARY_KINDS = ["image", "volume", "snapshot", "snapshot-volume", "backup", "server-volume", "server"] as const;
