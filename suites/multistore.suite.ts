@@ -49,6 +49,8 @@ export default function multistoreSuite(s: SiteSuite): void {
     return s;
   }
 
+  const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
   /**
    * Each store's copy of an image on its site's cluster: `<images pool>/<id>@<snap>`, protected. Returns what is
    * missing or unprotected, by site. A store of no configured site, or a site without Ceph access, is not verified;
@@ -84,13 +86,11 @@ export default function multistoreSuite(s: SiteSuite): void {
     if (!lost.length && unread.length) {
       if (unread.length === 1) throw unread[0]!.error;
       throw new InfrastructureError(
-        `${what}: could not read ${image}@${imageSnapshot} on ${unread.map((u) => `${u.site} (${u.error instanceof Error ? u.error.message.split("\n")[0] : String(u.error)})`).join("; ")}`,
+        `${what}: could not read ${image}@${imageSnapshot} on ${unread.map((u) => `${u.site} (${firstLine(u.error)})`).join("; ")}`,
         { cause: unread[0]!.error },
       );
     }
-    return lost.concat(
-      unread.map((u) => `${u.site}: not read (${u.error instanceof Error ? u.error.message.split("\n")[0] : String(u.error)})`),
-    );
+    return lost.concat(unread.map((u) => `${u.site}: not read (${firstLine(u.error)})`));
   }
 
   describe.sequential(`multi-store import at ${site}`, () => {
