@@ -131,17 +131,22 @@ export function sitePlan(cfg: Config, sel: Pick<Selection, "sites" | "suites" | 
     .map(({ site, tests }) => ({ site, groups: suiteGroupsAt(roleOf(cfg, site), sel.suites, tests) }));
 }
 
+/** Why a selected site has nothing to run: its role's tests are not in the selection, or its config rules them out. */
+function whyNothingAt(cfg: Config, sel: Pick<Selection, "suites" | "tests">, site: string): string {
+  const role = roleOf(cfg, site);
+  const where = role === "central" ? "the central site" : "an edge";
+  if (testsAt(role, sel.suites).length === 0) return `suites ${sel.suites.join(", ")} hold no test that runs at ${where}`;
+  const asked = testsAt(role, sel.suites, sel.tests);
+  if (asked.length === 0) return `none of --tests ${(sel.tests ?? []).join(", ")} runs at ${where}`;
+  return asked.map((e) => `${e.id}: ${notApplicable(e.id, cfg, site)}`).join("; ");
+}
+
 /** Why each selected site that runs nothing has nothing to run (the config rules its selected tests out there). */
 export function nothingToRun(cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests">): string[] {
   const planned = new Set(sitePlan(cfg, sel).map((p) => p.site));
   return sel.sites
     .filter((site) => !planned.has(site) && testsAt(roleOf(cfg, site), sel.suites, sel.tests).length > 0)
-    .map(
-      (site) =>
-        `${site}: nothing to run there, not counted: ${testsAt(roleOf(cfg, site), sel.suites, sel.tests)
-          .map((e) => `${e.id}: ${notApplicable(e.id, cfg, site)}`)
-          .join("; ")}`,
-    );
+    .map((site) => `${site}: nothing to run there, not counted: ${whyNothingAt(cfg, sel, site)}`);
 }
 
 /**
@@ -155,16 +160,7 @@ export function requireSomethingToRun(cfg: Config, sel: Pick<Selection, "sites" 
       `nothing to run: ${sel.shard ? `shard ${sel.shard.index}/${sel.shard.count} holds no site` : "no site selected"}`,
       [],
     );
-  const why = sel.sites.map((site) => {
-    const role = roleOf(cfg, site);
-    const inGroups = testsAt(role, sel.suites);
-    if (inGroups.length === 0)
-      return `${site} (${role}): suites ${sel.suites.join(", ")} hold no test that runs at ${role === "central" ? "the central site" : "an edge"}`;
-    const asked = testsAt(role, sel.suites, sel.tests);
-    if (asked.length === 0)
-      return `${site} (${role}): none of --tests ${(sel.tests ?? []).join(", ")} runs at ${role === "central" ? "the central site" : "an edge"}`;
-    return `${site} (${role}): ${asked.map((e) => `${e.id}: ${notApplicable(e.id, cfg, site)}`).join("; ")}`;
-  });
+  const why = sel.sites.map((site) => `${site} (${roleOf(cfg, site)}): ${whyNothingAt(cfg, sel, site)}`);
   throw new ConfigError(`nothing to run, so nothing would be verified:\n  ${why.join("\n  ")}`, []);
 }
 
