@@ -2,27 +2,41 @@ import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { openClients } from "../helpers/clients/index.ts";
 import { loadConfig } from "../helpers/config/load.ts";
-import { cloudSchema, type Timeouts } from "../helpers/config/schema.ts";
+import { cloudSchema, DISTRIBUTIONS, type Distribution, type Timeouts } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
-import { configFromDiscovery, type Discovery, discover } from "../helpers/ops/discover.ts";
+import { configFromDiscovery, type Discovery, discover, FILL, toFill } from "../helpers/ops/discover.ts";
 import { configPathOf, parseCommand } from "./args.ts";
 
-const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | --config FILE) [--out FILE]
+const USAGE = `usage: dcn-verify discover (--cloud NAME [--clouds-file FILE] | --config FILE) [--distribution osp17|rhoso18|kolla] [--out FILE]
   Builds a site config from the cloud: Glance stores, Nova and Cinder AZs, Cinder's volume services and backends
   (and the Ceph cluster each writes to). Prints the config (or writes it to --out) and, on stderr, where they
   disagree: a store without an AZ, an AZ without a volume service or store, names that differ. Exits 1 when
-  there are findings. The Ceph transports are left as { kind: local } for you to fill in.`;
+  there are findings. The Ceph transports are left as { kind: local } for you to fill in; with --distribution,
+  each site's Ceph access is that distribution's (osp17: cephadm as tripleo-admin; rhoso18: cephadm as
+  cloud-admin; kolla: local with cinder's conf and keyring under /etc/kolla/config/cinder), with the hosts
+  left as ${FILL} values (listed on stderr) that the config refuses until they are filled in.`;
 
 export async function discoverCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(
     argv,
-    { cloud: { type: "string" }, "clouds-file": { type: "string" }, config: { type: "string" }, out: { type: "string" } },
+    {
+      cloud: { type: "string" },
+      "clouds-file": { type: "string" },
+      config: { type: "string" },
+      distribution: { type: "string" },
+      out: { type: "string" },
+    },
     USAGE,
   );
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   if (args.cloud && args.config) {
     process.stderr.write(`dcn-verify discover: give --cloud or --config, not both\n`);
+    return 2;
+  }
+  const distribution = args.distribution as Distribution | undefined;
+  if (distribution !== undefined && !DISTRIBUTIONS.includes(distribution)) {
+    process.stderr.write(`dcn-verify discover: --distribution is one of ${DISTRIBUTIONS.join(", ")} (given: ${distribution})\n`);
     return 2;
   }
   let cloud: Record<string, unknown>;
@@ -48,7 +62,12 @@ export async function discoverCommand(argv: string[]): Promise<number> {
     process.stderr.write(`dcn-verify discover: ${redactText((e as Error).message)}\n`);
     return 1;
   }
-  const yaml = `# dcn-verify config discovered ${new Date().toISOString()}\n# set each site's ceph.transport to how the harness reaches that cluster\n${stringify(configFromDiscovery(d, cloud))}`;
+  const config = configFromDiscovery(d, cloud, distribution);
+  const fills = toFill(config);
+  const hint = distribution
+    ? `# distribution ${distribution}: fill in each ${FILL} value (the config is refused until then)`
+    : "# set each site's ceph.transport to how the harness reaches that cluster";
+  const yaml = `# dcn-verify config discovered ${new Date().toISOString()}\n${hint}\n${stringify(config)}`;
   if (args.out) writeFileSync(args.out, yaml, { mode: 0o600 });
   else process.stdout.write(yaml);
   for (const s of d.sites) {
@@ -58,6 +77,7 @@ export async function discoverCommand(argv: string[]): Promise<number> {
         `backends ${s.backends.map((b) => `${b.pool}${b.cluster ? ` -> ceph ${b.cluster}` : ""}`).join(", ") || "none"}\n`,
     );
   }
+  for (const f of fills) process.stderr.write(`FILL IN ${f.path}: ${f.what}\n`);
   for (const f of d.findings) process.stderr.write(`FINDING ${f}\n`);
   if (!d.findings.length) process.stderr.write("no inconsistencies found\n");
   return d.findings.length ? 1 : 0;

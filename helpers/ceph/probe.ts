@@ -16,17 +16,12 @@ import {
   type RbdSnapshot,
 } from "./rbd.ts";
 import { checkReadOnly, needsKeyStrip, redactSecrets, stripKeys } from "./readonly.ts";
-import {
-  clientArgs,
-  containerTransport,
-  localTransport,
-  shellJoin,
-  sshTransport,
-  type Transport,
-  type TransportSite,
-} from "./transport.ts";
+import { shellJoin, type TransportSite } from "./transports/common.ts";
+import { clientArgs, openTransport } from "./transports/index.ts";
+import { isNoCephAccess } from "./transports/none.ts";
 
-export { shellQuote } from "./transport.ts";
+export { shellQuote } from "./transports/common.ts";
+export { isNoCephAccess, NoCephAccessError, noAccessReason } from "./transports/none.ts";
 
 export interface CommandResult {
   stdout: string;
@@ -46,7 +41,7 @@ export interface CephProbe {
   readonly site: string;
   readonly cluster: string;
   readonly transport: CephTransport["kind"];
-  /** argv starts with `rbd` or `ceph`; `--cluster` is added by the probe. */
+  /** argv starts with `rbd` or `ceph`; the client options (`--cluster` where the transport's view needs it) are added by the probe. */
   run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
   fsid(): Promise<string>;
   status(): Promise<CephStatus>;
@@ -91,33 +86,12 @@ export class CephProbeError extends Error {
   }
 }
 
-/**
- * The config says the runner cannot reach this site's Ceph (transport kind `none`): what needs it is
- * not verified, which is neither a failure of the cloud nor of its infrastructure.
- */
-export class NoCephAccessError extends Error {
-  constructor(
-    readonly site: string,
-    readonly reason?: string,
-  ) {
-    super(`[${site}] not verified: ${noAccessReason(reason)}`);
-    this.name = "NoCephAccessError";
-  }
-}
-
-/** Why a site with transport none has no Ceph evidence, in the words every report uses. */
-export const noAccessReason = (reason?: string) => `no Ceph access (ceph.transport.kind none${reason ? `: ${reason}` : ""})`;
-
 /** The reason a site's transport none gives, if any. */
 export const noneReason = (site: { ceph: { transport: CephTransport } }) =>
   site.ceph.transport.kind === "none" ? site.ceph.transport.reason : undefined;
 
 /** Whether the config gives the runner a way to this site's Ceph. */
 export const hasCephAccess = (site: { ceph: { transport: CephTransport } }) => site.ceph.transport.kind !== "none";
-
-export function isNoCephAccess(e: unknown): e is NoCephAccessError {
-  return e instanceof NoCephAccessError || (e instanceof Error && e.name === "NoCephAccessError");
-}
 
 export class CephCommandError extends CephProbeError {
   constructor(
@@ -191,24 +165,11 @@ function tail(text: string, lines = 12, chars = 2000): string {
   return redactSecrets(text.trimEnd().split("\n").slice(-lines).join("\n").slice(-chars));
 }
 
-function openTransport(site: ProbeSite, timeoutMs: number): Transport | undefined {
-  switch (site.ceph.transport.kind) {
-    case "local":
-      return localTransport(site);
-    case "ssh":
-      return sshTransport(site, Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))));
-    case "container":
-      return containerTransport(site);
-    case "none":
-      return undefined;
-  }
-}
-
 export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephProbe {
   const { cluster, transport: config } = site.ceph;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const kind = config.kind;
-  const transport = openTransport(site, timeoutMs);
+  const transport = openTransport(site, { connectTimeoutS: Math.max(1, Math.min(10, Math.ceil(timeoutMs / 1000))) });
   const inflight = new Set<AbortController>();
   let closed = false;
 
@@ -222,7 +183,6 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });
     if (!check.ok) fail(shown, `refused \`${shown}\`: ${check.reason}`);
-    if (!transport) throw new NoCephAccessError(site.name, noneReason(site));
     const full = [
       argv[0]!,
       ...clientArgs(site),
@@ -247,7 +207,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
       if (raw.exitCode !== 0 && o.reject !== false) throw new CephCommandError(site.name, kind, command, raw.exitCode, tail(stderr));
       return { stdout, stderr, exitCode: raw.exitCode, command };
     } catch (e) {
-      if (e instanceof CephProbeError) throw e;
+      if (e instanceof CephProbeError || isNoCephAccess(e)) throw e;
       if (ac.signal.aborted && ac.signal.reason instanceof Error && ac.signal.reason.message === "timeout") {
         throw new CephTimeoutError(site.name, kind, command, limit);
       }
@@ -307,7 +267,7 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
     close: async () => {
       closed = true;
       for (const ac of inflight) ac.abort(new Error("closed"));
-      await transport?.close();
+      await transport.close();
     },
     [Symbol.asyncDispose]: () => probe.close(),
   };

@@ -1,6 +1,7 @@
 import { upHosts } from "../clients/compute.ts";
 import type { Clients } from "../clients/index.ts";
 import { poolsInAz, rbdBackendTarget } from "../clients/volume.ts";
+import type { Distribution } from "../config/schema.ts";
 import { isApiError } from "../core/http.ts";
 
 export interface DiscoveredSite {
@@ -103,24 +104,70 @@ function pinnable(s: DiscoveredSite): string | undefined {
   return fsids.size === 1 ? [...fsids][0] : undefined;
 }
 
-/** A config for dcn-verify run, from what was discovered; the Ceph transports are for the operator to fill in. */
-export function configFromDiscovery(d: Discovery, cloud: Record<string, unknown>): Record<string, unknown> {
-  const site = (s: DiscoveredSite) => ({
-    name: s.name,
-    az: s.name,
-    store: s.store,
-    ceph: {
-      cluster: s.backends.find((b) => b.cluster)?.cluster ?? s.name,
-      transport: { kind: "local" },
-      ...(pinnable(s) ? { fsid: pinnable(s) } : {}),
-    },
-  });
+/** The start of a value the operator fills in; no host name, fsid or path starts so, so the config is refused until then. */
+export const FILL = "FILL-IN";
+const fill = (what: string) => `${FILL}: ${what}`;
+
+interface SiteCeph {
+  name: string;
+  cluster: string;
+}
+
+/** A site's Ceph access in each distribution's shape, hosts left to fill in. */
+const DISTRIBUTION_CEPH: Record<Distribution, (s: SiteCeph) => Record<string, unknown>> = {
+  // NOTE: TripleO's ceph-admin user on the overcloud nodes is tripleo-admin, whose sudo runs cephadm.
+  osp17: (s) => ({ transport: { kind: "cephadm", host: fill(`an HCI or controller host of ${s.name}`), user: "tripleo-admin" } }),
+  // NOTE: RHOSO 18's EDPM nodes are reached as cloud-admin; Ceph runs on the HCI ones.
+  rhoso18: (s) => ({ transport: { kind: "cephadm", host: fill(`an EDPM (HCI) node of ${s.name}`), user: "cloud-admin" } }),
+  // NOTE: kolla-ansible's external Ceph guide keeps each cluster's conf and cinder's keyring under /etc/kolla/config/cinder.
+  kolla: (s) => ({
+    transport: { kind: "local" },
+    user: "cinder",
+    conf: `/etc/kolla/config/cinder/${s.cluster}.conf`,
+    keyring: `/etc/kolla/config/cinder/cinder-volume/${s.cluster}.client.cinder.keyring`,
+  }),
+};
+
+/**
+ * A config for dcn-verify run, from what was discovered. Without a distribution the Ceph transports are
+ * `{ kind: local }` for the operator to set; with one, each site's is that distribution's, its hosts to fill in,
+ * and `distribution` implies the Ceph users and the backups target.
+ */
+export function configFromDiscovery(d: Discovery, cloud: Record<string, unknown>, distribution?: Distribution): Record<string, unknown> {
+  const site = (s: DiscoveredSite) => {
+    const cluster = s.backends.find((b) => b.cluster)?.cluster ?? s.name;
+    const fsid = pinnable(s);
+    const access = distribution ? DISTRIBUTION_CEPH[distribution]({ name: s.name, cluster }) : { transport: { kind: "local" } };
+    const needsFsid = (access.transport as { kind: string }).kind === "cephadm";
+    return {
+      name: s.name,
+      az: s.name,
+      store: s.store,
+      ceph: {
+        cluster,
+        ...access,
+        ...(fsid ? { fsid } : needsFsid ? { fsid: fill(`\`ceph fsid\` of ${s.name}'s cluster`) } : {}),
+      },
+    };
+  };
   const central = d.sites.find((s) => s.default) ?? d.sites[0];
   return {
+    ...(distribution ? { distribution } : {}),
     cloud,
     central: central ? site(central) : undefined,
     edges: d.sites.filter((s) => s !== central).map(site),
     flavor: d.smallestFlavor ?? "CHANGE-ME",
     network: "none",
   };
+}
+
+/** The values a discovered config leaves to fill in, by their path in the config, with what goes there. */
+export function toFill(config: unknown): { path: string; what: string }[] {
+  const walk = (v: unknown, path: string): { path: string; what: string }[] => {
+    if (typeof v === "string") return v.startsWith(`${FILL}: `) ? [{ path, what: v.slice(FILL.length + 2) }] : [];
+    if (Array.isArray(v)) return v.flatMap((x, i) => walk(x, `${path}[${i}]`));
+    if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => walk(x, path ? `${path}.${k}` : k));
+    return [];
+  };
+  return walk(config, "");
 }

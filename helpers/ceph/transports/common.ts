@@ -1,19 +1,23 @@
 import { createHmac } from "node:crypto";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
-import Docker from "dockerode";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { execa, type ResultPromise } from "execa";
-import type { CephTransport } from "../config/schema.ts";
-import { redactSecrets } from "./readonly.ts";
+import type { CephTransport } from "../../config/schema.ts";
+import { redactSecrets } from "../readonly.ts";
 
-export type SshTransport = Extract<CephTransport, { kind: "ssh" }>;
-export type ContainerTransport = Extract<CephTransport, { kind: "container" }>;
+export type TransportKind = CephTransport["kind"];
+export type TransportOf<K extends TransportKind> = Extract<CephTransport, { kind: K }>;
+export type SshTransport = TransportOf<"ssh">;
+export type CephadmTransport = TransportOf<"cephadm">;
+export type ContainerTransport = TransportOf<"container">;
+/** Where ssh goes and how it checks the host: the fields the ssh and cephadm transports share. */
+export type SshTarget = Pick<SshTransport, "host" | "user" | "port" | "identityFile" | "jumpHost" | "hostKeyChecking" | "knownHostsFile">;
 
 /** What a transport needs to know of its site. */
-export interface TransportSite {
+export interface TransportSite<T extends CephTransport = CephTransport> {
   name: string;
-  ceph: { cluster: string; transport: CephTransport; user?: string; conf?: string; keyring?: string; fsid?: string };
+  ceph: { cluster: string; transport: T; user?: string; conf?: string; keyring?: string; fsid?: string };
 }
 
 export interface Sinks {
@@ -36,28 +40,51 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-export const shellQuote = (arg: string) => (SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
-export const shellJoin = (argv: string[]) => argv.map(shellQuote).join(" ");
+/** What rbd and ceph see where a transport runs them, which decides the client options they are given. */
+export interface ClientView {
+  /**
+   * `--cluster <cluster>`. False where the view holds only ceph.conf and ceph.keyring (a cephadm shell, a cephadm
+   * container): there `--cluster dcn0` looks for /etc/ceph/dcn0.conf and fails.
+   */
+  cluster: boolean;
+  /** ceph.conf and ceph.keyring as `--conf`/`--keyring`; false where the transport hands them to something else. */
+  files: boolean;
+  /** The conf read when ceph.conf is not given. */
+  conf?: string;
+}
 
-/** `--cluster`, `--id`, `--conf` and `--keyring` as the site's config gives them, ahead of the command's own words. */
-export function clientArgs(site: TransportSite): string[] {
-  const { cluster, transport: t, user, keyring } = site.ceph;
-  const conf = site.ceph.conf ?? (t.kind === "local" && t.confDir ? join(t.confDir, `${cluster}.conf`) : undefined);
+export interface OpenOptions {
+  /** How long ssh waits for a connection. */
+  connectTimeoutS: number;
+}
+
+/** One kind of transport: what its view gives rbd and ceph, and how it is opened. */
+export interface TransportDef<K extends TransportKind> {
+  view(site: TransportSite<TransportOf<K>>): ClientView;
+  open(site: TransportSite<TransportOf<K>>, o: OpenOptions): Transport;
+}
+
+/** `--cluster`, `--id`, `--conf` and `--keyring` as the site's config and the transport's view give them. */
+export function clientArgsIn(site: TransportSite, view: ClientView): string[] {
+  const { cluster, user, keyring } = site.ceph;
+  const conf = view.files ? (site.ceph.conf ?? view.conf) : undefined;
   return [
-    "--cluster",
-    cluster,
+    ...(view.cluster ? ["--cluster", cluster] : []),
     ...(user ? ["--id", user] : []),
     ...(conf ? ["--conf", conf] : []),
-    ...(keyring ? ["--keyring", keyring] : []),
+    ...(view.files && keyring ? ["--keyring", keyring] : []),
   ];
 }
 
-/** The ssh transport's prefix: its own, or the one its engine/sudo/container shorthand stands for. */
-export function sshPrefix(t: SshTransport): string[] {
-  if (t.prefix) return t.prefix;
-  return [...((t.sudo ?? true) ? ["sudo", "-n"] : []), t.engine ?? "podman", "exec", t.container ?? "ceph-mon-{host}"];
-}
+/** A prefix that runs `cephadm … shell`: inside, /etc/ceph holds only ceph.conf and ceph.keyring. */
+export const isCephadmShell = (prefix: string[]) => {
+  const at = prefix.findIndex((w) => basename(w) === "cephadm");
+  return at >= 0 && prefix.includes("shell", at + 1);
+};
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+export const shellQuote = (arg: string) => (SAFE.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
+export const shellJoin = (argv: string[]) => argv.map(shellQuote).join(" ");
 
 /** Fills {fsid}, {cluster} and {host} in a prefix; host is asked for only when a word needs it. */
 export async function expandPrefix(prefix: string[], site: TransportSite, host: () => Promise<string>): Promise<string[]> {
@@ -66,7 +93,7 @@ export async function expandPrefix(prefix: string[], site: TransportSite, host: 
   return prefix.map((a) => a.replace(/\{(fsid|cluster|host)\}/g, (_, k: string) => vars[k]!));
 }
 
-async function execaRun(file: string, args: string[], sinks: Sinks): Promise<Raw> {
+export async function execaRun(file: string, args: string[], sinks: Sinks): Promise<Raw> {
   const sub = execa(file, args, { buffer: false, reject: false, stdin: "ignore", cancelSignal: sinks.signal, forceKillAfterDelay: 2000 });
   const out = new Collector(sinks.onStdout);
   const err = new Collector();
@@ -77,7 +104,7 @@ async function execaRun(file: string, args: string[], sinks: Sinks): Promise<Raw
   return { stdout: out.text(), stderr, exitCode: r.exitCode ?? 127 };
 }
 
-class Collector {
+export class Collector {
   private chunks: Buffer[] = [];
   constructor(private readonly onChunk?: (chunk: Buffer) => void) {}
   push = (chunk: Buffer) => (this.onChunk ? this.onChunk(chunk) : this.chunks.push(chunk));
@@ -119,7 +146,7 @@ export function dockerDemuxer(onStdout: (chunk: Buffer) => void, onStderr: (chun
 }
 
 /** Memoises a promise, forgetting it when it fails so the next call tries again. */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () =>
     (p ??= make().catch((e: unknown) => {
@@ -128,21 +155,29 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
     }));
 }
 
-export function localTransport(site: TransportSite): Transport {
-  const t = site.ceph.transport as Extract<CephTransport, { kind: "local" }>;
-  const full = (argv: string[]) => expandPrefix(t.prefix ?? [], site, async () => hostname().split(".")[0]!).then((p) => [...p, ...argv]);
-  return {
-    command: async (argv) => shellJoin(await full(argv)),
-    exec: async (argv, sinks) => {
-      const [file, ...args] = await full(argv);
-      return execaRun(file!, args, sinks);
-    },
-    close: async () => {},
+/** Runs at most n of the given tasks at once, the rest in the order they came. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    if (running >= n) await new Promise<void>((r) => queue.push(r));
+    running++;
+    try {
+      return await task();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
   };
 }
 
+const SSH_TARGET = "dcnv-target";
+const SSH_JUMP = "dcnv-jump";
+/** sshd's default MaxSessions is 10 per connection; a few are left for an operator's own multiplexed sessions. */
+const MAX_SESSIONS = 8;
+
 /** The ssh_config of one site's connection: the target, its jump host, the key checks, and the shared master connection. */
-export function sshConfig(t: SshTransport, o: { controlPath: string; connectTimeoutS: number }): string {
+export function sshConfig(t: SshTarget, o: { controlPath: string; connectTimeoutS: number }): string {
   const q = (v: string) => (/[\s"#]/.test(v) ? `"${v.replaceAll('"', "")}"` : v);
   const policy = t.hostKeyChecking ?? "strict";
   const keys =
@@ -185,41 +220,27 @@ export function sshConfig(t: SshTransport, o: { controlPath: string; connectTime
   ].join("\n");
 }
 
-const SSH_TARGET = "dcnv-target";
-/** sshd's default MaxSessions is 10 per connection; a few are left for an operator's own multiplexed sessions. */
-const MAX_SESSIONS = 8;
-
-/** Runs at most n of the given tasks at once, the rest in the order they came. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return async (task) => {
-    if (running >= n) await new Promise<void>((r) => queue.push(r));
-    running++;
-    try {
-      return await task();
-    } finally {
-      running--;
-      queue.shift()?.();
-    }
-  };
-}
-const SSH_JUMP = "dcnv-jump";
-
 /** How the ssh command reads to an operator: the same target, jump host and key, as one ssh line. */
-export function sshDisplay(t: SshTransport, remote: string): string {
+export function sshDisplay(t: SshTarget, remote: string): string {
   const j = t.jumpHost;
   const jump = j ? ["-J", `${j.user ? `${j.user}@` : ""}${j.host}${j.port ? `:${j.port}` : ""}`] : [];
   const args = [...jump, ...(t.port ? ["-p", String(t.port)] : []), ...(t.identityFile ? ["-i", t.identityFile] : [])];
   return `ssh ${shellJoin([...args, t.user ? `${t.user}@${t.host}` : t.host])} ${shellQuote(remote)}`;
 }
 
+/** One site's ssh connection: remote commands over it, the target's short host name, and its end. */
+export interface SshConnection {
+  run(remote: string, sinks: Sinks): Promise<Raw>;
+  /** `hostname -s` on the target, asked once. */
+  host(): Promise<string>;
+  close(): Promise<void>;
+}
+
 /**
  * One OpenSSH connection per site, shared by every command (ControlMaster), in a private directory
  * that holds its ssh_config and control socket; close() ends the connection and removes the directory.
  */
-export function sshTransport(site: TransportSite, connectTimeoutS: number): Transport {
-  const t = site.ceph.transport as SshTransport;
+export function sshConnection(t: SshTarget, connectTimeoutS: number): SshConnection {
   const dir = mkdtempSync(join(tmpdir(), "dcnv-ssh-"));
   const config = join(dir, "ssh_config");
   const controlPath = join(dir, "control");
@@ -266,7 +287,7 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
     return master!.ready;
   };
   const sessions = limiter(MAX_SESSIONS);
-  const ssh = async (remote: string, sinks: Sinks) => {
+  const run = async (remote: string, sinks: Sinks) => {
     await connect(sinks.signal);
     return sessions(() => execaRun("ssh", ["-F", config, SSH_TARGET, "--", remote], sinks));
   };
@@ -274,7 +295,7 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error(`\`hostname -s\` on ${t.host} did not answer`)), connectTimeoutS * 1000 + 10_000);
     try {
-      const r = await ssh("hostname -s", { signal: ac.signal });
+      const r = await run("hostname -s", { signal: ac.signal });
       const name = r.stdout.trim();
       if (r.exitCode !== 0 || !name)
         throw new Error(`\`hostname -s\` on ${t.host} exited ${r.exitCode}: ${redactSecrets(r.stderr.trim())}`);
@@ -283,10 +304,9 @@ export function sshTransport(site: TransportSite, connectTimeoutS: number): Tran
       clearTimeout(timer);
     }
   });
-  const remote = async (argv: string[]) => shellJoin([...(await expandPrefix(sshPrefix(t), site, host)), ...argv]);
   return {
-    command: async (argv) => sshDisplay(t, await remote(argv)),
-    exec: async (argv, sinks) => ssh(await remote(argv), sinks),
+    run,
+    host,
     close: async () => {
       closed = true;
       const m = master;
@@ -312,111 +332,4 @@ export function knownHostKeys(text: string, host: string, port: number): { type:
     const [pattern, type, key] = line.trim().split(/\s+/);
     return pattern && type && key && !pattern.startsWith("#") && !pattern.startsWith("@") && matches(pattern) ? [{ type, key }] : [];
   });
-}
-
-/** ssh2's check of the engine host's key, by the transport's known-hosts policy. */
-export function hostVerifier(t: ContainerTransport, host: string, port: number): (key: Buffer) => boolean {
-  const policy = t.hostKeyChecking ?? "strict";
-  const file = t.knownHostsFile ?? join(process.env.HOME ?? "/root", ".ssh", "known_hosts");
-  return (key) => {
-    if (policy === "off") return true;
-    const known = existsSync(file) ? knownHostKeys(readFileSync(file, "utf8"), host, port) : [];
-    const offered = key.toString("base64");
-    if (known.some((k) => k.key === offered)) return true;
-    if (known.length || policy === "strict") return false;
-    const type = key.subarray(4, 4 + key.readUInt32BE(0)).toString("ascii");
-    appendFileSync(file, `${port === 22 ? host : `[${host}]:${port}`} ${type} ${offered}\n`, { mode: 0o600 });
-    return true;
-  };
-}
-
-/** The Docker or Podman API of the site's engine, and how an operator would name it to the docker CLI. */
-export function containerEngine(t: ContainerTransport): { docker: Docker; engine: string } {
-  if (t.socketPath) return { docker: new Docker({ socketPath: t.socketPath }), engine: `unix://${t.socketPath}` };
-  if (t.url) {
-    const u = new URL(t.url);
-    const port = Number(u.port || 22);
-    const docker = new Docker({
-      protocol: "ssh",
-      host: u.hostname,
-      port,
-      username: decodeURIComponent(u.username) || undefined,
-      sshOptions: {
-        ...(t.identityFile ? { privateKey: readFileSync(t.identityFile) } : { agent: process.env.SSH_AUTH_SOCK }),
-        hostVerifier: hostVerifier(t, u.hostname, port),
-      },
-    } as Docker.DockerOptions);
-    return { docker, engine: t.url };
-  }
-  if (t.tls) {
-    const port = t.port ?? 2376;
-    const read = (f?: string) => (f ? readFileSync(f) : undefined);
-    const docker = new Docker({ host: t.host, port, protocol: "https", ca: read(t.tls.ca), cert: read(t.tls.cert), key: read(t.tls.key) });
-    return { docker, engine: `tcp://${t.host}:${port} --tlsverify` };
-  }
-  return { docker: new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" }), engine: `tcp://${t.host}:${t.port ?? 2375}` };
-}
-
-export function containerTransport(site: TransportSite): Transport {
-  const t = site.ceph.transport as ContainerTransport;
-  const { docker, engine } = containerEngine(t);
-
-  const resolveContainer = async (signal: AbortSignal): Promise<string> => {
-    // NOTE: dockerode 4 accepts {abortSignal} on info(); @types/dockerode 4.0.2 does not declare it.
-    const info = (docker.info as (o: { abortSignal: AbortSignal }) => Promise<{ Name?: unknown }>).call(docker, { abortSignal: signal });
-    const name = t.container ?? `ceph-mon-${String((await info).Name).split(".")[0]}`;
-    const running = await docker.listContainers({ abortSignal: signal });
-    if (running.some((c) => c.Names.includes(`/${name}`) || c.Id === name)) return name;
-    const mons = running.flatMap((c) => c.Names).filter((n) => n.startsWith("/ceph-mon-"));
-    throw new Error(
-      `no running container ${name} on ${engine}` +
-        (mons.length
-          ? `; running ceph-mon containers: ${mons.join(", ")} (set ceph.transport.container)`
-          : "; no ceph-mon container is running"),
-    );
-  };
-  let resolved: Promise<string> | undefined;
-  const container = (signal: AbortSignal) => {
-    resolved ??= resolveContainer(signal).catch((e: unknown) => {
-      resolved = undefined;
-      throw e;
-    });
-    return resolved;
-  };
-
-  return {
-    command: async (argv, signal) => `docker -H ${engine} exec ${await container(signal)} ${shellJoin(argv)}`,
-    exec: async (argv, sinks) => {
-      const name = await container(sinks.signal);
-      const exec = await docker
-        .getContainer(name)
-        .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
-      const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
-      const out = new Collector(sinks.onStdout);
-      const err = new Collector();
-      const demux = dockerDemuxer(out.push, err.push);
-      await new Promise<void>((resolve, reject) => {
-        stream.on("data", (chunk: Buffer) => {
-          try {
-            demux(chunk);
-          } catch (e) {
-            stream.destroy();
-            reject(e);
-          }
-        });
-        stream.on("end", resolve);
-        stream.on("close", resolve);
-        stream.on("error", reject);
-      });
-      let info = await exec.inspect({ abortSignal: sinks.signal });
-      // NOTE: a real engine can close the stream a moment before it records the exit code.
-      for (let i = 0; info.Running && i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        info = await exec.inspect({ abortSignal: sinks.signal });
-      }
-      if (info.ExitCode === null || info.ExitCode === undefined) throw new Error(`exec ${exec.id} has no exit code after its stream ended`);
-      return { stdout: out.text(), stderr: err.text(), exitCode: info.ExitCode };
-    },
-    close: async () => {},
-  };
 }

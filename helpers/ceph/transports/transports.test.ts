@@ -3,20 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { cephTransportSchema, siteSchema } from "../config/schema.ts";
-import {
-  type ContainerTransport,
-  clientArgs,
-  dockerDemuxer,
-  expandPrefix,
-  hostVerifier,
-  knownHostKeys,
-  type SshTransport,
-  sshConfig,
-  sshDisplay,
-  sshPrefix,
-} from "./transport.ts";
+import { cephTransportSchema, siteSchema } from "../../config/schema.ts";
+import { type ContainerTransport, dockerDemuxer, expandPrefix, knownHostKeys, type SshTransport, sshConfig, sshDisplay } from "./common.ts";
+import { defaultContainer, hostVerifier } from "./container.ts";
+import { clientArgs, TRANSPORTS } from "./index.ts";
+import { sshPrefix } from "./ssh.ts";
 
+const FSID = "0f9ee397-8b6d-483e-8d10-9bbfe358836c";
 const ssh = (t: Record<string, unknown>) => cephTransportSchema.parse({ kind: "ssh", ...t }) as SshTransport;
 const site = (transport: unknown, extra: Record<string, unknown> = {}) =>
   siteSchema.safeParse({ name: "dcn0", az: "dcn0", store: "dcn0", ceph: { cluster: "dcn0", transport, ...extra } });
@@ -27,6 +20,13 @@ describe("prefix", () => {
     expect(sshPrefix(ssh({ host: "h" }))).toEqual(["sudo", "-n", "podman", "exec", "ceph-mon-{host}"]);
     expect(sshPrefix(ssh({ host: "h", engine: "docker", sudo: false, container: "ceph-mon-x" }))).toEqual(["docker", "exec", "ceph-mon-x"]);
     expect(sshPrefix(ssh({ host: "h", prefix: [] }))).toEqual([]);
+  });
+
+  test("with ceph.fsid pinned, the shorthand's container is cephadm's ceph-{fsid}-mon-{host}; a named one stays", () => {
+    expect(sshPrefix(ssh({ host: "h" }), true)).toEqual(["sudo", "-n", "podman", "exec", "ceph-{fsid}-mon-{host}"]);
+    expect(sshPrefix(ssh({ host: "h", container: "ceph-mon-x" }), true)).toEqual(["sudo", "-n", "podman", "exec", "ceph-mon-x"]);
+    expect(defaultContainer("ctl-0", FSID)).toBe(`ceph-${FSID}-mon-ctl-0`);
+    expect(defaultContainer("ctl-0")).toBe("ceph-mon-ctl-0");
   });
 
   test("placeholders are filled per word, and the host is asked for only when a word needs it", async () => {
@@ -56,6 +56,64 @@ describe("prefix", () => {
     expect(
       clientArgs({ name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "none" }, user: "ro", conf: "/c", keyring: "/k" } }),
     ).toEqual(["--cluster", "dcn0", "--id", "ro", "--conf", "/c", "--keyring", "/k"]);
+  });
+});
+
+describe("no --cluster where the transport's view holds only ceph.conf", () => {
+  const args = (transport: Record<string, unknown>, extra: { fsid?: string; conf?: string; keyring?: string } = {}) =>
+    clientArgs({ name: "dcn0", ceph: { cluster: "dcn0", user: "openstack", transport: cephTransportSchema.parse(transport), ...extra } });
+
+  test("cephadm: only --id; ceph.conf and ceph.keyring go to cephadm shell instead", () => {
+    expect(args({ kind: "cephadm", host: "h" }, { fsid: FSID, conf: "/etc/ceph/dcn0.conf", keyring: "/k" })).toEqual(["--id", "openstack"]);
+  });
+
+  test("an ssh or local prefix that runs cephadm … shell", () => {
+    expect(args({ kind: "ssh", host: "h", prefix: ["sudo", "cephadm", "shell", "--fsid", "{fsid}", "--"] }, { fsid: FSID })).toEqual([
+      "--id",
+      "openstack",
+    ]);
+    expect(args({ kind: "ssh", host: "h", prefix: ["sudo", "/usr/sbin/cephadm", "--image", "i", "shell", "--"] })).toEqual([
+      "--id",
+      "openstack",
+    ]);
+    expect(args({ kind: "local", prefix: ["sudo", "cephadm", "shell", "--"] })).toEqual(["--id", "openstack"]);
+    expect(args({ kind: "ssh", host: "h", prefix: ["sudo", "cephadm", "ls"] })).toEqual(["--cluster", "dcn0", "--id", "openstack"]);
+    expect(args({ kind: "ssh", host: "h", prefix: ["sudo", "shell", "cephadm"] })).toEqual(["--cluster", "dcn0", "--id", "openstack"]);
+  });
+
+  test("cephadm's default container (fsid pinned); a named container, or no pinned fsid, keeps --cluster", () => {
+    const only = ["--id", "openstack"];
+    const all = ["--cluster", "dcn0", "--id", "openstack"];
+    expect(args({ kind: "ssh", host: "h" }, { fsid: FSID })).toEqual(only);
+    expect(args({ kind: "ssh", host: "h" })).toEqual(all);
+    expect(args({ kind: "ssh", host: "h", container: "ceph-mon-dcn0" }, { fsid: FSID })).toEqual(all);
+    expect(args({ kind: "container", socketPath: "/s" }, { fsid: FSID })).toEqual(only);
+    expect(args({ kind: "container", socketPath: "/s" })).toEqual(all);
+    expect(args({ kind: "container", socketPath: "/s", container: "ceph-mon-dcn0" }, { fsid: FSID })).toEqual(all);
+  });
+
+  test("local keeps --cluster, and --conf <confDir>/<cluster>.conf", () => {
+    expect(args({ kind: "local", confDir: "/srv/ceph" })).toEqual([
+      "--cluster",
+      "dcn0",
+      "--id",
+      "openstack",
+      "--conf",
+      "/srv/ceph/dcn0.conf",
+    ]);
+  });
+});
+
+describe("the registry", () => {
+  test("none opens a transport that refuses every command with NoCephAccessError", async () => {
+    const t = TRANSPORTS.none.open(
+      { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "none", reason: "external" } } },
+      { connectTimeoutS: 1 },
+    );
+    await expect(t.command(["ceph", "-s"], new AbortController().signal)).rejects.toMatchObject({
+      name: "NoCephAccessError",
+      site: "dcn0",
+    });
   });
 });
 
@@ -145,6 +203,14 @@ describe("config", () => {
         ),
       ),
     ).toEqual([]);
+    expect(
+      issues(
+        site(
+          { kind: "cephadm", host: "h", user: "tripleo-admin", jumpHost: "b", sudo: false, command: "/usr/sbin/cephadm" },
+          { fsid: FSID },
+        ),
+      ),
+    ).toEqual([]);
   });
 
   test("each bad combination is refused naming the field", () => {
@@ -183,7 +249,16 @@ describe("config", () => {
       "ceph.conf: give conf or transport.confDir, not both",
     ]);
     expect(issues(site({ kind: "podman" }))).toEqual([
-      "ceph.transport.kind: kind is one of local, ssh, container (docker: the same), none",
+      "ceph.transport.kind: kind is one of local, ssh, cephadm, container (docker: the same), none",
+    ]);
+    expect(issues(site({ kind: "cephadm", host: "h" }))).toEqual([
+      "ceph.fsid: the cephadm transport needs ceph.fsid pinned (`cephadm shell --fsid` names the cluster; `ceph fsid` prints it)",
+    ]);
+    expect(issues(site({ kind: "cephadm", host: "h", prefix: ["sudo"] }, { fsid: FSID }))).toEqual([
+      'ceph.transport: Unrecognized key: "prefix"',
+    ]);
+    expect(issues(site({ kind: "cephadm", host: "h", hostKeyChecking: "off", knownHostsFile: "/k" }, { fsid: FSID }))).toEqual([
+      "ceph.transport.knownHostsFile: hostKeyChecking off reads no known_hosts file",
     ]);
   });
 });
