@@ -2,8 +2,9 @@ import { describe } from "vitest";
 import { confirmPlanted } from "../helpers/checks/canary.ts";
 import { imageParent } from "../helpers/checks/clones.ts";
 import { copyImage, importRawImageToCentral } from "../helpers/checks/images.ts";
-import { sitePools } from "../helpers/config/pools.ts";
-import type { SiteSuite } from "../helpers/harness/suite.ts";
+import { backupsTarget, sitePools } from "../helpers/config/pools.ts";
+import type { SiteContext } from "../helpers/harness/context.ts";
+import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 import { attachJson, step } from "../helpers/harness/steps.ts";
 import { type Canary, type CanaryKind, canaryMetadata, headBytesOf, shaFact, writeSiteRecord } from "../helpers/ops/canary.ts";
 
@@ -37,6 +38,12 @@ export default function canaryPlantSuite(s: SiteSuite): void {
     await confirmPlanted(ctx(), c, { skip: (f) => kind === "backup" && headBytesOf(f) !== undefined });
     planted.push(c);
   }
+
+  /** Whether the site's backups land in a backups pool the config names (its own, or conformance.backupsSite's). */
+  const takesBackups = (c: SiteContext) => {
+    const meant = backupsTarget(c.config, c.site);
+    return meant.kind === "pool" && meant.pool !== undefined;
+  };
 
   describe.sequential(`canaries at ${site}`, () => {
     test("canary-plant-image", `plant a canary image in central's store and ${site}'s, holding the harness's bytes`, async () => {
@@ -98,8 +105,10 @@ export default function canaryPlantSuite(s: SiteSuite): void {
       },
     );
 
-    test("canary-plant-backup", `plant a canary backup of the canary volume at ${site}`, async () => {
+    test("canary-plant-backup", `plant a canary backup of the canary volume at ${site}`, async (t) => {
       const c = ctx();
+      const meant = backupsTarget(c.config, c.site);
+      if (meant.kind === "none") return skipTest(t, meant.reason);
       const img = take<CanaryImage>("canary-image");
       const { volume } = take<{ volume: string }>("canary-volumes");
       // NOTE: the data a backup holds is read by restoring it (canary verify at the standard tier), not at plant.
@@ -134,10 +143,7 @@ export default function canaryPlantSuite(s: SiteSuite): void {
 
     test("canary-plant-record", `record ${site}'s canaries and keep them`, async () => {
       const c = ctx();
-      const missing = [
-        ...(sitePools(c.config, c.site).backups !== undefined && !maybe("canary-backup") ? ["backup"] : []),
-        ...(!maybe("canary-server") ? ["server"] : []),
-      ];
+      const missing = [...(takesBackups(c) && !maybe("canary-backup") ? ["backup"] : []), ...(!maybe("canary-server") ? ["server"] : [])];
       if (missing.length)
         throw new Error(`the ${missing.join(" and ")} canary did not plant: ${site}'s canaries are not kept, the run deletes them`);
       await step(`keep the ${planted.length} canaries: the run does not delete them`, async () => {

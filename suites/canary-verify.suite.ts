@@ -4,7 +4,7 @@ import { imageParent } from "../helpers/checks/clones.ts";
 import { defect } from "../helpers/checks/evidence.ts";
 import { copyImage } from "../helpers/checks/images.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
-import { sitePools } from "../helpers/config/pools.ts";
+import { backupsTarget, sitePools } from "../helpers/config/pools.ts";
 import { WaitError } from "../helpers/core/wait.ts";
 import { ProductDefect } from "../helpers/harness/failure-kind.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
@@ -77,12 +77,16 @@ export default function canaryVerifySuite(s: SiteSuite): void {
       verifyAll(t, ["volume", "snapshot", "snapshot-volume", "server-volume"]),
     );
 
-    test("canary-backup", `the canary backup is still listed and available`, (t) =>
-      verifyAll(t, ["backup"], { skip: (f) => headBytesOf(f) !== undefined }),
-    );
+    test("canary-backup", `the canary backup is still listed and available`, async (t) => {
+      const meant = backupsTarget(ctx().config, ctx().site);
+      if (meant.kind === "none") return skipTest(t, meant.reason);
+      return verifyAll(t, ["backup"], { skip: (f) => headBytesOf(f) !== undefined });
+    });
 
     test("canary-backup-restore", `the canary backup still restores to the same data`, async (t) => {
       const c = ctx();
+      const meant = backupsTarget(c.config, c.site);
+      if (meant.kind === "none") return skipTest(t, meant.reason);
       const found = basis("backup");
       if ("why" in found) return skipTest(t, found.why);
       const backup = found.canary;

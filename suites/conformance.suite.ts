@@ -5,6 +5,7 @@ import { describe } from "vitest";
 import { type CapsRead, capsOf, judgeCephUsers, needsAt, poolDetails, rbdUsage, usersAt } from "../helpers/ceph/conformance.ts";
 import { type SiteBackends, siteBackends, siteZones } from "../helpers/checks/backends.ts";
 import { type BackupsPoolRead, judgeBackupLanding, judgeBackupServices } from "../helpers/checks/backup.ts";
+import { importMethodsUsed, methodsDisabled } from "../helpers/checks/imports.ts";
 import { isImageGone, isNoCephAccess, noAccessReason, noneReason } from "../helpers/ceph/probe.ts";
 import { checkData } from "../helpers/checks/data.ts";
 import { defect, imageEvidence } from "../helpers/checks/evidence.ts";
@@ -12,9 +13,9 @@ import { type Clients, openClients } from "../helpers/clients/index.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { isApiError } from "../helpers/core/http.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
-import { sitePools } from "../helpers/config/pools.ts";
+import { backupsTarget, sitePools } from "../helpers/config/pools.ts";
 import type { CephUser, Site } from "../helpers/config/schema.ts";
-import { attachJson, attachText, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
+import { attachJson, attachText, info, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
 import { tierAllows } from "../helpers/harness/catalog.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 import { generateRawImage } from "../helpers/images/source.ts";
@@ -287,23 +288,25 @@ export default function conformanceSuite(s: SiteSuite): void {
 
   /** Glance, Cinder's AZ fallback and hidden images: one cloud-wide check each, reported at central. */
   function centralChecks(): void {
-    test(
-      "conf-7-glance-import-methods",
-      "Glance enables the import methods DCN needs: web-download, glance-direct, copy-image",
-      async () => {
-        const c = ctx();
-        const info = await c.clients.image.getImportInfo();
-        const methods = info["import-methods"].value;
-        await attachJson("GET /v2/info/import", info);
-        const missing = ["web-download", "glance-direct", "copy-image"].filter((m) => !methods.includes(m));
-        if (missing.length)
-          finding(c, {
-            expected: "import methods web-download, glance-direct, copy-image",
-            found: `[${methods.join(", ")}]`,
-            fix: `add ${missing.join(", ")} to enabled_import_methods in glance-api.conf`,
-          });
-      },
-    );
+    test("conf-7-glance-import-methods", "Glance enables copy-image, and the import methods this run's tests use", async () => {
+      const c = ctx();
+      const answer = await c.clients.image.getImportInfo();
+      const methods = answer["import-methods"].value;
+      await attachJson("GET /v2/info/import", answer);
+      const used = importMethodsUsed(run);
+      await attachJson("import methods this run's tests use, besides copy-image", Object.fromEntries(used));
+      if (!methods.includes("copy-image"))
+        finding(c, {
+          expected: "copy-image among the import methods (DCN copies each image to the edge stores with it)",
+          found: `[${methods.join(", ")}]`,
+          fix: "add copy-image to enabled_import_methods in glance-api.conf (TripleO: GlanceEnabledImportMethods)",
+        });
+      // NOTE: a method only some tests use is no DCN requirement: those tests end not verified, with this reason.
+      for (const [method, tests] of used) {
+        const off = methodsDisabled(methods, [method], c.config.distribution);
+        if (off) await info(`${method} is not enabled: ${tests.join(", ")} end not verified`, off);
+      }
+    });
 
     test("conf-8-glance-disk-formats", "raw is an allowed Glance disk format (the allowed formats are listed)", async () => {
       const c = ctx();
@@ -428,11 +431,16 @@ export default function conformanceSuite(s: SiteSuite): void {
     test("conf-14-cinder-backup", `a backup of a volume at ${site} lands in the backups pool and restores to the same data`, async (t) => {
       const c = ctx();
       const { volume } = c.clients;
-      const backupsPool = sitePools(c.config, c.site).backups;
-      if (!backupsPool)
+      const meant = backupsTarget(c.config, c.site);
+      if (meant.kind === "none") return skipTest(t, meant.reason);
+      const { site: landsAt, pool: landsIn, source } = meant;
+      const named = source === "conformance.backupsSite";
+      if (!landsIn)
         return skipTest(
           t,
-          `${site} has no backups pool (${siteField(c)}.ceph.pools.backups is false): there is no backup at ${site} to make`,
+          named
+            ? `${landsAt.name}, where conformance.backupsSite sends every backup, has no backups pool: there is nowhere for a backup to land`
+            : `${site} has no backups pool (${siteField(c)}.ceph.pools.backups is false): there is no backup at ${site} to make`,
         );
       const services = await step(`a cinder-backup service is enabled and up in AZ ${c.site.az}`, async () => {
         const all = await volume.listServices({ binary: "cinder-backup" });
@@ -457,10 +465,6 @@ export default function conformanceSuite(s: SiteSuite): void {
         await attachJson("backup", b);
         return b;
       });
-      const named = c.config.conformance.backupsSite;
-      const landsAt = (named && c.sites.find((x) => x.name === named)) || c.site;
-      const landsIn = sitePools(c.config, landsAt).backups ?? backupsPool;
-      const source = named ? "conformance.backupsSite" : `${site}'s own`;
       await step(`the backup is in the backups pool it is meant for: ${landsIn} at ${landsAt.name} (${source})`, async () => {
         const read = async (at: Site, pool: string): Promise<BackupsPoolRead> => {
           if (!c.hasCeph(at)) return { site: at.name, pool, noAccess: noAccessReason(noneReason(at)) };

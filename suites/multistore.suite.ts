@@ -6,6 +6,7 @@ import { copyImageWithTimeline } from "../helpers/checks/images.ts";
 import {
   createImportImage,
   expectImported,
+  importMethodsOff,
   runImport,
   siteOfStore,
   stageImage,
@@ -20,13 +21,22 @@ import type { Site } from "../helpers/config/schema.ts";
 import { importTiming } from "../helpers/config/timing.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
+import { catalogEntry } from "../helpers/harness/catalog.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { classifyFailure, InfrastructureError } from "../helpers/harness/failure-kind.ts";
 import { attachJson, attachText, notVerified, step } from "../helpers/harness/steps.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 
 export default function multistoreSuite(s: SiteSuite): void {
-  const { ctx, site, test, give, take } = s;
+  const { ctx, site, give, take } = s;
+
+  /** A test of the catalog, not verified where Glance does not enable an import method its entry names (imports). */
+  const test: SiteSuite["test"] = (id, title, body) =>
+    s.test(id, title, async (t) => {
+      const off = await importMethodsOff(ctx(), catalogEntry(id).imports ?? []);
+      if (off) return skipTest(t, off);
+      return body(t);
+    });
 
   let raw: WebImage | undefined;
 

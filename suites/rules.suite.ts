@@ -1,4 +1,5 @@
 import { describe } from "vitest";
+import { isNoCephAccess, noAccessReason } from "../helpers/ceph/probe.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
 import { judgeCopyOrder } from "../helpers/checks/copy-order.ts";
@@ -6,6 +7,7 @@ import { apiRefusal, defect, imageEvidence, listed, locateRbdImage } from "../he
 import { sitePools } from "../helpers/config/pools.ts";
 import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
+import { storeCluster } from "../helpers/checks/store-cluster.ts";
 import type { Image } from "../helpers/clients/image.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { byThisRun, madeByHarness } from "../helpers/harness/naming.ts";
@@ -80,17 +82,24 @@ export default function rulesSuite(s: SiteSuite): void {
       );
   }
 
+  /** The site's cluster: its pinned fsid, else the one its probe found before the first test; or why neither is known. */
+  function ownCluster(c: SiteContext): { fsid: string } | { why: string } {
+    try {
+      return { fsid: c.clusterOf(c.site) };
+    } catch (e) {
+      if (!isNoCephAccess(e)) throw e;
+      return { why: `${c.site.name}'s cluster is unknown: no ceph.fsid is pinned and ${noAccessReason(e.reason)}` };
+    }
+  }
+
   /** The DCN architecture rules, checked at each edge site against what the operator made there. */
   describe.sequential(`DCN edge rules at ${site}`, () => {
     test(
       "rule-1-same-names",
-      `rule: ${site}'s Nova AZ, Cinder AZ and Glance store share one name, and its Cinder backend writes to ${site}'s cluster`,
+      `rule: ${site}'s Nova AZ and Cinder AZ carry one name, and its Glance store and Cinder backends write to ${site}'s own cluster`,
       async () => {
         const c = ctx();
         const { az, store, name } = c.site;
-        await step(`the configured AZ (${az}) and store (${store}) carry one name`, async () => {
-          if (az !== store) defect(c, `site ${name} has AZ ${az} and Glance store ${store}: DCN names each site's AZ and store alike`);
-        });
         const zones = await step(`Nova has AZ ${az} with an enabled compute host`, async () => {
           const z = await siteZones(c);
           if (!z.upHosts.length)
@@ -110,20 +119,46 @@ export default function rulesSuite(s: SiteSuite): void {
           if (!stores.some((s) => s.id === store))
             defect(c, `Glance has no store ${store} (stores: ${stores.map((s) => s.id).join(", ")})`);
         });
-        await step(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, async () => {
-          const b = await siteBackends(c);
-          if (b.backends.length === 0)
-            defect(
-              c,
-              `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${b.services.map((s) => s.host).join(", ") || "none"})`,
-            );
-          if (b.elsewhere.length) {
-            defect(
-              c,
-              `Cinder backend ${b.elsewhere.map((p) => `${p.pool} writes to ${p.fsid ? `Ceph fsid ${p.fsid}` : "no RBD cluster it reports"}`).join(", ")}, ` +
-                `but AZ ${az} is ${name}, whose cluster is ${b.fsid}`,
-            );
-          }
+        const own = ownCluster(c);
+        if ("why" in own) await notVerified(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, own.why);
+        else
+          await step(`the Cinder backends of AZ ${az} write to ${name}'s Ceph cluster`, async () => {
+            const b = await siteBackends(c);
+            if (b.backends.length === 0)
+              defect(
+                c,
+                `no Cinder backend pool is in AZ ${az} (cinder-volume services there: ${b.services.map((s) => s.host).join(", ") || "none"})`,
+              );
+            if (b.elsewhere.length) {
+              defect(
+                c,
+                `Cinder backend ${b.elsewhere.map((p) => `${p.pool} writes to ${p.fsid ? `Ceph fsid ${p.fsid}` : "no RBD cluster it reports"}`).join(", ")}, ` +
+                  `but AZ ${az} is ${name}, whose cluster is ${b.fsid}`,
+              );
+            }
+          });
+        const where = await step(`find the Ceph cluster Glance store ${store} writes to`, async () => {
+          // NOTE: Glance's stores detail connects to every store's cluster; one that does not answer holds glance-api for its timeout.
+          const detail = c.sites.some((s) => c.unreachable(s.name))
+            ? undefined
+            : await c.clients.image.listStoresDetail().catch(() => undefined);
+          const images = await c.clients.image.listImages({ limit: 200 });
+          const r = storeCluster(store, detail, images);
+          await attachJson(`the cluster of store ${store}`, r);
+          return r;
+        });
+        if (where.kind === "not-rbd")
+          defect(c, `Glance store ${store} is a ${where.type} store: DCN keeps each site's images on its own Ceph cluster (rbd)`);
+        if (where.kind === "unknown") return notVerified(`Glance store ${store} writes to ${name}'s own Ceph cluster`, where.why);
+        if ("why" in own)
+          return notVerified(`Glance store ${store} (on Ceph fsid ${where.fsid}) writes to ${name}'s own Ceph cluster`, own.why);
+        await step(`Glance store ${store} writes to ${name}'s own Ceph cluster (${own.fsid})`, async () => {
+          if (where.fsid === own.fsid) return;
+          const owner = c.sites.find((s) => s !== c.site && s.ceph.fsid === where.fsid);
+          defect(
+            c,
+            `Glance store ${store} writes to Ceph fsid ${where.fsid}${owner ? ` (${owner.name}'s cluster)` : ""} (${where.from}), but ${name}'s cluster is ${own.fsid}`,
+          );
         });
       },
     );

@@ -3,14 +3,16 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import axios from "axios";
-import { defaultStore, type Image, type ImportOptions } from "../clients/image.ts";
+import { defaultStore, type Image, type ImportMethod, type ImportOptions } from "../clients/image.ts";
 import { type ImportProgress, waitForImportSettled } from "../clients/waiters.ts";
-import type { Site } from "../config/schema.ts";
+import type { Distribution, Site } from "../config/schema.ts";
 import { importTiming } from "../config/timing.ts";
 import { sha512Of } from "../core/digest.ts";
 import { isApiError } from "../core/http.ts";
 import type { WaitResult } from "../core/wait.ts";
+import { notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
 import type { SiteContext } from "../harness/context.ts";
+import type { RunInfo } from "../harness/model.ts";
 import { attachJson, step } from "../harness/steps.ts";
 import { FILTERING_REFUSAL, filteringRefusal, filteringRefusedTask } from "../images/glance-filtering.ts";
 import { convertImage, generateRawImage, hashingReadStream, ImageSourceError, qemuImgInfo } from "../images/source.ts";
@@ -133,6 +135,56 @@ export function storeLabel(ctx: SiteContext, store: string): string {
 /** Creates an image for an import, tracked for deletion from the moment it exists. */
 export async function createImportImage(ctx: SiteContext, what: string, diskFormat: string): Promise<Image> {
   return step(`create image ${ctx.name(what)} with disk_format ${diskFormat}`, () => ctx.create.image(what, { diskFormat }));
+}
+
+/**
+ * The import methods the run's tests ask Glance for besides copy-image (their catalog entries' imports), each with
+ * the tests that use it: the tests that run, at the run's sites, in its suites and --tests, within its tier.
+ */
+export function importMethodsUsed(run: Pick<RunInfo, "config" | "sites" | "suites" | "tests" | "tier">): Map<ImportMethod, string[]> {
+  const used = new Map<ImportMethod, string[]>();
+  for (const site of run.sites)
+    for (const e of testsAt(roleOf(run.config, site), run.suites, run.tests))
+      if (tierAllows(run.tier, e.tier) && !notApplicable(e.id, run.config, site))
+        for (const m of e.imports ?? []) if (!used.get(m)?.includes(e.id)) used.set(m, [...(used.get(m) ?? []), e.id]);
+  return used;
+}
+
+/** What a distribution enables as it ships, where an operator would recognise it in the reason. */
+const SHIPPED_METHODS: Partial<Record<Distribution, string>> = {
+  // NOTE: tripleo-docs distributed_multibackend_storage: GlanceEnabledImportMethods: web-download,copy-image.
+  osp17: "OSP 17.1 DCN ships web-download and copy-image only",
+};
+
+/** Why these methods cannot be used: Glance does not enable one of them (GET /v2/info/import); undefined when it enables all. */
+export function methodsDisabled(
+  enabled: readonly string[],
+  methods: readonly ImportMethod[],
+  distribution?: Distribution,
+): string | undefined {
+  const off = methods.filter((m) => !enabled.includes(m));
+  if (!off.length) return undefined;
+  const shipped = distribution && SHIPPED_METHODS[distribution];
+  return `Glance does not enable ${off.join(" or ")} (enabled_import_methods: ${enabled.join(", ") || "none"}${shipped ? `; ${shipped}` : ""})`;
+}
+
+const enabledMethods = new WeakMap<SiteContext, Promise<string[]>>();
+
+/** Why a test that imports by these methods cannot run here (it ends not verified, never failed); GET /v2/info/import is read once per site. */
+export async function importMethodsOff(ctx: SiteContext, methods: readonly ImportMethod[]): Promise<string | undefined> {
+  if (!methods.length) return undefined;
+  let enabled = enabledMethods.get(ctx);
+  if (!enabled) {
+    enabled = ctx.clients.image.getImportInfo().then(
+      (i) => i["import-methods"].value,
+      (e: unknown) => {
+        enabledMethods.delete(ctx);
+        throw e;
+      },
+    );
+    enabledMethods.set(ctx, enabled);
+  }
+  return methodsDisabled(await enabled, methods, ctx.config.distribution);
 }
 
 /** POST /import, then wait until the import ends whatever its outcome; the timeline goes to the report. */

@@ -14,3 +14,18 @@ export function sitePools(cfg: Pick<Config, "rbd" | "conformance">, site: { ceph
     ...(backups ? { backups } : {}),
   };
 }
+
+/** Where a site's backups land, as the config names it. */
+export type BackupsTarget =
+  /** conformance.backupsSite: false. */
+  | { kind: "none"; reason: string }
+  /** The named site's backups pool (conformance.backupsSite), or the site's own; pool is absent where that site has none. */
+  | { kind: "pool"; site: Site; pool?: string; source: string };
+
+/** The backups pool a site's backups are meant to land in: conformance.backupsSite's, the site's own, or none at all. */
+export function backupsTarget(cfg: Pick<Config, "central" | "edges" | "rbd" | "conformance">, site: Site): BackupsTarget {
+  const named = cfg.conformance.backupsSite;
+  if (named === false) return { kind: "none", reason: "the cloud takes no backups (conformance.backupsSite: false)" };
+  const at = (named && [cfg.central, ...cfg.edges].find((s) => s.name === named)) || site;
+  return { kind: "pool", site: at, pool: sitePools(cfg, at).backups, source: named ? "conformance.backupsSite" : `${site.name}'s own` };
+}

@@ -83,7 +83,13 @@ const containerTransport = z
     identityFile: path.optional().describe("With url: the private key offered; the ssh agent when not given."),
     hostKeyChecking: hostKeySchema.optional(),
     knownHostsFile: path.optional().describe("With url: the known_hosts file; ~/.ssh/known_hosts when not given."),
-    container: z.string().min(1).optional().describe("The container to exec in; ceph-mon-<hostname of the engine> when not given."),
+    container: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The container to exec in (rbd gets --cluster); when not given, cephadm's ceph-<fsid>-mon-<hostname of the engine> with ceph.fsid pinned (only ceph.conf inside: no --cluster), else ceph-mon-<hostname of the engine>.",
+      ),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -101,6 +107,22 @@ const containerTransport = z
       if (t[f] && !t.url) ctx.addIssue({ code: "custom", path: [f], message: `${f} goes with url (ssh://)` });
   });
 
+/** Where ssh goes and how it checks the host: the fields the ssh and cephadm transports share. */
+const sshTargetFields = {
+  host: hostName.describe("The host to ssh to."),
+  user: z.string().min(1).optional().describe("The ssh user; ssh's own default when not given."),
+  port: z.number().int().min(1).max(65535).optional().describe("The ssh port; 22 when not given."),
+  identityFile: path.optional().describe("The private key ssh offers (BatchMode: no passwords)."),
+  jumpHost: jumpHostSchema.optional(),
+  hostKeyChecking: hostKeySchema.optional(),
+  knownHostsFile: path.optional().describe("The known_hosts file checked (and added to, with accept-new); ssh's own when not given."),
+};
+
+const knownHostsChecked = (t: { hostKeyChecking?: string; knownHostsFile?: string }, ctx: z.RefinementCtx) => {
+  if (t.knownHostsFile && t.hostKeyChecking === "off")
+    ctx.addIssue({ code: "custom", path: ["knownHostsFile"], message: "hostKeyChecking off reads no known_hosts file" });
+};
+
 export const cephTransportSchema = z.preprocess(
   // NOTE: `docker` is the old name of the container API transport; lab configs and older site files still say it.
   (t) => (t && typeof t === "object" && (t as { kind?: unknown }).kind === "docker" ? { ...t, kind: "container" } : t),
@@ -112,31 +134,47 @@ export const cephTransportSchema = z.preprocess(
         .object({
           kind: z
             .literal("ssh")
-            .describe("ssh to a host of the site, then `<prefix> rbd|ceph …` there, every command over one connection (ControlMaster)."),
-          host: hostName.describe("The host to ssh to."),
-          user: z.string().min(1).optional().describe("The ssh user; ssh's own default when not given."),
-          port: z.number().int().min(1).max(65535).optional().describe("The ssh port; 22 when not given."),
-          identityFile: path.optional().describe("The private key ssh offers (BatchMode: no passwords)."),
-          jumpHost: jumpHostSchema.optional(),
-          hostKeyChecking: hostKeySchema.optional(),
-          knownHostsFile: path
-            .optional()
-            .describe("The known_hosts file checked (and added to, with accept-new); ssh's own when not given."),
+            .describe(
+              "ssh to a host of the site, then `<prefix> rbd|ceph …` there, every command over one connection (ControlMaster). A prefix that runs `cephadm … shell` sees only ceph.conf: rbd gets no --cluster there.",
+            ),
+          ...sshTargetFields,
           prefix: prefixSchema.optional(),
           engine: z
             .enum(["podman", "docker"])
             .optional()
             .describe("Without prefix: the shorthand prefix `[sudo -n] <engine> exec <container>`; podman when not given."),
           sudo: z.boolean().optional().describe("Without prefix: run the engine with `sudo -n`; true when not given."),
-          container: z.string().min(1).optional().describe("Without prefix: the container to exec in; ceph-mon-{host} when not given."),
+          container: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "Without prefix: the container to exec in (rbd gets --cluster); when not given, cephadm's ceph-{fsid}-mon-{host} with ceph.fsid pinned (only ceph.conf inside: no --cluster), else ceph-mon-{host}.",
+            ),
         })
         .strict()
         .superRefine((t, ctx) => {
           if (t.prefix && (t.engine || t.sudo !== undefined || t.container))
             ctx.addIssue({ code: "custom", path: ["prefix"], message: "give prefix or the engine/sudo/container shorthand, not both" });
-          if (t.knownHostsFile && t.hostKeyChecking === "off")
-            ctx.addIssue({ code: "custom", path: ["knownHostsFile"], message: "hostKeyChecking off reads no known_hosts file" });
+          knownHostsChecked(t, ctx);
         }),
+      z
+        .object({
+          kind: z
+            .literal("cephadm")
+            .describe(
+              "ssh to a Ceph host of the site, then `[sudo -n] cephadm shell --fsid <ceph.fsid> [--config <ceph.conf>] [--keyring <ceph.keyring>] -- rbd|ceph …` there (needs ceph.fsid), every command over one connection. The shell's /etc/ceph holds only ceph.conf and ceph.keyring: rbd and ceph get no --cluster, --conf or --keyring; ceph.user stays --id.",
+            ),
+          ...sshTargetFields,
+          sudo: z.boolean().optional().describe("Run cephadm with `sudo -n`; true when not given."),
+          command: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("The cephadm command on the host (on its PATH, or a path); cephadm when not given."),
+        })
+        .strict()
+        .superRefine(knownHostsChecked),
       z
         .object({
           kind: z.literal("local").describe("rbd and ceph run on the machine the harness runs on (behind the prefix, if any)."),
@@ -157,7 +195,9 @@ export const cephTransportSchema = z.preprocess(
         })
         .strict(),
     ],
-    { error: (iss) => (iss.code === "invalid_union" ? "kind is one of local, ssh, container (docker: the same), none" : undefined) },
+    {
+      error: (iss) => (iss.code === "invalid_union" ? "kind is one of local, ssh, cephadm, container (docker: the same), none" : undefined),
+    },
   ),
 );
 
@@ -199,24 +239,49 @@ export const siteSchema = z
       .min(1)
       .optional()
       .describe("The network this site's servers boot on (\"none\": networks none); the config's network when not given."),
+    glance: z
+      .object({
+        endpoint: z
+          .string()
+          .url()
+          .refine((u) => /^https?:\/\//.test(u), "only http(s) URLs")
+          .describe("Its base URL, e.g. `https://glance-az1-internal.openstack.svc:9292` (a trailing /v2 is dropped)."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "An edge site's own Glance API, not in the Keystone catalog (RHOSO 18: glance-azN-internal, enabled_backends central's store and the site's, the site's the default): dcn-3b checks it answers with the run's token, defaults to the site's store and serves the image copied there. Without it (and at central, whose Glance is the catalog's) nothing changes.",
+      ),
     ceph: z
       .object({
-        cluster: siteName.describe("The Ceph cluster name (`--cluster`, <cluster>.conf)."),
-        transport: cephTransportSchema.describe("Where the harness's read-only rbd and ceph commands run: local, ssh, container or none."),
+        cluster: siteName.describe(
+          "The Ceph cluster name (`--cluster`, <cluster>.conf); not passed where the transport's view holds only ceph.conf (cephadm, a cephadm shell prefix, cephadm's default container).",
+        ),
+        transport: cephTransportSchema.describe(
+          "Where the harness's read-only rbd and ceph commands run: local, ssh, cephadm, container or none.",
+        ),
         user: z
           .string()
           .min(1)
           .optional()
           .describe("Ceph user for the probe (`--id`); admin by default. Its key is never read by the harness."),
-        conf: path.optional().describe("The ceph.conf the probe's client reads (`--conf`), as a path where the command runs."),
-        keyring: path.optional().describe("The keyring the probe's client reads (`--keyring`), as a path where the command runs."),
+        conf: path
+          .optional()
+          .describe(
+            "The ceph.conf the probe's client reads (`--conf`), as a path where the command runs; with cephadm, `--config` of cephadm shell, a path on the host.",
+          ),
+        keyring: path
+          .optional()
+          .describe(
+            "The keyring the probe's client reads (`--keyring`), as a path where the command runs; with cephadm, `--keyring` of cephadm shell, a path on the host.",
+          ),
         fsid: z
           .string()
           .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "a Ceph fsid (a UUID, as `ceph fsid` prints it)")
           .transform((f) => f.toLowerCase())
           .optional()
           .describe(
-            "The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails the site before any evidence is read. `dcn-verify discover` and the lab write it.",
+            "The site's cluster identity (`ceph fsid`), pinned: a probe that reaches another cluster fails the site before any evidence is read; the cephadm transport needs it (`cephadm shell --fsid`). `dcn-verify discover` and the lab write it.",
           ),
         pools: sitePoolsSchema
           .optional()
@@ -238,6 +303,12 @@ export const siteSchema = z
         const prefix = "prefix" in t ? t.prefix : undefined;
         const i = prefix?.findIndex((a) => a.includes("{fsid}")) ?? -1;
         if (i >= 0 && !c.fsid) ctx.addIssue({ code: "custom", path: ["transport", "prefix", i], message: "{fsid} needs ceph.fsid pinned" });
+        if (t.kind === "cephadm" && !c.fsid)
+          ctx.addIssue({
+            code: "custom",
+            path: ["fsid"],
+            message: "the cephadm transport needs ceph.fsid pinned (`cephadm shell --fsid` names the cluster; `ceph fsid` prints it)",
+          });
       })
       .describe("The site's own Ceph cluster."),
   })
@@ -471,8 +542,25 @@ const legacyCephUsersSchema = z
 export const cephUsersSchema = z
   .union([z.array(cephUserSchema).min(1, "at least one user"), legacyCephUsersSchema])
   .describe(
-    "The cephx users conf-4 judges at every site, and what each must be able to do; the default is the guide's client.glance (images rwx), client.cinder (volumes and vms rwx, images r) and client.cinder-backup (backups rwx). A shared user lists every pool it serves, e.g. client.openstack with images, volumes and vms rwx. The earlier map {glance, cinder, cinderBackup} of user names is still read, as the guide's caps.",
+    "The cephx users conf-4 judges at every site, and what each must be able to do. The default follows distribution: osp17 and rhoso18 have one client.openstack with images, volumes, vms and backups rwx (tripleo-docs ceph_external); kolla, or no distribution, the guide's client.glance (images rwx), client.cinder (volumes and vms rwx, images r) and client.cinder-backup (backups rwx). A shared user lists every pool it serves. The earlier map {glance, cinder, cinderBackup} of user names is still read, as the guide's caps.",
   );
+
+export const DISTRIBUTIONS = ["osp17", "rhoso18", "kolla"] as const;
+export type Distribution = (typeof DISTRIBUTIONS)[number];
+
+/** One user for every OpenStack pool, backups included (tripleo-docs ceph_external: "a single user ... to use all the OpenStack pools"). */
+export const OPENSTACK_CEPH_USERS: CephUser[] = [
+  { user: "client.openstack", needs: (["images", "volumes", "vms", "backups"] as const).map((pool) => ({ pool, access: "rwx" as const })) },
+];
+
+/** conformance.cephUsers where the config gives none, by distribution. */
+export const DISTRIBUTION_CEPH_USERS = {
+  osp17: OPENSTACK_CEPH_USERS,
+  // NOTE: RHOSO 18's DCN example (openstack-k8s-operators/architecture dt/dcn) keeps TripleO's one user, `openstack`.
+  rhoso18: OPENSTACK_CEPH_USERS,
+  // NOTE: kolla-ansible's external Ceph guide names glance, cinder and cinder-backup: the guide's three users.
+  kolla: GUIDE_CEPH_USERS,
+} as const satisfies Record<Distribution, CephUser[]>;
 
 /** What the deployment conformance checks expect. */
 export const conformanceSchema = z
@@ -489,12 +577,20 @@ export const conformanceSchema = z
       .min(1)
       .default("backups")
       .describe("cinder-backup's pool at every site that names no other (ceph.pools.backups)."),
-    backupsSite: siteName
+    backupsSite: z
+      .union([siteName, z.literal(false)])
       .optional()
       .describe(
-        "The site whose backups pool every site's backups land in, where the deployment sends them all to one cluster (TripleO DCN: central's); conf-14 looks for each site's backup there and fails when it lands elsewhere. Each site's own backups pool when not given.",
+        "The site whose backups pool every site's backups land in, where the deployment sends them all to one cluster (TripleO DCN, RHOSO and kolla: central's); conf-14 looks for each site's backup there and fails when it lands elsewhere. false: the cloud takes no backups (conf-14 and the canary backup are not verified). When not given: central's under distribution, else each site's own backups pool.",
       ),
-    cephUsers: cephUsersSchema.default(GUIDE_CEPH_USERS),
+    backupSites: z
+      .array(siteName)
+      .min(1)
+      .optional()
+      .describe(
+        "The sites whose volumes can be backed up: those with a cinder-backup service in their AZ (Cinder schedules a backup in its volume's AZ, cinder/scheduler/host_manager.py get_backup_host). conf-14 and the canary backup are not applicable elsewhere. When not given: central alone under distribution (osp17, rhoso18 and kolla run cinder-backup at central only), else every site.",
+      ),
+    cephUsers: cephUsersSchema.optional(),
     nonAdminCloud: cloudSchema
       .optional()
       .describe("A credential without the admin role, for the policy checks; they are skipped without it."),
@@ -510,6 +606,12 @@ export const conformanceSchema = z
 export const configSchema = z
   .object({
     cloud: cloudSchema.describe("The admin credential: a clouds.yaml entry, or the OS_* variables."),
+    distribution: z
+      .enum(DISTRIBUTIONS)
+      .optional()
+      .describe(
+        "The distribution's shape, for defaults only (any field given wins): osp17 and rhoso18 judge one client.openstack with every pool, backups included (conformance.cephUsers); all three send every backup to central (conformance.backupsSite), and their edges have no backups pool (ceph.pools.backups false).",
+      ),
     central: siteSchema.describe("The central site."),
     edges: z.array(siteSchema).min(1, "at least one edge site").describe("The edge sites, each shaped as central."),
     image: z
@@ -609,17 +711,66 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path, message: `Ceph fsid ${fsid} is pinned for ${other} as well: each site has its own cluster` });
       fsids.set(fsid, s.name);
     });
+  })
+  .transform(withDistributionDefaults)
+  .superRefine((cfg, ctx) => {
+    const names = [cfg.central, ...cfg.edges].map((x) => x.name);
+    for (const [i, n] of (cfg.conformance.backupSites ?? []).entries())
+      if (!names.includes(n))
+        ctx.addIssue({
+          code: "custom",
+          path: ["conformance", "backupSites", i],
+          message: `no site '${n}' in the config (sites: ${names.join(", ")})`,
+        });
     const backupsSite = cfg.conformance.backupsSite;
-    const backupsAt = backupsSite === undefined ? undefined : all.find((s) => s.name === backupsSite);
-    if (backupsSite !== undefined && (!backupsAt || backupsAt.ceph.pools?.backups === false))
+    if (backupsSite === undefined || backupsSite === false) return;
+    const all = [cfg.central, ...cfg.edges];
+    const backupsAt = all.find((s) => s.name === backupsSite);
+    const d = cfg.distribution;
+    if (!backupsAt)
       ctx.addIssue({
         code: "custom",
         path: ["conformance", "backupsSite"],
-        message: backupsAt
-          ? `site '${backupsSite}' has no backups pool (its ceph.pools.backups is false)`
-          : `no site '${backupsSite}' in the config (sites: ${[...names].join(", ")})`,
+        message: `no site '${backupsSite}' in the config (sites: ${all.map((s) => s.name).join(", ")})`,
+      });
+    else if (backupsAt.ceph.pools?.backups === false)
+      ctx.addIssue({
+        code: "custom",
+        path: ["conformance", "backupsSite"],
+        message:
+          `site '${backupsSite}' has no backups pool (its ceph.pools.backups is false${d && backupsAt !== cfg.central ? `, an edge's default under distribution ${d}` : ""})` +
+          (d ? `; under distribution ${d} backups land at central unless conformance.backupsSite names another site (false: none)` : ""),
       });
   });
+
+/**
+ * The defaults distribution sets, under the fields the config left out: conformance.cephUsers, conformance.backupsSite
+ * (central's name) and the edges' ceph.pools.backups (false). Without distribution: the guide's users, each site's own pool.
+ * NOTE: TripleO DCN's cinder-backup "will only write to the backups pool of the central Ceph cluster"; RHOSO 18 runs one
+ * cinderBackup at az0; kolla's cinder_backup_ceph_backend is one cluster. None gives an edge a backups pool of its own.
+ */
+function withDistributionDefaults<
+  C extends {
+    distribution?: Distribution;
+    central: { name: string };
+    edges: Site[];
+    conformance: { backupsSite?: string | false; backupSites?: string[]; cephUsers?: CephUser[] };
+  },
+>(cfg: C) {
+  const d = cfg.distribution;
+  const noOwnBackups = (e: Site): Site =>
+    e.ceph.pools?.backups !== undefined ? e : { ...e, ceph: { ...e.ceph, pools: { ...e.ceph.pools, backups: false } } };
+  return {
+    ...cfg,
+    edges: d ? cfg.edges.map(noOwnBackups) : cfg.edges,
+    conformance: {
+      ...cfg.conformance,
+      cephUsers: cfg.conformance.cephUsers ?? (d ? DISTRIBUTION_CEPH_USERS[d] : GUIDE_CEPH_USERS),
+      backupsSite: cfg.conformance.backupsSite ?? (d ? cfg.central.name : undefined),
+      backupSites: cfg.conformance.backupSites ?? (d ? [cfg.central.name] : undefined),
+    },
+  };
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type Site = z.infer<typeof siteSchema>;

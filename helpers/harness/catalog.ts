@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { sitePools } from "../config/pools.ts";
+import { backupsTarget } from "../config/pools.ts";
+import type { ImportMethod } from "../clients/image.ts";
 import type { Config } from "../config/schema.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { type SiteRole, type SuiteGroup, TIERS, type Tier } from "./model.ts";
@@ -18,6 +19,8 @@ export interface CatalogEntry {
   provides?: string[];
   /** What it builds on, by name: it is skipped when the test that provides it does not run or did not produce it. */
   needs?: string[];
+  /** The import methods it asks Glance for, besides copy-image: conf-7 asks for them, and where Glance does not enable one the test is not verified. */
+  imports?: ImportMethod[];
 }
 
 /** Every test dcn-verify runs: the suites take their tier from here, and `dcn-verify plan` prints it. */
@@ -32,6 +35,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     creates: ["image (raw, central store, copied to the edge store)"],
     provides: ["edge-image"],
   },
+  // Only at a site that names its own Glance API (glance.endpoint): see notApplicable.
+  { id: "dcn-3b-edge-glance", group: "procedure", where: "edge", tier: "read-only", creates: [], needs: ["edge-image"] },
   {
     id: "dcn-4-boot-from-volume",
     group: "procedure",
@@ -69,6 +74,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by web-download (central and the first edge store)"],
+    imports: ["web-download"],
     provides: ["ms-several"],
   },
   {
@@ -77,6 +83,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by web-download (all stores)"],
+    imports: ["web-download"],
     provides: ["ms-all"],
   },
   {
@@ -85,6 +92,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by web-download (the last edge store)"],
+    imports: ["web-download"],
   },
   {
     id: "ms-4-web-download-default-store",
@@ -92,6 +100,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by web-download (default store)"],
+    imports: ["web-download"],
     provides: ["ms-central"],
   },
   {
@@ -100,6 +109,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by web-download (all stores, allow failure)"],
+    imports: ["web-download"],
   },
   {
     id: "ms-6-qcow2-conversion",
@@ -107,6 +117,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["qcow2 image by web-download (central and the first edge store)"],
+    imports: ["web-download"],
   },
   {
     id: "ms-7-glance-direct-stores",
@@ -114,6 +125,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     where: "central",
     tier: "standard",
     creates: ["image by glance-direct (all stores)"],
+    imports: ["glance-direct"],
   },
   { id: "ms-8-locations", group: "multistore", where: "central", tier: "read-only", creates: [], needs: ["ms-all"] },
   { id: "ms-9-copy-rejected", group: "multistore", where: "central", tier: "standard", creates: [], needs: ["ms-all"] },
@@ -262,7 +274,8 @@ export function catalogEntry(id: string): CatalogEntry {
 
 /**
  * Why a site's config rules a test out there, if it does: nothing exists there for it to verify (conf-14 at a
- * site whose ceph.pools.backups is false, and the canary backup's tests there). Such a test is not run at that site, nor counted.
+ * site whose ceph.pools.backups is false, and the canary backup's tests there; dcn-3b at a site that names no Glance API of its
+ * own). Such a test is not run at that site, nor counted.
  */
 export function notApplicable(
   id: string,
@@ -270,18 +283,18 @@ export function notApplicable(
   site: string,
 ): string | undefined {
   const s = [cfg.central, ...cfg.edges].find((x) => x.name === site);
+  if (id === "dcn-3b-edge-glance" && s && !s.glance) return `${site} names no Glance API of its own (glance.endpoint)`;
+  if (!s || !["conf-14-cinder-backup", "canary-plant-backup", "canary-backup", "canary-backup-restore"].includes(id)) return undefined;
+  const backedUp = cfg.conformance.backupSites;
+  if (backedUp && !backedUp.includes(site))
+    return `${site}'s volumes are not backed up: Cinder schedules a backup in its volume's AZ, and only ${backedUp.join(", ")} ${backedUp.length === 1 ? "runs" : "run"} cinder-backup (conformance.backupSites)`;
   // NOTE: where the config sends every backup to one site's pool (conformance.backupsSite), a site without a backups
-  // pool of its own still takes backups, and they land there.
-  const landsAt = cfg.conformance.backupsSite ? [cfg.central, ...cfg.edges].find((x) => x.name === cfg.conformance.backupsSite) : s;
-  if (
-    ["conf-14-cinder-backup", "canary-plant-backup", "canary-backup", "canary-backup-restore"].includes(id) &&
-    landsAt &&
-    sitePools(cfg, landsAt).backups === undefined
-  )
-    return cfg.conformance.backupsSite
-      ? `${landsAt.name}, where the config sends every backup (conformance.backupsSite), has no backups pool`
-      : `${site} has no backups pool (its ceph.pools.backups is false)`;
-  return undefined;
+  // pool of its own still takes backups, and they land there. A cloud that takes none (false) leaves them not verified.
+  const target = backupsTarget(cfg, s);
+  if (target.kind === "none" || target.pool !== undefined) return undefined;
+  return target.site !== s
+    ? `${target.site.name}, where the config sends every backup (conformance.backupsSite), has no backups pool`
+    : `${site} has no backups pool (its ceph.pools.backups is false)`;
 }
 
 export function tierAllows(max: Tier, tier: Tier): boolean {

@@ -1,3 +1,6 @@
+import { DEFAULT_MAX_PARALLEL } from "./selection.ts";
+
+export { DEFAULT_MAX_PARALLEL };
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { setFlagsFromString } from "node:v8";
@@ -166,9 +169,6 @@ export function requireSomethingToRun(cfg: Config, sel: Pick<Selection, "sites" 
 
 /** The young generation's semi-space of the sites' worker heap, in MB (V8's default is 16). */
 const WORKER_SEMI_SPACE_MB = 2;
-
-/** Sites in flight at once unless --max-parallel says otherwise. */
-export const DEFAULT_MAX_PARALLEL = 4;
 
 export interface RunOutcome {
   exitCode: number;

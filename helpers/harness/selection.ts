@@ -207,3 +207,6 @@ export function select(
     ...(o.tier !== undefined && !o.allowNotVerified ? { tierGiven: true } : {}),
   };
 }
+
+/** Sites whose tests run at once when --max-parallel is not given. */
+export const DEFAULT_MAX_PARALLEL = 4;

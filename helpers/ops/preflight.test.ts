@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { CATALOG } from "../harness/catalog.ts";
 import { SUITE_GROUPS } from "../harness/model.ts";
 import { filteringRefusal, filteringRefusedTask } from "../images/glance-filtering.ts";
-import { HOLDS, judgeAdmin, judgeCinderQuota, judgeComputeQuota, judgeNetwork, judgeWebDownload, siteNeeds } from "./preflight.ts";
+import { atOnce, HOLDS, judgeAdmin, judgeCinderQuota, judgeComputeQuota, judgeNetwork, judgeWebDownload, siteNeeds } from "./preflight.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(PACKAGE_ROOT, "fixtures/openstack/quotas", `${name}.json`), "utf8"));
 const cinderRecorded = () => quotaSetUsageSchema.parse(fixture("cinder-quota-usage"));
@@ -113,6 +113,18 @@ describe("Cinder quotas (recorded usage)", () => {
     expect(judgeCinderQuota(stock, every(cloud(1)), { project: "admin" }).every((c) => c.ok)).toBe(true);
     const failed = judgeCinderQuota(stock, every(cloud(2)), { project: "admin" }).filter((c) => !c.ok);
     expect(failed.map((c) => c.detail)).toEqual(["need 11 (central: 1, dcn0: 5, dcn1: 5), free 10 of 10 (0 in use, 0 reserved)"]);
+  });
+
+  test("with --max-parallel 2, two edges' every suite fits stock defaults: the two largest sites at once, 10 volumes", () => {
+    const stock = withLimits(cinderRecorded(), CINDER_DEFAULTS);
+    const cfg = cloud(2);
+    const needs = siteNeeds(cfg, { sites: allSitesOf(cfg), suites: [...SUITE_GROUPS], tier: "standard" });
+    const two = judgeCinderQuota(stock, atOnce(needs, 2), { project: "admin" });
+    expect(two.every((c) => c.ok)).toBe(true);
+    expect(two.find((c) => c.name === "quota Cinder volumes")!.detail).toBe(
+      "need 10 (dcn0: 5, dcn1: 5), free 10 of 10 (0 in use, 0 reserved)",
+    );
+    expect(atOnce(needs, 4)).toBe(needs);
   });
 
   test("what is in use and reserved counts against the limit", () => {
@@ -231,10 +243,19 @@ describe("web-download against stock Glance filtering", () => {
 
   test("an advertised URL on another port, a link-local or IPv4-mapped loopback host are warned about", () => {
     expect(judgeWebDownload(w({ advertiseUrl: "http://runner.example:8080", port: 8080 })).detail).toContain(
-      "http://runner.example:8080 (webDownload.advertiseUrl): port 8080 is not in",
+      "http://runner.example:8080 (webDownload.advertiseUrl): port 8080 is not allowed (allowed_ports [80, 443], disallowed_ports [])",
     );
     expect(judgeWebDownload(w({ uri: "http://169.254.169.254/x" })).detail).toContain("host 169.254.169.254 is link-local");
     expect(judgeWebDownload(w({ advertiseUrl: "http://[::ffff:127.0.0.1]:80", port: 80 })).detail).toContain("is loopback");
+  });
+
+  test("the loopback warning names the Glance builds that refuse it, not stock validate_import_uri; a URL without a port passes allowed_ports", () => {
+    const c = judgeWebDownload(w({ uri: "http://127.0.0.1/x.raw" }));
+    expect(c.detail).toContain("only a Glance on this machine reaches it");
+    expect(c.detail).toContain("2026 SSRF fixes (resolve_pinned_address");
+    expect(c.detail).not.toContain("allowed_ports");
+    expect(judgeWebDownload(w({ uri: "http://images.example.org/x.raw" }))).toMatchObject({ warn: false });
+    expect(judgeWebDownload(w({ bind: "0.0.0.0", port: 80 })).detail).toContain("0.0.0.0 names no host Glance can fetch from");
   });
 
   test("Glance's 400 'does not pass filtering' becomes a failure naming the Glance settings and the harness's fix", () => {

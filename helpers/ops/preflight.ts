@@ -7,9 +7,9 @@ import { allSites } from "../config/load.ts";
 import type { Config, Site, WebDownload } from "../config/schema.ts";
 import { siteFlavor, siteNetwork } from "../config/site.ts";
 import { redactText } from "../core/redact.ts";
-import { refusedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
+import { importUriRefusal, parseImportUri, restrictedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
 import { type CatalogEntry, notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
-import type { Selection } from "../harness/selection.ts";
+import { DEFAULT_MAX_PARALLEL, type Selection } from "../harness/selection.ts";
 import type { Check } from "./check.ts";
 
 /** What one test holds in the cloud at most: volumes, Cinder snapshots, backups and servers. */
@@ -160,6 +160,18 @@ const parts = (needs: SiteNeed[], k: keyof Pick<SiteNeed, "volumes" | "snapshots
 const total = (needs: SiteNeed[], k: keyof Pick<SiteNeed, "volumes" | "snapshots" | "backups" | "gigabytes" | "instances">) =>
   needs.reduce((a, n) => a + n[k], 0);
 
+/**
+ * What the sites hold at once when at most `inFlight` of them run together (--max-parallel): a site holds what it
+ * made until its own cleanup, so for each kind of resource the peak is at most the sum of the inFlight largest needs.
+ * The sites left out of that sum keep their rows, with nothing counted.
+ */
+export function atOnce(needs: SiteNeed[], inFlight: number): SiteNeed[] {
+  if (inFlight >= needs.length) return needs;
+  const keys = ["volumes", "snapshots", "backups", "gigabytes", "instances"] as const;
+  const kept = new Map(keys.map((k) => [k, new Set([...needs].sort((a, b) => b[k] - a[k]).slice(0, inFlight))]));
+  return needs.map((n) => ({ ...n, ...Object.fromEntries(keys.map((k) => [k, kept.get(k)!.has(n) ? n[k] : 0])) }));
+}
+
 /** Cinder's project quotas, and the per-type ones of each site's volume type, against what the sites need. */
 export function judgeCinderQuota(usage: QuotaSetUsage, needs: SiteNeed[], o: { project: string; region?: string }): Check[] {
   const set = usage.quota_set;
@@ -286,24 +298,25 @@ export function judgeWebDownload(w: WebDownload): Check {
   const fixes: string[] = [];
   const urls = webDownloadUrls(w);
   for (const u of urls) {
-    let port: number | undefined;
-    let host: string;
+    let host: string | undefined;
     if (u.randomPort) {
       host = w.bind;
+      problems.push(
+        `${u.url} (${u.field}): port random is not in stock Glance's [import_filtering_opts] allowed_ports = [${STOCK_GLANCE_FILTER.allowed_ports.join(", ")}]`,
+      );
     } else {
-      const p = new URL(u.url);
-      host = p.hostname;
-      port = p.port ? Number(p.port) : p.protocol === "https:" ? 443 : 80;
+      host = parseImportUri(u.url).host;
+      const refusal = importUriRefusal(u.url);
+      if (refusal) problems.push(`${u.url} (${u.field}): ${refusal}: stock [import_filtering_opts] refuses it (validate_import_uri)`);
     }
-    if (port === undefined || !STOCK_GLANCE_FILTER.allowed_ports.includes(port))
+    const restricted = host && restrictedHost(host);
+    if (restricted)
       problems.push(
-        `${u.url} (${u.field}): port ${port ?? "random"} is not in stock Glance's [import_filtering_opts] allowed_ports = [80, 443]`,
+        `${u.url} (${u.field}): host ${host} is ${restricted}: only a Glance ${restricted === "loopback" ? "on this machine" : "on the same link"} reaches it, ` +
+          "and Glance builds with the 2026 SSRF fixes (resolve_pinned_address, e.g. Debian's glance 2:25.1.0-2+deb12u5) refuse it unless [import_filtering_opts] allowed_hosts lists it",
       );
-    const refused = refusedHost(host);
-    if (refused)
-      problems.push(
-        `${u.url} (${u.field}): host ${host} is ${refused}; Glance refuses loopback and link-local hosts unless [import_filtering_opts] allowed_hosts lists them (and a host in disallowed_hosts is always refused)`,
-      );
+    if (host === "0.0.0.0" || host === "::")
+      problems.push(`${u.url} (${u.field}): ${host} names no host Glance can fetch from: set webDownload.advertiseUrl`);
   }
   if (problems.some((p) => p.includes("allowed_ports")))
     fixes.push(
@@ -338,13 +351,13 @@ const firstLine = (e: unknown) => redactText((e as Error).message ?? String(e)).
  */
 export async function preflightChecks(
   cfg: Config,
-  sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">,
+  sel: Pick<Selection, "sites" | "suites" | "tests" | "tier" | "maxParallel">,
   session: Session,
 ): Promise<Check[]> {
   const checks: Check[] = [];
   const writable = tierAllows(sel.tier, "standard");
   checks.push(judgeAdmin(session.roles, cfg, sel));
-  const needs = siteNeeds(cfg, sel);
+  const needs = atOnce(siteNeeds(cfg, sel), sel.maxParallel ?? DEFAULT_MAX_PARALLEL);
   const boots = needs.some((n) => n.instances > 0);
   const project = session.projectName ?? session.projectId;
   for (const scope of byRegion(cfg, needs)) {
