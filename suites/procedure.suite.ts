@@ -4,6 +4,7 @@ import { checkData } from "../helpers/checks/data.ts";
 import { copyRefusal, defect, imageEvidence, locateRbdImage, rbdEvidence } from "../helpers/checks/evidence.ts";
 import { sitePools } from "../helpers/config/pools.ts";
 import { checkImageSnapshot, checkLocation, copyImage, type EdgeImage, importRawImageToCentral } from "../helpers/checks/images.ts";
+import { downloadDigest, edgeDefaultStoreDefect, servedDataDefect, siteGlance } from "../helpers/checks/edge-glance.ts";
 import { defaultStore } from "../helpers/clients/image.ts";
 import { isApiError } from "../helpers/core/http.ts";
 import { attachJson, notVerified, outcome, step, warning } from "../helpers/harness/steps.ts";
@@ -85,6 +86,35 @@ export default function procedureSuite(s: SiteSuite): void {
       await checkImageSnapshot(c, c.site, copied.id);
       await checkData(c, c.site, imageParent(c, copied.id), known, { what: "the edge copy", exactBytes: prepared.sizeBytes });
     });
+
+    test(
+      "dcn-3b-edge-glance",
+      `3b. ${site}'s own Glance API answers, its default store is ${site}'s, and it serves the image copied there`,
+      async () => {
+        const c = ctx();
+        const { endpoint, glance } = siteGlance(c);
+        const stores = await step(`list the stores of ${site}'s Glance API ${endpoint} (GET /v2/info/stores)`, async () => {
+          const s = await glance.listStores();
+          await attachJson(`stores of ${endpoint}`, s);
+          return s;
+        });
+        await step(`its default store is ${c.site.store}`, async () => {
+          const wrong = edgeDefaultStoreDefect(c.site, endpoint, stores);
+          if (wrong) defect(c, wrong);
+        });
+        const { image, known } = take<EdgeImage>("edge-image");
+        // NOTE: Glance reads the first of the image's locations it can open: the bytes show that this API serves the
+        // image copied to its store, not which of its stores it read them from.
+        const served = await step(`download image ${image.id} through ${endpoint} (GET /v2/images/${image.id}/file), hashing it`, () =>
+          downloadDigest(glance, image.id, c.config.timeouts.imageActive * 1000),
+        );
+        await step("its sha512 is that of the bytes the harness uploaded", async () => {
+          await attachJson("hashes", { endpoint, image: image.id, stores: image.stores, harness: known, served: served ?? null });
+          const wrong = servedDataDefect(c.site, endpoint, image.id, known, served);
+          if (wrong) defect(c, wrong);
+        });
+      },
+    );
 
     test("dcn-4-boot-from-volume", `4. a volume from the image in AZ ${site} boots a server in AZ ${site}`, async () => {
       const c = ctx();

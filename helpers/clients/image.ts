@@ -151,13 +151,19 @@ export function importBody(o: ImportOptions): Record<string, unknown> {
   return body;
 }
 
-/** Glance v2. */
+/** A Glance URL as the client's /v2 paths want it: without trailing slashes or a version (/v2, /v2.x). */
+export function glanceBaseUrl(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/v2(\.\d+)?$/, "");
+}
+
+/** Glance v2: the catalog's (in a region), or one at a URL the catalog does not list (an edge site's own), with the session's token. */
 export class ImageClient {
   readonly http: HttpClient;
 
-  constructor(session: Session, o: { timeoutMs?: number; region?: string } = {}) {
+  constructor(session: Session, o: { timeoutMs?: number; region?: string; url?: string } = {}) {
     this.http = session.client("glance", "image", {
-      transform: (u) => u.replace(/\/v2(\.\d+)?\/?$/, ""),
+      transform: glanceBaseUrl,
+      ...(o.url !== undefined ? { url: glanceBaseUrl(o.url) } : {}),
       timeoutMs: o.timeoutMs,
       region: o.region,
     });

@@ -9,6 +9,8 @@ import { VolumeClient } from "./volume.ts";
 export interface Clients {
   session: Session;
   image: ImageClient;
+  /** The site's own Glance API (site.glance.endpoint, not in the catalog), with the same token; absent when the site names none. */
+  siteImage?: ImageClient;
   volume: VolumeClient;
   compute: ComputeClient;
 }
@@ -45,12 +47,14 @@ export async function openClients(
 
 /**
  * The clients of one site: its Cinder and Nova in the site's region (site.region, else the cloud's), and
- * Glance in central's region at every site, since the harness's Glance is the multi-store one at central.
+ * Glance in central's region at every site, since the harness's Glance is the multi-store one at central;
+ * beside it, the site's own Glance API when the config names one.
  */
-export function openSiteClients(
+export async function openSiteClients(
   cfg: Pick<Config, "cloud" | "timeouts" | "central">,
-  site: Pick<Site, "region">,
+  site: Pick<Site, "region" | "glance">,
   o: { onRequest?: RequestObserver } = {},
-) {
-  return openClients(cfg, { ...o, region: site.region, imageRegion: cfg.central.region });
+): Promise<Clients> {
+  const clients = await openClients(cfg, { ...o, region: site.region, imageRegion: cfg.central.region });
+  return site.glance ? { ...clients, siteImage: new ImageClient(clients.session, { url: site.glance.endpoint }) } : clients;
 }
