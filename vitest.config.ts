@@ -30,10 +30,10 @@ export default defineConfig({
         },
       },
       {
-        // Against the lab built with 'lab up --profile field' (scripts/test.sh rebuilds it so after the e2e project).
+        // Against the lab reshaped with 'lab up --profile <p> --edges 1', one file per profile (scripts/test.sh).
         test: {
-          name: "field",
-          include: ["tests/field/**/*.lab.test.ts"],
+          name: "profiles",
+          include: ["tests/profiles/**/*.lab.test.ts"],
           globalSetup: ["tests/e2e/global-setup.ts"],
           fileParallelism: false,
           testTimeout: 900000,

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { resolveConfigPath } from "../helpers/config/load.ts";
 import { paths } from "../lab/state.ts";
@@ -31,6 +32,7 @@ export function parseCommand<O extends Options>(argv: string[], options: O, usag
 /** The options that select what a run does; run and plan take the same. */
 export const SELECTION_OPTIONS = {
   config: { type: "string" },
+  overlay: { type: "string" },
   sites: { type: "string" },
   suites: { type: "string" },
   tests: { type: "string" },
@@ -41,4 +43,12 @@ export const SELECTION_OPTIONS = {
 /** --config, else $DCN_VERIFY_CONFIG, else the embedded lab's config when the lab is up. */
 export function configPathOf(arg: string | undefined): string {
   return resolveConfigPath(arg, { labConfigPath: paths().config });
+}
+
+/**
+ * --overlay: hosts, ports, paths and fsids laid over the config (helpers/config/overlay.ts). It travels as
+ * $DCN_VERIFY_OVERLAY, which every later loadConfig of the run (its test workers too) reads.
+ */
+export function useOverlay(arg: string | undefined): void {
+  if (arg) process.env.DCN_VERIFY_OVERLAY = resolve(arg);
 }

@@ -23,7 +23,7 @@ import {
 } from "../helpers/ops/canary.ts";
 import { type CloudCanary, listCanaries, notACanaryOf, recordInventory, removalOrder } from "../helpers/ops/canary-cloud.ts";
 import { regionalClients } from "../helpers/ops/leftovers.ts";
-import { configPathOf, parseCommand } from "./args.ts";
+import { configPathOf, parseCommand, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify canary plant --manifest FILE [--config FILE] [--sites dcn0,dcn1] [--allow-writes] [--plan] [--reports DIR] [--no-html] [--verbose]
        dcn-verify canary verify (--manifest FILE | --set ID [--write-manifest FILE]) [--tier read-only|standard] [--sites ...] [--plan] [--reports DIR] [--no-html] [--verbose]
@@ -45,6 +45,7 @@ const USAGE = `usage: dcn-verify canary plant --manifest FILE [--config FILE] [-
 
 const OPTIONS = {
   config: { type: "string" },
+  overlay: { type: "string" },
   sites: { type: "string" },
   manifest: { type: "string" },
   set: { type: "string" },
@@ -71,6 +72,7 @@ export async function canaryCommand(argv: string[]): Promise<number> {
   let cfg: Config;
   let configPath: string;
   try {
+    useOverlay(args.overlay);
     configPath = configPathOf(args.config);
     cfg = await loadConfig(configPath);
     checkInput(action, args);

@@ -7,7 +7,7 @@ import { redactText } from "../helpers/core/redact.ts";
 import { RUN_ID, RUN_PROPERTY } from "../helpers/harness/naming.ts";
 import { formatRbdLeftover } from "../helpers/harness/rbd-leftovers.ts";
 import { deleteLeftovers, findLeftovers, journalEntries, regionalClients } from "../helpers/ops/leftovers.ts";
-import { configPathOf, parseCommand } from "./args.ts";
+import { configPathOf, parseCommand, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify cleanup (--run-id ID | --all-runs) [--dry-run] [--config FILE] [--reports DIR]
   Finds what earlier runs left behind in Nova, Cinder and Glance: what the runs' journals (<reports>/<run id>/
@@ -26,6 +26,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
       "all-runs": { type: "boolean" },
       "dry-run": { type: "boolean" },
       config: { type: "string" },
+      overlay: { type: "string" },
       reports: { type: "string" },
     },
     USAGE,
@@ -43,6 +44,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   }
   let cfg: Config;
   try {
+    useOverlay(args.overlay);
     cfg = await loadConfig(configPathOf(args.config));
   } catch (e) {
     process.stderr.write(`dcn-verify cleanup: ${redactText((e as Error).message)}\n`);

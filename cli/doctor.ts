@@ -3,7 +3,7 @@ import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { formatChecks, runChecks } from "../helpers/ops/doctor.ts";
 import { select, type Selection } from "../helpers/harness/selection.ts";
-import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
+import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify doctor [--config FILE] [--sites dcn0,dcn1] [--suites ...] [--tests IDS] [--tier TIER] [--allow-writes]
   Checks what a run needs, one line per check with a hint when it fails: the config, the credentials, the
@@ -19,6 +19,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   let path: string;
   let sel: Selection;
   try {
+    useOverlay(args.overlay);
     path = configPathOf(args.config);
     cfg = await loadConfig(path);
     sel = select(cfg, { sites: args.sites, suites: args.suites, tests: args.tests, tier: args.tier, allowWrites: args["allow-writes"] });

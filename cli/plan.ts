@@ -4,7 +4,7 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
-import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
+import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--shard I/N] [--json]
        dcn-verify plan canary plant|verify|remove [the canary command's options]
@@ -24,6 +24,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   let cfg: Config;
   let plan: Plan;
   try {
+    useOverlay(args.overlay);
     cfg = await loadConfig(configPathOf(args.config));
     plan = buildPlan(cfg, {
       sites: args.sites,

@@ -5,9 +5,9 @@ import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
 import { DEFAULT_MAX_PARALLEL, formatOutcome, requireSomethingToRun, runVerification } from "../helpers/harness/run.ts";
 import { requireGroup, type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
-import { configPathOf, parseCommand, SELECTION_OPTIONS } from "./args.ts";
+import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--shard I/N --group ID] [--verbose] [--reports DIR] [--no-html]
+const USAGE = `usage: dcn-verify run [--config FILE] [--overlay FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--shard I/N --group ID] [--verbose] [--reports DIR] [--no-html]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
@@ -29,7 +29,8 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--sites dcn0,dcn1] [--suit
   --no-html skips each site's Allure HTML report (about 1.5 CPU seconds a site): the Allure results, summary.json,
   junit.xml and the fleet page are still written, and 'npx allure generate <run>/<site>/allure-results' builds a
   report later.
-  With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used.`;
+  With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used. --overlay (or DCN_VERIFY_OVERLAY) lays
+  hosts, ports, paths and fsids over it (README, Configuration).`;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(
@@ -55,6 +56,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let sel: Selection;
   try {
     selectSuites(args.suites);
+    useOverlay(args.overlay);
     configPath = configPathOf(args.config);
     cfg = await loadConfig(configPath);
     sel = select(cfg, {

@@ -3,37 +3,14 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import { execa } from "execa";
 import { isRunning, LabError, startProcess, waitUntil } from "./procs.ts";
-import { type LabProfile, type LabState, paths, writeSecretFile, writeState } from "./state.ts";
+import { type LabState, paths, writeSecretFile, writeState } from "./state.ts";
 
 export const CEPH_ETC = "/etc/ceph";
-
-/** The single cephx user the field profile's Glance, Cinder and Nova share, as TripleO deploys it. */
-export const SHARED_CLIENT = "client.openstack";
 
 /** A site's pools by role (no backups: the site has none) and its cephx users with their caps. */
 export interface SiteShape {
   pools: { images: string; volumes: string; vms: string; backups?: string };
   users: Record<string, string[]>;
-}
-
-/**
- * What a site's cluster holds. The field profile: one client.openstack with 'profile rbd' on every pool of
- * the site, the first edge without a backups pool, the last edge's pools named as some deployments do (with
- * one edge, that edge is both).
- */
-export function siteShape(profile: LabProfile | undefined, site: string, sites: string[]): SiteShape {
-  if (profile !== "field") return { pools: { images: "images", volumes: "volumes", vms: "vms", backups: "backups" }, users: CEPH_CLIENTS };
-  const renamed = sites.length > 1 && site === sites[sites.length - 1];
-  const pools = {
-    images: renamed ? RENAMED_POOLS.images : "images",
-    volumes: renamed ? RENAMED_POOLS.volumes : "volumes",
-    vms: "vms",
-    ...(site === sites[1] ? {} : { backups: "backups" }),
-  };
-  const osd = Object.values(pools)
-    .map((p) => `profile rbd pool=${p}`)
-    .join(", ");
-  return { pools, users: { [SHARED_CLIENT]: ["mon", "profile rbd", "osd", osd] } };
 }
 
 /** cephx users shaped like the Ceph-with-OpenStack guide's. */
@@ -407,4 +384,16 @@ export async function removeRbdImage(site: string, pool: string, image: string, 
     await new Promise((r) => setTimeout(r, 2000));
   }
   throw new LabError(`rbd --cluster ${site} rm ${spec}: still there after ${Math.round(timeoutMs / 1000)} s (last error: ${last})`);
+}
+
+/** A cephx user's caps as a shape gives them, or with one pool's grant left out (fault openstack-caps-no-volumes). */
+export async function setUserCaps(site: string, entity: string, caps: string[], withoutPool?: string): Promise<void> {
+  const out = [...caps];
+  const i = out.indexOf("osd");
+  if (withoutPool && i >= 0)
+    out[i + 1] = out[i + 1]!.split(",")
+      .map((g) => g.trim())
+      .filter((g) => g !== `profile rbd pool=${withoutPool}`)
+      .join(", ");
+  await ceph(site, "auth", "caps", entity, ...out);
 }

@@ -1,13 +1,15 @@
 import { redactText } from "../helpers/core/redact.ts";
 import { LabError } from "./procs.ts";
 import { FAULT_KINDS, type LabProfile, MAX_EDGES, PROFILES } from "./state.ts";
+import { PROFILE_DEFS } from "./profiles/index.ts";
 import { formatStatus } from "./status.ts";
 
 const USAGE = `usage:
-  dcn-verify lab up [--edges N] [--profile standard|field]
-                                     start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES};
-                                     field: shaped like the clouds operators run (README, Lab profiles)
-  dcn-verify lab packages [--profile standard|field] [--tests]
+  dcn-verify lab up [--edges N] [--profile ${PROFILES.join("|")}]
+                                     start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES}; a lab up
+                                     with another profile is reshaped (README, Lab profiles):
+${PROFILES.map((p) => `                                       ${p}: ${PROFILE_DEFS[p].summary}`).join("\n")}
+  dcn-verify lab packages [--profile ${PROFILES.join("|")}] [--tests]
                                      install only the Debian packages a lab of that profile needs (lab up does it
                                      too); --tests: also what dcn-verify's own tests need (Chromium, OpenSSH)
   dcn-verify lab restart             stop every OpenStack service and start them again, as an upgrade does

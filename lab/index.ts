@@ -1,12 +1,11 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { type BackendPool, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { settleAll } from "../helpers/core/concurrency.ts";
 import {
-  SHARED_CLIENT,
-  siteShape,
   ensureCluster,
   freezeMon,
   freezeOsd,
@@ -17,6 +16,7 @@ import {
   setGlanceWrites,
   setPoolMissing,
   setPoolsRenamed,
+  setUserCaps,
   thawMon,
   thawOsd,
   RENAMED_POOLS,
@@ -43,6 +43,10 @@ import {
   renamedAz,
   setGlanceHardened,
   ensureCinderOnInternalGlance,
+  ensureEdgeGlances,
+  edgeGlanceName,
+  forgetCinderServices,
+  edgeGlancePort,
   startCinderVolume,
   writeNovaPolicy,
   startCompute,
@@ -56,6 +60,7 @@ import {
   ensureVolumeTypes,
   ensureOperatorImages,
   removeOperatorImages,
+  removeSites,
   heldResources,
   resetQuotas,
   LAB_FLAVOR,
@@ -63,7 +68,6 @@ import {
   waitForComputes,
 } from "./provision.ts";
 import {
-  CENTRAL,
   ensureDirs,
   FAULT_KINDS,
   type FaultKind,
@@ -74,12 +78,15 @@ import {
   paths,
   REPO_ROOT,
   readState,
-  siteNames,
   writeSecretFile,
   writeState,
 } from "./state.ts";
 import { type LabStatus, labStatus } from "./status.ts";
-import { ensureFieldSshd, removeFieldAccess } from "./field.ts";
+import { ensureCephadmAccess, removeCephadmAccess, writeCephadmClusters } from "./cephadm.ts";
+import { removeKollaConfig, writeKollaConfig } from "./kolla-config.ts";
+import { OPENSTACK_CLIENT } from "./profiles/shared.ts";
+import { faultOwners, labSites, type LabProfileDef, PROFILE_DEFS, profileDef } from "./profiles/index.ts";
+import { applyOverlay } from "../helpers/config/overlay.ts";
 
 const PACKAGES = [
   "ceph-mon",
@@ -109,14 +116,14 @@ const PACKAGES = [
   "qemu-utils",
 ];
 
-/** The field profile reaches each site's Ceph through an OpenSSH server, as a user who may only sudo rbd and ceph. */
-const FIELD_PACKAGES = ["openssh-server", "sudo"];
+/** The cephadm profiles reach each site's Ceph through an OpenSSH server, as a user who may only sudo cephadm. */
+const SSH_PACKAGES = ["openssh-server", "sudo"];
 
 /**
  * What only the harness's own tests need: Debian's headless Chromium opens the per-site Allure reports; the ssh
  * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts).
  */
-const TEST_PACKAGES = ["chromium", "openssh-server", ...FIELD_PACKAGES];
+const TEST_PACKAGES = ["chromium", ...SSH_PACKAGES];
 
 function log(msg: string): void {
   process.stderr.write(`lab: ${msg}\n`);
@@ -127,7 +134,8 @@ function log(msg: string): void {
  * what the harness's own tests need.
  */
 export async function ensurePackages(o: { profile?: LabProfile; tests?: boolean } = {}): Promise<void> {
-  const wanted = [...new Set([...PACKAGES, ...(o.profile === "field" ? FIELD_PACKAGES : []), ...(o.tests ? TEST_PACKAGES : [])])];
+  const ssh = profileDef(o.profile).access.kind === "cephadm";
+  const wanted = [...new Set([...PACKAGES, ...(ssh ? SSH_PACKAGES : []), ...(o.tests ? TEST_PACKAGES : [])])];
   // NOTE: the ${...} are dpkg-query's own format fields.
   const q = await execa("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\n", ...wanted], { reject: false });
   const installed = new Set(
@@ -167,24 +175,16 @@ function newState(edges: number): LabState {
 }
 
 function glanceOptions(state: LabState): GlanceOptions {
+  const p = profileDef(state.profile);
   return {
     withoutStores: state.faults.filter((f) => f.kind === "store-missing").map((f) => f.site),
     hideLocations: state.faults.some((f) => f.kind === "no-locations"),
     noConversion: state.faults.some((f) => f.kind === "no-conversion"),
     renamedPools: state.faults.filter((f) => f.kind === "pools-renamed").map((f) => f.site),
     foreignStores: Object.fromEntries(
-      state.faults.filter((f) => f.kind === "glance-store-foreign").map((f) => [f.site, neighbour(f.site, siteNames(state.edges))]),
+      state.faults.filter((f) => f.kind === "glance-store-foreign").map((f) => [f.site, neighbour(f.site, labSites(state))]),
     ),
-    ...(state.profile === "field"
-      ? {
-          field: {
-            user: SHARED_CLIENT.replace(/^client\./, ""),
-            imagesPools: Object.fromEntries(
-              siteNames(state.edges).map((x) => [x, siteShape(state.profile, x, siteNames(state.edges)).pools.images]),
-            ),
-          },
-        }
-      : {}),
+    profile: { store: p.store, user: p.glance.user, importMethods: p.glance.importMethods, stockFilter: p.glance.stockFilter },
   };
 }
 
@@ -201,14 +201,14 @@ const neighbour = (site: string, sites: string[]) => {
 };
 
 /** The cluster the probe-misdirected fault sends a site's container to: central's, or dcn0's for central. */
-const misdirectedTo = (site: string) => (site === "central" ? "dcn0" : "central");
+const misdirectedTo = (site: string, sites: string[]) => (site === sites[0] ? sites[1]! : sites[0]!);
 
 async function ensureDockerShims(state: LabState, sites: string[]): Promise<void> {
   const script = join(REPO_ROOT, "lab", "docker-shim.ts");
   const name = "docker-api";
   const rec = state.processes[name];
   const misdirected = state.faults.filter((f) => f.kind === "probe-misdirected").map((f) => f.site);
-  const want = sites.map((s) => `${s}${misdirected.includes(s) ? `:${misdirectedTo(s)}` : ""}=${dockerSocket(s)}`);
+  const want = sites.map((s) => `${s}${misdirected.includes(s) ? `:${misdirectedTo(s, sites)}` : ""}=${dockerSocket(s)}`);
   const serving = rec?.argv.filter((a) => a.includes("="));
   if (isRunning(rec) && sites.every((s) => existsSync(dockerSocket(s))) && JSON.stringify(serving) === JSON.stringify(want)) return;
   await stopProcess(state, name);
@@ -221,6 +221,7 @@ async function ensureDockerShims(state: LabState, sites: string[]): Promise<void
 
 function writeClientConfig(state: LabState, secrets: LabSecrets): void {
   const p = paths();
+  const profile = profileDef(state.profile);
   // NOTE: with fault glance-hardened the public Glance shows no locations: the admin uses the services' (internal) endpoints.
   const interface_ = state.faults.some((f) => f.kind === "glance-hardened") ? "internal" : "public";
   const entry = (username: string, password: string, project: string) => ({
@@ -236,79 +237,30 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     interface: username === MEMBER_USER ? "public" : interface_,
     identity_api_version: 3,
   });
+  const admin = entry("admin", secrets.admin, "admin");
   writeSecretFile(
     p.cloudsYaml,
     stringify({
-      clouds: { "dcn-lab": entry("admin", secrets.admin, "admin"), "dcn-lab-member": entry(MEMBER_USER, secrets.member!, MEMBER_PROJECT) },
+      clouds: {
+        "dcn-lab": admin,
+        "dcn-lab-member": entry(MEMBER_USER, secrets.member!, MEMBER_PROJECT),
+        ...(profile.cloudEntry !== "dcn-lab" ? { [profile.cloudEntry]: admin } : {}),
+      },
     }),
   );
-  const sites = siteNames(state.edges);
-  const field = state.profile === "field";
-  const site = (name: string) => {
-    const shape = siteShape(state.profile, name, sites);
-    const pools = {
-      ...(shape.pools.images !== "images" ? { images: shape.pools.images } : {}),
-      ...(shape.pools.volumes !== "volumes" ? { volumes: shape.pools.volumes } : {}),
-      ...(shape.pools.backups ? {} : { backups: false }),
-    };
-    return {
-      name,
-      az: name,
-      store: name,
-      ceph: {
-        cluster: name,
-        transport: field
-          ? { kind: "ssh", ...state.sshd!, prefix: ["sudo", "-n"], hostKeyChecking: "strict" }
-          : { kind: "docker", socketPath: dockerSocket(name), container: `ceph-mon-${name}` },
-        fsid: state.ceph[name]!.fsid,
-        ...(Object.keys(pools).length ? { pools } : {}),
-      },
-      volumeType: name,
-    };
-  };
-  writeSecretFile(
-    p.config,
-    `# Written by 'dcn-verify lab up' for the embedded lab; the same format serves a real cloud.\n` +
-      stringify({
-        cloud: { cloud: "dcn-lab", cloudsFile: p.cloudsYaml },
-        central: site(CENTRAL),
-        edges: sites.slice(1).map(site),
-        flavor: LAB_FLAVOR,
-        network: "none",
-        timeouts: {
-          imageActive: 120,
-          copyImage: 180,
-          volumeAvailable: 120,
-          volumeUpload: 300,
-          serverActive: 120,
-          serverStopped: 90,
-          snapshotAvailable: 120,
-          deletion: 120,
-          // NOTE: on loopback every operation ends within seconds: polls back off to 2 s, not the default 5 s.
-          pollIntervalMax: 2,
-        },
-        // NOTE: one OSD per cluster: pools have size 1.
-        conformance: {
-          minPoolSize: 1,
-          nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml },
-          // NOTE: the lab's cinder-backup writes every site's backups to central's cluster, as TripleO DCN's does; the
-          // field profile's edges take no backups at all (no backup service or pool there), so conf-14 is not theirs.
-          ...(field ? {} : { backupsSite: sites[0] }),
-          ...(field
-            ? {
-                cephUsers: [
-                  {
-                    user: SHARED_CLIENT,
-                    needs: (["images", "volumes", "vms", "backups"] as const).map((pool) => ({ pool, access: "rwx" })),
-                  },
-                ],
-              }
-            : {}),
-        },
-        // NOTE: the field profile's Glance takes web-download from ports 80 and 443 only, as stock Glance does.
-        ...(field ? { webDownload: { port: 80 } } : {}),
-      }),
-  );
+  const header = `# Written by 'dcn-verify lab up' for the embedded lab (profile ${state.profile ?? "standard"}); the same format serves a real cloud.\n`;
+  if (profile.example) {
+    const overlay = labOverlay(state, profile);
+    writeSecretFile(
+      p.overlay,
+      `# The lab's overlay of examples/${profile.example}: hosts, ports, paths and fsids (README, Lab profiles).\n${stringify(overlay)}`,
+    );
+    const example = exampleOf(profile);
+    const sites = labSites(state);
+    // NOTE: the examples name two edges; a lab with fewer keeps only its own, so that a plain 'run' reaches every site.
+    const merged = applyOverlay({ ...example, edges: example.edges.filter((e) => sites.includes(e.name)) }, overlay);
+    writeSecretFile(p.config, header + stringify(merged));
+  } else writeSecretFile(p.config, header + stringify(standardConfig(state)));
   writeSecretFile(
     join(p.root, "openrc"),
     [
@@ -324,6 +276,90 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
       "",
     ].join("\n"),
   );
+}
+
+/** A profile's example config, as YAML data. */
+function exampleOf(profile: LabProfileDef): { flavor: string; edges: { name: string }[] } & Record<string, unknown> {
+  return parse(readFileSync(join(REPO_ROOT, "examples", profile.example!), "utf8")) as { flavor: string; edges: { name: string }[] };
+}
+
+/** The standard profile's harness config: every site reached through its Docker API socket, the lab's quick waits. */
+function standardConfig(state: LabState): Record<string, unknown> {
+  const p = paths();
+  const sites = labSites(state);
+  const site = (name: string) => ({
+    name,
+    az: name,
+    store: name,
+    ceph: {
+      cluster: name,
+      transport: { kind: "container", socketPath: dockerSocket(name), container: `ceph-mon-${name}` },
+      fsid: state.ceph[name]!.fsid,
+    },
+    volumeType: name,
+  });
+  return {
+    cloud: { cloud: "dcn-lab", cloudsFile: p.cloudsYaml },
+    central: site(sites[0]!),
+    edges: sites.slice(1).map(site),
+    flavor: LAB_FLAVOR,
+    network: "none",
+    timeouts: {
+      imageActive: 120,
+      copyImage: 180,
+      volumeAvailable: 120,
+      volumeUpload: 300,
+      serverActive: 120,
+      serverStopped: 90,
+      snapshotAvailable: 120,
+      deletion: 120,
+      // NOTE: on loopback every operation ends within seconds: polls back off to 2 s, not the default 5 s.
+      pollIntervalMax: 2,
+    },
+    // NOTE: one OSD per cluster: pools have size 1. The lab's cinder-backup writes every site's backups to central's
+    // cluster, as TripleO DCN's does.
+    conformance: {
+      minPoolSize: 1,
+      nonAdminCloud: { cloud: "dcn-lab-member", cloudsFile: p.cloudsYaml },
+      backupsSite: sites[0],
+    },
+  };
+}
+
+/** The first IPv4 address of this machine that is not loopback: Glance's stock filter refuses loopback addresses. */
+function externalAddress(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces()))
+    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return undefined;
+}
+
+/**
+ * What the lab fills in of a profile's example (README, Lab profiles): the clouds.yaml path, each site's fsid and
+ * how its Ceph is reached (the sshd's host, port and keys; kolla's paths are the example's own), an edge's own
+ * Glance API, where the harness serves web-download (port 80 on this machine's own address: stock Glance refuses
+ * other ports and loopback), and minPoolSize 1 for the lab's single-OSD pools.
+ */
+function labOverlay(state: LabState, profile: LabProfileDef): Record<string, unknown> {
+  const sites = labSites(state);
+  const ssh = state.sshd;
+  const site = (name: string, i: number) => ({
+    name,
+    ceph: {
+      fsid: state.ceph[name]!.fsid,
+      ...(profile.access.kind === "cephadm" && ssh
+        ? { transport: { host: ssh.host, port: ssh.port, identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile } }
+        : {}),
+    },
+    ...(profile.glance.edgeApis && i > 0 ? { glance: { endpoint: `http://127.0.0.1:${edgeGlancePort(sites, name)}` } } : {}),
+  });
+  const address = externalAddress();
+  return {
+    cloud: { cloudsFile: paths().cloudsYaml },
+    central: site(sites[0]!, 0),
+    edges: sites.slice(1).map((n, i) => site(n, i + 1)),
+    ...(address ? { webDownload: { bind: address, port: 80, advertiseUrl: `http://${address}:80` } } : {}),
+    conformance: { minPoolSize: 1 },
+  };
 }
 
 export interface UpOptions {
@@ -350,20 +386,62 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   if (held.length) throw refuse(`holds ${held.join(", ")}`);
   const kept = await removeOperatorImages(admin);
   if (kept.length) throw refuse(`its operator images would not delete (${kept.join(", ")})`);
-  log(`reshaping the lab from profile ${from} to ${profile}: new Ceph clusters, Glance and Cinder's volume and backup services`);
-  const sites = siteNames(state.edges);
-  if (from === "field") await removeFieldAccess(state);
-  else await stopProcess(state, "docker-api");
-  await Promise.all(["glance", ...sites.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`])].map((n) => stopProcess(state, n)));
-  for (const site of sites) {
+  log(
+    `reshaping the lab from profile ${from} to ${profile}: new Ceph clusters, Glance, Cinder's volume and backup services, Nova's computes`,
+  );
+  const old = labSites(state);
+  await removeAccess(state);
+  await Promise.all(
+    ["glance", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map((n) => stopProcess(state, n)),
+  );
+  for (const site of old) {
     await stopProcess(state, `ceph-osd-${site}`);
     await stopProcess(state, `ceph-mon-${site}`);
     removeCluster(state, site);
   }
-  // NOTE: the field profile keeps Cinder's and Nova's default quotas; a DELETE puts them back.
-  if (profile === "field") await resetQuotas(admin);
+  const before = profileDef(state.profile);
+  const after = PROFILE_DEFS[profile];
+  const next = after.siteNames(state.edges);
+  const renamed = old.filter((s) => !next.includes(s));
+  if (renamed.length) await forgetSites(state, admin, renamed);
+  await forgetCinderServices([
+    ...old
+      .filter((s) => !next.includes(s) || before.store(s) !== after.store(s))
+      .map((s) => ({ binary: "cinder-volume" as const, host: `cinder@${before.store(s)}` })),
+    ...before.cinder
+      .backupSites(old)
+      .filter((s) => !after.cinder.backupSites(next).includes(s))
+      .map((s) => ({ binary: "cinder-backup" as const, host: `backup-${s}` })),
+  ]);
+  if (PROFILE_DEFS[profile].quotas === "default") await resetQuotas(admin);
   state.profile = profile;
   writeState(state);
+}
+
+/** Fault cephadm-wrong-cluster: each such site's cephadm shell opens its neighbour's cluster. */
+function cephadmMisdirected(state: LabState): Record<string, string> {
+  const sites = labSites(state);
+  return Object.fromEntries(
+    state.faults.filter((f) => f.kind === "cephadm-wrong-cluster").map((f) => [f.site, misdirectedTo(f.site, sites)]),
+  );
+}
+
+/** Undoes how the harness reached the profile's Ceph: the sshd, its user and cephadm; kolla's files. */
+async function removeAccess(state: LabState): Promise<void> {
+  const access = profileDef(state.profile).access.kind;
+  if (access === "cephadm") await removeCephadmAccess(state);
+  else if (access === "kolla") removeKollaConfig();
+  else await stopProcess(state, "docker-api");
+}
+
+/**
+ * Sites a new profile names otherwise (rhoso18's az0, az1, … for central, dcn0, …): their computes stop, and Nova,
+ * Cinder and the aggregates forget them, so that only the new names show.
+ */
+async function forgetSites(state: LabState, admin: LabAdmin, sites: string[]): Promise<void> {
+  for (const site of sites) await stopProcess(state, computeName(site));
+  await removeSites(admin, sites);
+  state.done = state.done.filter((d) => !d.startsWith("nova:hosts:"));
 }
 
 export async function up(opts: UpOptions = {}): Promise<LabStatus> {
@@ -371,7 +449,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   ensureDirs();
   let prior = readState();
   await ensurePackages({ profile: opts.profile ?? prior?.profile });
-  if (prior && siteNames(prior.edges).some((site) => osdLost(prior!, site))) {
+  if (prior && labSites(prior).some((site) => osdLost(prior!, site))) {
     log("a Ceph OSD of the lab is gone, and with it its in-memory data: rebuilding the lab from scratch");
     await down();
     prior = undefined;
@@ -381,22 +459,30 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   if (prior && (prior.profile ?? "standard") !== profile) await reshape(prior, profile);
   const state = prior ?? { ...newState(edges), profile };
   const resized = state.edges !== edges;
-  const removed = siteNames(state.edges).filter((s) => !siteNames(edges).includes(s));
+  const p = profileDef(profile);
+  const removed = labSites(state).filter((s) => !p.siteNames(edges).includes(s));
   state.edges = edges;
   writeState(state);
   for (const site of removed) {
-    for (const name of [computeName(site), cinderVolumeName(site), `cinder-backup-${site}`, `ceph-osd-${site}`, `ceph-mon-${site}`])
+    for (const name of [
+      computeName(site),
+      cinderVolumeName(site),
+      `cinder-backup-${site}`,
+      edgeGlanceName(site),
+      `ceph-osd-${site}`,
+      `ceph-mon-${site}`,
+    ])
       await stopProcess(state, name);
     // NOTE: memstore keeps the OSD's data in memory only: a removed site is rebuilt from scratch if it comes back.
     removeCluster(state, site);
   }
   const secrets = loadOrCreateSecrets();
-  const sites = siteNames(edges);
+  const sites = labSites(state);
   const faults = (kind: FaultKind) => state.faults.filter((f) => f.kind === kind).map((f) => f.site);
 
   log(`ceph clusters: ${sites.join(", ")}`);
   // NOTE: the clusters come up while MariaDB, RabbitMQ and Keystone do; only Glance and Cinder need them.
-  const clusters = Promise.all(sites.map((site, i) => ensureCluster(state, site, i, siteShape(state.profile, site, sites))));
+  const clusters = Promise.all(sites.map((site, i) => ensureCluster(state, site, i, p.shape(site, sites))));
   clusters.catch(() => undefined);
 
   log("mariadb, rabbitmq, keystone");
@@ -431,8 +517,10 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
       await ensureCinder(state, secrets, sites, faults("volume-down"));
     })(),
     ensureNeutron(state, secrets),
+    ...(p.glance.edgeApis ? [ensureEdgeGlances(state, secrets, sites, glanceOptions(state), faults("edge-glance-default-central"))] : []),
   ]);
-  if (profile === "field") await ensureFieldSshd(state);
+  if (p.access.kind === "cephadm") await ensureCephadmAccess(state, p.access.sshUser, sites, cephadmMisdirected(state));
+  else if (p.access.kind === "kolla") writeKollaConfig(state, sites);
   else await ensureDockerShims(state, sites);
 
   const admin = new LabAdmin(secrets.admin);
@@ -448,11 +536,10 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     admin,
     sites.filter((s) => !faults("az-mismatch").includes(s)),
   );
-  await ensureFlavor(admin);
-  // NOTE: the field profile keeps Cinder's and Nova's default quotas.
-  if (profile !== "field") await ensureQuotas(admin);
-  await ensureVolumeTypes(admin, sites);
-  await ensureOperatorImages(admin, sites);
+  await ensureFlavor(admin, [LAB_FLAVOR, ...(p.example ? [exampleOf(p).flavor] : [])]);
+  if (p.quotas === "lifted") await ensureQuotas(admin);
+  await ensureVolumeTypes(admin, sites, p.store);
+  await ensureOperatorImages(admin, sites, p.store);
   writeClientConfig(state, secrets);
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
@@ -519,7 +606,7 @@ export async function down(): Promise<string[]> {
   for (const f of state.faults.filter((x) => x.kind === "osd-down")) await thawOsd(state, f.site).catch(() => undefined);
   // NOTE: a frozen process ignores SIGTERM until it is thawed.
   for (const f of state.faults.filter((x) => x.kind === "mon-down")) await thawMon(state, f.site).catch(() => undefined);
-  if (state.profile === "field") await removeFieldAccess(state);
+  await removeAccess(state);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
   // The OpenStack services go first, together; then the message queue, the database and Ceph.
@@ -549,29 +636,32 @@ export async function down(): Promise<string[]> {
 }
 
 export function requireSite(state: LabState, site: string): void {
-  const sites = siteNames(state.edges);
+  const sites = labSites(state);
   if (!sites.includes(site)) throw new LabError(`unknown site '${site}': the lab has ${sites.join(", ")}`);
 }
 
 /** Applies a fault and waits until it shows where it should; 'lab status' tells the rest. */
-/** Faults built on what only the standard profile has: per-service cephx users, the Docker API, the guide's pool names. */
-const STANDARD_ONLY_FAULTS: readonly FaultKind[] = ["store-write-denied", "ceph-caps-broad", "pools-renamed", "probe-misdirected"];
-
 export async function fault(site: string, kind: string): Promise<void> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
   if (!FAULT_KINDS.includes(kind as FaultKind)) throw new LabError(`unknown fault kind '${kind}': one of ${FAULT_KINDS.join(", ")}`);
   requireSite(state, site);
   const k = kind as FaultKind;
-  if (state.profile === "field" && STANDARD_ONLY_FAULTS.includes(k))
-    throw new LabError(`fault ${k} breaks the standard profile's per-service cephx users or Docker API; this lab has profile field`);
-  if (k === "glance-hardened" && site !== siteNames(state.edges)[0])
-    throw new LabError(`fault glance-hardened hardens the one Glance every site shares: declare it at ${siteNames(state.edges)[0]}`);
+  const owners = faultOwners(k);
+  const profile = state.profile ?? "standard";
+  if (owners.length && !owners.includes(profile))
+    throw new LabError(`fault ${k} breaks what only profile ${owners.join(" or ")} has; this lab has profile ${profile}`);
+  const sites = labSites(state);
+  if (k === "glance-hardened" && site !== sites[0])
+    throw new LabError(`fault glance-hardened hardens the one Glance every site shares: declare it at ${sites[0]}`);
+  if (k === "edge-glance-default-central" && site === sites[0])
+    throw new LabError(
+      `fault edge-glance-default-central breaks an edge's own Glance API: declare it at an edge (${sites.slice(1).join(", ")})`,
+    );
   if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
   writeState(state);
   const secrets = loadOrCreateSecrets();
   const admin = new LabAdmin(secrets.admin);
-  const sites = siteNames(state.edges);
   const check = (s: LabStatus) => s.sites.find((x) => x.site === site)!;
   switch (k) {
     case "osd-down":
@@ -646,6 +736,18 @@ export async function fault(site: string, kind: string): Promise<void> {
       return;
     case "volume-quota":
       await setTypeQuota(admin, site, 0);
+      return;
+    case "cephadm-wrong-cluster":
+      writeCephadmClusters(state, sites, cephadmMisdirected(state));
+      return;
+    case "openstack-caps-no-volumes": {
+      const p = profileDef(state.profile);
+      const caps = p.shape(site, sites).users[OPENSTACK_CLIENT]!;
+      await setUserCaps(site, OPENSTACK_CLIENT, caps, "volumes");
+      return;
+    }
+    case "edge-glance-default-central":
+      await ensureEdgeGlances(state, secrets, sites, glanceOptions(state), [site]);
       return;
     case "glance-hardened": {
       const volumeDown = state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site);
@@ -729,7 +831,7 @@ export function killGlance(): void {
 export async function ensureGlanceUp(): Promise<void> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
-  await ensureGlance(state, loadOrCreateSecrets(), siteNames(state.edges), glanceOptions(state));
+  await ensureGlance(state, loadOrCreateSecrets(), labSites(state), glanceOptions(state));
 }
 
 /** Whether Cinder lists the site's cinder-backup service as down (after service_down_time without a report). */
@@ -747,7 +849,7 @@ export async function heal(site?: string): Promise<LabStatus> {
   writeState(state);
   const secrets = loadOrCreateSecrets();
   const admin = new LabAdmin(secrets.admin);
-  const sites = siteNames(state.edges);
+  const sites = labSites(state);
   let glanceRestart = false;
   let backupRestart = false;
   for (const f of healing) {
@@ -816,6 +918,15 @@ export async function heal(site?: string): Promise<LabStatus> {
       case "glance-hardened":
         await setGlanceHardened(state, secrets, sites, glanceOptions(state), false);
         writeClientConfig(state, secrets);
+        break;
+      case "cephadm-wrong-cluster":
+        writeCephadmClusters(state, sites, cephadmMisdirected(state));
+        break;
+      case "openstack-caps-no-volumes":
+        await setUserCaps(f.site, OPENSTACK_CLIENT, profileDef(state.profile).shape(f.site, sites).users[OPENSTACK_CLIENT]!);
+        break;
+      case "edge-glance-default-central":
+        await ensureEdgeGlances(state, secrets, sites, glanceOptions(state), []);
         break;
     }
   }

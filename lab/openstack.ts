@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import { RENAMED_POOLS, siteShape } from "./ceph.ts";
+import { RENAMED_POOLS } from "./ceph.ts";
 import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
+import { labSites, profileDef } from "./profiles/index.ts";
 import { isRunning, LabError, logPath, portOpen, sleep, startProcess, stopProcess, tail, waitUntil } from "./procs.ts";
 import { type LabSecrets, type LabState, paths, REPO_ROOT, writeSecretFile, writeState } from "./state.ts";
 
@@ -378,22 +379,36 @@ export interface GlanceOptions {
   renamedPools?: string[];
   /** Stores written to another site's cluster (fault glance-store-foreign): store to cluster. */
   foreignStores?: Record<string, string>;
-  /** The field profile: the shared cephx user, each site's images pool, and Glance's stock web-download filter. */
-  field?: { user: string; imagesPools: Record<string, string> };
+  /** The profile's Glance: each site's store name, the cephx user, the import methods and the web-download filter. */
+  profile?: {
+    store: (site: string) => string;
+    user: string;
+    importMethods: readonly string[];
+    stockFilter: boolean;
+  };
+  /**
+   * An edge site's own Glance API (RHOSO 18): central's store and its own, its own the default (or defaultSite's,
+   * fault edge-glance-default-central), on its own port.
+   */
+  edge?: { site: string; port: number; defaultSite?: string };
   /** The user-facing Glance of fault glance-hardened: its own port, no locations, the hardened policy. */
   userFacing?: boolean;
 }
 
 export function glanceConf(s: LabSecrets, sites: string[], opts: GlanceOptions = {}): string {
-  const stores = sites.filter((x) => !(opts.withoutStores ?? []).includes(x));
+  const storeOf = opts.profile?.store ?? ((x: string) => x);
+  const served = opts.edge ? [sites[0]!, opts.edge.site] : sites;
+  const stores = served.filter((x) => !(opts.withoutStores ?? []).includes(x));
   const showLocations = opts.hideLocations || opts.userFacing ? "False" : "True";
+  const port = opts.edge ? opts.edge.port : opts.userFacing ? GLANCE_USER_PORT : PORTS.glance;
+  const methods = opts.profile?.importMethods ?? ["glance-direct", "web-download", "copy-image"];
   return `[DEFAULT]
 bind_host = 127.0.0.1
-bind_port = ${opts.userFacing ? GLANCE_USER_PORT : PORTS.glance}
+bind_port = ${port}
 workers = 0
 use_stderr = true
-enabled_backends = ${stores.map((x) => `${x}:rbd`).join(", ")}
-enabled_import_methods = [glance-direct,web-download,copy-image]
+enabled_backends = ${stores.map((x) => `${storeOf(x)}:rbd`).join(", ")}
+enabled_import_methods = [${methods.join(",")}]
 show_multiple_locations = ${showLocations}
 show_image_direct_url = ${showLocations}
 image_size_cap = 17179869184
@@ -403,33 +418,35 @@ ${authtoken(s, "glance")}
 [paste_deploy]
 flavor = keystone
 ${opts.userFacing ? "config_file = /etc/glance/glance-api-paste.ini\n" : ""}[glance_store]
-default_backend = ${sites[0]}
+default_backend = ${storeOf(opts.edge?.defaultSite ?? opts.edge?.site ?? sites[0]!)}
 ${stores
   .map(
-    (x) => `[${x}]
+    (x) => `[${storeOf(x)}]
 rbd_store_ceph_conf = /etc/ceph/${opts.foreignStores?.[x] ?? x}.conf
-rbd_store_user = ${opts.field ? opts.field.user : "glance"}
-rbd_store_pool = ${opts.field?.imagesPools[x] ?? ((opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images")}
+rbd_store_user = ${opts.profile?.user ?? "glance"}
+rbd_store_pool = ${(opts.renamedPools ?? []).includes(x) ? RENAMED_POOLS.images : "images"}
 rbd_store_chunk_size = 8
 rbd_thin_provisioning = True
-store_description = ${x} rbd glance store
+store_description = ${storeOf(x)} rbd glance store
 `,
   )
   .join("\n")}
 [os_glance_staging_store]
-filesystem_store_datadir = ${data("glance", "staging")}
+filesystem_store_datadir = ${data("glance", opts.edge ? `staging-${opts.edge.site}` : "staging")}
 [os_glance_tasks_store]
-filesystem_store_datadir = ${data("glance", "tasks")}
+filesystem_store_datadir = ${data("glance", opts.edge ? `tasks-${opts.edge.site}` : "tasks")}
 [import_filtering_opts]
-${opts.field ? "# NOTE: the field profile keeps Glance's stock allowed_ports (80 and 443)." : "allowed_ports = []"}
-# NOTE: this Glance refuses web-download from loopback unless the host is listed here; the harness serves on 127.0.0.1.
-allowed_hosts = [127.0.0.1]
+${
+  opts.profile?.stockFilter
+    ? "# NOTE: Glance's stock filter: ports 80 and 443, and no loopback or link-local address (get_validated_address)."
+    : "allowed_ports = []\n# NOTE: Glance refuses web-download from loopback unless the host is listed here; the harness serves on 127.0.0.1.\nallowed_hosts = [127.0.0.1]"
+}
 [image_import_opts]
 image_import_plugins = ${opts.noConversion ? "[]" : "['image_conversion']"}
 [image_conversion]
 output_format = raw
 [oslo_concurrency]
-lock_path = ${data("glance", "lock")}
+lock_path = ${data("glance", opts.edge ? `lock-${opts.edge.site}` : "lock")}
 ${opts.userFacing ? `[oslo_policy]\npolicy_file = ${etc("glance-policy-hardened.yaml")}\n` : ""}`;
 }
 
@@ -556,19 +573,52 @@ export async function ensureGlance(
   );
 }
 
+/** The port of an edge site's own Glance API (profile rhoso18): 9300 + the edge's index. */
+export const edgeGlancePort = (sites: string[], site: string) => 9300 + sites.indexOf(site);
+export const edgeGlanceName = (site: string) => `glance-edge-${site}`;
+
+/**
+ * One Glance API per edge site (RHOSO 18's `type: edge` glanceAPIs): the same database as central's, not in the
+ * Keystone catalog, serving central's store and the edge's own, the edge's the default. `defaultCentral` lists the
+ * edges whose API defaults to central's store instead (fault edge-glance-default-central).
+ */
+export async function ensureEdgeGlances(
+  state: LabState,
+  s: LabSecrets,
+  sites: string[],
+  opts: GlanceOptions,
+  defaultCentral: string[],
+): Promise<void> {
+  for (const site of sites.slice(1)) {
+    const name = edgeGlanceName(site);
+    const conf = etc(`glance-api-${site}.conf`);
+    const port = edgeGlancePort(sites, site);
+    const text = glanceConf(s, sites, {
+      ...opts,
+      edge: { site, port, ...(defaultCentral.includes(site) ? { defaultSite: sites[0]! } : {}) },
+    });
+    const changed = !existsSync(conf) || readFileSync(conf, "utf8") !== text;
+    writeSecretFile(conf, text);
+    if (changed) await stopProcess(state, name);
+    await ensureProcess(
+      state,
+      name,
+      ["glance-api", "--config-file", "/etc/glance/glance-api-paste.ini", "--config-file", conf],
+      () => httpUp(`http://127.0.0.1:${port}/versions`),
+      "GET /versions",
+    );
+  }
+}
+
 // ---------------------------------------------------------------- Cinder
 
 /** The AZ the volume-az-fallback fault gives a site's backend: the site's own AZ is then gone from Cinder. */
 export const renamedAz = (site: string) => `${site}-renamed`;
 
-/** Cinder's cephx user and each site's volumes pool: the guide's, or the field profile's. */
-export function cinderCeph(state: LabState, sites: string[]): { user: string; backupUser: string; volumesPools: Record<string, string> } {
-  const field = state.profile === "field";
-  return {
-    user: field ? "openstack" : "cinder",
-    backupUser: field ? "openstack" : "cinder-backup",
-    volumesPools: Object.fromEntries(sites.map((x) => [x, siteShape(state.profile, x, sites).pools.volumes])),
-  };
+/** Cinder's cephx users and each site's backend name, as the lab's profile gives them. */
+export function cinderCeph(state: LabState): { user: string; backupUser: string; backend: (site: string) => string } {
+  const p = profileDef(state.profile);
+  return { user: p.cinder.user, backupUser: p.cinder.backupUser, backend: p.store };
 }
 
 function cinderConf(s: LabSecrets, sites: string[], fallback: boolean, ceph: ReturnType<typeof cinderCeph>): string {
@@ -581,7 +631,7 @@ host = cinder
 osapi_volume_listen = 127.0.0.1
 osapi_volume_listen_port = ${PORTS.cinder}
 osapi_volume_workers = 1
-enabled_backends = ${sites.join(",")}
+enabled_backends = ${sites.map(ceph.backend).join(",")}
 glance_api_version = 2
 # NOTE: the services' Glance is the catalog's internal endpoint: with fault glance-hardened the public one shows no locations.
 glance_catalog_info = image:glance:internalURL
@@ -608,12 +658,12 @@ ${serviceAuth("service_user", s, "cinder", "send_service_user_token = true\n")}
 lock_path = ${data("cinder", "lock")}
 ${sites
   .map(
-    (x) => `[${x}]
+    (x) => `[${ceph.backend(x)}]
 volume_driver = cinder.volume.drivers.rbd.RBDDriver
-volume_backend_name = ${x}
+volume_backend_name = ${ceph.backend(x)}
 rbd_cluster_name = ${x}
 rbd_ceph_conf = /etc/ceph/${x}.conf
-rbd_pool = ${ceph.volumesPools[x]}
+rbd_pool = volumes
 rbd_user = ${ceph.user}
 rbd_flatten_volume_from_snapshot = False
 rbd_max_clone_depth = 5
@@ -637,18 +687,22 @@ export async function startCinderVolume(state: LabState, site: string): Promise<
   const renamed = state.faults.some((f) => f.site === site && f.kind === "pools-renamed");
   const foreign = state.faults.some((f) => f.site === site && f.kind === "cinder-foreign") ? foreignCluster(site) : undefined;
   const azGone = state.faults.some((f) => f.site === site && f.kind === "volume-az-fallback");
-  writeFileSync(
-    siteConf,
-    [
-      `[DEFAULT]`,
-      `enabled_backends = ${site}`,
-      `[${site}]`,
-      ...(renamed ? [`rbd_pool = ${RENAMED_POOLS.volumes}`] : []),
-      ...(foreign ? [`rbd_cluster_name = ${foreign}`, `rbd_ceph_conf = /etc/ceph/${foreign}.conf`] : []),
-      ...(azGone ? [`backend_availability_zone = ${renamedAz(site)}`] : []),
-      "",
-    ].join("\n"),
-  );
+  const p = profileDef(state.profile);
+  const sites = labSites(state);
+  const backend = p.store(site);
+  // NOTE: RHOSO 18's Cinder at an edge talks to that edge's own Glance API (glance_api_servers), not the catalog's.
+  const edgeGlance = p.glance.edgeApis && site !== sites[0] ? `http://127.0.0.1:${edgeGlancePort(sites, site)}` : undefined;
+  const text = [
+    `[DEFAULT]`,
+    `enabled_backends = ${backend}`,
+    ...(edgeGlance ? [`glance_api_servers = ${edgeGlance}`] : []),
+    `[${backend}]`,
+    ...(renamed ? [`rbd_pool = ${RENAMED_POOLS.volumes}`] : []),
+    ...(foreign ? [`rbd_cluster_name = ${foreign}`, `rbd_ceph_conf = /etc/ceph/${foreign}.conf`] : []),
+    ...(azGone ? [`backend_availability_zone = ${renamedAz(site)}`] : []),
+    "",
+  ].join("\n");
+  writeFileSync(siteConf, text);
   if (isRunning(state.processes[cinderVolumeName(site)])) return;
   startProcess(state, cinderVolumeName(site), ["cinder-volume", "--config-file", etc("cinder.conf"), "--config-file", siteConf]);
 }
@@ -668,7 +722,7 @@ export async function ensureCinder(
       s,
       sites,
       state.faults.some((f) => f.kind === "volume-az-fallback"),
-      cinderCeph(state, sites),
+      cinderCeph(state),
     ),
   );
   if (!state.done.includes("cinder:db")) {
@@ -702,7 +756,7 @@ export async function ensureCinder(
   // restores and deletions to any backup service (the backup records no AZ), so all of them write to one cluster,
   // central's, where any of them finds every backup.
   const started: string[] = [];
-  for (const site of sites) {
+  for (const site of profileDef(state.profile).cinder.backupSites(sites)) {
     const name = `cinder-backup-${site}`;
     const siteConf = etc(`${name}.conf`);
     writeFileSync(
@@ -930,4 +984,18 @@ export async function discoverHosts(): Promise<void> {
 
 export function serviceLogTail(name: string): string {
   return tail(logPath(name));
+}
+
+/** Removes Cinder's records of services a reshape renamed or dropped (`cinder-manage service remove`). */
+export async function forgetCinderServices(services: { binary: "cinder-volume" | "cinder-backup"; host: string }[]): Promise<void> {
+  for (const s of services) {
+    const r = await execa("cinder-manage", ["--config-file", etc("cinder.conf"), "service", "remove", s.binary, s.host], {
+      reject: false,
+      timeout: 60000,
+      cwd: paths().run,
+    });
+    // NOTE: cinder-manage prints "Host not found" and exits 2 for a service it never recorded.
+    if (r.exitCode !== 0 && !/not found/i.test(`${r.stdout}${r.stderr}`))
+      throw new LabError(`cinder-manage service remove ${s.binary} ${s.host} failed: ${(r.stderr || r.stdout).trim()}`, "cinder");
+  }
 }

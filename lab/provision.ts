@@ -51,15 +51,18 @@ export async function setAggregateMembership(admin: LabAdmin, site: string, memb
     await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { remove_host: { host: computeHost(site) } });
 }
 
-export async function ensureFlavor(admin: LabAdmin): Promise<void> {
+/** The lab's flavor, and any other the profile's example config names (e.g. m1.small), each 256 MiB, 1 vCPU, no disk. */
+export async function ensureFlavor(admin: LabAdmin, names: string[] = [LAB_FLAVOR]): Promise<void> {
   const nova = await admin.endpoint("compute");
   const list = await admin.expect([200], "GET", `${nova}/flavors`);
-  if ((list.flavors as { name: string }[]).some((f) => f.name === LAB_FLAVOR)) return;
-  await admin.expect([200], "POST", `${nova}/flavors`, { flavor: { name: LAB_FLAVOR, ram: 256, vcpus: 1, disk: 0 } });
+  for (const name of names) {
+    if ((list.flavors as { name: string }[]).some((f) => f.name === name)) continue;
+    await admin.expect([200], "POST", `${nova}/flavors`, { flavor: { name, ram: 256, vcpus: 1, disk: 0 } });
+  }
 }
 
-/** One volume type per site: its backend, and the Glance store volume uploads go to. */
-export async function ensureVolumeTypes(admin: LabAdmin, sites: string[]): Promise<void> {
+/** One volume type per site: its backend, and the Glance store volume uploads go to (each named as the profile names them). */
+export async function ensureVolumeTypes(admin: LabAdmin, sites: string[], store: (site: string) => string = (s) => s): Promise<void> {
   const cinder = await admin.endpoint("volumev3");
   const list = await admin.expect([200], "GET", `${cinder}/types`);
   for (const site of sites) {
@@ -68,7 +71,11 @@ export async function ensureVolumeTypes(admin: LabAdmin, sites: string[]): Promi
       type = (
         await admin.expect([200], "POST", `${cinder}/types`, { volume_type: { name: site, "os-volume-type-access:is_public": true } })
       ).volume_type;
-    const want: Record<string, string> = { volume_backend_name: site, "image_service:store_id": site, "RESKEY:availability_zones": site };
+    const want: Record<string, string> = {
+      volume_backend_name: store(site),
+      "image_service:store_id": store(site),
+      "RESKEY:availability_zones": site,
+    };
     const have = (await admin.expect([200], "GET", `${cinder}/types/${type!.id}/extra_specs`)).extra_specs as Record<string, string>;
     if (Object.entries(want).some(([k, v]) => have[k] !== v)) {
       await admin.expect([200], "POST", `${cinder}/types/${type!.id}/extra_specs`, { extra_specs: want });
@@ -146,12 +153,17 @@ interface GlanceImage {
  * central and copied to every edge, and at each edge an image uploaded there and copied to central first. Without
  * them rules 2-4 have nothing of the operator's to judge. Kept across lab ups; made again when one is not whole.
  */
-export async function ensureOperatorImages(admin: LabAdmin, sites: string[], timeoutMs = 180000): Promise<void> {
+export async function ensureOperatorImages(
+  admin: LabAdmin,
+  sites: string[],
+  store: (site: string) => string = (s) => s,
+  timeoutMs = 180000,
+): Promise<void> {
   const glance = await admin.endpoint("image");
   const [central, ...edges] = sites;
   const wanted = [
-    { name: OPERATOR_IMAGES.base, uploadTo: central!, copies: [edges] },
-    ...edges.map((e) => ({ name: OPERATOR_IMAGES.edgeUpload(e), uploadTo: e, copies: [[central!]] })),
+    { name: OPERATOR_IMAGES.base, uploadTo: store(central!), copies: [edges.map(store)] },
+    ...edges.map((e) => ({ name: OPERATOR_IMAGES.edgeUpload(e), uploadTo: store(e), copies: [[store(central!)]] })),
   ];
   const failed = await removeOperatorImages(admin, (name) => wanted.some((w) => w.name === name));
   if (failed.length) throw new LabError(`the lab's operator images of sites it no longer has would not delete: ${failed.join(", ")}`);
@@ -201,4 +213,27 @@ async function imageIn(admin: LabAdmin, glance: string, id: string, stores: stri
     `the operator's image ${id} did not become active in stores ${stores.join(", ")} within ${timeoutMs / 1000} s ` +
       `(status ${String(last.status)}, stores ${String(last.stores ?? "")}, failed ${String(last.os_glance_failed_import ?? "")})`,
   );
+}
+
+/**
+ * Makes Nova and Cinder forget sites a reshape renames: each site's host aggregate (its host taken out first), its
+ * nova-compute service (and with it its resource provider) and its volume type.
+ */
+export async function removeSites(admin: LabAdmin, sites: string[]): Promise<void> {
+  const nova = await admin.endpoint("compute");
+  const aggs = (await admin.expect([200], "GET", `${nova}/os-aggregates`)).aggregates as { id: number; name: string; hosts: string[] }[];
+  for (const agg of aggs.filter((a) => sites.includes(a.name))) {
+    for (const host of agg.hosts ?? [])
+      await admin.expect([200], "POST", `${nova}/os-aggregates/${agg.id}/action`, { remove_host: { host } });
+    await admin.expect([200, 204], "DELETE", `${nova}/os-aggregates/${agg.id}`);
+  }
+  const computes = (await admin.expect([200], "GET", `${nova}/os-services?binary=nova-compute`)).services as {
+    id: string | number;
+    host: string;
+  }[];
+  for (const svc of computes.filter((c) => sites.some((s) => computeHost(s) === c.host)))
+    await admin.expect([204], "DELETE", `${nova}/os-services/${svc.id}`);
+  const cinder = await admin.endpoint("volumev3");
+  const types = (await admin.expect([200], "GET", `${cinder}/types`)).volume_types as { id: string; name: string }[];
+  for (const t of types.filter((x) => sites.includes(x.name))) await admin.expect([202], "DELETE", `${cinder}/types/${t.id}`);
 }

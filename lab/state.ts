@@ -10,12 +10,7 @@ export function labDir(): string {
   return resolve(process.env.DCN_LAB_DIR ?? join(REPO_ROOT, ".lab"));
 }
 
-export const CENTRAL = "central";
 export const MAX_EDGES = 8;
-
-export function siteNames(edges: number): string[] {
-  return [CENTRAL, ...Array.from({ length: edges }, (_, i) => `dcn${i}`)];
-}
 
 export const FAULT_KINDS = [
   "pools-renamed",
@@ -38,6 +33,9 @@ export const FAULT_KINDS = [
   "host-hidden",
   "volume-quota",
   "glance-hardened",
+  "cephadm-wrong-cluster",
+  "openstack-caps-no-volumes",
+  "edge-glance-default-central",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -50,8 +48,8 @@ export interface ProcessRecord {
   startedAt: string;
 }
 
-/** standard: the guide's shape, one cephx user per service. field: shaped like the clouds operators run (see README). */
-export const PROFILES = ["standard", "field"] as const;
+/** The lab's shapes: the guide's (standard), and one per distribution operators run (lab/profiles/, README). */
+export const PROFILES = ["standard", "osp17", "rhoso18", "kolla"] as const;
 export type LabProfile = (typeof PROFILES)[number];
 
 export interface LabState {
@@ -62,7 +60,7 @@ export interface LabState {
   processes: Record<string, ProcessRecord>;
   faults: { site: string; kind: FaultKind; since: string }[];
   ceph: Record<string, { fsid: string; monPort: number }>;
-  /** The field profile's sshd, as the harness's ssh transport reaches it. */
+  /** The sshd of a profile reached over ssh (cephadm), as the harness's transport reaches it. */
   sshd?: { host: string; port: number; user: string; identityFile: string; knownHostsFile: string };
 }
 
@@ -88,6 +86,8 @@ export function paths() {
     sockets: join(root, "sockets"),
     cloudsYaml: join(root, "clouds.yaml"),
     config: join(root, "dcn-verify.yaml"),
+    /** A distribution profile's overlay of its example config (hosts, ports, paths, fsids). */
+    overlay: join(root, "overlay.yaml"),
   };
 }
 

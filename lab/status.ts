@@ -2,7 +2,8 @@ import { cephState } from "./ceph.ts";
 import { computeHost } from "./openstack.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { isRunning } from "./procs.ts";
-import { type LabSecrets, type LabState, siteNames } from "./state.ts";
+import { labSites, profileDef } from "./profiles/index.ts";
+import type { LabSecrets, LabState } from "./state.ts";
 
 export interface SiteStatus {
   site: string;
@@ -49,7 +50,8 @@ export async function labStatus(
   secrets: LabSecrets,
   o: { ceph?: boolean | string[]; admin?: LabAdmin; readings?: CephReadings } = {},
 ): Promise<LabStatus> {
-  const sites = siteNames(state.edges);
+  const sites = labSites(state);
+  const { store } = profileDef(state.profile);
   const admin = o.admin ?? new LabAdmin(secrets.admin);
   const loggedIn = await safe(async () => {
     if (o.admin) await admin.projectId();
@@ -95,8 +97,8 @@ export async function labStatus(
         site,
         ceph: !asked ? NOT_ASKED : osd ? h.split(" ")[0] : `${h.split(" ")[0]}, osd down`,
         cephUp: osd && (h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN")),
-        store: stores.includes(site),
-        backend: backends.some((b) => b.backend === site && b.zone === site),
+        store: stores.includes(store(site)),
+        backend: backends.some((b) => b.backend === store(site) && b.zone === site),
         az: Boolean(zone?.zoneState.available && compute?.active && compute?.available),
       };
     }),

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { redactText } from "../core/redact.ts";
+import { applyOverlay, OverlayError } from "./overlay.ts";
 import { type Config, configSchema, type Site } from "./schema.ts";
 
 export type { CephTransport, Config, Site, Timeouts } from "./schema.ts";
@@ -97,6 +98,8 @@ export function parseYaml(text: string, source: string, kind: string): unknown {
 export interface ConfigLookup {
   env?: NodeJS.ProcessEnv;
   labConfigPath?: string;
+  /** An overlay file (helpers/config/overlay.ts); $DCN_VERIFY_OVERLAY when not given. */
+  overlay?: string;
 }
 
 /** The given path, else $DCN_VERIFY_CONFIG, else the fallback (the embedded lab's config, from the CLI) when it exists. */
@@ -122,9 +125,28 @@ export async function loadConfig(path?: string, o: ConfigLookup = {}): Promise<C
   } catch (e) {
     throw new ConfigError(file, [{ path: "", message: `cannot read: ${(e as Error).message}` }]);
   }
-  const raw = parseYaml(text, file, "config");
+  let raw = parseYaml(text, file, "config");
   if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: "", message: "the file is empty" }]);
-  const cfg = parseWith(configSchema, raw, file);
+  const overlay = o.overlay ?? (o.env ?? process.env).DCN_VERIFY_OVERLAY;
+  let source = file;
+  if (overlay) {
+    const at = resolve(overlay);
+    let otext: string;
+    try {
+      otext = await readFile(at, "utf8");
+    } catch (e) {
+      throw new ConfigError(at, [{ path: "", message: `cannot read the overlay: ${(e as Error).message}` }]);
+    }
+    try {
+      raw = applyOverlay(raw, parseYaml(otext, at, "overlay"));
+    } catch (e) {
+      if (e instanceof OverlayError)
+        throw new ConfigError(at, [{ path: e.field, message: e.message.replace(/^overlay \S*: /, "") }], "overlay");
+      throw e;
+    }
+    source = `${file} with overlay ${at}`;
+  }
+  const cfg = parseWith(configSchema, raw, source);
   const base = dirname(file);
   const nonAdmin = cfg.conformance.nonAdminCloud;
   if (nonAdmin && "cloudsFile" in nonAdmin && nonAdmin.cloudsFile && !isAbsolute(nonAdmin.cloudsFile))

@@ -4,11 +4,12 @@ import { PassThrough } from "node:stream";
 import Docker from "dockerode";
 import { describe, expect, test } from "vitest";
 import { dockerSocket } from "../../lab/index.ts";
-import { paths, REPO_ROOT, readState, siteNames } from "../../lab/state.ts";
+import { labSites } from "../../lab/profiles/index.ts";
+import { paths, REPO_ROOT, readState } from "../../lab/state.ts";
 import { STOCK_EVIDENCE } from "./fault-evidence.ts";
 import { cli, stock, withFault } from "./testing.ts";
 
-const sites = siteNames(readState()?.edges ?? 2);
+const sites = labSites(readState() ?? { edges: 2 });
 const edge = sites[sites.length - 1];
 
 describe("the embedded lab", () => {

@@ -1,0 +1,24 @@
+import { existsSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { kollaCinderKeyring, kollaConf } from "../../lab/kolla-config.ts";
+import { testOf } from "../e2e/testing.ts";
+import { notPlainPasses, requireProfile, runExample } from "./profile.ts";
+
+// Run after 'dcn-verify lab up --profile kolla --edges 1' (scripts/test.sh).
+describe("profile kolla: kolla-ansible with a Ceph cluster per AZ, examples/kolla-multi-ceph.yaml as shipped", () => {
+  test("the lab is kolla's shape: stores <cluster>-rbd, the deploy host's conf and cinder keyring under /etc/kolla/config", () => {
+    const { sites, def } = requireProfile("kolla");
+    expect(sites.map(def.store)).toEqual(["central-rbd", "dcn0-rbd", "dcn1-rbd"]);
+    for (const s of sites) {
+      expect(existsSync(kollaConf(s)), kollaConf(s)).toBe(true);
+      expect(existsSync(kollaCinderKeyring(s)), kollaCinderKeyring(s)).toBe(true);
+    }
+  });
+
+  test("run exits 0: rule-1 passes with store ≠ AZ, and what client.cinder may not read is not verified", async () => {
+    const run = await runExample("kolla", ["--allow-not-verified", "--max-parallel", "2"]);
+    expect(run.exitCode, run.output).toBe(0);
+    for (const s of ["central", "dcn0", "dcn1"]) expect(testOf(run, s, "rule-1-same-names").status, s).toBe("passed");
+    expect(notPlainPasses(run)).toEqual([]);
+  });
+});

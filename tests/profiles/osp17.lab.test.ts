@@ -1,0 +1,103 @@
+import { readFileSync } from "node:fs";
+import { execa } from "execa";
+import { describe, expect, test } from "vitest";
+import { checkReadOnly } from "../../helpers/ceph/readonly.ts";
+import { parse } from "yaml";
+import { cephadmCommands } from "../../lab/cephadm.ts";
+import { paths } from "../../lab/state.ts";
+import { labConfigWith, runHarness, testOf, withFault } from "../e2e/testing.ts";
+import { notPlainPasses, requireProfile, runExample } from "./profile.ts";
+
+type LabSite = { name: string; ceph: Record<string, unknown> };
+
+// Run after 'dcn-verify lab up --profile osp17 --edges 1' (scripts/test.sh does it after the e2e project).
+describe("profile osp17: Red Hat OpenStack 17.1 DCN, examples/osp17-dcn.yaml as shipped", () => {
+  test("the lab is TripleO DCN's shape: client.openstack only, no glance-direct, Ceph behind sudo cephadm", async () => {
+    const { state, sites } = requireProfile("osp17");
+    expect(sites).toEqual(["central", "dcn0", "dcn1"]);
+    const ssh = state.sshd!;
+    expect(ssh.user).toBe("tripleo-admin");
+    const as = (cmd: string) =>
+      execa(
+        "ssh",
+        [
+          "-i",
+          ssh.identityFile,
+          "-p",
+          String(ssh.port),
+          "-o",
+          `UserKnownHostsFile=${ssh.knownHostsFile}`,
+          "-o",
+          "BatchMode=yes",
+          `${ssh.user}@${ssh.host}`,
+          cmd,
+        ],
+        { reject: false },
+      );
+    // sudo allows cephadm only, and the shell's /etc/ceph holds one cluster's ceph.conf and ceph.keyring.
+    expect((await as("sudo -n rbd --cluster central ls images")).exitCode).not.toBe(0);
+    const view = await as(`sudo -n cephadm shell --fsid ${state.ceph.dcn0!.fsid} -- ls /etc/ceph`);
+    expect(view.stdout.trim().split(/\s+/).sort(), view.stderr).toEqual(["ceph.conf", "ceph.keyring"]);
+    const fsid = await as(`sudo -n cephadm shell --fsid ${state.ceph.dcn0!.fsid} -- ceph fsid`);
+    expect(fsid.stdout.trim(), fsid.stderr).toBe(state.ceph.dcn0!.fsid);
+    const named = await as(`sudo -n cephadm shell --fsid ${state.ceph.dcn0!.fsid} -- rbd --cluster dcn0 ls images`);
+    expect(named.exitCode, "--cluster dcn0 inside a cephadm shell has no dcn0.conf to read").not.toBe(0);
+  });
+
+  test("run --tier disruptive exits 0 at every site, every rbd/ceph command read-only through cephadm shell", async () => {
+    const before = cephadmCommands().length;
+    const run = await runExample("osp17", ["--tier", "disruptive", "--allow-not-verified", "--max-parallel", "2"]);
+    expect(run.exitCode, run.output).toBe(0);
+    // What OSP 17.1 does not enable (glance-direct), and the policy checks without a non-admin credential in the
+    // example, are not verified, with their reasons; nothing else is.
+    expect(notPlainPasses(run).sort()).toEqual([
+      expect.stringMatching(/^central conf-10-glance-metadef-policy: skipped \(no conformance\.nonAdminCloud in the config/),
+      expect.stringMatching(/^central conf-9-glance-locations-exposure: skipped \(no conformance\.nonAdminCloud in the config/),
+      expect.stringMatching(/^central ms-7-glance-direct-stores: skipped \(Glance does not enable glance-direct/),
+    ]);
+    expect(testOf(run, "dcn0", "conf-4-ceph-caps").status).toBe("passed");
+    expect(testOf(run, "central", "conf-7-glance-import-methods").status).toBe("passed");
+    expect(run.output).toMatch(/\[dcn0\] ✔ run rbd -p volumes ls -l on dcn0's cluster/);
+    const sent = cephadmCommands().slice(before);
+    expect(sent.length).toBeGreaterThan(10);
+    const writes = sent.filter((c) => !checkReadOnly(c.command.split(" ")).ok);
+    expect(writes.map((c) => c.command)).toEqual([]);
+    expect(new Set(sent.map((c) => c.user))).toEqual(new Set(["tripleo-admin"]));
+    expect(sent.every((c) => !c.command.includes("--cluster"))).toBe(true);
+  });
+
+  test("fault cephadm-wrong-cluster: dcn0's shell opens central's cluster, and the site fails on its pinned fsid", async () => {
+    const { state } = requireProfile("osp17");
+    await withFault("dcn0", "cephadm-wrong-cluster", async () => {
+      const run = await runExample("osp17", ["--sites", "dcn0", "--tests", "dcn-5,conf-2"]);
+      expect(run.exitCode, run.output).toBe(1);
+      expect(run.output).toContain("dcn0");
+      expect(run.output).toContain(state.ceph.central!.fsid);
+      expect(run.output).toContain(state.ceph.dcn0!.fsid);
+    });
+  });
+
+  test("fault openstack-caps-no-volumes: conf-4 fails at dcn0 naming client.openstack and the volumes pool", async () => {
+    await withFault("dcn0", "openstack-caps-no-volumes", async () => {
+      const run = await runExample("osp17", ["--sites", "dcn0", "--tests", "conf-4"]);
+      expect(run.exitCode, run.output).toBe(1);
+      const t = testOf(run, "dcn0", "conf-4-ceph-caps");
+      expect(t.status).toBe("failed");
+      expect(t.failure).toMatch(/client\.openstack/);
+      expect(t.failure).toMatch(/volumes/);
+    });
+  });
+  test("with every site's transport none, the Ceph checks are not verified and the run exits 0, as the README says", async () => {
+    const { sites } = requireProfile("osp17");
+    const lab = parse(readFileSync(paths().config, "utf8")) as { central: LabSite; edges: LabSite[] };
+    const none = (s: LabSite) => ({ ...s, ceph: { ...s.ceph, transport: { kind: "none", reason: "external Ceph" } } });
+    const file = labConfigWith({ central: none(lab.central), edges: lab.edges.map(none) });
+    const run = await runHarness(["--config", file, "--sites", sites.join(","), "--tests", "dcn-5,conf-4"], { asTyped: true });
+    expect(run.exitCode, run.output).toBe(0);
+    for (const id of ["dcn-5-rbd-parent", "conf-4-ceph-caps"]) {
+      const t = testOf(run, "dcn0", id);
+      expect(t.status, id).toBe("skipped");
+      expect(t.notVerified?.join("\n"), id).toMatch(/no Ceph access \(ceph\.transport\.kind none: external Ceph\)/);
+    }
+  });
+});

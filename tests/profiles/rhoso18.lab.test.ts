@@ -1,0 +1,42 @@
+import { describe, expect, test } from "vitest";
+import { checkReadOnly } from "../../helpers/ceph/readonly.ts";
+import { cephadmCommands } from "../../lab/cephadm.ts";
+import { edgeGlancePort } from "../../lab/openstack.ts";
+import { testOf, withFault } from "../e2e/testing.ts";
+import { notPlainPasses, requireProfile, runExample } from "./profile.ts";
+
+// Run after 'dcn-verify lab up --profile rhoso18' (scripts/test.sh).
+describe("profile rhoso18: RHOSO 18.0 DCN, examples/rhoso18-dcn.yaml as shipped", () => {
+  test("the lab is RHOSO's shape: sites az0…, an edge Glance API per edge that Keystone does not list", async () => {
+    const { sites, state } = requireProfile("rhoso18");
+    expect(sites).toEqual(["az0", "az1", "az2"]);
+    expect(state.sshd?.user).toBe("cloud-admin");
+    for (const edge of sites.slice(1)) {
+      const r = await fetch(`http://127.0.0.1:${edgeGlancePort(sites, edge)}/versions`);
+      expect(r.status, edge).toBe(200);
+    }
+  });
+
+  test("run --tier disruptive exits 0 at every site, each edge's Glance API serving its copy from its own store", async () => {
+    const before = cephadmCommands().length;
+    const run = await runExample("rhoso18", ["--tier", "disruptive", "--allow-not-verified", "--max-parallel", "2"]);
+    expect(run.exitCode, run.output).toBe(0);
+    for (const edge of ["az1", "az2"]) expect(testOf(run, edge, "dcn-3b-edge-glance").status, edge).toBe("passed");
+    for (const line of notPlainPasses(run))
+      expect(line).toMatch(/^az0 conf-(9|10)-\S+: skipped \(no conformance\.nonAdminCloud in the config/);
+    const sent = cephadmCommands().slice(before);
+    expect(sent.length).toBeGreaterThan(10);
+    expect(sent.filter((c) => !checkReadOnly(c.command.split(" ")).ok).map((c) => c.command)).toEqual([]);
+    expect(new Set(sent.map((c) => c.user))).toEqual(new Set(["cloud-admin"]));
+  });
+
+  test("fault edge-glance-default-central: az1's Glance API defaults to az0's store, and dcn-3b fails naming it", async () => {
+    await withFault("az1", "edge-glance-default-central", async () => {
+      const run = await runExample("rhoso18", ["--sites", "az1", "--tests", "dcn-3,dcn-3b"]);
+      expect(run.exitCode, run.output).toBe(1);
+      const t = testOf(run, "az1", "dcn-3b-edge-glance");
+      expect(t.status).toBe("failed");
+      expect(t.failure).toMatch(/az1's Glance API http:\/\/127\.0\.0\.1:\d+ reports default store az0, expected az1/);
+    });
+  });
+});
