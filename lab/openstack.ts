@@ -417,7 +417,7 @@ connection = ${dbUrl(s, "glance", "glance")}
 ${authtoken(s, "glance")}
 [paste_deploy]
 flavor = keystone
-${opts.userFacing ? "config_file = /etc/glance/glance-api-paste.ini\n" : ""}[glance_store]
+${opts.userFacing || opts.edge ? "config_file = /etc/glance/glance-api-paste.ini\n" : ""}[glance_store]
 default_backend = ${storeOf(opts.edge?.defaultSite ?? opts.edge?.site ?? sites[0]!)}
 ${stores
   .map(

@@ -32,7 +32,7 @@ describe("profile rhoso18: RHOSO 18.0 DCN, examples/rhoso18-dcn.yaml as shipped"
 
   test("fault edge-glance-default-central: az1's Glance API defaults to az0's store, and dcn-3b fails naming it", async () => {
     await withFault("az1", "edge-glance-default-central", async () => {
-      const run = await runExample("rhoso18", ["--sites", "az1", "--tests", "dcn-3,dcn-3b"]);
+      const run = await runExample("rhoso18", ["--sites", "az1", "--tests", "dcn-3-copy-to-edge,dcn-3b-edge-glance"]);
       expect(run.exitCode, run.output).toBe(1);
       const t = testOf(run, "az1", "dcn-3b-edge-glance");
       expect(t.status).toBe("failed");
