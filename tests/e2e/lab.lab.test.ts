@@ -72,9 +72,9 @@ describe("the embedded lab", () => {
       expect(st.exitCode).toBe(1);
       expect(st.stdout).toContain(`active faults: az-mismatch@${edge}`);
       // A lab with a fault is not reshaped to the other profile: refused, naming the fault, before anything stops.
-      const reshape = await cli(["lab", "up", "--profile", "field"]);
+      const reshape = await cli(["lab", "up", "--profile", "osp17"]);
       expect(reshape.exitCode, reshape.all).not.toBe(0);
-      expect(reshape.all).toContain(`the lab is up with profile standard, not field, and has faults (az-mismatch at ${edge})`);
+      expect(reshape.all).toContain(`the lab is up with profile standard, not osp17, and has faults (az-mismatch at ${edge})`);
       expect(readState()?.profile ?? "standard").toBe("standard");
     });
     const st = await cli(["lab", "status"]);
