@@ -1,3 +1,5 @@
+import { clientArgs } from "../ceph/transports/index.ts";
+import { shellJoin } from "../ceph/transports/common.ts";
 import { createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import { ComputeClient } from "../clients/compute.ts";
 import { openSession, type Session } from "../clients/identity.ts";
@@ -158,7 +160,7 @@ export async function runChecks(cfg: Config, sel: Pick<Selection, "sites" | "sui
         name: `ceph ${site.name}`,
         ok: false,
         detail: `${site.ceph.transport.kind}: ${first(e)}`,
-        hint: `check ${site.name}'s ceph.transport (${site.ceph.transport.kind}) and that 'rbd --cluster ${site.ceph.cluster}' works there`,
+        hint: `check ${site.name}'s ceph.transport (${site.ceph.transport.kind}) and that '${shellJoin(["ceph", ...clientArgs(site), "fsid"])}' works there`,
       });
     } finally {
       await probe.close();

@@ -132,7 +132,7 @@ export async function typedRun(): Promise<HarnessRun> {
   return run;
 }
 
-export function testOf(run: HarnessRun, site: string, id: string) {
+export function testOf(run: Pick<HarnessRun, "summary">, site: string, id: string) {
   const s = run.summary.sites.find((x) => x.site === site);
   const t = s?.tests.find((x) => x.id === id);
   if (!t)

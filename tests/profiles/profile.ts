@@ -1,8 +1,13 @@
+import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { expect } from "vitest";
+import type { RunSummary } from "../../helpers/harness/model.ts";
 import { labSites, profileDef } from "../../lab/profiles/index.ts";
 import { paths, REPO_ROOT, readState } from "../../lab/state.ts";
 import type { LabProfile } from "../../lab/state.ts";
+import { BIN } from "../e2e/clients.ts";
 import { type HarnessRun, runHarness } from "../e2e/testing.ts";
 
 /** The lab's state, failing unless it is up with the profile a file tests ('lab up --profile <p>' first). */
@@ -19,10 +24,60 @@ export function runExample(profile: LabProfile, args: string[], o: Parameters<ty
 }
 
 /** Every test of the run that is not a plain pass, as "<site> <id>: <status> <not verified reasons>". */
-export function notPlainPasses(run: HarnessRun): string[] {
+export function notPlainPasses(run: Pick<HarnessRun, "summary">): string[] {
   return run.summary.sites.flatMap((s) =>
     s.tests
       .filter((t) => t.status !== "passed" || t.notVerified?.length)
       .map((t) => `${s.site} ${t.id}: ${t.status}${t.notVerified?.length ? ` (${t.notVerified.join("; ")})` : ""}`),
   );
+}
+
+export interface GuideStep {
+  /** The command as the guide writes it. */
+  command: string;
+  exitCode: number;
+  output: string;
+  /** For a run: its summary.json. */
+  summary?: RunSummary;
+  /** For discover: the file it wrote. */
+  written?: string;
+}
+
+/** The `dcn-verify …` lines of the guide's sh blocks, in order. */
+export function guideCommands(profile: LabProfile): string[] {
+  const text = readFileSync(join(REPO_ROOT, "docs", "guides", `${profile}.md`), "utf8");
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+    m[1]!
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("dcn-verify ")),
+  );
+}
+
+/**
+ * Runs the guide's commands as written, in a fresh folder (where runs write reports/): `dcn-verify.yaml` is the
+ * profile's example, the lab's overlay comes as DCN_VERIFY_OVERLAY and its clouds.yaml as OS_CLIENT_CONFIG_FILE.
+ */
+export async function runGuide(profile: LabProfile): Promise<GuideStep[]> {
+  const cwd = mkdtempSync(join(tmpdir(), `dcnv-guide-${profile}-`));
+  copyFileSync(join(REPO_ROOT, "examples", profileDef(profile).example!), join(cwd, "dcn-verify.yaml"));
+  const env = { ...process.env, DCN_VERIFY_OVERLAY: paths().overlay, OS_CLIENT_CONFIG_FILE: paths().cloudsYaml };
+  const steps: GuideStep[] = [];
+  for (const command of guideCommands(profile)) {
+    const argv = command.split(/\s+/).slice(1);
+    const r = await execa(process.execPath, [BIN, ...argv], { cwd, env, reject: false, all: true, timeout: 1200000 });
+    const step: GuideStep = { command, exitCode: r.exitCode ?? -1, output: r.all ?? "" };
+    if (argv[0] === "run") step.summary = JSON.parse(readFileSync(join(cwd, "reports", "latest", "summary.json"), "utf8")) as RunSummary;
+    const out = argv.indexOf("--out");
+    if (out >= 0) step.written = readFileSync(join(cwd, argv[out + 1]!), "utf8");
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** The guide's step whose command starts so. */
+export function stepOf(steps: GuideStep[], prefix: string): GuideStep {
+  const s = steps.find((x) => x.command.startsWith(prefix));
+  if (!s) throw new Error(`no guide step '${prefix}…' in ${steps.map((x) => x.command).join("; ")}`);
+  return s;
 }

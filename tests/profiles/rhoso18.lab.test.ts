@@ -1,9 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { checkReadOnly } from "../../helpers/ceph/readonly.ts";
+import type { RunSummary } from "../../helpers/harness/model.ts";
 import { cephadmCommands } from "../../lab/cephadm.ts";
 import { edgeGlancePort } from "../../lab/openstack.ts";
 import { testOf, withFault } from "../e2e/testing.ts";
-import { notPlainPasses, requireProfile, runExample } from "./profile.ts";
+import { notPlainPasses, requireProfile, runExample, runGuide, stepOf } from "./profile.ts";
 
 // Run after 'dcn-verify lab up --profile rhoso18' (scripts/test.sh).
 describe("profile rhoso18: RHOSO 18.0 DCN, examples/rhoso18-dcn.yaml as shipped", () => {
@@ -17,13 +18,23 @@ describe("profile rhoso18: RHOSO 18.0 DCN, examples/rhoso18-dcn.yaml as shipped"
     }
   });
 
-  test("run --tier disruptive exits 0 at every site, each edge's Glance API serving its copy from its own store", async () => {
+  test("the guide's commands as written: discover, doctor, a read-only run and the standard tier, each edge's Glance API checked", async () => {
     const before = cephadmCommands().length;
-    const run = await runExample("rhoso18", ["--tier", "disruptive", "--allow-not-verified", "--max-parallel", "2"]);
-    expect(run.exitCode, run.output).toBe(0);
-    for (const edge of ["az1", "az2"]) expect(testOf(run, edge, "dcn-3b-edge-glance").status, edge).toBe("passed");
-    for (const line of notPlainPasses(run))
-      expect(line).toMatch(/^az0 conf-(9|10)-\S+: skipped \(no conformance\.nonAdminCloud in the config/);
+    const steps = await runGuide("rhoso18");
+    const discover = stepOf(steps, "dcn-verify discover");
+    expect(discover.exitCode, discover.output).toBe(0);
+    expect(discover.written).toMatch(/^distribution: rhoso18$/m);
+    for (const step of steps.filter((x) => !x.command.startsWith("dcn-verify discover")))
+      expect(step.exitCode, `${step.command}\n${step.output}`).toBe(0);
+    expect(notPlainPasses(stepOf(steps, "dcn-verify run --config dcn-verify.yaml --tier read-only") as { summary: RunSummary })).toEqual(
+      [],
+    );
+    const standard = stepOf(steps, "dcn-verify run --config dcn-verify.yaml --max-parallel 2") as { summary: RunSummary };
+    for (const edge of ["az1", "az2"]) expect(testOf(standard, edge, "dcn-3b-edge-glance").status, edge).toBe("passed");
+    expect(notPlainPasses(standard).sort()).toEqual([
+      expect.stringMatching(/^az0 conf-10-glance-metadef-policy: skipped \(no conformance\.nonAdminCloud in the config/),
+      expect.stringMatching(/^az0 conf-9-glance-locations-exposure: skipped \(no conformance\.nonAdminCloud in the config/),
+    ]);
     const sent = cephadmCommands().slice(before);
     expect(sent.length).toBeGreaterThan(10);
     expect(sent.filter((c) => !checkReadOnly(c.command.split(" ")).ok).map((c) => c.command)).toEqual([]);
