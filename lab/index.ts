@@ -3,28 +3,11 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { parse, stringify } from "yaml";
-import { type BackendPool, rbdBackendTarget } from "../helpers/clients/volume.ts";
 import { settleAll } from "../helpers/core/concurrency.ts";
-import {
-  ensureCluster,
-  freezeMon,
-  freezeOsd,
-  osdLost,
-  osdUp,
-  removeCluster,
-  setGlanceCapsBroad,
-  setGlanceWrites,
-  setPoolMissing,
-  setPoolsRenamed,
-  setUserCaps,
-  thawMon,
-  thawOsd,
-  RENAMED_POOLS,
-} from "./ceph.ts";
+import { ensureCluster, osdLost, removeCluster, thawMon, thawOsd } from "./ceph.ts";
 import {
   cinderVolumeName,
   computeName,
-  foreignCluster,
   discoverHosts,
   ensureCinder,
   ensureGlance,
@@ -40,16 +23,10 @@ import {
   MEMBER_PROJECT,
   MEMBER_USER,
   registerCatalog,
-  renamedAz,
-  setGlanceHardened,
-  ensureCinderOnInternalGlance,
   ensureEdgeGlances,
   edgeGlanceName,
   forgetCinderServices,
   edgeGlancePort,
-  startCinderVolume,
-  writeNovaPolicy,
-  startCompute,
 } from "./openstack.ts";
 import { KEYSTONE_URL, LabAdmin, REGION } from "./os-admin.ts";
 import { isRunning, LabError, sleep, startProcess, stopProcess, waitUntil } from "./procs.ts";
@@ -64,7 +41,6 @@ import {
   heldResources,
   resetQuotas,
   LAB_FLAVOR,
-  setAggregateMembership,
   waitForComputes,
 } from "./provision.ts";
 import {
@@ -82,9 +58,9 @@ import {
   writeState,
 } from "./state.ts";
 import { type LabStatus, labStatus } from "./status.ts";
-import { ensureCephadmAccess, removeCephadmAccess, writeCephadmClusters } from "./cephadm.ts";
+import { ensureCephadmAccess, removeCephadmAccess } from "./cephadm.ts";
 import { removeKollaConfig, writeKollaConfig } from "./kolla-config.ts";
-import { OPENSTACK_CLIENT } from "./profiles/shared.ts";
+import { FAULTS, type FaultContext, type HealAfter } from "./faults.ts";
 import { faultOwners, labSites, type LabProfileDef, PROFILE_DEFS, profileDef } from "./profiles/index.ts";
 import { applyOverlay } from "../helpers/config/overlay.ts";
 
@@ -651,173 +627,29 @@ export async function fault(site: string, kind: string): Promise<void> {
   const profile = state.profile ?? "standard";
   if (owners.length && !owners.includes(profile))
     throw new LabError(`fault ${k} breaks what only profile ${owners.join(" or ")} has; this lab has profile ${profile}`);
-  const sites = labSites(state);
-  if (k === "glance-hardened" && site !== sites[0])
-    throw new LabError(`fault glance-hardened hardens the one Glance every site shares: declare it at ${sites[0]}`);
-  if (k === "edge-glance-default-central" && site === sites[0])
-    throw new LabError(
-      `fault edge-glance-default-central breaks an edge's own Glance API: declare it at an edge (${sites.slice(1).join(", ")})`,
-    );
+  const refused = FAULTS[k].refuse?.({ site, sites: labSites(state) });
+  if (refused) throw new LabError(refused);
   if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
   writeState(state);
-  const secrets = loadOrCreateSecrets();
-  const admin = new LabAdmin(secrets.admin);
-  const check = (s: LabStatus) => s.sites.find((x) => x.site === site)!;
-  switch (k) {
-    case "osd-down":
-      await freezeOsd(state, site);
-      await waitUntil(`ceph-osd-${site}`, "osd.0 marked down", async () => !(await osdUp(site)), 60000);
-      return;
-    case "store-missing":
-    case "no-locations":
-    case "no-conversion":
-      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-      return;
-    case "store-write-denied":
-      await setGlanceWrites(site, false);
-      return;
-    case "ceph-caps-broad":
-      await setGlanceCapsBroad(site);
-      return;
-    case "pool-missing":
-      await setPoolMissing(site, true);
-      return;
-    case "pools-renamed":
-      await setPoolsRenamed(site, true);
-      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-      await stopProcess(state, cinderVolumeName(site));
-      await startCinderVolume(state, site);
-      await waitForStatus(state, (s) => check(s).backend, 90000);
-      await backendReportsCluster(state, admin, site, site, RENAMED_POOLS.volumes);
-      return;
-    case "volume-down":
-      await stopProcess(state, cinderVolumeName(site));
-      await waitForStatus(state, (s) => !check(s).backend, 90000);
-      return;
-    case "mon-down":
-      freezeMon(state, site);
-      return;
-    case "probe-misdirected":
-      await ensureDockerShims(state, sites);
-      return;
-    case "cinder-foreign":
-      await stopProcess(state, cinderVolumeName(site));
-      await startCinderVolume(state, site);
-      await waitForStatus(state, (s) => check(s).backend, 90000);
-      await backendReportsCluster(state, admin, site, foreignCluster(site));
-      return;
-    case "glance-store-foreign":
-      await ensureGlance(state, secrets, sites, glanceOptions(state), true);
-      return;
-    case "compute-down":
-      await stopProcess(state, computeName(site));
-      await waitForStatus(state, (s) => !check(s).az, 90000);
-      return;
-    case "az-mismatch":
-      await setAggregateMembership(admin, site, false);
-      await waitForStatus(state, (s) => !check(s).az, 30000);
-      return;
-    case "backup-down":
-      await stopProcess(state, `cinder-backup-${site}`);
-      await waitUntil(`cinder-backup-${site}`, `Cinder reports backup-${site} down`, () => backupDown(admin, site), 120000);
-      return;
-    case "volume-az-fallback":
-      await unpinVolumeType(admin, site);
-      await restartCinderForAz(state, secrets, sites, site);
-      await waitUntil(
-        `cinder-volume-${site}`,
-        `cinder@${site} up in AZ ${renamedAz(site)}`,
-        () => backendIn(admin, site, renamedAz(site)),
-        90000,
-      );
-      return;
-    case "host-hidden":
-      writeNovaPolicy(true);
-      return;
-    case "volume-quota":
-      await setTypeQuota(admin, site, 0);
-      return;
-    case "cephadm-wrong-cluster":
-      writeCephadmClusters(state, sites, cephadmMisdirected(state));
-      return;
-    case "openstack-caps-no-volumes": {
-      const p = profileDef(state.profile);
-      const caps = p.shape(site, sites).users[OPENSTACK_CLIENT]!;
-      await setUserCaps(site, OPENSTACK_CLIENT, caps, "volumes");
-      return;
-    }
-    case "edge-glance-default-central":
-      await ensureEdgeGlances(state, secrets, sites, glanceOptions(state), [site]);
-      return;
-    case "glance-hardened": {
-      const volumeDown = state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site);
-      const restarted = await ensureCinderOnInternalGlance(state, secrets, sites, volumeDown);
-      await setGlanceHardened(state, secrets, sites, glanceOptions(state), true);
-      writeClientConfig(state, secrets);
-      if (restarted) await waitForStatus(state, (s) => s.sites.every((r) => r.backend || volumeDown.includes(r.site)), 120000);
-      return;
-    }
-  }
+  await FAULTS[k].apply(faultContext(state, site));
 }
 
-/**
- * Restarts cinder-api and the site's cinder-volume with the state's faults: the volume-az-fallback fault lets the
- * API fall back to the default AZ, and gives the site's backend another AZ than the site's.
- */
-async function restartCinderForAz(state: LabState, secrets: LabSecrets, sites: string[], site: string): Promise<void> {
-  await stopProcess(state, "cinder-api");
-  await stopProcess(state, cinderVolumeName(site));
-  await ensureCinder(
+/** What a fault's apply and heal get of the lab (lab/faults.ts). */
+function faultContext(state: LabState, site: string): FaultContext {
+  const secrets = loadOrCreateSecrets();
+  const sites = labSites(state);
+  return {
     state,
     secrets,
+    admin: new LabAdmin(secrets.admin),
     sites,
-    state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
-  );
-}
-
-/** The site's volume type without its backend and AZ (as a type shared by every site is): Cinder places it by AZ alone. */
-async function unpinVolumeType(admin: LabAdmin, site: string): Promise<void> {
-  const cinder = await admin.endpoint("volumev3");
-  const types = (await admin.expect([200], "GET", `${cinder}/types`)).volume_types as { id: string; name: string }[];
-  const type = types.find((t) => t.name === site);
-  if (!type) throw new LabError(`no volume type ${site}`);
-  for (const key of ["volume_backend_name", "RESKEY:availability_zones"])
-    await admin.expect([200, 202, 404], "DELETE", `${cinder}/types/${type.id}/extra_specs/${encodeURIComponent(key)}`);
-}
-
-/** Whether Cinder lists the site's backend as up, in the given AZ. */
-async function backendIn(admin: LabAdmin, site: string, zone: string): Promise<boolean> {
-  const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-volume`);
-  return (r.services as { host: string; state: string; zone: string }[]).some(
-    (s) => s.host === `cinder@${site}` && s.state === "up" && s.zone === zone,
-  );
-}
-
-/**
- * Waits until Cinder's scheduler lists the site's backend pool on the cluster's fsid (the driver's location_info).
- * NOTE: a restarted cinder-volume reports its pool's capabilities some seconds after its service shows up; until then
- * the scheduler still lists the cluster it wrote to before.
- */
-async function backendReportsCluster(state: LabState, admin: LabAdmin, site: string, cluster: string, pool?: string): Promise<void> {
-  const fsid = state.ceph[cluster]!.fsid;
-  await waitUntil(
-    cinderVolumeName(site),
-    `Cinder's pool of cinder@${site} on ${pool ? `pool ${pool} of ` : ""}${cluster}'s cluster (fsid ${fsid})`,
-    async () => {
-      const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/scheduler-stats/get_pools?detail=true`);
-      return (r.pools as BackendPool[]).some((p) => {
-        const t = p.name.startsWith(`cinder@${site}#`) ? rbdBackendTarget(p) : undefined;
-        return t?.fsid === fsid && (!pool || t.pool === pool);
-      });
-    },
-    90000,
-  );
-}
-
-/** The admin project's quota of volumes of the site's volume type (-1: unlimited). */
-async function setTypeQuota(admin: LabAdmin, site: string, volumes: number): Promise<void> {
-  const cinder = await admin.endpoint("volumev3");
-  await admin.expect([200], "PUT", `${cinder}/os-quota-sets/${await admin.projectId()}`, { quota_set: { [`volumes_${site}`]: volumes } });
+    site,
+    glanceOptions: () => glanceOptions(state),
+    waitForStatus: (done, timeoutMs) => waitForStatus(state, done, timeoutMs),
+    ensureDockerShims: () => ensureDockerShims(state, sites),
+    writeClientConfig: () => writeClientConfig(state, secrets),
+    cephadmMisdirected: () => cephadmMisdirected(state),
+  };
 }
 
 /** Kills glance-api's process group with SIGKILL, as a crash would: its imports in flight are not cleaned up. */
@@ -834,12 +666,6 @@ export async function ensureGlanceUp(): Promise<void> {
   await ensureGlance(state, loadOrCreateSecrets(), labSites(state), glanceOptions(state));
 }
 
-/** Whether Cinder lists the site's cinder-backup service as down (after service_down_time without a report). */
-async function backupDown(admin: LabAdmin, site: string): Promise<boolean> {
-  const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/os-services?binary=cinder-backup`);
-  return (r.services as { host: string; state: string }[]).some((s) => s.host === `backup-${site}` && s.state === "down");
-}
-
 export async function heal(site?: string): Promise<LabStatus> {
   const state = readState();
   if (!state) throw new LabError("the lab is not up: run 'dcn-verify lab up' first");
@@ -847,98 +673,19 @@ export async function heal(site?: string): Promise<LabStatus> {
   const healing = state.faults.filter((f) => !site || f.site === site);
   state.faults = state.faults.filter((f) => !healing.includes(f));
   writeState(state);
+  const after = new Set<HealAfter>();
+  for (const f of healing) after.add(await FAULTS[f.kind].heal(faultContext(state, f.site)));
   const secrets = loadOrCreateSecrets();
-  const admin = new LabAdmin(secrets.admin);
   const sites = labSites(state);
-  let glanceRestart = false;
-  let backupRestart = false;
-  for (const f of healing) {
-    switch (f.kind) {
-      case "osd-down":
-        await thawOsd(state, f.site);
-        await waitUntil(`ceph-osd-${f.site}`, "osd.0 up and in", () => osdUp(f.site), 90000);
-        break;
-      case "store-missing":
-      case "no-locations":
-      case "no-conversion":
-        glanceRestart = true;
-        break;
-      case "store-write-denied":
-      case "ceph-caps-broad":
-        await setGlanceWrites(f.site, true);
-        break;
-      case "pool-missing":
-        await setPoolMissing(f.site, false);
-        break;
-      case "pools-renamed":
-        await setPoolsRenamed(f.site, false);
-        await stopProcess(state, cinderVolumeName(f.site));
-        await startCinderVolume(state, f.site);
-        await backendReportsCluster(state, admin, f.site, f.site, "volumes");
-        glanceRestart = true;
-        break;
-      case "volume-down":
-        await startCinderVolume(state, f.site);
-        break;
-      case "mon-down":
-        await thawMon(state, f.site);
-        break;
-      case "probe-misdirected":
-        await ensureDockerShims(state, sites);
-        break;
-      case "cinder-foreign":
-        await stopProcess(state, cinderVolumeName(f.site));
-        await startCinderVolume(state, f.site);
-        await backendReportsCluster(state, admin, f.site, f.site);
-        break;
-      case "glance-store-foreign":
-        glanceRestart = true;
-        break;
-      case "compute-down":
-        startCompute(state, f.site);
-        await waitForComputes(admin, [f.site]);
-        break;
-      case "az-mismatch":
-        await setAggregateMembership(admin, f.site, true);
-        break;
-      case "backup-down":
-        backupRestart = true;
-        break;
-      case "volume-az-fallback":
-        await ensureVolumeTypes(admin, [f.site]);
-        await restartCinderForAz(state, secrets, sites, f.site);
-        await waitUntil(`cinder-volume-${f.site}`, `cinder@${f.site} up in AZ ${f.site}`, () => backendIn(admin, f.site, f.site), 90000);
-        break;
-      case "host-hidden":
-        writeNovaPolicy(false);
-        break;
-      case "volume-quota":
-        await setTypeQuota(admin, f.site, -1);
-        break;
-      case "glance-hardened":
-        await setGlanceHardened(state, secrets, sites, glanceOptions(state), false);
-        writeClientConfig(state, secrets);
-        break;
-      case "cephadm-wrong-cluster":
-        writeCephadmClusters(state, sites, cephadmMisdirected(state));
-        break;
-      case "openstack-caps-no-volumes":
-        await setUserCaps(f.site, OPENSTACK_CLIENT, profileDef(state.profile).shape(f.site, sites).users[OPENSTACK_CLIENT]!);
-        break;
-      case "edge-glance-default-central":
-        await ensureEdgeGlances(state, secrets, sites, glanceOptions(state), []);
-        break;
-    }
-  }
   // ensureCinder starts the cinder-backup services that are not running, and gives them time to report.
-  if (backupRestart)
+  if (after.has("start-backups"))
     await ensureCinder(
       state,
       secrets,
       sites,
       state.faults.filter((f) => f.kind === "volume-down").map((f) => f.site),
     );
-  if (glanceRestart) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
+  if (after.has("restart-glance")) await ensureGlance(state, secrets, sites, glanceOptions(state), true);
   // NOTE: with a site given, other sites may keep faults of their own: only this site must come back.
   return waitForStatus(state, (s) => (site ? siteUp(s, site) : s.allUp || s.faults.length > 0), 120000, { ceph: site ? [site] : true });
 }
