@@ -41,11 +41,14 @@ shift
 fsid= config= keyring=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --fsid) fsid=\${2:-}; shift 2 ;;
+    --fsid|-c|--config|-k|--keyring) [ $# -ge 2 ] || die "$1 needs a value" ;;
+  esac
+  case "$1" in
+    --fsid) fsid=$2; shift 2 ;;
     --fsid=*) fsid=\${1#*=}; shift ;;
-    -c|--config) config=\${2:-}; shift 2 ;;
+    -c|--config) config=$2; shift 2 ;;
     --config=*) config=\${1#*=}; shift ;;
-    -k|--keyring) keyring=\${2:-}; shift 2 ;;
+    -k|--keyring) keyring=$2; shift 2 ;;
     --keyring=*) keyring=\${1#*=}; shift ;;
     --) shift; break ;;
     -*) echo "cephadm shell: error: unrecognized arguments: $1" >&2; exit 2 ;;
@@ -58,14 +61,19 @@ if [ -z "$fsid" ]; then
   [ "$(printf '%s\\n' "$fsids" | grep -c .)" = 1 ] || die "Cannot infer an fsid, one must be specified (using --fsid): [$(echo $fsids)]"
   fsid=$fsids
 fi
-case "$fsid" in */*|.*) die "not an fsid: $fsid" ;; esac
+[[ "$fsid" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || die "not an fsid: $fsid"
 dir="$ROOT/clusters/$fsid/config"
 [ -n "$config" ] || config="$dir/ceph.conf"
 [ -n "$keyring" ] || keyring="$dir/ceph.client.admin.keyring"
+[ -f "$config" ] || die "no ceph.conf for fsid $fsid on this host ($config)"
+[ -f "$keyring" ] || die "no keyring for fsid $fsid on this host ($keyring)"
+# NOTE: as cephadm's infer_fsid does, a config that names another cluster is refused.
+conf_fsid=$(sed -n 's/^[[:space:]]*fsid[[:space:]]*=[[:space:]]*//p' "$config" | head -n 1)
+[ "$conf_fsid" = "$fsid" ] || die "fsid does not match ceph.conf"
 view=$(mktemp -d /tmp/dcnv-cephadm.XXXXXX)
 trap 'rm -rf "$view"' EXIT
-[ -f "$config" ] && cp "$config" "$view/ceph.conf"
-[ -f "$keyring" ] && install -m 600 "$keyring" "$view/ceph.keyring"
+cp "$config" "$view/ceph.conf"
+install -m 600 "$keyring" "$view/ceph.keyring"
 printf '%s\\t%s\\t%s\\t%s\\n' "$(date -u +%FT%TZ)" "\${SUDO_USER:-$(id -un)}" "$fsid" "$*" >> "$ROOT/commands.log"
 unshare --mount --propagation private /bin/sh -c 'mount --bind "$0" /etc/ceph && exec "$@"' "$view" "$@"
 `;
@@ -95,10 +103,20 @@ export function writeCephadmClusters(state: LabState, sites: string[], misdirect
   }
 }
 
-/** A system user with /bin/sh (no login scripts run per command) whose sudo allows cephadm only. */
+const userMark = (user: string) => join(homeOf(user), ".dcn-verify-lab");
+
+/**
+ * A system user with /bin/sh (no login scripts run per command), whose sudo allows cephadm only. A user of that name
+ * the lab did not make (no mark in its home) is refused, never taken over.
+ */
 async function ensureSshUser(user: string): Promise<{ uid: number; gid: number }> {
-  if ((await execa("id", ["-u", user], { reject: false })).exitCode !== 0)
+  if ((await execa("id", ["-u", user], { reject: false })).exitCode !== 0) {
     await execa("useradd", ["--system", "--shell", "/bin/sh", "--home-dir", homeOf(user), "--create-home", user]);
+    writeFileSync(userMark(user), "made by dcn-verify's lab; 'lab down' removes this user\n");
+  } else if (!existsSync(userMark(user)))
+    throw new LabError(
+      `a user ${user} exists on this machine and is not the lab's: the profile would take it over; remove it or use another profile`,
+    );
   // NOTE: useradd leaves the password '!' (locked), and sshd without PAM refuses a locked account even for a key.
   await execa("usermod", ["-p", "*", user]);
   const tmp = `${SUDOERS}.tmp`;
@@ -158,9 +176,10 @@ export async function removeCephadmAccess(state: LabState): Promise<void> {
   await stopProcess(state, SSHD);
   rmSync(SUDOERS, { force: true });
   const user = state.sshd?.user;
-  if (user && (await execa("id", ["-u", user], { reject: false })).exitCode === 0)
+  if (user && existsSync(userMark(user))) {
     await execa("userdel", ["--remove", user], { reject: false });
-  if (user && existsSync(homeOf(user))) rmSync(homeOf(user), { recursive: true, force: true });
+    rmSync(homeOf(user), { recursive: true, force: true });
+  }
   if (existsSync(CEPHADM) && readFileSync(CEPHADM, "utf8").includes(MARK)) rmSync(CEPHADM, { force: true });
   rmSync(join(cephadmDir(), "clusters"), { recursive: true, force: true });
   delete state.sshd;

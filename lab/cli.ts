@@ -1,7 +1,7 @@
 import { redactText } from "../helpers/core/redact.ts";
 import { LabError } from "./procs.ts";
-import { FAULT_KINDS, type LabProfile, MAX_EDGES, PROFILES } from "./state.ts";
-import { PROFILE_DEFS } from "./profiles/index.ts";
+import { FAULT_KINDS, type LabProfile, MAX_EDGES } from "./state.ts";
+import { PROFILE_DEFS, PROFILES } from "./profiles/index.ts";
 import { formatStatus } from "./status.ts";
 
 const USAGE = `usage:

@@ -44,6 +44,8 @@ export interface FaultContext {
   /** The lab's sites, central first. */
   sites: string[];
   site: string;
+  /** The sites where the profile runs cinder-backup. */
+  backupSites: string[];
   glanceOptions(): GlanceOptions;
   /** Polls the lab's status (OpenStack side only) until done says so or the time is up. */
   waitForStatus(done: (s: LabStatus) => boolean, timeoutMs: number): Promise<LabStatus>;
@@ -58,7 +60,7 @@ export type HealAfter = "restart-glance" | "start-backups" | undefined;
 
 export interface FaultDef {
   /** Why the fault cannot be declared at this site, if it cannot. */
-  refuse?(c: Pick<FaultContext, "site" | "sites">): string | undefined;
+  refuse?(c: Pick<FaultContext, "site" | "sites" | "backupSites">): string | undefined;
   apply(c: FaultContext): Promise<void>;
   heal(c: FaultContext): Promise<HealAfter>;
 }
@@ -134,7 +136,7 @@ export const FAULTS: { readonly [K in FaultKind]: FaultDef } = {
       await stopProcess(c.state, cinderVolumeName(c.site));
       await startCinderVolume(c.state, c.site);
       await c.waitForStatus((s) => row(c, s).backend, 90000);
-      await backendReportsCluster(c, foreignCluster(c.site));
+      await backendReportsCluster(c, foreignCluster(c.site, c.sites));
     },
     heal: async (c) => {
       await stopProcess(c.state, cinderVolumeName(c.site));
@@ -162,6 +164,10 @@ export const FAULTS: { readonly [K in FaultKind]: FaultDef } = {
     heal: async (c) => void (await setAggregateMembership(c.admin, c.site, true)),
   },
   "backup-down": {
+    refuse: (c) =>
+      c.backupSites.includes(c.site)
+        ? undefined
+        : `no cinder-backup runs at ${c.site} in this profile (only at ${c.backupSites.join(", ")})`,
     apply: async (c) => {
       await stopProcess(c.state, `cinder-backup-${c.site}`);
       await waitUntil(`cinder-backup-${c.site}`, `Cinder reports backup-${c.site} down`, () => backupDown(c.admin, c.site), 120000);
@@ -219,14 +225,17 @@ export const FAULTS: { readonly [K in FaultKind]: FaultDef } = {
       c.site === c.sites[0]
         ? `fault edge-glance-default-central breaks an edge's own Glance API: declare it at an edge (${c.sites.slice(1).join(", ")})`
         : undefined,
-    apply: (c) => ensureEdgeGlances(c.state, c.secrets, c.sites, c.glanceOptions(), [c.site]),
+    apply: (c) => ensureEdgeGlances(c.state, c.secrets, c.sites, c.glanceOptions(), edgeGlancesDefaultingToCentral(c)),
     heal: async (c) => {
-      const still = c.state.faults.filter((f) => f.kind === "edge-glance-default-central").map((f) => f.site);
-      await ensureEdgeGlances(c.state, c.secrets, c.sites, c.glanceOptions(), still);
+      await ensureEdgeGlances(c.state, c.secrets, c.sites, c.glanceOptions(), edgeGlancesDefaultingToCentral(c));
       return undefined;
     },
   },
 };
+
+/** The edges whose own Glance API defaults to central's store: every site with the fault, in the state. */
+const edgeGlancesDefaultingToCentral = (c: FaultContext) =>
+  c.state.faults.filter((f) => f.kind === "edge-glance-default-central").map((f) => f.site);
 
 function openstackCaps(c: FaultContext): string[] {
   const caps = profileDef(c.state.profile).shape(c.site, c.sites).users[OPENSTACK_CLIENT];

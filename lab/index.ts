@@ -367,8 +367,11 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   );
   const old = labSites(state);
   await removeAccess(state);
+  // NOTE: cinder-api and cinder-scheduler go too: they read cinder.conf (its default AZ, its backends) only when they start.
   await Promise.all(
-    ["glance", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map((n) => stopProcess(state, n)),
+    ["glance", "cinder-api", "cinder-scheduler", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map(
+      (n) => stopProcess(state, n),
+    ),
   );
   for (const site of old) {
     await stopProcess(state, `ceph-osd-${site}`);
@@ -627,7 +630,8 @@ export async function fault(site: string, kind: string): Promise<void> {
   const profile = state.profile ?? "standard";
   if (owners.length && !owners.includes(profile))
     throw new LabError(`fault ${k} breaks what only profile ${owners.join(" or ")} has; this lab has profile ${profile}`);
-  const refused = FAULTS[k].refuse?.({ site, sites: labSites(state) });
+  const sites = labSites(state);
+  const refused = FAULTS[k].refuse?.({ site, sites, backupSites: profileDef(state.profile).cinder.backupSites(sites) });
   if (refused) throw new LabError(refused);
   if (!state.faults.some((f) => f.site === site && f.kind === k)) state.faults.push({ site, kind: k, since: new Date().toISOString() });
   writeState(state);
@@ -644,6 +648,7 @@ function faultContext(state: LabState, site: string): FaultContext {
     admin: new LabAdmin(secrets.admin),
     sites,
     site,
+    backupSites: profileDef(state.profile).cinder.backupSites(sites),
     glanceOptions: () => glanceOptions(state),
     waitForStatus: (done, timeoutMs) => waitForStatus(state, done, timeoutMs),
     ensureDockerShims: () => ensureDockerShims(state, sites),

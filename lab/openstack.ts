@@ -675,8 +675,8 @@ report_discard_supported = True
   .join("\n")}`;
 }
 
-/** The cluster the cinder-foreign fault sends a site's backend to: central's, or dcn0's for central. */
-export const foreignCluster = (site: string) => (site === "central" ? "dcn0" : "central");
+/** The cluster the cinder-foreign fault sends a site's backend to: central's, or the first edge's for central. */
+export const foreignCluster = (site: string, sites: string[]) => (site === sites[0] ? sites[1]! : sites[0]!);
 
 export function cinderVolumeName(site: string): string {
   return `cinder-volume-${site}`;
@@ -685,10 +685,10 @@ export function cinderVolumeName(site: string): string {
 export async function startCinderVolume(state: LabState, site: string): Promise<void> {
   const siteConf = etc(`cinder-volume-${site}.conf`);
   const renamed = state.faults.some((f) => f.site === site && f.kind === "pools-renamed");
-  const foreign = state.faults.some((f) => f.site === site && f.kind === "cinder-foreign") ? foreignCluster(site) : undefined;
+  const sites = labSites(state);
+  const foreign = state.faults.some((f) => f.site === site && f.kind === "cinder-foreign") ? foreignCluster(site, sites) : undefined;
   const azGone = state.faults.some((f) => f.site === site && f.kind === "volume-az-fallback");
   const p = profileDef(state.profile);
-  const sites = labSites(state);
   const backend = p.store(site);
   // NOTE: RHOSO 18's Cinder at an edge talks to that edge's own Glance API (glance_api_servers), not the catalog's.
   const edgeGlance = p.glance.edgeApis && site !== sites[0] ? `http://127.0.0.1:${edgeGlancePort(sites, site)}` : undefined;

@@ -1,3 +1,4 @@
+import { notApplicable } from "../helpers/harness/catalog.ts";
 import { describe } from "vitest";
 import { confirmPlanted } from "../helpers/checks/canary.ts";
 import { imageParent } from "../helpers/checks/clones.ts";
@@ -39,10 +40,13 @@ export default function canaryPlantSuite(s: SiteSuite): void {
     planted.push(c);
   }
 
-  /** Whether the site's backups land in a backups pool the config names (its own, or conformance.backupsSite's). */
+  /**
+   * Whether the site's volumes are backed up (conformance.backupSites) into a backups pool the config names (its own,
+   * or conformance.backupsSite's): where they are not, the backup canary is not planted.
+   */
   const takesBackups = (c: SiteContext) => {
     const meant = backupsTarget(c.config, c.site);
-    return meant.kind === "pool" && meant.pool !== undefined;
+    return !notApplicable("canary-plant-backup", c.config, site) && meant.kind === "pool" && meant.pool !== undefined;
   };
 
   describe.sequential(`canaries at ${site}`, () => {

@@ -1,4 +1,4 @@
-import type { FaultKind, LabProfile, LabState } from "../state.ts";
+import type { FaultKind, LabState } from "../state.ts";
 import { kolla } from "./kolla.ts";
 import { osp17 } from "./osp17.ts";
 import { rhoso18 } from "./rhoso18.ts";
@@ -7,8 +7,10 @@ import type { LabProfileDef } from "./types.ts";
 
 export type { CephAccess, LabProfileDef } from "./types.ts";
 
-/** Every lab profile; a profile named in state.ts's PROFILES and missing here does not compile. */
-export const PROFILE_DEFS: { readonly [P in LabProfile]: LabProfileDef } = { standard, osp17, rhoso18, kolla };
+/** Every lab profile, by the name `lab up --profile` takes: adding a distribution is its file and its line here. */
+export const PROFILE_DEFS = { standard, osp17, rhoso18, kolla } as const satisfies Record<string, LabProfileDef>;
+export type LabProfile = keyof typeof PROFILE_DEFS;
+export const PROFILES = Object.keys(PROFILE_DEFS) as LabProfile[];
 
 export function profileDef(profile: LabProfile | undefined): LabProfileDef {
   return PROFILE_DEFS[profile ?? "standard"];
@@ -21,5 +23,5 @@ export function labSites(state: Pick<LabState, "edges" | "profile">): string[] {
 
 /** The profiles that own a fault; a fault no profile lists applies to every profile. */
 export function faultOwners(kind: FaultKind): LabProfile[] {
-  return (Object.keys(PROFILE_DEFS) as LabProfile[]).filter((p) => PROFILE_DEFS[p].faults.includes(kind));
+  return PROFILES.filter((p) => (PROFILE_DEFS[p].faults as readonly FaultKind[]).includes(kind));
 }

@@ -5,7 +5,7 @@ import { kollaCinderKeyring, kollaConf } from "../../lab/kolla-config.ts";
 import { testOf } from "../e2e/testing.ts";
 import { notPlainPasses, requireProfile, runGuide, stepOf } from "./profile.ts";
 
-// Run after 'dcn-verify lab up --profile kolla --edges 1' (scripts/test.sh).
+// Run after 'dcn-verify lab up --profile kolla' (scripts/test.sh).
 describe("profile kolla: kolla-ansible with a Ceph cluster per AZ, examples/kolla-multi-ceph.yaml as shipped", () => {
   test("the lab is kolla's shape: stores <cluster>-rbd, the deploy host's conf and cinder keyring under /etc/kolla/config", () => {
     const { sites, def } = requireProfile("kolla");

@@ -13,7 +13,7 @@ import { type HarnessRun, runHarness } from "../e2e/testing.ts";
 /** The lab's state, failing unless it is up with the profile a file tests ('lab up --profile <p>' first). */
 export function requireProfile(profile: LabProfile) {
   const state = readState();
-  expect(state?.profile, `the lab is up with profile ${profile} ('dcn-verify lab up --profile ${profile} --edges 1')`).toBe(profile);
+  expect(state?.profile, `the lab is up with profile ${profile} ('dcn-verify lab up --profile ${profile}')`).toBe(profile);
   return { state: state!, sites: labSites(state!), def: profileDef(profile) };
 }
 
@@ -80,4 +80,22 @@ export function stepOf(steps: GuideStep[], prefix: string): GuideStep {
   const s = steps.find((x) => x.command.startsWith(prefix));
   if (!s) throw new Error(`no guide step '${prefix}…' in ${steps.map((x) => x.command).join("; ")}`);
   return s;
+}
+
+/**
+ * The commands of the cephadm stand-in's log that are not on this list of reads, written here apart from the probe's
+ * own gate (helpers/ceph/readonly.ts): rbd's listings, info, du, diff and export to stdout; ceph's fsid, status, pool
+ * listing and `auth get`.
+ */
+export function notReads(commands: string[]): string[] {
+  const READS = [
+    /^rbd -p \S+ ls( -l)?( --format json)?$/,
+    /^rbd (snap ls|info|du|diff|children) \S+( --format json)?$/,
+    /^rbd export --no-progress \S+ -$/,
+    /^ceph fsid --format json$/,
+    /^ceph (-s|status|health)( --format json)?$/,
+    /^ceph osd pool ls( detail)?( --format json)?$/,
+    /^ceph auth get client\.\S+( --format json)?$/,
+  ];
+  return commands.filter((c) => !READS.some((r) => r.test(c)));
 }
