@@ -3,7 +3,6 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join, resolve } from "node:path";
 import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 import { registerSecret } from "../helpers/core/redact.ts";
-import type { LabProfile } from "./profiles/index.ts";
 
 export const REPO_ROOT = PACKAGE_ROOT;
 
@@ -50,7 +49,8 @@ export interface ProcessRecord {
 }
 
 /** The lab's shapes: the guide's (standard), and one per distribution operators run (lab/profiles/, README). */
-export type { LabProfile } from "./profiles/index.ts";
+export const PROFILES = ["standard", "osp17", "rhoso18", "kolla"] as const;
+export type LabProfile = (typeof PROFILES)[number];
 
 export interface LabState {
   /** Absent in a lab made before profiles: standard. */

@@ -1,4 +1,4 @@
-import type { FaultKind, LabState } from "../state.ts";
+import { type FaultKind, type LabProfile, type LabState, PROFILES } from "../state.ts";
 import { kolla } from "./kolla.ts";
 import { osp17 } from "./osp17.ts";
 import { rhoso18 } from "./rhoso18.ts";
@@ -7,10 +7,12 @@ import type { LabProfileDef } from "./types.ts";
 
 export type { CephAccess, LabProfileDef } from "./types.ts";
 
-/** Every lab profile, by the name `lab up --profile` takes: adding a distribution is its file and its line here. */
-export const PROFILE_DEFS = { standard, osp17, rhoso18, kolla } as const satisfies Record<string, LabProfileDef>;
-export type LabProfile = keyof typeof PROFILE_DEFS;
-export const PROFILES = Object.keys(PROFILE_DEFS) as LabProfile[];
+/**
+ * Every lab profile, by the name `lab up --profile` takes (state.ts's PROFILES, which the npm package's state.ts
+ * keeps without the lab's code): a name there without its entry here does not compile.
+ */
+export const PROFILE_DEFS: { readonly [P in LabProfile]: LabProfileDef } = { standard, osp17, rhoso18, kolla };
+export { PROFILES };
 
 export function profileDef(profile: LabProfile | undefined): LabProfileDef {
   return PROFILE_DEFS[profile ?? "standard"];
