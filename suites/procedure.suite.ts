@@ -102,6 +102,31 @@ export default function procedureSuite(s: SiteSuite): void {
           const wrong = edgeDefaultStoreDefect(c.site, endpoint, stores);
           if (wrong) defect(c, wrong);
         });
+        // The API's own flag is checked against where an upload through it lands: its store list, and the rbd image
+        // in each site's images pool.
+        if (tierAllows(run.tier, "standard")) {
+          const bytes = Buffer.alloc(1024 * 1024, 0x5a);
+          const up = await step(`upload a 1 MiB raw image through ${endpoint}, naming no store`, () =>
+            c.create.uploadedImage("edge-api-upload", bytes, { size: bytes.length, as: { ...c.clients, image: glance } }),
+          );
+          await step(`the image lands in ${c.site.store} alone, in ${site}'s images pool`, async () => {
+            const where = await locateRbdImage(c, "images", up.id);
+            await attachJson("upload through the edge API", { endpoint, image: up.id, stores: up.stores, rbd: where });
+            const listed = up.stores;
+            if (listed.length !== 1 || listed[0] !== c.site.store)
+              defect(
+                c,
+                `an image uploaded through ${site}'s Glance API ${endpoint} without a store lands in store(s) ${listed.join(", ") || "none"}, not ${c.site.store}`,
+              );
+            if (where.unread.length)
+              await notVerified(`where the upload through ${endpoint} is in Ceph`, `${where.unread.join("; ")} could not be read`);
+            else if (where.found.join(",") !== site)
+              defect(
+                c,
+                `the rbd image of ${up.id}, uploaded through ${site}'s Glance API ${endpoint}, is in the images pool of ${where.found.join(", ") || "no site"}, not ${site}'s`,
+              );
+          });
+        } else await notVerified(`where an upload through ${endpoint} lands`, `tier ${run.tier} makes no image`);
         const { image, known } = take<EdgeImage>("edge-image");
         // NOTE: Glance reads the first of the image's locations it can open: the bytes show that this API serves the
         // image copied to its store, not which of its stores it read them from.

@@ -36,7 +36,15 @@ export const CATALOG: readonly CatalogEntry[] = [
     provides: ["edge-image"],
   },
   // Only at a site that names its own Glance API (glance.endpoint): see notApplicable.
-  { id: "dcn-3b-edge-glance", group: "procedure", where: "edge", tier: "read-only", creates: [], needs: ["edge-image"] },
+  {
+    id: "dcn-3b-edge-glance",
+    group: "procedure",
+    where: "edge",
+    tier: "read-only",
+    creates: [],
+    createsWhenWritable: ["image (1 MiB raw) uploaded through the site's own Glance API, naming no store"],
+    needs: ["edge-image"],
+  },
   {
     id: "dcn-4-boot-from-volume",
     group: "procedure",
