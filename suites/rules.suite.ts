@@ -160,6 +160,21 @@ export default function rulesSuite(s: SiteSuite): void {
             `Glance store ${store} writes to Ceph fsid ${where.fsid}${owner ? ` (${owner.name}'s cluster)` : ""} (${where.from}), but ${name}'s cluster is ${own.fsid}`,
           );
         });
+        // The location is Glance's own record: the rbd image it names is looked for in every site's images pool.
+        const image = where.image;
+        if (!image) return;
+        await step(`the rbd image of ${image} (in store ${store}) is in ${name}'s images pool`, async () => {
+          const found = await locateRbdImage(c, "images", image);
+          await attachJson(`rbd image ${image} by site`, found);
+          if (!found.found.includes(name)) {
+            if (found.unread.some((u) => u.startsWith(`${name} `)))
+              return notVerified(`the rbd image of ${image} is in ${name}'s images pool`, found.unread.join("; "));
+            defect(
+              c,
+              `image ${image}'s location in store ${store} names ${name}'s cluster, but its rbd image is not in ${name}'s images pool (found at: ${found.found.join(", ") || "no site"})`,
+            );
+          }
+        });
       },
     );
 

@@ -18,6 +18,7 @@ describe("the Ceph cluster a Glance store writes to (rule-1)", () => {
       kind: "fsid",
       fsid: dcn0.split("/")[2],
       from: `image ${copied.id}'s location ${dcn0}`,
+      image: copied.id,
     });
   });
 

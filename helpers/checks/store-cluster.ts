@@ -2,7 +2,7 @@ import { type Image, locationForStore, parseRbdLocation, type StoreDetail } from
 
 /** The Ceph cluster a Glance store writes to, as Glance shows it, or why Glance does not tell. */
 export type StoreCluster =
-  | { kind: "fsid"; fsid: string; from: string }
+  | { kind: "fsid"; fsid: string; from: string; /** The image whose location named it. */ image?: string }
   /** Glance's stores detail says the store is not rbd: it writes to no Ceph cluster. */
   | { kind: "not-rbd"; type: string }
   | { kind: "unknown"; why: string };
@@ -21,7 +21,7 @@ export function storeCluster(store: string, detail: StoreDetail[] | undefined, i
     const url = locationForStore(i, store)?.url;
     if (!url?.startsWith("rbd://")) continue;
     try {
-      return { kind: "fsid", fsid: parseRbdLocation(url).fsid, from: `image ${i.id}'s location ${url}` };
+      return { kind: "fsid", fsid: parseRbdLocation(url).fsid, from: `image ${i.id}'s location ${url}`, image: i.id };
     } catch {
       // NOTE: a legacy location (rbd://<image>) names no cluster; another image's may.
     }
