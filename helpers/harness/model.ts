@@ -142,6 +142,8 @@ export interface RunSummary {
   selection?: SelectionRecord & { sites: string[] };
   /** What the run's sweep could not delete at a site that has no summary of its own (one that did not run). */
   leftBehind?: string[];
+  /** The overlay laid over the config (--overlay, DCN_VERIFY_OVERLAY): what the run changed of the config file. */
+  overlay?: string;
   /** The run's verdict, from judgeRun: exit 0 only when ok. */
   verdict?: Verdict;
 }

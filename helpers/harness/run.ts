@@ -378,6 +378,7 @@ export async function runVerification(
       strict: Boolean(sel.strict),
       tierGiven: Boolean(sel.tierGiven),
     },
+    ...(process.env.DCN_VERIFY_OVERLAY ? { overlay: process.env.DCN_VERIFY_OVERLAY } : {}),
   };
   for (const s of summary.sites) s.cleanup ??= [];
   for (const l of leftovers) summary.sites.find((x) => x.site === l.site)?.cleanup!.push(`the run's sweep could not delete ${l.text}`);

@@ -64,6 +64,7 @@ describe("profile osp17: Red Hat OpenStack 17.1 DCN, examples/osp17-dcn.yaml as 
       expect.stringMatching(/^central conf-9-glance-locations-exposure: skipped \(no conformance\.nonAdminCloud in the config/),
       expect.stringMatching(/^central ms-7-glance-direct-stores: skipped \(Glance does not enable glance-direct/),
     ]);
+    expect(standard.summary.overlay).toMatch(/overlay\.yaml$/);
     expect(testOf(standard, "dcn0", "conf-4-ceph-caps").status).toBe("passed");
     expect(testOf(standard, "central", "conf-7-glance-import-methods").status).toBe("passed");
     expect(testOf(standard, "central", "conf-14-cinder-backup").status).toBe("passed");
