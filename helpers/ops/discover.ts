@@ -3,6 +3,7 @@ import type { Clients } from "../clients/index.ts";
 import { poolsInAz, rbdBackendTarget } from "../clients/volume.ts";
 import type { Distribution } from "../config/schema.ts";
 import { isApiError } from "../core/http.ts";
+import { storeCluster } from "../checks/store-cluster.ts";
 
 export interface DiscoveredSite {
   name: string;
@@ -26,7 +27,7 @@ export interface Discovery {
 
 /** Reads Glance's stores, Nova's and Cinder's AZs, Cinder's volume services and backends, and says where they disagree. */
 export async function discover(c: Clients): Promise<Discovery> {
-  const [stores, detail, novaAzs, cinderAzs, services, pools, flavors] = await Promise.all([
+  const [stores, detail, novaAzs, cinderAzs, services, pools, flavors, images] = await Promise.all([
     c.image.listStores(),
     c.image.listStoresDetail().catch((e) => (isApiError(e, 403) ? undefined : Promise.reject(e))),
     c.compute.listAvailabilityZones(true),
@@ -34,6 +35,7 @@ export async function discover(c: Clients): Promise<Discovery> {
     c.volume.listServices({ binary: "cinder-volume" }),
     c.volume.listBackendPools().catch((e) => (isApiError(e, 403) ? [] : Promise.reject(e))),
     c.compute.listFlavors(),
+    c.image.listImages({ limit: 200 }),
   ]);
   const findings: string[] = [];
   if (!detail) findings.push("GET /v2/info/stores/detail is refused (not admin): the stores' Ceph clusters are unknown");
@@ -44,24 +46,37 @@ export async function discover(c: Clients): Promise<Discovery> {
       return { pool: p.name, cluster: t?.cluster, fsid: t?.fsid };
     });
   };
+  const azNamed = (az: string) => nova.some((z) => z.zoneName === az) || cinderAzs.some((z) => z.zoneName === az);
+  // NOTE: kolla names stores after their cluster (ceph1-rbd), not the AZ: a store with no AZ of its name goes with the
+  // AZ whose Cinder backends write to the cluster its images' rbd locations name.
+  const clusterOf = (store: string) => {
+    const r = storeCluster(store, detail, images);
+    return r.kind === "fsid" ? r.fsid : undefined;
+  };
+  const azOf = (store: string) => {
+    if (azNamed(store)) return store;
+    const fsid = clusterOf(store);
+    const azs = [...new Set([...nova.map((z) => z.zoneName), ...cinderAzs.map((z) => z.zoneName)])];
+    const on = fsid ? azs.filter((az) => !stores.some((x) => x.id === az) && backendsIn(az).some((b) => b.fsid === fsid)) : [];
+    return on.length === 1 ? on[0]! : store;
+  };
   const sites: DiscoveredSite[] = stores.map((s) => {
-    const n = nova.find((z) => z.zoneName === s.id);
-    const cz = cinderAzs.find((z) => z.zoneName === s.id);
+    const az = azOf(s.id);
+    const n = nova.find((z) => z.zoneName === az);
+    const cz = cinderAzs.find((z) => z.zoneName === az);
     return {
-      name: s.id,
+      name: az,
       store: s.id,
       default: s.default === "true",
-      storeFsid: detail?.find((d) => d.id === s.id)?.properties.fsid,
+      storeFsid: detail?.find((d) => d.id === s.id)?.properties.fsid ?? (az !== s.id ? clusterOf(s.id) : undefined),
       novaAz: n ? { hosts: Object.keys(n.hosts ?? {}), upHosts: upHosts(n) } : undefined,
       cinderAz: cz ? { available: cz.zoneState.available } : undefined,
-      volumeServices: services
-        .filter((v) => v.zone === s.id)
-        .map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
-      backends: backendsIn(s.id),
+      volumeServices: services.filter((v) => v.zone === az).map((v) => ({ host: v.host, up: v.state === "up" && v.status === "enabled" })),
+      backends: backendsIn(az),
     };
   });
   for (const s of sites) {
-    if (!s.novaAz) findings.push(`store ${s.store} has no Nova AZ of its name`);
+    if (!s.novaAz) findings.push(`store ${s.store} has no Nova AZ of its name${s.name === s.store ? "" : ` (nor ${s.name})`}`);
     else if (s.novaAz.upHosts.length === 0) findings.push(`Nova AZ ${s.name} has no enabled, up compute host`);
     if (!s.cinderAz) findings.push(`store ${s.store} has no Cinder AZ of its name`);
     if (s.volumeServices.length === 0) findings.push(`AZ ${s.name} has no cinder-volume service`);
@@ -75,7 +90,7 @@ export async function discover(c: Clients): Promise<Discovery> {
     }
   }
   const azNames = [...new Set([...nova.map((z) => z.zoneName), ...cinderAzs.map((z) => z.zoneName)])].filter(
-    (z) => !stores.some((s) => s.id === z),
+    (z) => !sites.some((s) => s.name === z),
   );
   const orphanAzs = azNames.map((az) => ({
     az,

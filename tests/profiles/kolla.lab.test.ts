@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
-import type { RunSummary } from "../../helpers/harness/model.ts";
 import { describe, expect, test } from "vitest";
 import { kollaCinderKeyring, kollaConf } from "../../lab/kolla-config.ts";
 import { testOf } from "../e2e/testing.ts";
-import { notPlainPasses, requireProfile, runGuide, stepOf } from "./profile.ts";
+import { notPlainPasses, passingGuide, requireProfile } from "./profile.ts";
 
 // Run after 'dcn-verify lab up --profile kolla' (scripts/test.sh).
 describe("profile kolla: kolla-ansible with a Ceph cluster per AZ, examples/kolla-multi-ceph.yaml as shipped", () => {
@@ -17,13 +16,7 @@ describe("profile kolla: kolla-ansible with a Ceph cluster per AZ, examples/koll
   });
 
   test("the guide's commands as written: rule-1 passes with store ≠ AZ, and what client.cinder may not read is not verified", async () => {
-    const steps = await runGuide("kolla");
-    const discover = stepOf(steps, "dcn-verify discover");
-    expect(discover.exitCode, discover.output).toBe(0);
-    expect(discover.written).toMatch(/^distribution: kolla$/m);
-    for (const step of steps.filter((x) => !x.command.startsWith("dcn-verify discover")))
-      expect(step.exitCode, `${step.command}\n${step.output}`).toBe(0);
-    const standard = stepOf(steps, "dcn-verify run --config dcn-verify.yaml --max-parallel 2") as { summary: RunSummary };
+    const { standard } = await passingGuide("kolla");
     for (const s of ["dcn0", "dcn1"]) expect(testOf(standard, s, "rule-1-same-names").status, s).toBe("passed");
     // The deploy host has cinder's keyring, not the admin's: conf-4 cannot read the users' caps and says so; the policy
     // checks have no non-admin credential in the example.

@@ -99,3 +99,18 @@ export function notReads(commands: string[]): string[] {
   ];
   return commands.filter((c) => !READS.some((r) => r.test(c)));
 }
+
+/**
+ * The guide's commands, run as written, each exiting 0 (discover too: the profile's cloud has no inconsistency to
+ * report), discover writing the distribution: the summaries of its runs, by the tier its command gives.
+ */
+export async function passingGuide(profile: LabProfile): Promise<{ readOnly: { summary: RunSummary }; standard: { summary: RunSummary } }> {
+  const steps = await runGuide(profile);
+  for (const step of steps) expect(step.exitCode, `${step.command}\n${step.output}`).toBe(0);
+  expect(stepOf(steps, "dcn-verify discover").written).toMatch(new RegExp(`^distribution: ${profile}$`, "m"));
+  const runs = steps.filter((s) => s.summary);
+  const readOnly = runs.find((s) => s.command.includes("--tier read-only"));
+  const standard = runs.find((s) => !s.command.includes("--tier"));
+  if (!readOnly?.summary || !standard?.summary) throw new Error(`the guide of ${profile} has no read-only run and standard run`);
+  return { readOnly: { summary: readOnly.summary }, standard: { summary: standard.summary } };
+}
