@@ -7,7 +7,7 @@ import { apiRefusal, defect, imageEvidence, listed, locateRbdImage } from "../he
 import { sitePools } from "../helpers/config/pools.ts";
 import { auditImageVolumes } from "../helpers/checks/volume-audit.ts";
 import { storeLabel } from "../helpers/checks/imports.ts";
-import { storeCluster } from "../helpers/checks/store-cluster.ts";
+import { storeCluster } from "../helpers/clients/store-cluster.ts";
 import type { Image } from "../helpers/clients/image.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { byThisRun, madeByHarness } from "../helpers/harness/naming.ts";

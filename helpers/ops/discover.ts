@@ -3,7 +3,7 @@ import type { Clients } from "../clients/index.ts";
 import { poolsInAz, rbdBackendTarget } from "../clients/volume.ts";
 import type { Distribution } from "../config/schema.ts";
 import { isApiError } from "../core/http.ts";
-import { storeCluster } from "../checks/store-cluster.ts";
+import { storeCluster } from "../clients/store-cluster.ts";
 
 export interface DiscoveredSite {
   name: string;

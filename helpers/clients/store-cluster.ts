@@ -1,4 +1,4 @@
-import { type Image, locationForStore, parseRbdLocation, type StoreDetail } from "../clients/image.ts";
+import { type Image, locationForStore, parseRbdLocation, type StoreDetail } from "./image.ts";
 
 /** The Ceph cluster a Glance store writes to, as Glance shows it, or why Glance does not tell. */
 export type StoreCluster =

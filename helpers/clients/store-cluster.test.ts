@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { imageSchema, storeDetailSchema } from "../clients/image.ts";
+import { imageSchema, storeDetailSchema } from "./image.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
 import { storeCluster } from "./store-cluster.ts";
 
