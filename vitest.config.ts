@@ -30,7 +30,7 @@ export default defineConfig({
         },
       },
       {
-        // Against the lab reshaped with 'lab up --profile <p>', one file per profile (scripts/test.sh).
+        // Against the lab reshaped with 'lab up --profile <p> --edges 1', one file per profile (scripts/test.sh).
         test: {
           name: "profiles",
           include: ["tests/profiles/**/*.lab.test.ts"],

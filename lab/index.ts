@@ -504,6 +504,16 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
 
   const admin = new LabAdmin(secrets.admin);
   await admin.login();
+  if (removed.length) {
+    // NOTE: Nova and Cinder keep a removed site's services, aggregate and type, which discover would report.
+    await removeSites(admin, removed);
+    await forgetCinderServices(
+      removed.flatMap((s) => [
+        { binary: "cinder-volume" as const, host: `cinder@${p.store(s)}` },
+        { binary: "cinder-backup" as const, host: `backup-${s}` },
+      ]),
+    );
+  }
   const computeSites = sites.filter((s) => !faults("compute-down").includes(s));
   await waitForComputes(admin, computeSites);
   if (!state.done.includes(`nova:hosts:${edges}`)) {

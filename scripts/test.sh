@@ -18,11 +18,12 @@ if [ "$early" -ne 0 ]; then echo "npm test: the static checks or the unit tests 
 if [ "$lab_rc" -ne 0 ]; then echo "npm test: lab up failed (exit $lab_rc)" >&2; exit "$lab_rc"; fi
 vitest run --project e2e
 # The distribution profiles (README, Lab profiles): the lab is reshaped into each in turn, not rebuilt (its databases,
-# Keystone, Placement, Neutron and Nova stay), and each profile's file runs its example config as shipped.
+# Keystone, Placement, Neutron and Nova stay), with one edge as each example has, and each profile's file runs its
+# example config as shipped.
 profiles=0
 for file in tests/profiles/*.lab.test.ts; do
   p=$(basename "$file" .lab.test.ts)
-  if ! node bin/dcn-verify.mjs lab up --profile "$p"; then profiles=1; break; fi
+  if ! node bin/dcn-verify.mjs lab up --profile "$p" --edges 1; then profiles=1; break; fi
   vitest run --project profiles "$file" || profiles=1
 done
 node bin/dcn-verify.mjs lab down

@@ -13,7 +13,7 @@ import { type HarnessRun, runHarness } from "../e2e/testing.ts";
 /** The lab's state, failing unless it is up with the profile a file tests ('lab up --profile <p>' first). */
 export function requireProfile(profile: LabProfile) {
   const state = readState();
-  expect(state?.profile, `the lab is up with profile ${profile} ('dcn-verify lab up --profile ${profile}')`).toBe(profile);
+  expect(state?.profile, `the lab is up with profile ${profile} ('dcn-verify lab up --profile ${profile} --edges 1')`).toBe(profile);
   return { state: state!, sites: labSites(state!), def: profileDef(profile) };
 }
 
