@@ -367,11 +367,8 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   );
   const old = labSites(state);
   await removeAccess(state);
-  // NOTE: cinder-api and cinder-scheduler go too: they read cinder.conf (its default AZ, its backends) only when they start.
   await Promise.all(
-    ["glance", "cinder-api", "cinder-scheduler", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map(
-      (n) => stopProcess(state, n),
-    ),
+    ["glance", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map((n) => stopProcess(state, n)),
   );
   for (const site of old) {
     await stopProcess(state, `ceph-osd-${site}`);
@@ -393,6 +390,9 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
       .map((s) => ({ binary: "cinder-backup" as const, host: `backup-${s}` })),
   ]);
   if (PROFILE_DEFS[profile].quotas === "default") await resetQuotas(admin);
+  // NOTE: cinder-api and cinder-scheduler read cinder.conf (its default AZ, its backends) only when they start: they
+  // go last, after the API calls above, and 'up' starts them on the new shape's.
+  await Promise.all(["cinder-api", "cinder-scheduler"].map((n) => stopProcess(state, n)));
   state.profile = profile;
   writeState(state);
 }
