@@ -588,7 +588,7 @@ export const conformanceSchema = z
       .min(1)
       .optional()
       .describe(
-        "The sites whose volumes can be backed up: those with a cinder-backup service in their AZ (Cinder schedules a backup in its volume's AZ, cinder/scheduler/host_manager.py get_backup_host). conf-14 and the canary backup are not applicable elsewhere. When not given: central alone under distribution (osp17, rhoso18 and kolla run cinder-backup at central only), else every site.",
+        "The sites whose volumes can be backed up: those with a cinder-backup service in their AZ (Cinder schedules a backup in its volume's AZ, cinder/scheduler/host_manager.py get_backup_host). conf-14 and the canary backup are not applicable elsewhere. When not given: central alone under distribution (osp17, rhoso18 and kolla run cinder-backup at central only), else every edge (conf-14 runs at central only when this lists it).",
       ),
     cephUsers: cephUsersSchema.optional(),
     nonAdminCloud: cloudSchema

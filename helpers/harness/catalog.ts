@@ -198,7 +198,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   {
     id: "conf-14-cinder-backup",
     group: "conformance",
-    where: "edge",
+    where: "every",
     tier: "standard",
     creates: ["image (site's store), volume from it, its backup, a volume restored from the backup"],
   },
@@ -282,8 +282,9 @@ export function catalogEntry(id: string): CatalogEntry {
 
 /**
  * Why a site's config rules a test out there, if it does: nothing exists there for it to verify (conf-14 at a
- * site whose ceph.pools.backups is false, and the canary backup's tests there; dcn-3b at a site that names no Glance API of its
- * own). Such a test is not run at that site, nor counted.
+ * site whose ceph.pools.backups is false or that conformance.backupSites leaves out, and at central unless it lists
+ * central; the canary backup's tests there; dcn-3b at a site that names no Glance API of its own). Such a test is not
+ * run at that site, nor counted.
  */
 export function notApplicable(
   id: string,
@@ -294,6 +295,8 @@ export function notApplicable(
   if (id === "dcn-3b-edge-glance" && s && !s.glance) return `${site} names no Glance API of its own (glance.endpoint)`;
   if (!s || !["conf-14-cinder-backup", "canary-plant-backup", "canary-backup", "canary-backup-restore"].includes(id)) return undefined;
   const backedUp = cfg.conformance.backupSites;
+  if (id === "conf-14-cinder-backup" && site === cfg.central.name && !backedUp)
+    return `conf-14 judges the edges' backups unless conformance.backupSites lists ${site}`;
   if (backedUp && !backedUp.includes(site))
     return `${site}'s volumes are not backed up: Cinder schedules a backup in its volume's AZ, and only ${backedUp.join(", ")} ${backedUp.length === 1 ? "runs" : "run"} cinder-backup (conformance.backupSites)`;
   // NOTE: where the config sends every backup to one site's pool (conformance.backupsSite), a site without a backups

@@ -43,10 +43,11 @@ describe("run", () => {
     });
     const both = configSchema.parse({ ...noBackups, edges: [...noBackups.edges, site("dcn1")] });
     expect(nothingToRun(both, select(both, { tests: "conf-14" }))).toEqual([
+      "central: nothing to run there, not counted: conf-14-cinder-backup: conf-14 judges the edges' backups unless conformance.backupSites lists central",
       "dcn0: nothing to run there, not counted: conf-14-cinder-backup: dcn0 has no backups pool (its ceph.pools.backups is false)",
     ]);
     expect(() => requireSomethingToRun(noBackups, select(noBackups, { tests: "conf-14", sites: "dcn0" }))).toThrow(
-      "  central (central): none of --tests conf-14-cinder-backup runs at the central site\n" +
+      "  central (central): conf-14-cinder-backup: conf-14 judges the edges' backups unless conformance.backupSites lists central\n" +
         "  dcn0 (edge): conf-14-cinder-backup: dcn0 has no backups pool (its ceph.pools.backups is false)",
     );
   });

@@ -186,7 +186,7 @@ describe("dcn-verify plan", () => {
     const log = join(mkdtempSync(join(tmpdir(), "dcnv-log-")), "requests.jsonl");
     const r = await cli(["plan", "--sites", "dcn1"], { env: { ...process.env, [REQUEST_LOG_ENV]: log } as Record<string, string> });
     expect(r.exitCode, r.all).toBe(0);
-    expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 27 tests\n/);
+    expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 28 tests\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-6-cinder-snapshot +standard +creates: Cinder snapshot \(force\) of the server's root volume/);
     expect(r.stdout).toMatch(/\n {2}dcn-7-back-to-central +standard +creates: server image/);
     // NOTE: dcn1 names no Glance API of its own, so the edge Glance check is the one test not applicable there.
