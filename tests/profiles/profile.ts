@@ -84,7 +84,7 @@ export function stepOf(steps: GuideStep[], prefix: string): GuideStep {
 
 /**
  * The commands of the cephadm stand-in's log that are not on this list of reads, written here apart from the probe's
- * own gate (helpers/ceph/readonly.ts): rbd's listings, info, du, diff and export to stdout; ceph's fsid, status, pool
+ * own gate (helpers/ceph/readonly.ts): rbd's listings, info, du, diff and export to stdout; ceph's fsid, version, status, pool
  * listing and `auth get`.
  */
 export function notReads(commands: string[]): string[] {
@@ -92,7 +92,7 @@ export function notReads(commands: string[]): string[] {
     /^rbd -p \S+ ls( -l)?( --format json)?$/,
     /^rbd (snap ls|info|du|diff|children) \S+( --format json)?$/,
     /^rbd export --no-progress \S+ -$/,
-    /^ceph fsid --format json$/,
+    /^ceph (fsid|version|versions) --format json$/,
     /^ceph (-s|status|health)( --format json)?$/,
     /^ceph osd pool ls( detail)?( --format json)?$/,
     /^ceph auth get client\.\S+( --format json)?$/,
