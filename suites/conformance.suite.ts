@@ -472,6 +472,14 @@ export default function conformanceSuite(s: SiteSuite): void {
             return { site: at.name, pool, images: (await c.probe(at).rbdList(pool)).map((e) => e.image) };
           } catch (e) {
             if (isNoCephAccess(e)) return { site: at.name, pool, noAccess: noAccessReason(e.reason) };
+            // NOTE: a probe user without caps on the pool (kolla's client.cinder on backups) cannot look: not verified.
+            const denied = /Operation not permitted|Permission denied|\bEACCES\b|\bEPERM\b/.exec((e as Error).message);
+            if (denied)
+              return {
+                site: at.name,
+                pool,
+                noAccess: `the probe's cephx user (client.${at.ceph.user ?? "admin"}) may not list pool ${pool} at ${at.name} (${denied[0]}); give ceph.user a user with read caps on it`,
+              };
             return { site: at.name, pool, error: e };
           }
         };

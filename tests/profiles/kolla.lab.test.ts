@@ -18,10 +18,11 @@ describe("profile kolla: kolla-ansible with a Ceph cluster per AZ, examples/koll
   test("the guide's commands as written: rule-1 passes with store ≠ AZ, and what client.cinder may not read is not verified", async () => {
     const { standard } = await passingGuide("kolla");
     for (const s of ["dcn0"]) expect(testOf(standard, s, "rule-1-same-names").status, s).toBe("passed");
-    // The deploy host has cinder's keyring, not the admin's: conf-4 cannot read the users' caps and says so; the policy
+    // The deploy host has cinder's keyring, not the admin's: conf-4 cannot read the users' caps, nor conf-14 the backups pool, and each says so; the policy
     // checks have no non-admin credential in the example.
     expect(notPlainPasses(standard).sort()).toEqual([
       expect.stringMatching(/^central conf-10-glance-metadef-policy: skipped \(no conformance\.nonAdminCloud in the config/),
+      expect.stringMatching(/^central conf-14-cinder-backup: \w+ \(.*client\.cinder\) may not list pool backups at central/),
       expect.stringMatching(/^central conf-4-ceph-caps: skipped \(the probe's cephx user \(client\.cinder\) may not read caps: .*EACCES/),
       expect.stringMatching(/^central conf-9-glance-locations-exposure: skipped \(no conformance\.nonAdminCloud in the config/),
       expect.stringMatching(
