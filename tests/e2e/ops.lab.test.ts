@@ -189,8 +189,9 @@ describe("dcn-verify plan", () => {
     expect(r.stdout).toMatch(/^tier: standard\n\ncentral: 27 of 28 tests\n/);
     expect(r.stdout).toMatch(/\n {2}dcn-6-cinder-snapshot +standard +creates: Cinder snapshot \(force\) of the server's root volume/);
     expect(r.stdout).toMatch(/\n {2}dcn-7-back-to-central +standard +creates: server image/);
-    // NOTE: dcn1 names no Glance API of its own, so the edge Glance check is the one test not applicable there.
+    // NOTE: dcn1 names no Glance API of its own, and the lab's config lists no backupSites, so conf-14 judges the edges' backups.
     expect(r.stdout.match(/^.*SKIP.*$/gm)).toEqual([
+      expect.stringMatching(/^ {2}conf-14-cinder-backup +standard +SKIP: not applicable: conf-14 judges the edges' backups unless/),
       expect.stringMatching(/^ {2}dcn-3b-edge-glance +read-only +SKIP: not applicable: dcn1 names no Glance API of its own/),
     ]);
     expect(r.stdout).toMatch(
