@@ -142,7 +142,9 @@ export default function rulesSuite(s: SiteSuite): void {
           const detail = c.sites.some((s) => c.unreachable(s.name))
             ? undefined
             : await c.clients.image.listStoresDetail().catch(() => undefined);
-          const images = await c.clients.image.listImages({ limit: 200 });
+          // NOTE: runs' own images come and go while this looks (another run's cleanup, this run's steps): only the
+          // operator's images name the store's cluster here.
+          const images = (await c.clients.image.listImages({ limit: 200 })).filter((i) => !madeBy(c, i));
           const r = storeCluster(store, detail, images);
           await attachJson(`the cluster of store ${store}`, r);
           return r;
@@ -169,6 +171,12 @@ export default function rulesSuite(s: SiteSuite): void {
           if (!found.found.includes(name)) {
             if (found.unread.some((u) => u.startsWith(`${name} `)))
               return notVerified(`the rbd image of ${image} is in ${name}'s images pool`, found.unread.join("; "));
+            const now = await c.clients.image.showImage(image).catch(() => undefined);
+            if (!now || now.status !== "active" || !now.stores.includes(store))
+              return notVerified(
+                `the rbd image of ${image} is in ${name}'s images pool`,
+                `image ${image} left store ${store} while it was looked for (now ${now ? `${now.status} in ${now.stores.join(", ") || "no store"}` : "gone"})`,
+              );
             defect(
               c,
               `image ${image}'s location in store ${store} names ${name}'s cluster, but its rbd image is not in ${name}'s images pool (found at: ${found.found.join(", ") || "no site"})`,
