@@ -1,4 +1,4 @@
-import { dcnSiteNames, OPENSTACK_CLIENT, openstackShape } from "./shared.ts";
+import { dcnSiteNames, OPENSTACK_CINDER, OPENSTACK_USER, openstackShape } from "./shared.ts";
 import type { LabProfileDef } from "./types.ts";
 
 /**
@@ -12,12 +12,12 @@ export const osp17: LabProfileDef = {
   store: (site) => site,
   shape: openstackShape,
   glance: {
-    user: OPENSTACK_CLIENT.slice("client.".length),
+    user: OPENSTACK_USER,
     importMethods: ["web-download", "copy-image"],
     stockFilter: true,
     edgeApis: false,
   },
-  cinder: { user: "openstack", backupUser: "openstack", backupSites: (sites) => sites.slice(0, 1) },
+  cinder: OPENSTACK_CINDER,
   quotas: "default",
   access: { kind: "cephadm", sshUser: "tripleo-admin" },
   cloudEntry: "overcloud",

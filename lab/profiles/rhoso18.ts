@@ -1,4 +1,4 @@
-import { OPENSTACK_CLIENT, openstackShape } from "./shared.ts";
+import { OPENSTACK_CINDER, OPENSTACK_USER, openstackShape } from "./shared.ts";
 import type { LabProfileDef } from "./types.ts";
 
 /**
@@ -12,12 +12,12 @@ export const rhoso18: LabProfileDef = {
   store: (site) => site,
   shape: openstackShape,
   glance: {
-    user: OPENSTACK_CLIENT.slice("client.".length),
+    user: OPENSTACK_USER,
     importMethods: ["web-download", "glance-direct", "copy-image"],
     stockFilter: true,
     edgeApis: true,
   },
-  cinder: { user: "openstack", backupUser: "openstack", backupSites: (sites) => sites.slice(0, 1) },
+  cinder: OPENSTACK_CINDER,
   quotas: "default",
   access: { kind: "cephadm", sshUser: "cloud-admin" },
   cloudEntry: "default",
