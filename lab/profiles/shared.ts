@@ -19,11 +19,11 @@ export function guideShape(site: string, sites: string[], backupsAt: "every" | "
 
 /** TripleO's and RHOSO's one cephx user for Glance, Cinder, cinder-backup and Nova: 'profile rbd' on every pool of the site. */
 export const OPENSTACK_CLIENT = "client.openstack";
-const OPENSTACK_USER = OPENSTACK_CLIENT.slice("client.".length);
+/** Its name as the services' configs give it (rbd_store_user, rbd_user). */
+export const OPENSTACK_USER = OPENSTACK_CLIENT.slice("client.".length);
 
 /** TripleO's and RHOSO's Cinder: client.openstack for volumes and backups, cinder-backup at central only. */
 export const OPENSTACK_CINDER = { user: OPENSTACK_USER, backupUser: OPENSTACK_USER, backupSites: (sites: string[]) => sites.slice(0, 1) };
-export { OPENSTACK_USER };
 
 export function openstackShape(site: string, sites: string[]): SiteShape {
   const p = pools(site, sites, "central");
