@@ -31,10 +31,6 @@ async function safe<T>(f: () => Promise<T>, fallback: T): Promise<T> {
 
 const NOT_ASKED = "not asked";
 
-/**
- * The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone); with a
- * list of sites, only their clusters are.
- */
 /** A poll's memory of each cluster's state, and how old a reading it may reuse. */
 export interface CephReadings {
   maxAgeMs: number;
@@ -42,6 +38,8 @@ export interface CephReadings {
 }
 
 /**
+ * The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone); with a
+ * list of sites, only their clusters are. A backend counts once its service is up and the scheduler has its pool.
  * admin: a session to reuse (a poll of the status then costs Keystone no new token each time). ceph: the readings
  * a poll keeps, as each ceph CLI call costs about half a CPU second.
  */
@@ -76,6 +74,17 @@ export async function labStatus(
         [] as { backend: string; zone: string }[],
       )
     : [];
+  // NOTE: a cinder-volume shows up some seconds before the scheduler has its pool's capabilities; until then no
+  // volume can be placed on it, and the harness's conf-5 rightly finds no pool.
+  const pooled = loggedIn
+    ? await safe(
+        async () => {
+          const r = await admin.expect([200], "GET", `${await admin.endpoint("volumev3")}/scheduler-stats/get_pools`);
+          return (r.pools as { name: string }[]).map((p) => p.name.split("#")[0]!.split("@")[1]);
+        },
+        [] as (string | undefined)[],
+      )
+    : [];
   const zones = loggedIn
     ? await safe(async () => {
         const r = await admin.expect([200], "GET", `${await admin.endpoint("compute")}/os-availability-zone/detail`);
@@ -98,7 +107,7 @@ export async function labStatus(
         ceph: !asked ? NOT_ASKED : osd ? h.split(" ")[0] : `${h.split(" ")[0]}, osd down`,
         cephUp: osd && (h.startsWith("HEALTH_OK") || h.startsWith("HEALTH_WARN")),
         store: stores.includes(store(site)),
-        backend: backends.some((b) => b.backend === store(site) && b.zone === site),
+        backend: backends.some((b) => b.backend === store(site) && b.zone === site) && pooled.includes(store(site)),
         az: Boolean(zone?.zoneState.available && compute?.active && compute?.available),
       };
     }),
