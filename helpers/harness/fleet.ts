@@ -25,23 +25,46 @@ export type ReportLinks = Record<string, Record<string, string> | null>;
 export function reportLinks(runDir: string, sites: string[]): ReportLinks {
   const links: ReportLinks = {};
   for (const site of sites) {
-    const dir = join(runDir, site, "report", "data", "test-results");
     if (!existsSync(join(runDir, site, "report", "index.html"))) {
       links[site] = null;
       continue;
     }
     links[site] = {};
-    if (!existsSync(dir)) continue;
-    for (const f of readdirSync(dir).filter((x) => x.endsWith(".json"))) {
-      try {
-        const r = JSON.parse(readFileSync(join(dir, f), "utf8")) as { id?: string; name?: string };
-        if (r.id && r.name) links[site]![r.name] = r.id;
-      } catch {
-        // NOTE: a result Allure could not write whole is left out; its cell links to the site's report.
-      }
-    }
+    for (const r of reportResults(join(runDir, site, "report"))) links[site]![r.name] = r.id;
   }
   return links;
+}
+
+/** A test's result as its site's Allure report holds it. */
+export interface ReportResult {
+  id: string;
+  name: string;
+  steps?: { name: string; type?: string }[];
+}
+
+/**
+ * The test results a site's report holds: inlined in its index.html as d("data/test-results/<id>.json","<base64>")
+ * (Allure's single file), or the files under data/test-results.
+ */
+export function reportResults(reportDir: string): ReportResult[] {
+  const dir = join(reportDir, "data", "test-results");
+  const texts = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((x) => x.endsWith(".json"))
+        .map((f) => () => readFileSync(join(dir, f), "utf8"))
+    : [...readFileSync(join(reportDir, "index.html"), "utf8").matchAll(/d\("data\/test-results\/[^"]+\.json","([A-Za-z0-9+/=]+)"\)/g)].map(
+        (m) => () => Buffer.from(m[1]!, "base64").toString("utf8"),
+      );
+  const out: ReportResult[] = [];
+  for (const text of texts) {
+    try {
+      const r = JSON.parse(text()) as Partial<ReportResult>;
+      if (r.id && r.name) out.push(r as ReportResult);
+    } catch {
+      // NOTE: a result Allure could not write whole is left out; its cell links to the site's report.
+    }
+  }
+  return out;
 }
 
 /** Earlier runs of the same cloud in the reports folder, newest first (at most limit). */

@@ -1,13 +1,14 @@
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import axios from "axios";
 import { execa } from "execa";
 import { beforeAll, describe, expect, test } from "vitest";
 import { createCephProbe } from "../../helpers/ceph/probe.ts";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
+import { reportResults } from "../../helpers/harness/fleet.ts";
 import type { RunInfo } from "../../helpers/harness/model.ts";
 import { runWorkDir } from "../../helpers/harness/run.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
@@ -19,29 +20,6 @@ let run: HarnessRun;
 beforeAll(async () => {
   run = await typedRun();
 }, 1200000);
-
-function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const types: Record<string, string> = {
-    ".html": "text/html",
-    ".js": "text/javascript",
-    ".json": "application/json",
-    ".css": "text/css",
-    ".svg": "image/svg+xml",
-  };
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^(\.\.[/\\])+/, "");
-    const file = join(dir, path === "/" ? "index.html" : path);
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((r) =>
-    server.listen(0, "127.0.0.1", () => r({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })),
-  );
-}
 
 async function renderedDom(url: string): Promise<string> {
   const r = await execa(
@@ -147,7 +125,7 @@ describe("dcn-verify run on the healthy lab", () => {
     expect(key.stdout, "files holding a Ceph key").toBe("");
   });
 
-  test("each site's Allure report opens in Chromium and shows that site's tests and their steps", async () => {
+  test("each site's Allure report opens from file:// in Chromium, no server, and shows that site's tests and their steps", async () => {
     // The sites' pages are rendered side by side: each is a Chromium start that waits on its page's scripts.
     await Promise.all(run.summary.sites.map((s) => siteReportShows(s)));
   });
@@ -155,52 +133,44 @@ describe("dcn-verify run on the healthy lab", () => {
 
 async function siteReportShows(s: (typeof run.summary.sites)[number]): Promise<void> {
   const dir = join(run.runDir, s.site, "report");
-  const { server, url } = await serve(dir);
-  try {
-    const results = readdirSync(join(dir, "data", "test-results")).map((f) =>
-      JSON.parse(readFileSync(join(dir, "data", "test-results", f), "utf8")),
-    );
-    expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
-    const index = await renderedDom(`${url}/index.html`);
-    expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
-    // One sample of the results, the one with the most steps, at the first edge: each page is a Chromium start.
-    const stepsOf = (r: { steps?: { type?: string }[] }) => (r.steps ?? []).filter((x) => x.type === "step").length;
-    const sampled = s.site === run.summary.sites.find((x) => x.site !== "central")!.site ? 1 : 0;
-    for (const r of [...results].sort((a, b) => stepsOf(b) - stepsOf(a)).slice(0, sampled)) {
-      const dom = unescapeHtml(await renderedDom(`${url}/index.html#${r.id}`));
-      expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
-      for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4))
-        expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
-    }
-  } finally {
-    server.close();
+  // A downloaded artifact: the report is one file, and the browser is given nothing but its file:// address.
+  expect(readdirSync(dir).filter((f) => !f.endsWith(".json"))).toEqual(["index.html"]);
+  const url = pathToFileURL(dir).href;
+  const results = reportResults(dir);
+  expect(results.map((r) => r.name).sort()).toEqual(s.tests.map((t) => t.title).sort());
+  const index = await renderedDom(`${url}/index.html`);
+  expect(index).toContain(`dcn-verify ${s.site} ${run.summary.runId}`);
+  // One sample of the results, the one with the most steps, at the first edge: each page is a Chromium start.
+  const stepsOf = (r: { steps?: { type?: string }[] }) => (r.steps ?? []).filter((x) => x.type === "step").length;
+  const sampled = s.site === run.summary.sites.find((x) => x.site !== "central")!.site ? 1 : 0;
+  for (const r of [...results].sort((a, b) => stepsOf(b) - stepsOf(a)).slice(0, sampled)) {
+    const dom = unescapeHtml(await renderedDom(`${url}/index.html#${r.id}`));
+    expect(dom, `${s.site}: ${r.name}`).toContain(r.name);
+    for (const st of (r.steps ?? []).filter((x: { type?: string }) => x.type === "step").slice(0, 4))
+      expect(dom, `${s.site}: step ${st.name}`).toContain(st.name);
   }
 }
 
 describe("the fleet page", () => {
-  test("opens in Chromium and shows every site and test of the run, each cell linking into its site's report", async () => {
-    const { server, url } = await serve(run.runDir);
-    try {
-      const dom = unescapeHtml(await renderedDom(`${url}/index.html`));
-      expect(dom).toContain(`dcn-verify ${run.summary.runId}`);
-      const cells = [...dom.matchAll(/data-site="([\w-]+)" data-test="([\w-]+)" data-verdict="([\w ]+)"><a href="([^"]+)"/g)];
-      for (const s of run.summary.sites)
-        for (const t of s.tests) {
-          const c = cells.find((m) => m[1] === s.site && m[2] === t.id);
-          expect(c, `${s.site} ${t.id}`).toBeDefined();
-          const [file, result] = c![4]!.split("#");
-          expect(existsSync(join(run.runDir, file!)), c![4]).toBe(true);
-          // Each link names the test's own result in the site's report.
-          expect(result, `${s.site} ${t.id}`).toBeTruthy();
-        }
-      expect(cells).toHaveLength(run.summary.sites.reduce((n, s) => n + s.tests.length, 0));
-      // One link followed in Chromium: the site's report opens on that test.
-      const sample = cells.find((m) => m[1] !== "central")!;
-      const title = run.summary.sites.find((s) => s.site === sample[1])!.tests.find((t) => t.id === sample[2])!.title;
-      expect(unescapeHtml(await renderedDom(`${url}/${sample[4]}`))).toContain(title);
-    } finally {
-      server.close();
-    }
+  test("opens from file:// in Chromium and shows every site and test of the run, each cell linking into its site's report", async () => {
+    const url = pathToFileURL(run.runDir).href;
+    const dom = unescapeHtml(await renderedDom(`${url}/index.html`));
+    expect(dom).toContain(`dcn-verify ${run.summary.runId}`);
+    const cells = [...dom.matchAll(/data-site="([\w-]+)" data-test="([\w-]+)" data-verdict="([\w ]+)"><a href="([^"]+)"/g)];
+    for (const s of run.summary.sites)
+      for (const t of s.tests) {
+        const c = cells.find((m) => m[1] === s.site && m[2] === t.id);
+        expect(c, `${s.site} ${t.id}`).toBeDefined();
+        const [file, result] = c![4]!.split("#");
+        expect(existsSync(join(run.runDir, file!)), c![4]).toBe(true);
+        // Each link names the test's own result in the site's report.
+        expect(result, `${s.site} ${t.id}`).toBeTruthy();
+      }
+    expect(cells).toHaveLength(run.summary.sites.reduce((n, s) => n + s.tests.length, 0));
+    // One link followed in Chromium: the site's report opens on that test.
+    const sample = cells.find((m) => m[1] !== "central")!;
+    const title = run.summary.sites.find((s) => s.site === sample[1])!.tests.find((t) => t.id === sample[2])!.title;
+    expect(unescapeHtml(await renderedDom(`${url}/${sample[4]}`))).toContain(title);
   });
 });
 
