@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { CATALOG, suiteFile } from "../../helpers/harness/catalog.ts";
+import { CATALOG, SITES_ENTRY, suiteFile } from "../../helpers/harness/catalog.ts";
 import { dependencyBin, dependencyModule, PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
 
 // What `npm pack` puts in the tarball; the lab test tests/e2e/package.lab.test.ts installs it and runs it.
@@ -33,6 +33,24 @@ describe("the npm package", () => {
     expect(FILES.filter((f) => /^(tests|bench|fixtures|reports|\.lab|\.ci)\//.test(f))).toEqual([]);
     expect(FILES.filter((f) => f.startsWith("lab/"))).toEqual(["lab/state.ts"]);
     expect(FILES.filter((f) => f.endsWith(".test.ts") && !f.startsWith("suites/"))).toEqual([]);
+  });
+
+  test("holds the CLI's entry, the sites' test file the run executes, and the examples; nothing else at the top", () => {
+    expect(FILES).toContain("cli/main.ts");
+    // 'dcn-verify run' runs this file (helpers/harness/run.ts includes SITES_ENTRY): the one kind of *.test.ts packed.
+    expect(FILES).toContain(SITES_ENTRY);
+    expect(FILES.filter((f) => f.startsWith("helpers/")).length).toBeGreaterThan(0);
+    // The example configs (and whatever else examples/ holds for operators: rules, CI templates) ship with it.
+    const examples = readdirSync(join(PACKAGE_ROOT, "examples"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.endsWith(".test.ts"))
+      .map((e) => relative(PACKAGE_ROOT, join(e.parentPath, e.name)));
+    expect(examples.length).toBeGreaterThan(0);
+    for (const f of examples) expect(FILES).toContain(f);
+    // Of the documentation, only the README (and a LICENSE, once there is one); no guides, scripts or tool configs.
+    expect(FILES).toContain("README.md");
+    const top = new Set(FILES.map((f) => (f.includes("/") ? `${f.split("/")[0]}/` : f)));
+    const allowed = ["bin/", "cli/", "helpers/", "suites/", "lab/", "examples/", "package.json", "tsconfig.json", "README.md", "LICENSE"];
+    expect([...top].filter((t) => !allowed.includes(t))).toEqual([]);
   });
 
   test("every module it imports is in the package, a dependency (not a devDependency) or a Node built-in", () => {
