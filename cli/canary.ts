@@ -23,10 +23,11 @@ import {
 } from "../helpers/ops/canary.ts";
 import { type CloudCanary, listCanaries, notACanaryOf, recordInventory, removalOrder } from "../helpers/ops/canary-cloud.ts";
 import { regionalClients } from "../helpers/ops/leftovers.ts";
+import { checkMetricsTargets, exportMetrics } from "../helpers/ops/metrics.ts";
 import { configPathOf, parseCommand, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify canary plant --manifest FILE [--config FILE] [--sites dcn0,dcn1] [--allow-writes] [--plan] [--reports DIR] [--no-html] [--verbose]
-       dcn-verify canary verify (--manifest FILE | --set ID [--write-manifest FILE]) [--tier read-only|standard] [--sites ...] [--plan] [--reports DIR] [--no-html] [--verbose]
+       dcn-verify canary verify (--manifest FILE | --set ID [--write-manifest FILE]) [--tier read-only|standard] [--sites ...] [--plan] [--reports DIR] [--no-html] [--verbose] [--metrics-textfile PATH] [--pushgateway URL]
        dcn-verify canary remove (--manifest FILE | --set ID) [--plan]
   Storage canaries for upgrades: plant before, verify after, remove when done.
   plant creates at each edge site a canary image (central and the edge store), a copy-on-write volume from it, a
@@ -37,7 +38,9 @@ const USAGE = `usage: dcn-verify canary plant --manifest FILE [--config FILE] [-
   verify reads each canary again and names every difference from the manifest (read-only by default). With
   --tier standard it also restores the backup, makes a new volume from the old image (still a clone) and copies the
   old image to a store that lacks it, deleting what it made. --set ID rebuilds a lost manifest from the canaries'
-  metadata (--write-manifest saves it).
+  metadata (--write-manifest saves it). --metrics-textfile PATH (a .prom file) and --pushgateway URL export the result
+  as Prometheus metrics (dcn_verify_canary_intact{site,canary}; see 'dcn-verify metrics --help'); when every canary
+  was as recorded but the metrics could not be written or pushed, verify exits 1.
   remove deletes the set's canaries, the last planted first, each only with the set's and its plant run's marks.
   --plan prints what the command would create, read or delete, and changes nothing.
   Exit codes: 0 all planted / every canary as recorded / all removed; 1 a canary failed, differs, or would not
@@ -56,6 +59,8 @@ const OPTIONS = {
   reports: { type: "string" },
   "no-html": { type: "boolean" },
   verbose: { type: "boolean" },
+  "metrics-textfile": { type: "string" },
+  pushgateway: { type: "string" },
 } as const;
 
 export async function canaryCommand(argv: string[]): Promise<number> {
@@ -111,6 +116,9 @@ function checkInput(action: "plant" | "verify" | "remove", a: Args): void {
       throw bad("--manifest", `${a.manifest} does not exist (--set ID rebuilds it from the cloud)`);
   }
   if (action !== "verify" && a["write-manifest"]) throw bad("--write-manifest", "only verify rebuilds and writes a manifest");
+  for (const o of ["metrics-textfile", "pushgateway"] as const)
+    if (action !== "verify" && a[o] !== undefined) throw bad(`--${o}`, "only verify exports metrics");
+  if (action === "verify") checkMetricsTargets(a);
   if (action === "verify" && a.tier !== undefined && !["read-only", "standard"].includes(a.tier))
     throw bad("--tier", `verify runs at read-only (the default) or standard, not '${a.tier}'`);
 }
@@ -240,7 +248,14 @@ async function verify(cfg: Config, configPath: string, a: Args, reportsRoot: str
     canary: { manifest, rebuilt },
   });
   if (out.summary) process.stdout.write(formatOutcome(out));
-  return out.exitCode;
+  const metrics = checkMetricsTargets(a);
+  if (metrics.textfile === undefined && metrics.pushgateway === undefined) return out.exitCode;
+  if (!out.summary) {
+    say("no summary was written: no metrics exported");
+    return out.exitCode || 1;
+  }
+  // NOTE: the verdict is the exit code; a verify that passed but whose metrics were lost exits 1.
+  return out.exitCode || ((await exportMetrics(out.summary, cfg, metrics, say)) ? 0 : 1);
 }
 
 async function remove(cfg: Config, a: Args, say: (l: string) => void): Promise<number> {

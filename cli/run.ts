@@ -5,9 +5,10 @@ import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
 import { DEFAULT_MAX_PARALLEL, formatOutcome, requireSomethingToRun, runVerification } from "../helpers/harness/run.ts";
 import { requireGroup, type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
+import { checkMetricsTargets, exportMetrics, type MetricsTargets } from "../helpers/ops/metrics.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
-const USAGE = `usage: dcn-verify run [--config FILE] [--overlay FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--max-parallel N] [--shard I/N --group ID] [--verbose] [--reports DIR] [--no-html]
+export const RUN_USAGE = `usage: dcn-verify run [--config FILE] [--overlay FILE] [--sites dcn0,dcn1] [--suites ${SUITE_GROUPS.join(",")}] [--tests IDS] [--tier TIER] [--allow-writes] [--strict] [--allow-not-verified] [--max-parallel N] [--shard I/N] [--group ID] [--verbose] [--reports DIR] [--no-html] [--metrics-textfile PATH] [--pushgateway URL]
   Runs the DCN verification procedure: central's checks and, in parallel, each edge site's.
   --tier is the highest tier that runs: read-only (lists and inspects), standard (creates and deletes its own
   resources; the default) or disruptive (also stops servers). With production: true in the config the tier is
@@ -29,32 +30,39 @@ const USAGE = `usage: dcn-verify run [--config FILE] [--overlay FILE] [--sites d
   --no-html skips each site's Allure HTML report (about 1.5 CPU seconds a site): the Allure results, summary.json,
   junit.xml and the fleet page are still written, and 'npx allure generate <run>/<site>/allure-results' builds a
   report later.
+  --metrics-textfile PATH (a .prom file, for node_exporter's textfile collector) and --pushgateway URL (job
+  dcn_verify, grouped by site) export the run's results as Prometheus metrics once summary.json is written (see
+  'dcn-verify metrics --help'). The run's verdict is the exit code; when the run passed but the metrics could not be
+  written or pushed, it exits 1.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used. --overlay (or DCN_VERIFY_OVERLAY) lays
   hosts, ports, paths and fsids over it (README, Configuration).`;
 
+/** Every option run takes: its usage names each (a unit test holds it to that). */
+export const RUN_OPTIONS = {
+  ...SELECTION_OPTIONS,
+  reports: { type: "string" },
+  strict: { type: "boolean" },
+  "allow-not-verified": { type: "boolean" },
+  "max-parallel": { type: "string" },
+  shard: { type: "string" },
+  group: { type: "string" },
+  verbose: { type: "boolean" },
+  "no-html": { type: "boolean" },
+  "metrics-textfile": { type: "string" },
+  pushgateway: { type: "string" },
+} as const;
+
 export async function runCommand(argv: string[]): Promise<number> {
-  const parsed = parseCommand(
-    argv,
-    {
-      ...SELECTION_OPTIONS,
-      reports: { type: "string" },
-      strict: { type: "boolean" },
-      "allow-not-verified": { type: "boolean" },
-      "max-parallel": { type: "string" },
-      shard: { type: "string" },
-      group: { type: "string" },
-      verbose: { type: "boolean" },
-      "no-html": { type: "boolean" },
-    },
-    USAGE,
-  );
+  const parsed = parseCommand(argv, RUN_OPTIONS, RUN_USAGE);
   if (typeof parsed === "number") return parsed;
   const args = parsed.values;
   const say = (line: string) => process.stderr.write(`dcn-verify run: ${line}\n`);
   let cfg: Config;
   let configPath: string;
   let sel: Selection;
+  let metrics: MetricsTargets;
   try {
+    metrics = checkMetricsTargets(args);
     selectSuites(args.suites);
     useOverlay(args.overlay);
     configPath = configPathOf(args.config);
@@ -85,5 +93,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     html: !args["no-html"],
   });
   if (out.summary) process.stdout.write(formatOutcome(out));
-  return out.exitCode;
+  if (metrics.textfile === undefined && metrics.pushgateway === undefined) return out.exitCode;
+  if (!out.summary) {
+    say("no summary was written: no metrics exported");
+    return out.exitCode || 1;
+  }
+  // NOTE: the run's verdict is the exit code; a run that passed but whose metrics were lost exits 1: an operator relies on them.
+  const exported = await exportMetrics(out.summary, cfg, metrics, say);
+  return out.exitCode || (exported ? 0 : 1);
 }
