@@ -97,9 +97,10 @@ const SSH_PACKAGES = ["openssh-server", "sudo"];
 
 /**
  * What only the harness's own tests need: Debian's headless Chromium opens the per-site Allure reports; the ssh
- * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts).
+ * transport's unit tests log in to OpenSSH servers on loopback (lab/sshd.ts); buildah and mmdebstrap build the
+ * container image (container/); promtool checks the metrics, and Prometheus with a Pushgateway reads them back.
  */
-const TEST_PACKAGES = ["chromium", ...SSH_PACKAGES];
+const TEST_PACKAGES = ["chromium", ...SSH_PACKAGES, "buildah", "mmdebstrap", "prometheus", "prometheus-pushgateway"];
 
 function log(msg: string): void {
   process.stderr.write(`lab: ${msg}\n`);

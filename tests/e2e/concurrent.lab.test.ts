@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -11,6 +11,7 @@ import { isApiError } from "../../helpers/core/http.ts";
 import { resourceName } from "../../helpers/harness/naming.ts";
 import { readManifest } from "../../helpers/ops/canary.ts";
 import { paths } from "../../lab/state.ts";
+import { imagePod, POD_UID } from "./image.ts";
 import { cli, type HarnessRun, runHarness, stock, testOf, withFault } from "./testing.ts";
 
 // Runs started side by side on one cloud, as CI and an operator do, with a canary set planted beside them: none judges
@@ -48,23 +49,42 @@ afterAll(async () => {
 }, 300000);
 
 describe("runs and a canary plant at once", () => {
-  test("two runs (procedure and rules, tier standard) and a canary plant at dcn0, started side by side, are all green", async () => {
-    // NOTE: both runs at central and dcn0 only, where each meets the other's step-7 image and the canaries; the multistore
-    // imports and the conformance checks, which judge only a run's own images, are left to their own lab tests (CI time).
-    const full = ["--sites", "dcn0", "--suites", "procedure,rules", "--tier", "standard", "--no-html"];
-    const [first, second, plant] = await Promise.all([
-      runHarness(full, { reports: reports("first") }),
-      later(15000, () => runHarness(full, { reports: reports("second") })),
-      later(5000, () =>
-        cli(["canary", "plant", "--manifest", manifestPath, "--sites", "dcn0", "--reports", reports("plant"), "--no-html"]),
-      ),
-    ]);
-    setId = existsSync(manifestPath) ? readManifest(manifestPath).setId : undefined;
-    expect(plant.exitCode, plant.all).toBe(0);
-    for (const run of [first, second]) {
-      expect(run.exitCode, run.output).toBe(0);
-      expect(run.summary.sites.map((s) => s.site)).toEqual(["central", "dcn0"]);
-      expect(run.summary.sites.map((s) => s.counts?.notVerified)).toEqual([0, 0]);
+  test("a run (procedure and rules), the container image's `run --sites dcn0` as a pod runs it, and a canary plant at dcn0, started side by side, are all green", async () => {
+    // NOTE: both runs at central and dcn0, where each meets the other's step-7 image and the canaries. The image's is
+    // the whole run (every suite, tier standard, HTML reports), as UID 12345 with group 0 and a read-only root
+    // (tests/e2e/image.ts); the checkout's leaves the multistore imports and the conformance checks, which judge only
+    // a run's own images, to their own lab tests (CI time).
+    const pod = await imagePod("concurrent-test");
+    try {
+      const before = pod.sshd.connections();
+      const [first, inImage, plant] = await Promise.all([
+        runHarness(["--sites", "dcn0", "--suites", "procedure,rules", "--tier", "standard", "--no-html"], { reports: reports("first") }),
+        later(15000, () => pod.run(["run", "--sites", "dcn0"])),
+        later(5000, () =>
+          cli(["canary", "plant", "--manifest", manifestPath, "--sites", "dcn0", "--reports", reports("plant"), "--no-html"]),
+        ),
+      ]);
+      setId = existsSync(manifestPath) ? readManifest(manifestPath).setId : undefined;
+      expect(plant.exitCode, plant.all).toBe(0);
+      expect(first.exitCode, first.output).toBe(0);
+      expect(inImage.exitCode, inImage.all).toBe(0);
+      const image = pod.lastRun();
+      for (const summary of [first.summary, image.summary]) {
+        expect(summary.sites.map((s) => s.site)).toEqual(["central", "dcn0"]);
+        expect(summary.sites.map((s) => [s.status, s.counts?.failed, s.counts?.notVerified])).toEqual([
+          ["passed", 0, 0],
+          ["passed", 0, 0],
+        ]);
+      }
+      // The image's Ceph checks went through its ssh client, as a UID with no passwd entry but nss_wrapper's; what it
+      // wrote is that UID's, in the reports volume; its reports are whole.
+      expect(pod.sshd.connections() - before).toBeGreaterThanOrEqual(2);
+      const runDir = join(pod.reports, image.runId);
+      expect(statSync(join(runDir, "summary.json")).uid).toBe(POD_UID);
+      expect(existsSync(join(runDir, "dcn0", "report", "index.html"))).toBe(true);
+      expect(readFileSync(join(runDir, "junit.xml"), "utf8")).toContain('testsuite name="dcn0"');
+    } finally {
+      await pod.stop();
     }
   });
 
