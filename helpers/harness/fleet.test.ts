@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { earlierRuns, fleetPage, reportLinks, verdictOf } from "./fleet.ts";
+import { earlierRuns, fleetPage, reportFile, reportLinks, verdictOf } from "./fleet.ts";
 import type { RunSummary, TestSummary } from "./model.ts";
 
 const t = (id: string, over: Partial<TestSummary> = {}): TestSummary => ({
@@ -103,6 +103,21 @@ describe("the fleet page", () => {
     mkdirSync(join(dir, "dcn1", "report"), { recursive: true });
     writeFileSync(join(dir, "dcn1", "report", "index.html"), "<html></html>");
     expect(reportLinks(dir, ["dcn0", "dcn1", "dcn2"])).toEqual({ dcn0: { "title of dcn-3": "r-1" }, dcn1: {}, dcn2: null });
+  });
+
+  test("reads them, and any data file, from a single-file report's index.html", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dcnv-fleet-"));
+    mkdirSync(join(dir, "dcn0", "report"), { recursive: true });
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64");
+    writeFileSync(
+      join(dir, "dcn0", "report", "index.html"),
+      `<script>d("data/test-results/r-2.json","${b64({ id: "r-2", name: "title of dcn-4" })}"),` +
+        `d("data/test-results/r-3.json","${Buffer.from("{ not json").toString("base64")}"),` +
+        `d("widgets/categories.json","${b64({ items: ["Product defects"] })}")</script>`,
+    );
+    expect(reportLinks(dir, ["dcn0"])).toEqual({ dcn0: { "title of dcn-4": "r-2" } });
+    expect(reportFile(join(dir, "dcn0", "report"), "widgets/categories.json")).toContain("Product defects");
+    expect(reportFile(join(dir, "dcn0", "report"), "widgets/other.json")).toBeUndefined();
   });
 
   test("a site without an HTML report (--no-html) has its verdicts and no links", () => {

@@ -52,9 +52,7 @@ export function reportResults(reportDir: string): ReportResult[] {
     ? readdirSync(dir)
         .filter((x) => x.endsWith(".json"))
         .map((f) => () => readFileSync(join(dir, f), "utf8"))
-    : [...readFileSync(join(reportDir, "index.html"), "utf8").matchAll(/d\("data\/test-results\/[^"]+\.json","([A-Za-z0-9+/=]+)"\)/g)].map(
-        (m) => () => Buffer.from(m[1]!, "base64").toString("utf8"),
-      );
+    : inlined(reportDir, (path) => /^data\/test-results\/[^/]+\.json$/.test(path)).map((f) => f.text);
   const out: ReportResult[] = [];
   for (const text of texts) {
     try {
@@ -190,4 +188,19 @@ export function writeFleetPage(runDir: string, reportsRoot: string, run: RunSumm
     ),
   );
   return file;
+}
+
+/** A data file of a site's report (e.g. widgets/categories.json): beside its index.html, or inlined in it. */
+export function reportFile(reportDir: string, name: string): string | undefined {
+  const file = join(reportDir, name);
+  if (existsSync(file)) return readFileSync(file, "utf8");
+  return inlined(reportDir, (path) => path === name)[0]?.text();
+}
+
+/** The data files Allure's single-file report inlines in its index.html, as d("<path>","<base64>"), by path. */
+function inlined(reportDir: string, wanted: (path: string) => boolean): { name: string; text: () => string }[] {
+  const html = readFileSync(join(reportDir, "index.html"), "utf8");
+  return [...html.matchAll(/d\("([^"]+)","([A-Za-z0-9+/=]*)"\)/g)]
+    .filter((m) => wanted(m[1]!))
+    .map((m) => ({ name: m[1]!, text: () => Buffer.from(m[2]!, "base64").toString("utf8") }));
 }

@@ -11,6 +11,7 @@ import { configSchema } from "../../helpers/config/schema.ts";
 import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
+import { reportFile } from "../../helpers/harness/fleet.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
 import { GROUP_PROPERTY, RUN_PROPERTY } from "../../helpers/harness/naming.ts";
 import type { RbdLeftover } from "../../helpers/harness/rbd-leftovers.ts";
@@ -498,7 +499,7 @@ describe("diff, quality gates, known issues, categories and history", () => {
       .map((f) => JSON.parse(readFileSync(join(results, f), "utf8")) as { name: string; labels: { name: string; value: string }[] })
       .find((r) => r.labels.some((l) => l.name === "testId" && l.value === "rule-1-same-names"))!.labels;
     expect(labels).toContainEqual({ name: "failure", value: "product" });
-    const widget = readFileSync(join(reports, after.runId, "dcn1", "report", "widgets", "categories.json"), "utf8");
+    const widget = reportFile(join(reports, after.runId, "dcn1", "report"), "widgets/categories.json");
     expect(widget).toContain("Product defects");
     expect(widget).not.toContain("Harness errors");
   });
