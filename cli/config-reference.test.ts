@@ -1,12 +1,22 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { END, README, renderConfigReference, START, withReference } from "./config-reference.ts";
+import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
+import { END, REFERENCE_PAGE, renderConfigReference, START, withReference } from "./config-reference.ts";
 
-describe("the README's configuration reference", () => {
+describe("the configuration reference in docs/configuration.md", () => {
   test("is what the schema generates (regenerate with npm run docs:config)", () => {
-    const readme = readFileSync(README, "utf8");
-    const section = readme.slice(readme.indexOf(START), readme.indexOf(END) + END.length);
+    expect(REFERENCE_PAGE).toBe(join(PACKAGE_ROOT, "docs", "configuration.md"));
+    const page = readFileSync(REFERENCE_PAGE, "utf8");
+    expect(page.indexOf(START)).toBeGreaterThan(0);
+    const section = page.slice(page.indexOf(START), page.indexOf(END) + END.length);
     expect(section).toBe(renderConfigReference());
+  });
+
+  test("is not in the README, which links to it", () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, "README.md"), "utf8");
+    expect(readme).not.toContain(START);
+    expect(readme).toContain("(docs/configuration.md)");
   });
 
   test("describes every field it lists", () => {
@@ -25,8 +35,8 @@ describe("the README's configuration reference", () => {
     expect(ref).toContain("| `edges[].ceph` | as `central.ceph` | yes |");
   });
 
-  test("is written between the markers only, and a README without them is an error", () => {
+  test("is written between the markers only, and a page without them is an error", () => {
     expect(withReference(`a\n${START}\nold\n${END}\nb\n`, `${START}\nnew\n${END}`)).toBe(`a\n${START}\nnew\n${END}\nb\n`);
-    expect(() => withReference("no markers", "x")).toThrow(`README.md has no '${START}'`);
+    expect(() => withReference("no markers", "x")).toThrow(`docs/configuration.md has no '${START}'`);
   });
 });

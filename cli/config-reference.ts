@@ -1,6 +1,6 @@
 /**
- * The README's configuration reference, generated from the config's zod schema so that it cannot drift.
- * `npm run docs:config` rewrites the section between the markers; `--check` exits 1 when it differs.
+ * The configuration reference in docs/configuration.md, generated from the config's zod schema so that it cannot
+ * drift. `npm run docs:config` rewrites the section between the markers; `--check` exits 1 when it differs.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,7 +12,8 @@ import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 
 export const START = "<!-- config-reference:start -->";
 export const END = "<!-- config-reference:end -->";
-export const README = join(PACKAGE_ROOT, "README.md");
+/** The page the reference is written into (a checkout's; the package holds no docs/). */
+export const REFERENCE_PAGE = join(PACKAGE_ROOT, "docs", "configuration.md");
 
 interface Node {
   type?: string | string[];
@@ -154,27 +155,27 @@ export function renderConfigReference(): string {
   ].join("\n");
 }
 
-/** README's text with the section between the markers replaced. */
-export function withReference(readme: string, reference: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`README.md has no '${START}' … '${END}' section to write the reference into`);
-  return readme.slice(0, a) + reference + readme.slice(b + END.length);
+/** The page's text with the section between the markers replaced. */
+export function withReference(page: string, reference: string): string {
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`docs/configuration.md has no '${START}' … '${END}' section to write the reference into`);
+  return page.slice(0, a) + reference + page.slice(b + END.length);
 }
 
 function main(): void {
   const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
-  const readme = readFileSync(README, "utf8");
-  const next = withReference(readme, renderConfigReference());
+  const page = readFileSync(REFERENCE_PAGE, "utf8");
+  const next = withReference(page, renderConfigReference());
   if (values.check) {
-    if (next !== readme) {
-      process.stderr.write("README.md's configuration reference differs from the schema: run npm run docs:config\n");
+    if (next !== page) {
+      process.stderr.write("docs/configuration.md's configuration reference differs from the schema: run npm run docs:config\n");
       process.exitCode = 1;
     }
     return;
   }
-  if (next !== readme) writeFileSync(README, next);
-  process.stdout.write(`${next !== readme ? "updated" : "unchanged"}: the configuration reference in ${README}\n`);
+  if (next !== page) writeFileSync(REFERENCE_PAGE, next);
+  process.stdout.write(`${next !== page ? "updated" : "unchanged"}: the configuration reference in ${REFERENCE_PAGE}\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

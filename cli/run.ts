@@ -35,7 +35,7 @@ export const RUN_USAGE = `usage: dcn-verify run [--config FILE] [--overlay FILE]
   'dcn-verify metrics --help'). The run's verdict is the exit code; when the run passed but the metrics could not be
   written or pushed, it exits 1.
   With no --config, DCN_VERIFY_CONFIG or the embedded lab's config is used. --overlay (or DCN_VERIFY_OVERLAY) lays
-  hosts, ports, paths and fsids over it (README, Configuration).`;
+  hosts, ports, paths and fsids over it (docs/configuration.md, Overlay).`;
 
 /** Every option run takes: its usage names each (a unit test holds it to that). */
 export const RUN_OPTIONS = {

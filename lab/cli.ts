@@ -4,10 +4,11 @@ import { FAULT_KINDS, type LabProfile, MAX_EDGES } from "./state.ts";
 import { PROFILE_DEFS, PROFILES } from "./profiles/index.ts";
 import { formatStatus } from "./status.ts";
 
-const USAGE = `usage:
+/** The lab's usage: every subcommand of labCommand, every mutation and every fault kind (lab/cli.test.ts holds it). */
+export const USAGE = `usage:
   dcn-verify lab up [--edges N] [--profile ${PROFILES.join("|")}]
                                      start (or complete) the embedded DCN lab; N edge sites, 1..${MAX_EDGES}; a lab up
-                                     with another profile is reshaped (README, Lab profiles):
+                                     with another profile is reshaped (docs/lab.md, Lab profiles):
 ${PROFILES.map((p) => `                                       ${p}: ${PROFILE_DEFS[p].summary}`).join("\n")}
   dcn-verify lab packages [--profile ${PROFILES.join("|")}] [--tests]
                                      install only the Debian packages a lab of that profile needs (lab up does it
@@ -22,7 +23,9 @@ ${PROFILES.map((p) => `                                       ${p}: ${PROFILE_DE
                                      change one object for good, as a bad upgrade would (nothing to heal):
                                      flatten <pool>/<image>, unprotect <pool>/<image>@<snap>,
                                      write-byte <pool>/<image> (one byte inverted at --offset, default 0),
-                                     delete-from-store <image id> (the site's store only)
+                                     delete-from-store <image id> (the site's store only),
+                                     remove <pool>/<image> (the image and its snapshots gone from the cluster
+                                     behind the API's back; refused while a snapshot is protected)
 fault kinds: ${FAULT_KINDS.join(" ")}`;
 
 function parseEdges(args: string[]): number | undefined {

@@ -230,7 +230,7 @@ function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     const overlay = labOverlay(state, profile);
     writeSecretFile(
       p.overlay,
-      `# The lab's overlay of examples/${profile.example}: hosts, ports, paths and fsids (README, Lab profiles).\n${stringify(overlay)}`,
+      `# The lab's overlay of examples/${profile.example}: hosts, ports, paths and fsids (docs/lab.md, Lab profiles).\n${stringify(overlay)}`,
     );
     const example = exampleOf(profile);
     const sites = labSites(state);
@@ -311,7 +311,7 @@ function externalAddress(): string | undefined {
 }
 
 /**
- * What the lab fills in of a profile's example (README, Lab profiles): the clouds.yaml path, each site's fsid and
+ * What the lab fills in of a profile's example (docs/lab.md, Lab profiles): the clouds.yaml path, each site's fsid and
  * how its Ceph is reached (the sshd's host, port and keys; kolla's paths are the example's own), an edge's own
  * Glance API, where the harness serves web-download (port 80 on this machine's own address: stock Glance refuses
  * other ports and loopback), and minPoolSize 1 for the lab's single-OSD pools.

@@ -48,7 +48,7 @@ export interface ProcessRecord {
   startedAt: string;
 }
 
-/** The lab's shapes: the guide's (standard), and one per distribution operators run (lab/profiles/, README). */
+/** The lab's shapes: the guide's (standard), and one per distribution operators run (lab/profiles/, docs/lab.md). */
 export const PROFILES = ["standard", "osp17", "rhoso18", "kolla"] as const;
 export type LabProfile = (typeof PROFILES)[number];
 

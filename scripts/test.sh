@@ -26,7 +26,7 @@ wait "$image" || image_rc=$?
 if [ "$image_rc" -ne 0 ]; then cat "$image_log"; echo "npm test: the container image did not build (exit $image_rc)" >&2; exit "$image_rc"; fi
 rm -f "$image_log"
 DCN_VERIFY_TEST_IMAGE=localhost/dcn-verify:lab-test vitest run --project e2e
-# The distribution profiles (README, Lab profiles): the lab is reshaped into each in turn, not rebuilt (its databases,
+# The distribution profiles (docs/lab.md, Lab profiles): the lab is reshaped into each in turn, not rebuilt (its databases,
 # Keystone, Placement, Neutron and Nova stay), with one edge as each example has, and each profile's file runs its
 # example config as shipped.
 profiles=0

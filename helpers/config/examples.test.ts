@@ -8,7 +8,7 @@ import { configSchema } from "./schema.ts";
 const dir = join(PACKAGE_ROOT, "examples");
 const example = (name: string) => configSchema.parse(parse(readFileSync(join(dir, name), "utf8")));
 
-describe("the README's example configs", () => {
+describe("the example configs (docs/configuration.md, Example configs)", () => {
   test("every example validates", () => {
     const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
     expect(files.sort()).toEqual(["kolla-multi-ceph.yaml", "osp17-dcn.yaml", "rhoso18-dcn.yaml"]);

@@ -15,7 +15,7 @@ export type CephAccess =
  * lab/profiles/, registered in index.ts.
  */
 export interface LabProfileDef {
-  /** One line for `lab up --help` and the README. */
+  /** One line for the lab's usage (`dcn-verify lab`). */
   summary: string;
   /** The sites, central first: the names of their AZs and Ceph clusters (`--cluster`, /etc/ceph/<name>.conf). */
   siteNames(edges: number): string[];

@@ -15,7 +15,7 @@ function listing(dir: string, root = dir): string[] {
   });
 }
 
-/** An empty directory outside the checkout with the packed tarball installed in it, as the README says. */
+/** An empty directory outside the checkout with the packed tarball installed in it, as docs/running-elsewhere.md says. */
 let dir: string;
 let app: string;
 let installed: string;
