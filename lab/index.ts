@@ -533,7 +533,15 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   writeClientConfig(state, secrets);
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
-  const st = await waitForStatus(state, (s) => s.sites.every((x) => !volumeSites.includes(x.site) || x.backend), 90000, { ceph: true });
+  const azSites = computeSites.filter((s) => !faults("az-mismatch").includes(s));
+  // NOTE: a restarted nova-compute shows "up" on its last heartbeat until service_down_time passes, then down until
+  // its first report: waitForComputes above can pass on the old one.
+  const st = await waitForStatus(
+    state,
+    (s) => s.sites.every((x) => (!volumeSites.includes(x.site) || x.backend) && (!azSites.includes(x.site) || x.az)),
+    90000,
+    { ceph: true },
+  );
   log(`up in ${Math.round((Date.now() - t0) / 1000)} s; config ${paths().config}`);
   return st;
 }

@@ -39,7 +39,17 @@ describe("the npm package, installed outside the checkout", () => {
     });
     expect(install.exitCode, install.all).toBe(0);
     installed = join(app, "node_modules", "dcn-verify");
-    expect(readdirSync(installed).sort()).toEqual(["README.md", "bin", "cli", "helpers", "lab", "package.json", "suites", "tsconfig.json"]);
+    expect(readdirSync(installed).sort()).toEqual([
+      "README.md",
+      "bin",
+      "cli",
+      "examples",
+      "helpers",
+      "lab",
+      "package.json",
+      "suites",
+      "tsconfig.json",
+    ]);
     before = listing(installed);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
