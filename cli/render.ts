@@ -23,7 +23,7 @@ import {
   renderK8s,
 } from "../helpers/ops/k8s.ts";
 import { parseCommand } from "./args.ts";
-import { RUN_OPTIONS as RUN_COMMAND_OPTIONS } from "./run.ts";
+import { RUN_OPTIONS } from "./run.ts";
 
 const D = K8S_DEFAULTS;
 
@@ -89,10 +89,7 @@ const OPTIONS = {
   "web-download-bind": { type: "string" },
 } as const;
 
-/** The options of `dcn-verify run` a rendered run passes on; render itself sets --config, --overlay, --reports, --shard, --group. */
-/** What `run` takes, passed through to each pod's run; what render sets itself (SET_BY_RENDER) is refused. */
-const RUN_OPTIONS = RUN_COMMAND_OPTIONS;
-
+/** The options of `dcn-verify run` (RUN_OPTIONS) that render sets for each pod itself: refused after `--`. */
 const SET_BY_RENDER = ["config", "overlay", "reports", "shard", "group"];
 
 type Args = {

@@ -16,11 +16,11 @@ lab=$!
 image_log=$(mktemp)
 nice -n 19 container/build.sh localhost/dcn-verify:lab-test >"$image_log" 2>&1 &
 image=$!
-# NOTE: niced, so that lab up (the longer of the two, and the one e2e waits on) gets the cores when both want them.
 early=0
 wait "$static" || early=$?
 cat "$static_log"
 rm -f "$static_log"
+# NOTE: niced, so that lab up (the longer, and the one e2e waits on) gets the cores when both want them.
 if [ "$early" -eq 0 ]; then nice -n 10 vitest run --project unit || early=$?; fi
 lab_rc=0
 wait "$lab" || lab_rc=$?
