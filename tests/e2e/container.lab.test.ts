@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type ImagePod, imagePod, POD_UID } from "./image.ts";
 
 // The image as a pod runs it (tests/e2e/image.ts). Its full run, `dcn-verify run --sites dcn0`, is in concurrent.lab,
-// beside a run from the checkout and a canary plant.
+// beside a canary plant.
 let pod: ImagePod;
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { join } from "node:path";
 import { execa, type Result } from "execa";
 import { parse, stringify } from "yaml";
@@ -28,8 +29,29 @@ export interface ImagePod {
 
 export const POD_UID = 12345;
 
-/** npm test builds the image beside lab up and names it in DCN_VERIFY_TEST_IMAGE; alone, this builds it. */
+/** How long a lab test waits for npm test's build of the image (container/build.sh takes minutes at nice 19). */
+const BUILD_WAIT_MS = 15 * 60 * 1000;
+
+/**
+ * npm test builds the image beside the tests and names it in DCN_VERIFY_TEST_IMAGE, with the file its build's exit
+ * code will be in (DCN_VERIFY_TEST_IMAGE_RC) and its log (DCN_VERIFY_TEST_IMAGE_LOG); alone, this builds it.
+ */
 async function testImage(): Promise<string> {
+  const rcFile = process.env.DCN_VERIFY_TEST_IMAGE_RC;
+  if (rcFile) {
+    const start = Date.now();
+    while (!existsSync(rcFile)) {
+      if (Date.now() - start > BUILD_WAIT_MS)
+        throw new Error(`the container image's build (npm test) did not end within ${BUILD_WAIT_MS / 1000} s (no exit code in ${rcFile})`);
+      await sleep(2000);
+    }
+    const rc = readFileSync(rcFile, "utf8").trim();
+    if (rc !== "0") {
+      const log = process.env.DCN_VERIFY_TEST_IMAGE_LOG;
+      const tail = log && existsSync(log) ? readFileSync(log, "utf8").split("\n").slice(-30).join("\n") : "(no log)";
+      throw new Error(`the container image's build (npm test) exited ${rc}:\n${tail}`);
+    }
+  }
   if (process.env.DCN_VERIFY_TEST_IMAGE) return process.env.DCN_VERIFY_TEST_IMAGE;
   return (await execa(join(ROOT, "container", "build.sh"), ["localhost/dcn-verify:lab-test"])).stdout.trim();
 }
