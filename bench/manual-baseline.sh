@@ -171,18 +171,18 @@ for EDGE in ${EDGES//,/ }; do
   wait_for "server $SRV ACTIVE" "server_status $SRV" '^ACTIVE$' 120 '^ERROR$'
   read -r SRV_AZ SRV_HOST < <(openstack server show "$SRV" -f json | jq -r '[."OS-EXT-AZ:availability_zone", ."OS-EXT-SRV-ATTR:host"] | join(" ")')
   check "the server runs in AZ $EDGE, on a host of that AZ" \
-    "[ '$SRV_AZ' = $EDGE ] && openstack availability zone list --compute --long -f value -c 'Zone Name' -c 'Host Name' | grep -qx '$EDGE $SRV_HOST'"
+    "[ '$SRV_AZ' = $EDGE ] && openstack availability zone list --compute --long -f value -c 'Zone Name' -c 'Host Name' | grep -x '$EDGE $SRV_HOST' >/dev/null"
   # 5. the volume is a clone of the image's snapshot, with the image's bytes
   check "volume-$VOL has parent $IMAGES_POOL/$IMG@snap" \
     "[ \"\$(rbd_entry $EDGE '.[] | select(.image == \"volume-$VOL\" and (.snapshot // \"\") == \"\") | \"\(.parent.pool)/\(.parent.image)@\(.parent.snapshot)\"')\" = $IMAGES_POOL/$IMG@snap ]"
   check "the root volume holds the image's bytes" "head_is_ours $EDGE $VOLUMES_POOL/volume-$VOL"
   # 6. a forced snapshot of the root volume, the server stopped, then started
-  openstack server stop "$SRV" || die "server stop failed"
+  openstack server stop "$SRV" >/dev/null || die "server stop failed"
   wait_for "server $SRV SHUTOFF" "server_status $SRV" '^SHUTOFF$' 90 '^ERROR$'
   SNAP=$(openstack volume snapshot create --volume "$VOL" --force "$TAG-$EDGE-snapshot" -f value -c id) || die "snapshot create failed"
   keep snapshot "$SNAP"
   wait_for "snapshot $SNAP available" "snapshot_status $SNAP" '^available$' 120 '^error'
-  openstack server start "$SRV" || die "server start failed"
+  openstack server start "$SRV" >/dev/null || die "server start failed"
   wait_for "server $SRV ACTIVE" "server_status $SRV" '^ACTIVE$' 120 '^ERROR$'
   check "volume-$VOL@snapshot-$SNAP has the same parent and is protected" \
     "[ \"\$(rbd_entry $EDGE '.[] | select(.image == \"volume-$VOL\" and .snapshot == \"snapshot-$SNAP\") | \"\(.parent.pool)/\(.parent.image)@\(.parent.snapshot) \(.protected)\"')\" = '$IMAGES_POOL/$IMG@snap true' ]"
