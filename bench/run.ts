@@ -7,23 +7,15 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
+import { parse } from "yaml";
 import type { RunSummary } from "../helpers/harness/model.ts";
-import { DEFAULT_MAX_PARALLEL } from "../helpers/harness/run.ts";
 import { generateRawImage } from "../helpers/images/source.ts";
 import { paths, REPO_ROOT, readState } from "../lab/state.ts";
 import { labEnv } from "../tests/e2e/testing.ts";
 import { measurePolling, type PollingFigures } from "./polling.ts";
+import { type BenchResults, type ManualFigures, parseManual, type RunFigures, rowsOf, siteFigures, tableOf, type Timed } from "./table.ts";
 
 const BIN = join(REPO_ROOT, "bin", "dcn-verify.mjs");
-
-interface Timed {
-  wallS: number;
-  cpuS: number;
-  maxRssMB: number;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A child process under /usr/bin/time: wall time, CPU seconds and peak RSS. */
 async function timed(cmd: string, args: string[], env?: Record<string, string>): Promise<Timed> {
@@ -42,10 +34,12 @@ async function timed(cmd: string, args: string[], env?: Record<string, string>):
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
+/** The lab in the guide's shape (profile standard, which the earlier benches measured), with this many edges. */
 async function labUp(edges: number): Promise<void> {
-  log(`lab up --edges ${edges}`);
-  const r = await execa(process.execPath, [BIN, "lab", "up", "--edges", String(edges)], { reject: false, all: true, timeout: 1800_000 });
-  if (r.exitCode !== 0) throw new Error(`lab up --edges ${edges} failed:\n${r.all}`);
+  const args = ["lab", "up", "--profile", "standard", "--edges", String(edges)];
+  log(args.join(" "));
+  const r = await execa(process.execPath, [BIN, ...args], { reject: false, all: true, timeout: 1800_000 });
+  if (r.exitCode !== 0) throw new Error(`${args.join(" ")} failed:\n${r.all}`);
 }
 
 interface AllureStep {
@@ -74,18 +68,6 @@ function evidence(runDir: string, site: string): { checks: number; waitedS: numb
   for (const f of readdirSync(dir).filter((x) => x.endsWith("-result.json")))
     walk(JSON.parse(readFileSync(join(dir, f), "utf8")) as AllureStep);
   return { checks, waitedS: +waitedS.toFixed(1) };
-}
-
-interface RunFigures extends Timed {
-  edges: number;
-  args: string[];
-  passed: boolean;
-  checksPerSite: Record<string, number>;
-  waitedSPerSite: Record<string, number>;
-  siteTimeS: Record<string, number>;
-  /** Process start to the first API request, plus the last test's end to the process's exit (reports written). */
-  fixedOverheadS?: number;
-  runDir: string;
 }
 
 const RUN_ARGS = ["--suites", "procedure", "--tier", "disruptive"];
@@ -124,6 +106,7 @@ async function verifyRun(
     checksPerSite,
     waitedSPerSite,
     siteTimeS,
+    ...siteFigures(summary),
     ...(fixedOverheadS !== undefined ? { fixedOverheadS } : {}),
     runDir,
   };
@@ -156,24 +139,34 @@ async function shardedRun(whole: RunFigures): Promise<{ wallS: number; cpuS: num
   };
 }
 
-async function baseline(edge: string): Promise<Timed & { checks: number; failed: number }> {
-  const raw = join(mkdtempSync(join(tmpdir(), "dcnv-bench-raw-")), "cirros.raw");
+/** The lab's config: its edges, in order, and the flavor the harness boots. */
+function labConfig(): { edges: string[]; flavor?: string } {
+  const cfg = parse(readFileSync(paths().config, "utf8")) as { edges?: { name: string }[]; flavor?: string };
+  return { edges: (cfg.edges ?? []).map((e) => e.name), ...(cfg.flavor ? { flavor: cfg.flavor } : {}) };
+}
+
+/** The manual runbook over the edges one after the other, with the image the harness generates (64 MiB raw). */
+async function baseline(edges: string[], flavor?: string): Promise<ManualFigures> {
+  const raw = join(mkdtempSync(join(tmpdir(), "dcnv-bench-raw-")), "generated.raw");
   await generateRawImage(raw, 64, "bench-manual");
-  log(`manual baseline (stock CLIs, 2 s polling) on ${edge}`);
-  const t = await timed("bash", [join(REPO_ROOT, "bench", "manual-baseline.sh"), edge, raw], { ...process.env, ...labEnv() } as Record<
-    string,
-    string
-  >);
-  const m = /CHECKS (\d+) FAILED (\d+)/.exec(t.stdout);
+  log(`manual runbook (stock CLIs, 2 s polling) on ${edges.join(", ")}, one after the other`);
+  const env = { ...process.env, ...labEnv(), ...(flavor ? { FLAVOR: flavor } : {}) } as Record<string, string>;
+  const t = await timed("bash", [join(REPO_ROOT, "bench", "manual-baseline.sh"), edges.join(","), raw], env);
+  const parsed = parseManual(t.stdout);
+  // NOTE: an action or a wait that failed ends the runbook (FATAL): its time is not the work's, so the bench stops.
+  if (!/^CHECKS \d+ FAILED \d+$/m.test(t.stdout))
+    throw new Error(`the manual runbook stopped (exit ${t.exitCode}):\n${t.stderr.split("\n").slice(-20).join("\n")}\n${t.stdout}`);
+  const part = (name: string) => parsed.partS?.[name] ?? 0;
   return {
     ...t,
+    ...parsed,
     stdout: t.stdout
       .split("\n")
-      .filter((l) => l.startsWith("CHECK"))
+      .filter((l) => /^(CHECK|OUTCOME|TIME)/.test(l))
       .join("\n"),
     stderr: "",
-    checks: Number(m?.[1] ?? 0),
-    failed: Number(m?.[2] ?? 0),
+    edges,
+    oneEdgeS: part("central") + part(`edge ${edges[0]}`) + part("cleanup central"),
   };
 }
 
@@ -203,121 +196,6 @@ async function imageMemory(sizeMiB: number, format: string): Promise<Timed & Rec
 
 const r2 = (x: number) => +x.toFixed(2);
 
-interface BenchResults {
-  baseline: Awaited<ReturnType<typeof baseline>>;
-  twoEdges: RunFigures;
-  sharded: Awaited<ReturnType<typeof shardedRun>>;
-  scaling: RunFigures[];
-  maxParallel2?: RunFigures;
-  polling: PollingFigures;
-  image?: Record<string, { maxRssMB: number; readRatio: number; hashMatches: boolean }>;
-  projection?: unknown;
-}
-
-/** The printed table, from the raw numbers alone (npm run bench -- --table prints it again from latest.json). */
-function tableOf(results: BenchResults): string {
-  const { baseline: manual, twoEdges: two, sharded, scaling, maxParallel2: bounded, polling } = results;
-  const sizes = scaling.map((s) => s.edges);
-  const edgeChecks = two.checksPerSite.dcn0 ?? 0;
-  const allChecks = Object.values(two.checksPerSite).reduce((a, b) => a + b, 0);
-  const rows: [string, string, string, string][] = [["figure", "measured", "target", "met"]];
-  const row = (f: string, v: number, target: string, met: boolean) => rows.push([f, String(v), target, met ? "yes" : "NO"]);
-  row("dcn-verify wall (2 edges) / manual wall (1 edge)", r2(two.wallS / manual.wallS), "<= 1.0", two.wallS / manual.wallS <= 1);
-  row(
-    "checks: dcn-verify (2 edges, all sites) / manual (1 edge)",
-    r2(allChecks / Math.max(1, manual.checks)),
-    ">= 3",
-    allChecks / Math.max(1, manual.checks) >= 3,
-  );
-  row(
-    "checks: dcn-verify per edge site (+ central) / manual",
-    r2((edgeChecks + (two.checksPerSite.central ?? 0)) / Math.max(1, manual.checks)),
-    "info",
-    true,
-  );
-  const one = scaling.find((s) => s.edges === 1);
-  const eight = scaling.find((s) => s.edges === Math.max(...sizes));
-  if (one && eight) row(`wall at ${eight.edges} edges / wall at 1`, r2(eight.wallS / one.wallS), "<= 2.0", eight.wallS / one.wallS <= 2);
-  for (const s of scaling) row(`harness CPU s / peak RSS MB at ${s.edges} edge(s)`, s.cpuS, `RSS ${s.maxRssMB} MB`, true);
-  if (eight) row(`harness peak RSS at ${eight.edges} edges (MB)`, eight.maxRssMB, "< 300", eight.maxRssMB < 300);
-  // NOTE: a run has at most DEFAULT_MAX_PARALLEL sites in flight, all in one worker thread: what a site adds is measured
-  // per site in flight, between 1 edge and the first lab that reaches the bound; beyond it no more are in flight.
-  const inFlight = (edges: number) => Math.min(edges + 1, DEFAULT_MAX_PARALLEL);
-  const full = scaling.find((s) => inFlight(s.edges) === DEFAULT_MAX_PARALLEL);
-  const projection: Record<string, unknown> = {};
-  if (one && full && inFlight(full.edges) > inFlight(one.edges)) {
-    const rss = r2((full.maxRssMB - one.maxRssMB) / (inFlight(full.edges) - inFlight(one.edges)));
-    row(`harness peak RSS per site in flight (MB, ${one.edges} to ${full.edges} edges)`, rss, "< 10", rss < 10);
-    projection.rssMBPerSiteInFlight = rss;
-  }
-  if (one && eight && eight.edges > 1) {
-    const cpu = r2((eight.cpuS - one.cpuS) / (eight.edges - one.edges));
-    // The issue's baseline: 13 CPU seconds per extra site.
-    row(`harness CPU s per extra edge site (${one.edges} to ${eight.edges} edges)`, cpu, "<= 6.5", cpu <= 6.5);
-    // With --max-parallel N the memory stays at the bounded run's, and the sites go N at a time as at 8 edges.
-    for (const n of [50, 200])
-      projection[n] = {
-        cpuS: Math.round(one.cpuS + cpu * (n - 1)),
-        [`default${DEFAULT_MAX_PARALLEL}RssMB`]: eight.maxRssMB,
-        [`default${DEFAULT_MAX_PARALLEL}WallS`]: Math.round((eight.wallS / eight.edges) * n),
-        ...(bounded ? { maxParallel2RssMB: bounded.maxRssMB, maxParallel2WallS: Math.round((bounded.wallS / eight.edges) * n) } : {}),
-      };
-  }
-  results.projection = projection;
-  if (two.fixedOverheadS !== undefined)
-    row("fixed overhead at 2 edges (s): start to first request + last result to exit", two.fixedOverheadS, "< 5", two.fixedOverheadS < 5);
-  for (const [site, waited] of Object.entries(two.waitedSPerSite)) {
-    const total = two.siteTimeS[site] ?? 0;
-    row(`${site}: harness time outside cloud waits (s of ${total} s)`, r2(total - waited), "info", true);
-  }
-  if (eight && bounded) {
-    row(
-      `wall at ${eight.edges} edges: --max-parallel 2 / the default ${DEFAULT_MAX_PARALLEL}`,
-      r2(bounded.wallS / eight.wallS),
-      "info",
-      true,
-    );
-    row(
-      `peak RSS at ${eight.edges} edges: --max-parallel 2 / the default ${DEFAULT_MAX_PARALLEL}`,
-      r2(bounded.maxRssMB / eight.maxRssMB),
-      "< 1",
-      bounded.maxRssMB < eight.maxRssMB,
-    );
-  }
-  row("wall, 2 shards one after the other + merge / unsharded (2 edges)", r2(sharded.wallS / two.wallS), "info", true);
-  row("merged shards' tests and verdicts = the unsharded run's (1 = yes)", sharded.sameVerdicts ? 1 : 0, "1", sharded.sameVerdicts);
-  const img = results.image;
-  if (img) {
-    row(
-      "peak RSS, 4 GiB raw upload / 64 MiB",
-      r2(img.raw4096!.maxRssMB / img.raw64!.maxRssMB),
-      "<= 1.2",
-      img.raw4096!.maxRssMB / img.raw64!.maxRssMB <= 1.2,
-    );
-    row(
-      "peak RSS, 4 GiB via qcow2 / 64 MiB via qcow2",
-      r2(img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB),
-      "<= 1.2",
-      img.qcow2_4096!.maxRssMB / img.qcow2_64!.maxRssMB <= 1.2,
-    );
-    row(
-      "bytes read from the file / file size, 4 GiB (sha512 while streaming)",
-      img.raw4096!.readRatio,
-      "~1.0, hash ok",
-      img.raw4096!.readRatio < 1.05 && img.raw4096!.hashMatches,
-    );
-  }
-  row("noticing a change, median s: harness (waits) / watch -n 2", r2(polling.harness.medianS / polling.watch2s.medianS), "info", true);
-  row("noticing a change, p95 s: harness (imports) / watch -n 2", r2(polling.harnessImport.p95S / polling.watch2s.p95S), "info", true);
-  const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const table = rows
-    .map(
-      (r, i) => `| ${r.map((c, j) => c.padEnd(w[j]!)).join(" | ")} |${i === 0 ? `\n|${w.map((n) => "-".repeat(n + 2)).join("|")}|` : ""}`,
-    )
-    .join("\n");
-  return table;
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -330,7 +208,9 @@ async function main(): Promise<void> {
   const dir = join(REPO_ROOT, "bench", "results");
   if (values.table) {
     const saved = JSON.parse(readFileSync(join(dir, "latest.json"), "utf8")) as BenchResults & Record<string, unknown>;
-    saved.table = tableOf(saved);
+    const rows = rowsOf(saved);
+    saved.rows = rows;
+    saved.table = tableOf(rows);
     writeFileSync(join(dir, "latest.json"), JSON.stringify(saved, null, 2));
     process.stdout.write(`${saved.table}\n\nfrom the numbers measured ${String(saved.when)}: bench/results/latest.json\n`);
     return;
@@ -343,7 +223,8 @@ async function main(): Promise<void> {
   };
 
   await labUp(2);
-  const manual = await baseline("dcn0");
+  const lab = labConfig();
+  const manual = await baseline(lab.edges, lab.flavor);
   const two = await verifyRun(2);
   results.baseline = manual;
   results.twoEdges = two;
@@ -376,7 +257,9 @@ async function main(): Promise<void> {
     };
   }
 
-  const table = tableOf(results as unknown as BenchResults);
+  const rows = rowsOf(results as unknown as BenchResults);
+  const table = tableOf(rows);
+  results.rows = rows;
   results.table = table;
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "latest.json"), JSON.stringify(results, null, 2));

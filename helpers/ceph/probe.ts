@@ -1,4 +1,5 @@
 import type { CephTransport } from "../config/schema.ts";
+import { cloudCall } from "../core/cloud-wait.ts";
 import { type HeadDigest, HeadDigestStream } from "../core/digest.ts";
 import {
   type CephStatus,
@@ -178,7 +179,10 @@ export function createCephProbe(site: ProbeSite, opts: ProbeOptions = {}): CephP
   };
 
   /** onStdout returns true when it has read enough: the command is stopped, and that is a success. */
-  const invoke = async (argv: string[], o: RunOptions & { onStdout?: (c: Buffer) => boolean | void } = {}): Promise<CommandResult> => {
+  const invoke = (argv: string[], o: RunOptions & { onStdout?: (c: Buffer) => boolean | void } = {}): Promise<CommandResult> =>
+    cloudCall(() => execute(argv, o));
+
+  const execute = async (argv: string[], o: RunOptions & { onStdout?: (c: Buffer) => boolean | void }): Promise<CommandResult> => {
     const shown = redactSecrets(argv.join(" "));
     if (closed) fail(shown, `probe is closed; refused \`${shown}\``);
     const check = checkReadOnly(argv, { cluster });

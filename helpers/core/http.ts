@@ -3,6 +3,7 @@ import https from "node:https";
 import { Readable } from "node:stream";
 import axios, { type AxiosError, type AxiosInstance, type AxiosResponse } from "axios";
 import type { z } from "zod";
+import { cloudSpan } from "./cloud-wait.ts";
 import { redactText } from "./redact.ts";
 
 export type HttpMethod = "GET" | "HEAD" | "PUT" | "DELETE" | "POST" | "PATCH";
@@ -320,6 +321,20 @@ export class HttpClient {
   request<S extends z.ZodType>(method: HttpMethod, path: string, opts: RequestOptions & { schema: S }): Promise<HttpResponse<z.output<S>>>;
   request(method: HttpMethod, path: string, opts: RequestOptions & { schema?: undefined }): Promise<HttpResponse<unknown>>;
   async request(method: HttpMethod, path: string, opts: RequestOptions & { schema?: z.ZodType }): Promise<HttpResponse<unknown>> {
+    // A streamed body is the cloud's until it has been read or dropped.
+    const end = cloudSpan();
+    try {
+      const r = await this.exchange(method, path, opts);
+      if (r.data instanceof Readable && !r.data.destroyed) r.data.once("close", end);
+      else end();
+      return r;
+    } catch (e) {
+      end();
+      throw e;
+    }
+  }
+
+  private async exchange(method: HttpMethod, path: string, opts: RequestOptions & { schema?: z.ZodType }): Promise<HttpResponse<unknown>> {
     const expect = typeof opts.expect === "number" ? [opts.expect] : opts.expect;
     const streaming = opts.body instanceof Readable;
     const maxRetries = IDEMPOTENT.has(method) && !streaming ? (this.opts.retries ?? 3) : 0;

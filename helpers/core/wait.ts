@@ -1,3 +1,4 @@
+import { cloudCall } from "./cloud-wait.ts";
 import { isApiError } from "./http.ts";
 import { redactText } from "./redact.ts";
 
@@ -81,7 +82,11 @@ export function formatTimeline(timeline: StatePoint[]): string {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The one retry primitive: poll until done, a terminal state, or the timeout. */
-export async function waitFor<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
+export function waitFor<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
+  return cloudCall(() => pollUntil(o));
+}
+
+async function pollUntil<T>(o: WaitForOptions<T>): Promise<WaitResult<T>> {
   const describe = o.describe ?? ((v: T) => JSON.stringify(v));
   const timeoutMs = o.timeoutS * 1000;
   const baseMs = o.intervalS * 1000;

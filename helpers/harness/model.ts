@@ -96,6 +96,8 @@ export interface SiteSummary {
   /** When the site's first suite file started and its last one ended (with --max-parallel, sites wait their turn). */
   startedAt?: string;
   finishedAt?: string;
+  /** Wall time (ms) the site's tests and hooks spent in cloud calls and waits, overlapping ones counted once. */
+  cloudWaitMs?: number;
 }
 
 /** Whether a site (or a run) passed, and each reason it did not. */

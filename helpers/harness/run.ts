@@ -12,6 +12,7 @@ import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { limiter, settleAll } from "../core/concurrency.ts";
 import { dependencyModule, PACKAGE_ROOT, userCacheDir } from "../core/package-root.ts";
+import { listenCloudWait } from "../core/cloud-wait.ts";
 import { onRequest } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
 import { type ImageServer, startImageServer } from "../images/server.ts";
@@ -286,6 +287,7 @@ export async function runVerification(
     (site) => void siteReports.begin(site),
   );
   const inFlight = Math.max(1, Math.min(sel.maxParallel ?? DEFAULT_MAX_PARALLEL, plan.length));
+  const cloudWait = listenCloudWait();
   const { createVitest } = await runner;
   // NOTE: V8's flags are the process's, and the sites' worker thread sizes its heap from them when it starts. The sites
   // stream image data through buffers that die young: with 2 MB young-generation semi-spaces instead of V8's 16, a
@@ -357,6 +359,7 @@ export async function runVerification(
     if (!siteResults.some((s) => s.site === site))
       siteResults.push({ site, status: "failed", tests: [], errors: ["the site's suite did not run"] });
   siteResults.sort((a, b) => sel.sites.indexOf(a.site) - sel.sites.indexOf(b.site));
+  cloudWait.record(siteResults);
   const summary: RunSummary = {
     runId,
     ...(sel.group ? { group: sel.group } : {}),

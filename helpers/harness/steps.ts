@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as allure from "allure-js-commons";
 import { Status } from "allure-js-commons";
+import { withinSite } from "../core/cloud-wait.ts";
 import { redact, redactText } from "../core/redact.ts";
 import type { WaitResult } from "../core/wait.ts";
 import { formatTimeline } from "../core/wait.ts";
@@ -17,9 +18,12 @@ interface SiteScope {
 /** NOTE: the sites run side by side in one worker: each test and hook runs in its site's scope, not in a module global. */
 const scope = new AsyncLocalStorage<SiteScope>();
 
-/** Runs body in the site's scope: its progress lines name the site, and warning() and notVerified() record in findings. */
+/**
+ * Runs body in the site's scope: its progress lines name the site, warning() and notVerified() record in findings, and
+ * its cloud calls and waits count in the site's cloudWaitMs.
+ */
 export function inSiteScope<T>(site: string, findings: SiteScope["findings"], body: () => T): T {
-  return scope.run({ site, ...(findings ? { findings } : {}) }, body);
+  return scope.run({ site, ...(findings ? { findings } : {}) }, () => withinSite(site, body));
 }
 
 const progressSite = () => scope.getStore()?.site ?? "-";
