@@ -20,7 +20,7 @@ import {
   readSiteRecord,
   rebuildManifest,
   writeManifest,
-} from "../helpers/ops/canary.ts";
+} from "../helpers/harness/canary.ts";
 import { type CloudCanary, listCanaries, notACanaryOf, recordInventory, removalOrder } from "../helpers/ops/canary-cloud.ts";
 import { regionalClients } from "../helpers/ops/leftovers.ts";
 import { checkMetricsTargets, exportMetrics } from "../helpers/ops/metrics.ts";

@@ -1,6 +1,6 @@
 import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
-import type { CanaryManifest } from "../ops/canary.ts";
+import type { CanaryManifest } from "./canary.ts";
 import type { SiteGates } from "./gates.ts";
 import type { RbdLeftover } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";

@@ -33,7 +33,7 @@ import { LiveProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 import { deleteAll, ResourceJournal } from "./resources.ts";
 import type { Selection } from "./selection.ts";
-import type { CanaryManifest } from "../ops/canary.ts";
+import type { CanaryManifest } from "./canary.ts";
 
 /** Scratch space for image files, outside reports/; the run removes it at its end. */
 export function runWorkDir(runId: string): string {

@@ -6,7 +6,7 @@ import { judgeRun } from "../harness/judge.ts";
 import { junitXml } from "../harness/junit.ts";
 import type { RunSummary, SiteSummary } from "../harness/model.ts";
 import { newRunId } from "../harness/naming.ts";
-import { DiffError, findRun } from "./diff.ts";
+import { findRun, RunRecordError } from "../harness/run-record.ts";
 
 export class MergeError extends Error {}
 
@@ -26,7 +26,7 @@ function readShard(ref: string, reportsRoot: string): ShardRun {
   try {
     run = findRun(ref, reportsRoot);
   } catch (e) {
-    if (e instanceof DiffError) throw new MergeError(e.message);
+    if (e instanceof RunRecordError) throw new MergeError(e.message);
     throw e;
   }
   const { dir, summary: s } = run;
