@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import type { RunSummary } from "../helpers/harness/model.ts";
-import { DEFAULT_MAX_PARALLEL } from "../helpers/harness/run.ts";
+import { DEFAULT_MAX_PARALLEL } from "../helpers/ops/selection.ts";
 import { generateRawImage } from "../helpers/images/source.ts";
 import { paths, REPO_ROOT, readState } from "../lab/state.ts";
 import { labEnv } from "../tests/e2e/testing.ts";

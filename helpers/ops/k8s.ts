@@ -24,7 +24,7 @@ import type {
 import { stringify } from "yaml";
 import type { Config, Site } from "../config/schema.ts";
 import { TIERS } from "../harness/model.ts";
-import type { Selection } from "../harness/selection.ts";
+import type { Selection } from "./selection.ts";
 
 /** Where the pods find what they read and write. */
 export const POD_PATHS = {

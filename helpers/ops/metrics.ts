@@ -5,8 +5,8 @@ import { Gauge, Pushgateway, Registry } from "prom-client";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
 import { CATALOG } from "../harness/catalog.ts";
-import { verdictOf } from "../harness/fleet.ts";
-import { judgeSite } from "../harness/judge.ts";
+import { verdictOf } from "./reports/fleet.ts";
+import { judgeSite } from "./pipeline/judge.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "../harness/model.ts";
 
 /**
