@@ -224,7 +224,7 @@ export function podOverlay(cfg: Config, o: Pick<K8sOptions, "ceph" | "knownHosts
   };
 }
 
-/** Whether a run of this selection serves Glance's web-download itself (helpers/harness/run.ts starts its image server). */
+/** Whether a run of this selection serves Glance's web-download itself (helpers/ops/pipeline/prepare.ts starts its image server). */
 export function servesWebDownload(cfg: Config, sel: Pick<Selection, "suites" | "tier">): boolean {
   return !cfg.webDownload.uri && sel.suites.includes("multistore") && TIERS.indexOf(sel.tier) >= TIERS.indexOf("standard");
 }

@@ -64,6 +64,17 @@ describe("dcn-verify merge", () => {
     expect(JSON.parse(readFileSync(join(m.runDir, "summary.json"), "utf8")).sites).toHaveLength(4);
   });
 
+  test("records the run's selection as one unsharded run does, and carries the shards' sweep leftovers as records", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
+    const volume = { site: "dcn1", kind: "volume" as const, id: "v1", name: "dcnv-v", reason: "HTTP 500" };
+    const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central"), siteOf("dcn1")], { sweepLeftovers: [volume] });
+    const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0"), siteOf("dcn2")]);
+    const m = await mergeShards([a, b], join(root, "merged"));
+    expect(m.summary.selection).toEqual({ sites: ["central", "dcn0", "dcn1", "dcn2"], strict: false, tierGiven: false });
+    expect(m.summary.sweepLeftovers).toEqual([volume]);
+    expect(m.summary.leftBehind).toBeUndefined();
+  });
+
   test("judges as run does: a failed test fails the merged run even when its shard's gates were met", async () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
     const gatesMet = { ...siteOf("dcn2", "failed"), gates: { ok: true, results: [], known: [], expired: [] } };
