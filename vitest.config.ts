@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // The harness's own tests. The suites under suites/ are not run from here: 'dcn-verify run' runs
-// suites/sites.test.ts, every site in one worker, from the catalog (helpers/harness/run.ts).
+// suites/sites.test.ts, every site in one worker, from the catalog (helpers/ops/pipeline/execute.ts).
 export default defineConfig({
   test: {
     projects: [

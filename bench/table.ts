@@ -1,7 +1,7 @@
 // The bench's figures from its raw numbers: the table npm run bench prints, and its rows for scripts (latest.json).
 
 import type { RunSummary } from "../helpers/harness/model.ts";
-import { DEFAULT_MAX_PARALLEL } from "../helpers/harness/selection.ts";
+import { DEFAULT_MAX_PARALLEL } from "../helpers/ops/selection.ts";
 import type { PollingFigures } from "./polling.ts";
 
 export interface Timed {

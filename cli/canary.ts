@@ -6,11 +6,13 @@ import type { Config } from "../helpers/config/schema.ts";
 import { timing } from "../helpers/config/timing.ts";
 import { ConfigError, loadConfig } from "../helpers/config/load.ts";
 import { redactText } from "../helpers/core/redact.ts";
-import { formatPlan, planOf } from "../helpers/harness/plan.ts";
+import { formatPlan, planOf } from "../helpers/ops/plan.ts";
 import { scanRbdLeftovers, formatRbdLeftover } from "../helpers/harness/rbd-leftovers.ts";
 import { deleteAll } from "../helpers/harness/resources.ts";
-import { cloudOf, formatOutcome, runVerification } from "../helpers/harness/run.ts";
-import { type Selection, selectSites, selectTier } from "../helpers/harness/selection.ts";
+import { cloudOf } from "../helpers/ops/pipeline/prepare.ts";
+import { formatOutcome } from "../helpers/ops/pipeline/publish.ts";
+import { runVerification } from "../helpers/ops/pipeline/run.ts";
+import { type Selection, selectSites, selectTier } from "../helpers/ops/selection.ts";
 import { resourceName } from "../helpers/harness/naming.ts";
 import {
   type CanaryManifest,
@@ -20,7 +22,7 @@ import {
   readSiteRecord,
   rebuildManifest,
   writeManifest,
-} from "../helpers/ops/canary.ts";
+} from "../helpers/harness/canary.ts";
 import { type CloudCanary, listCanaries, notACanaryOf, recordInventory, removalOrder } from "../helpers/ops/canary-cloud.ts";
 import { regionalClients } from "../helpers/ops/leftovers.ts";
 import { checkMetricsTargets, exportMetrics } from "../helpers/ops/metrics.ts";

@@ -1,4 +1,5 @@
-import { DiffError, diffRuns, formatDiff, loadRun, type RunDiff } from "../helpers/ops/diff.ts";
+import { loadRun, RunRecordError } from "../helpers/harness/run-record.ts";
+import { DiffError, diffRuns, formatDiff, type RunDiff } from "../helpers/ops/diff.ts";
 import { parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify diff <runA> <runB> [--reports DIR] [--json]
@@ -18,7 +19,7 @@ export async function diffCommand(argv: string[]): Promise<number> {
     const root = parsed.values.reports ?? "reports";
     d = diffRuns(loadRun(parsed.positionals[0]!, root), loadRun(parsed.positionals[1]!, root));
   } catch (e) {
-    if (!(e instanceof DiffError)) throw e;
+    if (!(e instanceof DiffError || e instanceof RunRecordError)) throw e;
     process.stderr.write(`dcn-verify diff: ${e.message}\n`);
     return 2;
   }

@@ -2,7 +2,7 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { formatChecks, runChecks } from "../helpers/ops/doctor.ts";
-import { select, type Selection } from "../helpers/harness/selection.ts";
+import { select, type Selection } from "../helpers/ops/selection.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify doctor [--config FILE] [--sites dcn0,dcn1] [--suites ...] [--tests IDS] [--tier TIER] [--allow-writes]

@@ -1,5 +1,5 @@
 import { dirname, resolve } from "node:path";
-import { formatOutcome } from "../helpers/harness/run.ts";
+import { formatOutcome } from "../helpers/ops/pipeline/publish.ts";
 import { MergeError, mergeShards } from "../helpers/ops/merge.ts";
 import { parseCommand } from "./args.ts";
 
@@ -17,11 +17,13 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const out = mergeShards(parsed.positionals, parsed.values.reports ?? dirname(resolve(parsed.positionals[0]!)));
+    const out = await mergeShards(parsed.positionals, parsed.values.reports ?? dirname(resolve(parsed.positionals[0]!)), (line) =>
+      process.stderr.write(`dcn-verify merge: ${line}\n`),
+    );
     process.stderr.write(
       `dcn-verify merge: ${out.summary.shards!.length} shard(s) of group ${out.summary.group} merged into ${out.runDir}\n`,
     );
-    process.stdout.write(formatOutcome({ exitCode: out.exitCode, runDir: out.runDir, summary: out.summary, leftovers: [] }));
+    process.stdout.write(formatOutcome(out));
     return out.exitCode;
   } catch (e) {
     if (!(e instanceof MergeError)) throw e;

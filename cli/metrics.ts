@@ -1,15 +1,8 @@
 import { existsSync } from "node:fs";
 import { loadConfig } from "../helpers/config/load.ts";
 import { redactText } from "../helpers/core/redact.ts";
-import {
-  buildMetrics,
-  checkMetricsTargets,
-  exportMetrics,
-  metricsKind,
-  readRunSummary,
-  runConfigPath,
-  type SiteLabels,
-} from "../helpers/ops/metrics.ts";
+import { readRunSummary } from "../helpers/harness/run-record.ts";
+import { buildMetrics, checkMetricsTargets, exportMetrics, metricsKind, runConfigPath, type SiteLabels } from "../helpers/ops/metrics.ts";
 import { configPathOf, parseCommand } from "./args.ts";
 
 const USAGE = `usage: dcn-verify metrics <run dir> [--config FILE] [--metrics-textfile PATH] [--pushgateway URL]

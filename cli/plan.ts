@@ -3,7 +3,7 @@ import { recordRequests } from "../helpers/clients/index.ts";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
-import { buildPlan, formatPlan, type Plan } from "../helpers/harness/plan.ts";
+import { buildPlan, formatPlan, type Plan } from "../helpers/ops/plan.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 
 const USAGE = `usage: dcn-verify plan [--config FILE] [--sites dcn0,dcn1] [--suites GROUPS] [--tests IDS] [--tier TIER] [--allow-writes] [--shard I/N] [--json]

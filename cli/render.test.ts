@@ -11,7 +11,7 @@ import { renderCommand } from "./render.ts";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { configFolder } from "../helpers/config/testing.ts";
-import { select } from "../helpers/harness/selection.ts";
+import { select } from "../helpers/ops/selection.ts";
 import { type K8sOptions, type Manifest, manifestsYaml, POD_PATHS, podOverlay, RenderError, renderK8s } from "../helpers/ops/k8s.ts";
 
 const folder = configFolder();

@@ -8,7 +8,7 @@ import type { Config } from "../helpers/config/schema.ts";
 import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { CANARY_SET_ID, GROUP_ID, newRunId } from "../helpers/harness/naming.ts";
-import { type Selection, select } from "../helpers/harness/selection.ts";
+import { type Selection, select } from "../helpers/ops/selection.ts";
 import {
   type AccessMode,
   type CephAccess,

@@ -3,8 +3,10 @@ import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { SUITE_GROUPS } from "../helpers/harness/model.ts";
-import { DEFAULT_MAX_PARALLEL, formatOutcome, requireSomethingToRun, runVerification } from "../helpers/harness/run.ts";
-import { requireGroup, type Selection, select, selectSuites } from "../helpers/harness/selection.ts";
+import { requireSomethingToRun } from "../helpers/ops/pipeline/prepare.ts";
+import { formatOutcome } from "../helpers/ops/pipeline/publish.ts";
+import { runVerification } from "../helpers/ops/pipeline/run.ts";
+import { DEFAULT_MAX_PARALLEL, requireGroup, type Selection, select, selectSuites } from "../helpers/ops/selection.ts";
 import { checkMetricsTargets, exportMetrics, type MetricsTargets } from "../helpers/ops/metrics.ts";
 import { configPathOf, parseCommand, SELECTION_OPTIONS, useOverlay } from "./args.ts";
 

@@ -7,7 +7,7 @@ import { backupsTarget, sitePools } from "../helpers/config/pools.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 import { attachJson, step } from "../helpers/harness/steps.ts";
-import { type Canary, type CanaryKind, canaryMetadata, headBytesOf, shaFact, writeSiteRecord } from "../helpers/ops/canary.ts";
+import { type Canary, type CanaryKind, canaryMetadata, headBytesOf, shaFact, writeSiteRecord } from "../helpers/harness/canary.ts";
 
 /**
  * dcn-verify canary plant: long-lived canaries at each edge site, each read back and recorded (in the manifest, and

@@ -9,7 +9,7 @@ import { WaitError } from "../helpers/core/wait.ts";
 import { ProductDefect } from "../helpers/harness/failure-kind.ts";
 import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 import { attachJson, step } from "../helpers/harness/steps.ts";
-import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../helpers/ops/canary.ts";
+import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../helpers/harness/canary.ts";
 
 /**
  * dcn-verify canary verify: each canary of the set at this site against what plant recorded (the same stores and

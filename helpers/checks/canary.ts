@@ -6,7 +6,7 @@ import type { Site } from "../config/schema.ts";
 import { isApiError } from "../core/http.ts";
 import type { SiteContext } from "../harness/context.ts";
 import { attachJson, notVerified, step } from "../harness/steps.ts";
-import { type Canary, type CanaryDifference, compareCanary, formatDifference, headBytesOf } from "../ops/canary.ts";
+import { type Canary, type CanaryDifference, compareCanary, formatDifference, headBytesOf } from "../harness/canary.ts";
 import { defect } from "./evidence.ts";
 
 /** What the cloud and the site's Ceph show of a canary now, fact by fact; what could not be read is in unread. */

@@ -1,4 +1,9 @@
-import type { Gate, KnownIssue } from "../config/schema.ts";
+import type { KnownIssue } from "../config/schema.ts";
+
+/**
+ * What a site's gates read and hold in its summary, and whether a known issue covers a failure (the sites' worker asks
+ * it at each failure). The gates are evaluated by the run's judge (helpers/ops/pipeline/judge.ts).
+ */
 
 export interface GateTest {
   id: string;
@@ -65,85 +70,4 @@ export function covers(k: KnownIssue, site: string, t: Pick<GateTest, "id" | "fa
   if (k.test !== t.id || (k.site && k.site !== site)) return false;
   if (k.category && k.category !== t.failureKind) return false;
   return new RegExp(k.match, "i").test(t.failure ?? "");
-}
-
-/** The site's gate: its own entry merged over the default. */
-export function gateFor(gates: { default: Gate; sites: Record<string, Gate> }, site: string): Gate {
-  return { ...gates.default, ...(gates.sites[site] ?? {}) };
-}
-
-export function evaluateGates(
-  site: string,
-  tests: GateTest[],
-  gate: Gate,
-  knownIssues: KnownIssue[],
-  today = new Date(),
-  runTier = "disruptive",
-  /** Not verified outside any test (pools the rbd leftover scan could not list): counted by both not-verified gates. */
-  notVerifiedOutside = 0,
-): SiteGates {
-  const day = today.toISOString().slice(0, 10);
-  const failed = tests.filter((t) => t.status === "failed");
-  const known: KnownFailure[] = [];
-  const expired: KnownFailure[] = [];
-  let counted = 0;
-  for (const t of failed) {
-    const issues = knownIssues.filter((k) => covers(k, site, t));
-    const entry = (k: KnownIssue): KnownFailure => ({
-      test: t.id,
-      reason: k.reason,
-      link: k.link,
-      expires: k.expires,
-      message: (t.failure ?? "").split("\n")[0]!,
-      ...(t.failureKind ? { category: t.failureKind } : {}),
-    });
-    const live = issues.find((k) => k.expires >= day);
-    if (live) {
-      known.push(entry(live));
-      continue;
-    }
-    counted++;
-    const old = issues[0];
-    if (old) expired.push(entry(old));
-  }
-  const executed = tests.filter((t) => t.status !== "skipped").length;
-  const durationS = tests.reduce((a, t) => a + t.durationMs, 0) / 1000;
-  const results: GateResult[] = [];
-  if (gate.maxFailures !== undefined) {
-    results.push({
-      name: "maxFailures",
-      ok: counted <= gate.maxFailures,
-      detail: `${counted} failed (at most ${gate.maxFailures})${known.length ? `; ${known.length} more covered by known issues` : ""}`,
-    });
-  }
-  if (gate.minTests !== undefined)
-    results.push({ name: "minTests", ok: executed >= gate.minTests, detail: `${executed} executed (at least ${gate.minTests})` });
-  if (gate.maxDurationS !== undefined)
-    results.push({
-      name: "maxDurationS",
-      ok: durationS <= gate.maxDurationS,
-      detail: `${durationS.toFixed(1)} s (at most ${gate.maxDurationS} s)`,
-    });
-  const counts = countResults(tests, notVerifiedOutside);
-  if (gate.maxWarnings !== undefined)
-    results.push({
-      name: "maxWarnings",
-      ok: counts.warnings <= gate.maxWarnings,
-      detail: `${counts.warnings} warning(s) (at most ${gate.maxWarnings})`,
-    });
-  if (gate.maxNotVerified !== undefined)
-    results.push({
-      name: "maxNotVerified",
-      ok: counts.notVerified <= gate.maxNotVerified,
-      detail: `${counts.notVerified} not verified (at most ${gate.maxNotVerified})`,
-    });
-  if (gate.maxNotVerifiedInTier !== undefined) {
-    const n = notVerifiedInTier(tests) + notVerifiedOutside;
-    results.push({
-      name: "maxNotVerifiedInTier",
-      ok: n <= gate.maxNotVerifiedInTier,
-      detail: `${n} not verified within tier ${runTier} (at most ${gate.maxNotVerifiedInTier}; tests above the tier not counted)`,
-    });
-  }
-  return { ok: results.every((r) => r.ok), results, known, expired };
 }

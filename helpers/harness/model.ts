@@ -1,9 +1,10 @@
 import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
-import type { CanaryManifest } from "../ops/canary.ts";
+import type { CanaryManifest } from "./canary.ts";
 import type { SiteGates } from "./gates.ts";
 import type { RbdLeftover } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";
+import type { ResourceKind } from "./resources.ts";
 
 /** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
 export const TIERS = ["read-only", "standard", "disruptive"] as const;
@@ -100,6 +101,18 @@ export interface SiteSummary {
   cloudWaitMs?: number;
 }
 
+/**
+ * A resource the run's sweep could not delete, as the journal recorded it, and why. The summary's cleanup (or
+ * leftBehind) carries the line an operator reads; this is the record.
+ */
+export interface SweepLeftover {
+  site: string;
+  kind: ResourceKind;
+  id: string;
+  name?: string;
+  reason: string;
+}
+
 /** Whether a site (or a run) passed, and each reason it did not. */
 export interface Verdict {
   ok: boolean;
@@ -144,6 +157,8 @@ export interface RunSummary {
   selection?: SelectionRecord & { sites: string[] };
   /** What the run's sweep could not delete at a site that has no summary of its own (one that did not run). */
   leftBehind?: string[];
+  /** What the run's sweep could not delete, each resource as its journal recorded it (a merged run: every shard's). */
+  sweepLeftovers?: SweepLeftover[];
   /** The overlay laid over the config (--overlay, DCN_VERIFY_OVERLAY): what the run changed of the config file. */
   overlay?: string;
   /** The run's verdict, from judgeRun: exit 0 only when ok. */

@@ -11,7 +11,7 @@ import {
   inventoryMetadata,
   type ListedResource,
   plantRunOf,
-} from "./canary.ts";
+} from "../harness/canary.ts";
 import type { TrackedResource } from "../harness/resources.ts";
 
 /** A canary as the cloud lists it now. */

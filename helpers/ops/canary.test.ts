@@ -19,7 +19,7 @@ import {
   type ListedResource,
   shaFact,
   writeManifest,
-} from "./canary.ts";
+} from "../harness/canary.ts";
 import { removalOrder } from "./canary-cloud.ts";
 
 const image: Canary = {

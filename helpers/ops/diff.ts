@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { RunSummary, TestSummary } from "../harness/model.ts";
 
 export type Change = "new" | "removed" | "fixed" | "regressed" | "still failing" | "still passing" | "skipped";
@@ -23,20 +21,6 @@ export interface RunDiff {
 }
 
 export class DiffError extends Error {}
-
-export function loadRun(ref: string, reportsRoot: string): RunSummary {
-  return findRun(ref, reportsRoot).summary;
-}
-
-/** A run by its folder's path or its id under reportsRoot: the folder and its summary. */
-export function findRun(ref: string, reportsRoot: string): { dir: string; summary: RunSummary } {
-  const candidates = [resolve(ref), join(resolve(reportsRoot), ref)];
-  const dir = candidates.find((d) => existsSync(join(d, "summary.json")));
-  if (!dir) throw new DiffError(`run '${ref}' does not exist: no summary.json in ${candidates.join(" or ")}`);
-  const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as RunSummary;
-  if (!summary.runId || !Array.isArray(summary.sites)) throw new DiffError(`${join(dir, "summary.json")} is not a dcn-verify run summary`);
-  return { dir, summary };
-}
 
 function change(a: TestSummary | undefined, b: TestSummary | undefined): Change {
   if (!a) return "new";

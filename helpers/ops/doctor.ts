@@ -8,7 +8,7 @@ import { VolumeClient } from "../clients/volume.ts";
 import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
-import { select, type Selection } from "../harness/selection.ts";
+import { select, type Selection } from "./selection.ts";
 import type { Check } from "./check.ts";
 import { preflightChecks } from "./preflight.ts";
 

@@ -24,7 +24,7 @@ import type {
 import { stringify } from "yaml";
 import type { Config, Site } from "../config/schema.ts";
 import { TIERS } from "../harness/model.ts";
-import type { Selection } from "../harness/selection.ts";
+import type { Selection } from "./selection.ts";
 
 /** Where the pods find what they read and write. */
 export const POD_PATHS = {
@@ -224,7 +224,7 @@ export function podOverlay(cfg: Config, o: Pick<K8sOptions, "ceph" | "knownHosts
   };
 }
 
-/** Whether a run of this selection serves Glance's web-download itself (helpers/harness/run.ts starts its image server). */
+/** Whether a run of this selection serves Glance's web-download itself (helpers/ops/pipeline/prepare.ts starts its image server). */
 export function servesWebDownload(cfg: Config, sel: Pick<Selection, "suites" | "tier">): boolean {
   return !cfg.webDownload.uri && sel.suites.includes("multistore") && TIERS.indexOf(sel.tier) >= TIERS.indexOf("standard");
 }

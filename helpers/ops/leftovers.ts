@@ -7,7 +7,7 @@ import { timing } from "../config/timing.ts";
 import { RUN_ID, RUN_PROPERTY, runIdOf, siteOfName } from "../harness/naming.ts";
 import { type RbdLeftover, scanRbdLeftovers } from "../harness/rbd-leftovers.ts";
 import { deleteAll, ResourceJournal, type ResourceKind, type TrackedResource } from "../harness/resources.ts";
-import { canaryOf } from "./canary.ts";
+import { canaryOf } from "../harness/canary.ts";
 
 export interface Leftover extends TrackedResource {
   runId: string;

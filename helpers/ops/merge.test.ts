@@ -44,12 +44,12 @@ function shard(root: string, runId: string, index: number, sites: SiteSummary[],
 }
 
 describe("dcn-verify merge", () => {
-  test("joins the shards' sites in the config's order, with their reports, JUnit, fleet page and history", () => {
+  test("joins the shards' sites in the config's order, with their reports, JUnit, fleet page and history", async () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
     const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central"), siteOf("dcn1")]);
     const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0"), siteOf("dcn2", "failed")]);
     const out = join(root, "merged");
-    const m = mergeShards([b, a], out);
+    const m = await mergeShards([b, a], out);
     expect(m.summary.sites.map((s) => s.site)).toEqual(["central", "dcn0", "dcn1", "dcn2"]);
     expect(m.summary).toMatchObject({ group: "pipeline-7", shards: ["20261201t100100-aaaa", "20261201t100200-bbbb"], tier: "standard" });
     expect(m.summary.startedAt).toBe("2026-12-01T10:01:00.000Z");
@@ -64,12 +64,23 @@ describe("dcn-verify merge", () => {
     expect(JSON.parse(readFileSync(join(m.runDir, "summary.json"), "utf8")).sites).toHaveLength(4);
   });
 
-  test("judges as run does: a failed test fails the merged run even when its shard's gates were met", () => {
+  test("records the run's selection as one unsharded run does, and carries the shards' sweep leftovers as records", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
+    const volume = { site: "dcn1", kind: "volume" as const, id: "v1", name: "dcnv-v", reason: "HTTP 500" };
+    const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central"), siteOf("dcn1")], { sweepLeftovers: [volume] });
+    const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0"), siteOf("dcn2")]);
+    const m = await mergeShards([a, b], join(root, "merged"));
+    expect(m.summary.selection).toEqual({ sites: ["central", "dcn0", "dcn1", "dcn2"], strict: false, tierGiven: false });
+    expect(m.summary.sweepLeftovers).toEqual([volume]);
+    expect(m.summary.leftBehind).toBeUndefined();
+  });
+
+  test("judges as run does: a failed test fails the merged run even when its shard's gates were met", async () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
     const gatesMet = { ...siteOf("dcn2", "failed"), gates: { ok: true, results: [], known: [], expired: [] } };
     const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central"), siteOf("dcn1")]);
     const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0"), gatesMet]);
-    const m = mergeShards([a, b], join(root, "merged"));
+    const m = await mergeShards([a, b], join(root, "merged"));
     expect(m.exitCode).toBe(1);
     expect(m.summary.verdict?.reasons).toEqual(["dcn2: 1 failed test(s) no known issue covers: dcn-1-stores"]);
     const known = {
@@ -82,32 +93,34 @@ describe("dcn-verify merge", () => {
       },
     };
     const c = shard(root, "20261201t100300-cccc", 2, [siteOf("dcn0"), known]);
-    expect(mergeShards([a, c], join(root, "merged")).exitCode).toBe(0);
+    expect((await mergeShards([a, c], join(root, "merged"))).exitCode).toBe(0);
   });
 
-  test("refuses what is not one sharded run, naming the runs", () => {
+  test("refuses what is not one sharded run, naming the runs", async () => {
     const root = mkdtempSync(join(tmpdir(), "dcnv-merge-"));
     const a = shard(root, "20261201t100100-aaaa", 1, [siteOf("central")]);
     const b = shard(root, "20261201t100200-bbbb", 2, [siteOf("dcn0")]);
     const other = shard(root, "20261201t100300-cccc", 2, [siteOf("dcn1")], { group: "pipeline-8" });
     const twice = shard(root, "20261201t100400-dddd", 2, [siteOf("central")]);
     const plain = shard(root, "20261201t100500-eeee", 1, [siteOf("central")], { shard: undefined });
-    expect(() => mergeShards([a], root)).toThrow("shard(s) 2/2 of group pipeline-7 not given");
-    expect(() => mergeShards([a, b, twice], root)).toThrow("shard 2/2 is given twice: runs 20261201t100200-bbbb and 20261201t100400-dddd");
-    expect(() => mergeShards([a, other], root)).toThrow(
+    await expect(mergeShards([a], root)).rejects.toThrow("shard(s) 2/2 of group pipeline-7 not given");
+    await expect(mergeShards([a, b, twice], root)).rejects.toThrow(
+      "shard 2/2 is given twice: runs 20261201t100200-bbbb and 20261201t100400-dddd",
+    );
+    await expect(mergeShards([a, other], root)).rejects.toThrow(
       "the shards differ in run group: 20261201t100100-aaaa has pipeline-7, 20261201t100300-cccc has pipeline-8",
     );
     const otherConfig = shard(root, "20261201t100600-ffff", 2, [siteOf("dcn1")], { configSites: ["central", "dcn1"] });
-    expect(() => mergeShards([a, otherConfig], root)).toThrow(
+    await expect(mergeShards([a, otherConfig], root)).rejects.toThrow(
       "the shards differ in the config's sites: 20261201t100100-aaaa has central,dcn0,dcn1,dcn2, 20261201t100600-ffff has central,dcn1",
     );
-    expect(() => mergeShards([a, twice], root)).toThrow(
+    await expect(mergeShards([a, twice], root)).rejects.toThrow(
       "site central is in two shards: runs 20261201t100100-aaaa and 20261201t100400-dddd",
     );
-    expect(() => mergeShards([plain, b], root)).toThrow(
+    await expect(mergeShards([plain, b], root)).rejects.toThrow(
       "run 20261201t100500-eeee is not a shard (it was not run with --shard I/N --group ID)",
     );
-    expect(() => mergeShards([a, b], root)).toThrow("the shards do not cover the run: no shard selected dcn1, dcn2");
+    await expect(mergeShards([a, b], root)).rejects.toThrow("the shards do not cover the run: no shard selected dcn1, dcn2");
     const narrowed = (i: number, sites: string[]) =>
       shard(
         root,
@@ -118,16 +131,18 @@ describe("dcn-verify merge", () => {
           selection: { sites, sitesAsked: ["central", "dcn0"], strict: false, tierGiven: false },
         },
       );
-    expect(() => mergeShards([narrowed(1, ["central"]), narrowed(2, ["dcn0"])], root)).toThrow(
+    await expect(mergeShards([narrowed(1, ["central"]), narrowed(2, ["dcn0"])], root)).rejects.toThrow(
       "the shards do not cover the run: no shard selected dcn1, dcn2 (the shards were run with --sites central,dcn0)",
     );
     const strict = shard(root, "20261201t100800-ssss", 2, [siteOf("dcn0"), siteOf("dcn2")], {
       selection: { sites: ["dcn0", "dcn2"], strict: true, tierGiven: false },
     });
     const c = shard(root, "20261201t100900-cccc", 1, [siteOf("central"), siteOf("dcn1")]);
-    expect(() => mergeShards([c, strict], root)).toThrow(/the shards differ in selection \(--sites, --tests, --strict, --tier\)/);
+    await expect(mergeShards([c, strict], root)).rejects.toThrow(/the shards differ in selection \(--sites, --tests, --strict, --tier\)/);
     const old = shard(root, "20261201t101000-oooo", 2, [siteOf("dcn0"), siteOf("dcn2")], { selection: undefined });
-    expect(() => mergeShards([c, old], root)).toThrow("run(s) 20261201t101000-oooo record no selection");
-    expect(() => mergeShards([join(root, "nothing")], root)).toThrow(`run '${join(root, "nothing")}' does not exist: no summary.json in`);
+    await expect(mergeShards([c, old], root)).rejects.toThrow("run(s) 20261201t101000-oooo record no selection");
+    await expect(mergeShards([join(root, "nothing")], root)).rejects.toThrow(
+      `run '${join(root, "nothing")}' does not exist: no summary.json in`,
+    );
   });
 });

@@ -1,12 +1,10 @@
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { countResults } from "../harness/gates.ts";
-import { writeFleetPage } from "../harness/fleet.ts";
-import { judgeRun } from "../harness/judge.ts";
-import { junitXml } from "../harness/junit.ts";
 import type { RunSummary, SiteSummary } from "../harness/model.ts";
 import { newRunId } from "../harness/naming.ts";
-import { DiffError, findRun } from "./diff.ts";
+import { findRun, RunRecordError } from "../harness/run-record.ts";
+import { judge } from "./pipeline/judge.ts";
+import { publish } from "./pipeline/publish.ts";
 
 export class MergeError extends Error {}
 
@@ -26,7 +24,7 @@ function readShard(ref: string, reportsRoot: string): ShardRun {
   try {
     run = findRun(ref, reportsRoot);
   } catch (e) {
-    if (e instanceof DiffError) throw new MergeError(e.message);
+    if (e instanceof RunRecordError) throw new MergeError(e.message);
     throw e;
   }
   const { dir, summary: s } = run;
@@ -105,9 +103,14 @@ function carryHistory(fromRoot: string, toRoot: string, site: string): void {
 /**
  * Joins the run directories of a sharded run's shards into one run directory under reportsRoot: each site's
  * report and Allure results, one summary.json (the sites in the config's order), JUnit, the fleet page and the
- * sites' history, as one unsharded run writes them.
+ * sites' history, as one unsharded run writes them: the run's own judge and publish, each site's gates as its shard
+ * evaluated them.
  */
-export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
+export async function mergeShards(
+  refs: string[],
+  reportsRoot: string,
+  log: (line: string) => void = () => undefined,
+): Promise<MergeOutcome> {
   if (!refs.length) throw new MergeError("give the run directories of the shards to merge");
   const shards = refs.map((ref) => readShard(ref, reportsRoot)).sort((a, b) => a.s.shard!.index - b.s.shard!.index);
   checkShards(shards);
@@ -125,6 +128,8 @@ export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
     carryHistory(dirname(from.dir), reportsRoot, site.site);
   }
   const first = shards[0]!.s;
+  const leftBehind = shards.flatMap((x) => x.s.leftBehind ?? []);
+  const firstRequestAt = shards.flatMap((x) => x.s.firstRequestAt ?? []).sort()[0];
   const summary: RunSummary = {
     runId,
     group: first.group!,
@@ -137,20 +142,17 @@ export function mergeShards(refs: string[], reportsRoot: string): MergeOutcome {
       .map((x) => x.s.finishedAt)
       .sort()
       .at(-1)!,
+    ...(firstRequestAt ? { firstRequestAt } : {}),
     interrupted: shards.some((x) => x.s.interrupted),
     sites: placed.map((p) => p.site),
     rbdLeftovers: shards.flatMap((x) => x.s.rbdLeftovers ?? []),
     rbdNotChecked: shards.flatMap((x) => x.s.rbdNotChecked ?? []),
-    leftBehind: shards.flatMap((x) => x.s.leftBehind ?? []),
+    selection: { ...first.selection!, sites: order.filter((site) => shards.some((x) => x.s.selection!.sites.includes(site))) },
+    ...(leftBehind.length ? { leftBehind } : {}),
+    ...(first.overlay ? { overlay: first.overlay } : {}),
+    sweepLeftovers: shards.flatMap((x) => x.s.sweepLeftovers ?? []),
   };
-  for (const s of summary.sites)
-    s.counts ??= countResults(s.tests, (summary.rbdNotChecked ?? []).filter((n) => n.startsWith(`${s.site}: `)).length);
-  const verdict = judgeRun(summary);
-  writeFileSync(join(runDir, "summary.json"), JSON.stringify(summary, null, 2));
-  writeFileSync(join(runDir, "junit.xml"), junitXml(summary));
-  writeFleetPage(runDir, reportsRoot, summary);
-  const latest = join(reportsRoot, "latest");
-  rmSync(latest, { force: true });
-  symlinkSync(runId, latest);
+  const verdict = judge(summary);
+  await publish({ runDir, reportsRoot, summary, log });
   return { runDir, summary, exitCode: verdict.ok ? 0 : 1 };
 }

@@ -2,13 +2,11 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { Gauge, Pushgateway, Registry } from "prom-client";
-import { z } from "zod";
 import type { Config } from "../config/schema.ts";
-import { formatZodIssues } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
 import { CATALOG } from "../harness/catalog.ts";
-import { verdictOf } from "../harness/fleet.ts";
-import { judgeSite } from "../harness/judge.ts";
+import { verdictOf } from "./reports/fleet.ts";
+import { judgeSite } from "./pipeline/judge.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "../harness/model.ts";
 
 /**
@@ -56,50 +54,6 @@ export function assertNoUuid(metric: string, labels: Record<string, string>): vo
   for (const [name, value] of Object.entries(labels))
     if (UUID_LIKE.test(value))
       throw new MetricsError(`metric ${metric}: label ${name}="${value}" holds a UUID; labels take bounded values (site, check, tier)`);
-}
-
-const testSchema = z.looseObject({
-  id: z.string().min(1),
-  status: z.enum(["passed", "failed", "skipped"]),
-  durationMs: z.number().nonnegative(),
-  tier: z.string().optional(),
-  warnings: z.array(z.string()).optional(),
-  notVerified: z.array(z.string()).optional(),
-  aboveTier: z.boolean().optional(),
-});
-
-const summarySchema = z.looseObject({
-  runId: z.string().min(1),
-  suites: z.array(z.string()).optional(),
-  finishedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "a date and time"),
-  interrupted: z.boolean(),
-  sites: z.array(
-    z.looseObject({
-      site: z.string().min(1),
-      status: z.enum(["passed", "failed"]),
-      tests: z.array(testSchema),
-      errors: z.array(z.string()),
-      verdict: z.looseObject({ ok: z.boolean(), reasons: z.array(z.string()) }).optional(),
-    }),
-  ),
-  rbdLeftovers: z.array(z.looseObject({ site: z.string() })).optional(),
-});
-
-/** A run directory's summary.json, checked for what the metrics read; the error names the file and each field. */
-export function readRunSummary(runDir: string): RunSummary {
-  const dir = resolve(runDir);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MetricsError(`${dir} is not a directory (a run's directory)`);
-  const file = join(dir, "summary.json");
-  if (!existsSync(file)) throw new MetricsError(`${dir} holds no summary.json: not a finished run's directory`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new MetricsError(`${file}: ${(e as Error).message}`, { cause: e });
-  }
-  const r = summarySchema.safeParse(raw);
-  if (!r.success) throw new MetricsError(`${file} is not a dcn-verify run summary:\n  ${formatZodIssues(r.error).join("\n  ")}`);
-  return raw as RunSummary;
 }
 
 /** The config path the run recorded in its run.json (a merged run has none). */

@@ -9,7 +9,7 @@ import { siteFlavor, siteNetwork } from "../config/site.ts";
 import { redactText } from "../core/redact.ts";
 import { importUriRefusal, parseImportUri, restrictedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
 import { type CatalogEntry, notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
-import { DEFAULT_MAX_PARALLEL, type Selection } from "../harness/selection.ts";
+import { DEFAULT_MAX_PARALLEL, type Selection } from "./selection.ts";
 import type { Check } from "./check.ts";
 
 /** What one test holds in the cloud at most: volumes, Cinder snapshots, backups and servers. */

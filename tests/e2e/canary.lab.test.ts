@@ -8,7 +8,7 @@ import { waitForServerStatus } from "../../helpers/clients/waiters.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { waitForDeletion } from "../../helpers/core/wait.ts";
 import type { RunSummary } from "../../helpers/harness/model.ts";
-import { type Canary, type CanaryManifest, readManifest } from "../../helpers/ops/canary.ts";
+import { type Canary, type CanaryManifest, readManifest } from "../../helpers/harness/canary.ts";
 import { listEverything } from "../../helpers/ops/leftovers.ts";
 import { paths } from "../../lab/state.ts";
 import { cli, withFault } from "./testing.ts";

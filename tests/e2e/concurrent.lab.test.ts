@@ -9,7 +9,7 @@ import type { Config } from "../../helpers/config/schema.ts";
 import { timing } from "../../helpers/config/timing.ts";
 import { isApiError } from "../../helpers/core/http.ts";
 import { resourceName } from "../../helpers/harness/naming.ts";
-import { readManifest } from "../../helpers/ops/canary.ts";
+import { readManifest } from "../../helpers/harness/canary.ts";
 import { paths } from "../../lab/state.ts";
 import { imagePod, POD_UID } from "./image.ts";
 import { cli, type HarnessRun, runHarness, stock, testOf, withFault } from "./testing.ts";

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
-import { sweep } from "../../helpers/harness/run.ts";
+import { formatSweepLeftover, sweep } from "../../helpers/ops/pipeline/sweep.ts";
 import { type HarnessRun, labConfigWith, labFault, labHeal, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 // Short waits: a broken lab should fail fast, and the message must name the site and the cause.
@@ -13,7 +13,7 @@ const config = () => labConfigWith({ timeouts: { ...SHORT_TIMEOUTS, copyImage: 4
 async function sweepAfterHeal(run: HarnessRun, cfgPath: string): Promise<string[]> {
   const cfg = await loadConfig(cfgPath);
   const left = await sweep(await openClients(cfg), cfg, new ResourceJournal(join(run.runDir, "resources.jsonl")));
-  return left.map((l) => l.text);
+  return left.map(formatSweepLeftover);
 }
 
 /**

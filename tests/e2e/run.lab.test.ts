@@ -8,9 +8,9 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { createCephProbe } from "../../helpers/ceph/probe.ts";
 import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
-import { reportResults } from "../../helpers/harness/fleet.ts";
+import { reportResults } from "../../helpers/ops/reports/fleet.ts";
 import type { RunInfo } from "../../helpers/harness/model.ts";
-import { runWorkDir } from "../../helpers/harness/run.ts";
+import { runWorkDir } from "../../helpers/ops/pipeline/prepare.ts";
 import { allSecrets, loadOrCreateSecrets, paths } from "../../lab/state.ts";
 import { type HarnessRun, testOf, typedRun } from "./testing.ts";
 

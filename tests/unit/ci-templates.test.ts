@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
 
 // The CI templates under examples/ci/ shard a fleet run (dcn-verify run --shard I/N --group ID, I from 1, as
-// helpers/harness/selection.ts parses it) and merge the shards (dcn-verify merge). Each template is read the way its
+// helpers/ops/selection.ts parses it) and merge the shards (dcn-verify merge). Each template is read the way its
 // CI system would expand it (a matrix, parallel:matrix, one Zuul job per shard) and the commands its jobs run are
 // parsed from their script lines; what the shards run must cover 1..N exactly once, with one N and one group.
 

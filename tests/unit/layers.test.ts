@@ -11,8 +11,9 @@ const LAYERS: string[][] = [
   ["helpers/core"],
   ["helpers/config"],
   ["helpers/clients", "helpers/ceph", "helpers/images"],
-  ["helpers/harness", "helpers/ops"],
+  ["helpers/harness"],
   ["helpers/checks"],
+  ["helpers/ops"],
   ["suites", "lab"],
   ["cli", "bench", "fixtures", "tests"],
 ];

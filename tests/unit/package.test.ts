@@ -37,7 +37,7 @@ describe("the npm package", () => {
 
   test("holds the CLI's entry, the sites' test file the run executes, and the examples; nothing else at the top", () => {
     expect(FILES).toContain("cli/main.ts");
-    // 'dcn-verify run' runs this file (helpers/harness/run.ts includes SITES_ENTRY): the one kind of *.test.ts packed.
+    // 'dcn-verify run' runs this file (helpers/ops/pipeline/execute.ts includes SITES_ENTRY): the one kind of *.test.ts packed.
     expect(FILES).toContain(SITES_ENTRY);
     expect(FILES.filter((f) => f.startsWith("helpers/")).length).toBeGreaterThan(0);
     // The example configs (and whatever else examples/ holds for operators: rules, CI templates) ship with it.

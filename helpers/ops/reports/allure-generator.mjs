@@ -1,4 +1,4 @@
-// The run's Allure reports, one after another in one child process of the run (helpers/harness/report.ts starts it).
+// The run's Allure reports, one after another in one child process of the run (helpers/ops/reports/allure.ts starts it).
 // NOTE: Allure's CLI loads every plugin it ships (Slack, Jira, TestOps...) on each call: about 2 s of CPU per site
 // for a report that takes about 0.3 s to build once Allure's core is loaded.
 import { dirname } from "node:path";

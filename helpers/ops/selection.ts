@@ -1,8 +1,8 @@
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { CATALOG, catalogEntry, closeOverNeeds, resolveTestId } from "./catalog.ts";
-import { type Shard, SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "./model.ts";
-import { GROUP_ID } from "./naming.ts";
+import { CATALOG, catalogEntry, closeOverNeeds, resolveTestId } from "../harness/catalog.ts";
+import { type Shard, SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "../harness/model.ts";
+import { GROUP_ID } from "../harness/naming.ts";
 
 /** The run's highest tier: --tier (default standard), capped at read-only for a production cloud unless writes are allowed. */
 export function selectTier(asked: string | undefined, production: boolean, allowWrites: boolean): { tier: Tier; notice?: string } {

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { configSchema } from "../config/schema.ts";
-import { newRunId } from "./naming.ts";
-import { AllureResultsBySite } from "./report.ts";
-import { notApplicable } from "./catalog.ts";
+import { newRunId } from "../harness/naming.ts";
+import { AllureResultsBySite } from "./reports/allure.ts";
+import { notApplicable } from "../harness/catalog.ts";
 import { buildPlan } from "./plan.ts";
-import { nothingToRun, requireSomethingToRun, sitePlan } from "./run.ts";
+import { nothingToRun, requireSomethingToRun, sitePlan } from "./pipeline/prepare.ts";
 import { parseMaxParallel, parseShard, requireGroup, select, selectGroup, selectSites, selectSuites, shardSites } from "./selection.ts";
 
 const site = (name: string) => ({ name, az: name, store: name, ceph: { cluster: name, transport: { kind: "local" } } });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { earlierRuns, fleetPage, reportFile, reportLinks, verdictOf } from "./fleet.ts";
-import type { RunSummary, TestSummary } from "./model.ts";
+import type { RunSummary, TestSummary } from "../../harness/model.ts";
 
 const t = (id: string, over: Partial<TestSummary> = {}): TestSummary => ({
   id,

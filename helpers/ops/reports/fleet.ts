@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { countResults } from "./gates.ts";
-import type { RunSummary, SiteSummary, TestSummary } from "./model.ts";
-import { loadRun } from "../ops/diff.ts";
-import { RUN_ID } from "./naming.ts";
+import { countResults } from "../../harness/gates.ts";
+import type { RunSummary, SiteSummary, TestSummary } from "../../harness/model.ts";
+import { RUN_ID } from "../../harness/naming.ts";
+import { loadRun } from "../../harness/run-record.ts";
 
 /** What a cell of the fleet page shows for one test at one site. */
 export type Verdict = "passed" | "failed" | "warning" | "not verified";

@@ -1,7 +1,7 @@
 import { XMLBuilder } from "fast-xml-parser";
-import type { KnownFailure } from "./gates.ts";
-import type { RunSummary, SiteSummary, TestSummary } from "./model.ts";
-import { formatRbdLeftover, type RbdLeftover } from "./rbd-leftovers.ts";
+import type { KnownFailure } from "../../harness/gates.ts";
+import type { RunSummary, SiteSummary, TestSummary } from "../../harness/model.ts";
+import { formatRbdLeftover, type RbdLeftover } from "../../harness/rbd-leftovers.ts";
 
 /** The name of the testsuite for what belongs to the run rather than to one of its sites. */
 export const RUN_SUITE = "dcn-verify run";

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { ReportGenerator } from "./report.ts";
+import { ReportGenerator } from "./allure.ts";
 
 function results(dir: string, site: string, names: string[]): string {
   const out = join(dir, site, "allure-results");

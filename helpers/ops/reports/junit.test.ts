@@ -1,8 +1,8 @@
 import { parse, type TestCase, type TestSuite, type TestSuites } from "junit2json";
 import { describe, expect, test } from "vitest";
 import { junitXml, RUN_SUITE } from "./junit.ts";
-import type { RunSummary } from "./model.ts";
-import type { RbdLeftover } from "./rbd-leftovers.ts";
+import type { RunSummary } from "../../harness/model.ts";
+import type { RbdLeftover } from "../../harness/rbd-leftovers.ts";
 
 const WARNING = 'a <warning> & "more" \u0001bell\u0007 ]]> done';
 const KNOWN_FAILURE = "[dcn0] the copy is still importing after 600 s";

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
-import { notApplicable, providerOf, roleOf, testsAt, tierAllows } from "./catalog.ts";
-import type { SuiteGroup, Tier } from "./model.ts";
+import { notApplicable, providerOf, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
+import type { SuiteGroup, Tier } from "../harness/model.ts";
 import { select } from "./selection.ts";
 
 export interface PlannedTest {

@@ -2,9 +2,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { dirname, join } from "node:path";
 import { type ChildProcess, fork } from "node:child_process";
 import type { Socket } from "node:net";
-import { PACKAGE_ROOT } from "../core/package-root.ts";
-import { redactText } from "../core/redact.ts";
-import { FAILURE_KINDS, type FailureKind } from "./failure-kind.ts";
+import { PACKAGE_ROOT } from "../../core/package-root.ts";
+import { redactText } from "../../core/redact.ts";
+import { FAILURE_KINDS, type FailureKind } from "../../harness/failure-kind.ts";
 
 interface AllureStep {
   attachments?: { source: string }[];
@@ -97,7 +97,7 @@ export class ReportGenerator {
   /** script: the child's module (a test gives its own). */
   constructor(
     private readonly timeoutMs = 120000,
-    private readonly script = join(PACKAGE_ROOT, "helpers", "harness", "allure-generator.mjs"),
+    private readonly script = join(PACKAGE_ROOT, "helpers", "ops", "reports", "allure-generator.mjs"),
   ) {}
 
   async generate(resultsDir: string, outDir: string, name: string, o: { historyFile?: string } = {}): Promise<void> {

@@ -9,7 +9,7 @@ import { formatZodIssues } from "../core/http.ts";
  * rebuilt) and the comparison of what plant recorded with what verify finds.
  */
 
-import { CANARY_PROPERTY, CANARY_SET_ID } from "../harness/naming.ts";
+import { CANARY_PROPERTY, CANARY_SET_ID } from "./naming.ts";
 
 export { CANARY_PROPERTY, CANARY_SET_ID };
 
