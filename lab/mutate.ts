@@ -2,7 +2,7 @@ import { execa } from "execa";
 import { CEPH_ETC } from "./ceph.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { LabError } from "./procs.ts";
-import { requireSite } from "./index.ts";
+import { requireSite } from "./lifecycle.ts";
 import { loadOrCreateSecrets, readState } from "./state.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { cephState } from "./ceph.ts";
-import { computeHost } from "./openstack.ts";
+import { computeHost } from "./services/nova.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { isRunning } from "./procs.ts";
 import { labSites, profileDef } from "./profiles/index.ts";
