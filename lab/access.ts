@@ -1,3 +1,4 @@
+/** How the harness reaches each site's Ceph: the Docker API shims (standard), cephadm's sshd or kolla's files. */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { removeCephadmAccess } from "./cephadm.ts";

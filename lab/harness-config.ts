@@ -1,3 +1,4 @@
+/** What the lab writes for its clients: clouds.yaml, openrc, the harness's config and a distribution profile's overlay. */
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+/** The lab's lifecycle: up (and reshape), status and its waits, restart, down. */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { settleAll } from "../helpers/core/concurrency.ts";

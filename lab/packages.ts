@@ -1,3 +1,4 @@
+/** The Debian packages a lab needs, and dcn-verify's own tests: installed with apt when missing. */
 import { execa } from "execa";
 import { profileDef } from "./profiles/index.ts";
 import { LabError, log } from "./procs.ts";

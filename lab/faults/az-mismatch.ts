@@ -1,6 +1,7 @@
 import { setAggregateMembership } from "../provision.ts";
 import { type FaultDef, row } from "./context.ts";
 
+/** The site's compute host taken out of its AZ's aggregate. */
 export const azMismatch: FaultDef = {
   apply: async (c) => {
     await setAggregateMembership(c.admin, c.site, false);

@@ -2,6 +2,7 @@ import type { LabAdmin } from "../os-admin.ts";
 import { stopProcess, waitUntil } from "../procs.ts";
 import type { FaultDef } from "./context.ts";
 
+/** The site's cinder-backup stopped until Cinder reports it down; heal starts the missing ones once for the batch. */
 export const backupDown: FaultDef = {
   refuse: (c) =>
     c.backupSites.includes(c.site) ? undefined : `no cinder-backup runs at ${c.site} in this profile (only at ${c.backupSites.join(", ")})`,

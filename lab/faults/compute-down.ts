@@ -3,6 +3,7 @@ import { waitForComputes } from "../provision.ts";
 import { computeName, startCompute } from "../services/nova.ts";
 import { type FaultDef, row } from "./context.ts";
 
+/** The site's nova-compute stopped until the site's AZ has no compute up. */
 export const computeDown: FaultDef = {
   apply: async (c) => {
     await stopProcess(c.state, computeName(c.site));

@@ -1,6 +1,7 @@
 import { ensureEdgeGlances } from "../services/glance.ts";
 import type { FaultContext, FaultDef } from "./context.ts";
 
+/** An edge's own Glance API defaults to central's store instead of its own (profile rhoso18). */
 export const edgeGlanceDefaultCentral: FaultDef = {
   refuse: (c) =>
     c.site === c.sites[0]

@@ -2,6 +2,7 @@ import { ensureCinderOnInternalGlance } from "../services/cinder.ts";
 import { setGlanceHardened } from "../services/glance.ts";
 import { type FaultDef, volumeDown } from "./context.ts";
 
+/** A user-facing Glance API without locations, with the hardened policy, as the public image endpoint (central only). */
 export const glanceHardened: FaultDef = {
   refuse: (c) =>
     c.site !== c.sites[0] ? `fault glance-hardened hardens the one Glance every site shares: declare it at ${c.sites[0]}` : undefined,

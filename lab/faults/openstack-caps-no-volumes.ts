@@ -4,6 +4,7 @@ import { profileDef } from "../profiles/index.ts";
 import { OPENSTACK_CLIENT } from "../profiles/shared.ts";
 import type { FaultContext, FaultDef } from "./context.ts";
 
+/** client.openstack's capabilities at the site leave out the volumes pool (profiles osp17 and rhoso18). */
 export const openstackCapsNoVolumes: FaultDef = {
   apply: (c) => setUserCaps(c.site, OPENSTACK_CLIENT, openstackCaps(c), "volumes"),
   heal: async (c) => void (await setUserCaps(c.site, OPENSTACK_CLIENT, openstackCaps(c))),

@@ -2,6 +2,7 @@ import { freezeOsd, osdUp, thawOsd } from "../ceph.ts";
 import { waitUntil } from "../procs.ts";
 import type { FaultDef } from "./context.ts";
 
+/** The site's only OSD frozen (its in-memory store kept) until Ceph marks it down; heal thaws it until it is up and in. */
 export const osdDown: FaultDef = {
   apply: async (c) => {
     await freezeOsd(c.state, c.site);

@@ -3,6 +3,7 @@ import { stopProcess } from "../procs.ts";
 import { cinderVolumeName, startCinderVolume } from "../services/cinder.ts";
 import { backendReportsCluster, type FaultDef, restartGlance, row } from "./context.ts";
 
+/** The site's images and volumes pools renamed (glance-images, cinder-volumes), Glance and cinder-volume on the new names. */
 export const poolsRenamed: FaultDef = {
   apply: async (c) => {
     await setPoolsRenamed(c.site, true);

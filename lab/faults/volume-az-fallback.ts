@@ -5,6 +5,7 @@ import { ensureVolumeTypes } from "../provision.ts";
 import { cinderVolumeName, ensureCinder, renamedAz } from "../services/cinder.ts";
 import { backend, type FaultContext, type FaultDef, volumeDown } from "./context.ts";
 
+/** The site's backend in another AZ and its volume type unpinned: Cinder falls back to central's AZ. */
 export const volumeAzFallback: FaultDef = {
   apply: async (c) => {
     await unpinVolumeType(c.admin, c.site);

@@ -1,6 +1,7 @@
 import type { LabAdmin } from "../os-admin.ts";
 import type { FaultDef } from "./context.ts";
 
+/** The admin project's quota of volumes of the site's volume type set to 0; heal sets it unlimited again. */
 export const volumeQuota: FaultDef = {
   apply: (c) => setTypeQuota(c.admin, c.site, 0),
   heal: async (c) => void (await setTypeQuota(c.admin, c.site, -1)),

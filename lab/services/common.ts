@@ -1,3 +1,4 @@
+/** What the lab's OpenStack services share: ports, report intervals, config sections, running a command, a process. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";

@@ -5,9 +5,9 @@ import { data, dbUrl, ensureProcess, etc, httpUp, PORTS, run, serve } from "./co
 
 export async function ensureKeystone(state: LabState, s: LabSecrets): Promise<void> {
   const conf = etc("keystone.conf");
-  // NOTE: uncached, each token request or validation cost Keystone about 0.3 CPU-seconds on a 2-core lab (a fifth of a
-  // core through the lab tests); one process, so an in-process cache stands in for a deployment's memcached. bcrypt's
-  // default 12 rounds cost 0.25 s a login: the lab's passwords are random 24-character secrets.
+  // NOTE: uncached, token requests and validations cost Keystone much of a 2-core lab's CPU (docs/lab.md); one
+  // process, so an in-process cache stands in for a deployment's memcached. bcrypt's default 12 rounds slow every
+  // login: the lab's passwords are random 24-character secrets.
   writeSecretFile(
     conf,
     `[DEFAULT]
