@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { labConfigPath } from "../helpers/config/lab-path.ts";
 import { resolveConfigPath } from "../helpers/config/load.ts";
-import { paths } from "../lab/state.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>;
@@ -42,7 +42,7 @@ export const SELECTION_OPTIONS = {
 
 /** --config, else $DCN_VERIFY_CONFIG, else the embedded lab's config when the lab is up. */
 export function configPathOf(arg: string | undefined): string {
-  return resolveConfigPath(arg, { labConfigPath: paths().config });
+  return resolveConfigPath(arg, { labConfigPath: labConfigPath() });
 }
 
 /**

@@ -95,8 +95,8 @@ async function ceph(site: string, ...args: string[]): Promise<string> {
 }
 
 /**
- * Several ceph commands in one CLI process (its interactive mode, fed on stdin): each process costs about a second
- * of Python start-up. That mode goes on past a failed command, printing "Error ..." on stderr, so that is checked.
+ * Several ceph commands in one CLI process (its interactive mode, fed on stdin): each process costs Python's start-up
+ * (docs/lab.md). That mode goes on past a failed command, printing "Error ..." on stderr, so that is checked.
  */
 async function cephBatch(site: string, commands: string[]): Promise<void> {
   const r = await execa("ceph", ["--cluster", site, "--connect-timeout", "10"], {

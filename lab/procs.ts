@@ -13,6 +13,11 @@ export class LabError extends Error {
   }
 }
 
+/** One line of the lab's progress, on stderr. */
+export function log(msg: string): void {
+  process.stderr.write(`lab: ${msg}\n`);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

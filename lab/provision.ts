@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { computeHost } from "./openstack.ts";
+import { computeHost } from "./services/nova.ts";
 import type { LabAdmin } from "./os-admin.ts";
 import { LabError, sleep } from "./procs.ts";
 

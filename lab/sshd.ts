@@ -111,7 +111,7 @@ export async function prepareSshd(o: SshdOptions): Promise<{ argv: string[]; end
       "MaxSessions 10",
       "LogLevel VERBOSE",
       // NOTE: bash run by sshd reads ~/.bashrc for every command. This machine kind's root .bashrc runs `pyenv init`
-      // (0.67 s a command, measured); a field host's runs nothing for a command. The sessions get the state dir as HOME.
+      // (docs/lab.md); a field host's runs nothing for a command. The sessions get the state dir as HOME.
       ...Object.entries({ HOME: dir, ...o.env }).map(([k, v]) => `SetEnv ${k}="${v}"`),
       "",
     ].join("\n"),

@@ -1,14 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+import { labConfigPath, labDir } from "../helpers/config/lab-path.ts";
 import { PACKAGE_ROOT } from "../helpers/core/package-root.ts";
 import { registerSecret } from "../helpers/core/redact.ts";
 
 export const REPO_ROOT = PACKAGE_ROOT;
-
-export function labDir(): string {
-  return resolve(process.env.DCN_LAB_DIR ?? join(REPO_ROOT, ".lab"));
-}
 
 export const MAX_EDGES = 8;
 
@@ -85,7 +82,7 @@ export function paths() {
     run: join(root, "run"),
     sockets: join(root, "sockets"),
     cloudsYaml: join(root, "clouds.yaml"),
-    config: join(root, "dcn-verify.yaml"),
+    config: labConfigPath(),
     /** A distribution profile's overlay of its example config (hosts, ports, paths, fsids). */
     overlay: join(root, "overlay.yaml"),
   };

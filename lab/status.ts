@@ -1,5 +1,5 @@
 import { cephState } from "./ceph.ts";
-import { computeHost } from "./openstack.ts";
+import { computeHost } from "./services/nova.ts";
 import { LabAdmin } from "./os-admin.ts";
 import { isRunning } from "./procs.ts";
 import { labSites, profileDef } from "./profiles/index.ts";
@@ -41,7 +41,7 @@ export interface CephReadings {
  * The lab's status; without ceph, the clusters are not asked (for waits on the OpenStack services alone); with a
  * list of sites, only their clusters are. A backend counts once its service is up and the scheduler has its pool.
  * admin: a session to reuse (a poll of the status then costs Keystone no new token each time). ceph: the readings
- * a poll keeps, as each ceph CLI call costs about half a CPU second.
+ * a poll keeps, as each ceph CLI call costs CPU (docs/lab.md).
  */
 export async function labStatus(
   state: LabState,

@@ -11,7 +11,7 @@ export const standard: LabProfileDef = {
   glance: { user: "glance", importMethods: ["glance-direct", "web-download", "copy-image"], stockFilter: false, edgeApis: false },
   cinder: { user: "cinder", backupUser: "cinder-backup", backupSites: (sites) => sites },
   quotas: "lifted",
-  access: { kind: "docker" },
+  access: { kind: "container" },
   cloudEntry: "dcn-lab",
   faults: ["store-write-denied", "ceph-caps-broad", "pools-renamed", "probe-misdirected"],
 };

@@ -4,7 +4,7 @@ import type { FaultKind } from "../state.ts";
 /** How the harness the lab configures reaches each site's Ceph. */
 export type CephAccess =
   /** The Docker Engine API of lab/docker-shim.ts, one socket per site (ceph-ansible's container names). */
-  | { kind: "docker" }
+  | { kind: "container" }
   /** ssh to a Ceph host as an unprivileged user whose sudo allows only cephadm; lab/cephadm.ts's `cephadm shell`. */
   | { kind: "cephadm"; sshUser: string }
   /** rbd and ceph on the runner, with the kolla deploy host's copies of each site's conf and cinder keyring. */

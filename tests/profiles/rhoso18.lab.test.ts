@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { cephadmCommands } from "../../lab/cephadm.ts";
-import { edgeGlancePort } from "../../lab/openstack.ts";
+import { edgeGlancePort } from "../../lab/services/glance.ts";
 import { testOf, withFault } from "../e2e/testing.ts";
 import { notPlainPasses, notReads, passingGuide, requireProfile, runExample } from "./profile.ts";
 
