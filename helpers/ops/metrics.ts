@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Config } from "../config/schema.ts";
 import { formatZodIssues } from "../core/http.ts";
 import { redactText } from "../core/redact.ts";
-import { CATALOG } from "../harness/catalog.ts";
+import { catalog } from "../harness/catalog.ts";
 import { verdictOf } from "../harness/fleet.ts";
 import { judgeSite } from "../harness/judge.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "../harness/model.ts";
@@ -124,7 +124,7 @@ export function metricsKind(summary: Pick<RunSummary, "runId" | "suites" | "site
   return "run";
 }
 
-const catalogGroup = (id: string) => CATALOG.find((e) => e.id === id)?.group;
+const catalogGroup = (id: string) => catalog().find((e) => e.id === id)?.group;
 
 /** The checks a site exports: every test but those the run's tier left out. */
 const exported = (s: SiteSummary): TestSummary[] => s.tests.filter((t) => !(t.status === "skipped" && t.aboveTier));
@@ -162,7 +162,7 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 function tierOf(t: TestSummary): string {
-  return t.tier ?? CATALOG.find((e) => e.id === t.id)?.tier ?? "unknown";
+  return t.tier ?? catalog().find((e) => e.id === t.id)?.tier ?? "unknown";
 }
 
 /**
