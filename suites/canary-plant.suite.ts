@@ -1,4 +1,4 @@
-import { backupsNotApplicable, notApplicable } from "../helpers/harness/catalog.ts";
+import { backupsNotApplicable } from "../helpers/harness/catalog.ts";
 import { confirmPlanted } from "../helpers/checks/canary.ts";
 import { imageParent } from "../helpers/checks/clones.ts";
 import { copyImage, importRawImageToCentral } from "../helpers/checks/images.ts";
@@ -45,7 +45,7 @@ function canaryPlantSuite(s: SiteSuite): void {
    */
   const takesBackups = (c: SiteContext) => {
     const meant = backupsTarget(c.config, c.site);
-    return !notApplicable("canary-plant-backup", c.config, site) && meant.kind === "pool" && meant.pool !== undefined;
+    return !backupsNotApplicable(c.config, c.site) && meant.kind === "pool" && meant.pool !== undefined;
   };
 
   s.describe(`canaries at ${site}`, () => {
