@@ -10,6 +10,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["helpers/**/*.test.ts", "lab/**/*.test.ts", "cli/**/*.test.ts", "tests/unit/**/*.test.ts"],
+          setupFiles: ["tests/catalog-setup.ts"],
           testTimeout: 20000,
           // NOTE: the files share each worker's modules (no module mocks; each test sets up its own state): 22 s
           // instead of 53 s, which is what 'lab up' waits on in npm test. Passed in shuffled orders.
@@ -22,6 +23,7 @@ export default defineConfig({
           name: "e2e",
           include: ["tests/e2e/**/*.lab.test.ts"],
           globalSetup: ["tests/e2e/global-setup.ts"],
+          setupFiles: ["tests/catalog-setup.ts"],
           fileParallelism: false,
           sequence: { concurrent: false },
           testTimeout: 900000,
@@ -35,6 +37,7 @@ export default defineConfig({
           name: "profiles",
           include: ["tests/profiles/**/*.lab.test.ts"],
           globalSetup: ["tests/e2e/global-setup.ts"],
+          setupFiles: ["tests/catalog-setup.ts"],
           fileParallelism: false,
           testTimeout: 900000,
           hookTimeout: 300000,

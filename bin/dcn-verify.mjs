@@ -13,11 +13,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "dcn-verify");
 
-/** Changes with the package's place and any source of the bundle (cli/, helpers/, lab/, tsconfig.json, package.json). */
+/** Changes with the package's place and any source of the bundle (cli/, helpers/, lab/, suites/, tsconfig.json, package.json). */
 function sourcesKey() {
   const h = createHash("sha256").update(root);
   const files = ["tsconfig.json", "package.json"];
-  for (const dir of ["cli", "helpers", "lab"])
+  for (const dir of ["cli", "helpers", "lab", "suites"])
     for (const name of readdirSync(join(root, dir), { recursive: true }).sort())
       if (name.endsWith(".ts") && !name.endsWith(".test.ts")) files.push(join(dir, name));
   for (const f of files) h.update(`\0${f}\0`).update(readFileSync(join(root, f)));

@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Clients, openSiteClients } from "../helpers/clients/index.ts";

@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";
 import { redactText } from "../helpers/core/redact.ts";

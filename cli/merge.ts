@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { dirname, resolve } from "node:path";
 import { formatOutcome } from "../helpers/ops/pipeline/publish.ts";
 import { MergeError, mergeShards } from "../helpers/ops/merge.ts";

@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { existsSync } from "node:fs";
 import { loadConfig } from "../helpers/config/load.ts";
 import { redactText } from "../helpers/core/redact.ts";

@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { openSession } from "../helpers/clients/identity.ts";
 import { recordRequests } from "../helpers/clients/index.ts";
 import { loadConfig } from "../helpers/config/load.ts";

@@ -1,3 +1,4 @@
+import "../suites/index.ts";
 import { resolve } from "node:path";
 import { loadConfig } from "../helpers/config/load.ts";
 import type { Config } from "../helpers/config/schema.ts";

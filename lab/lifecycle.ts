@@ -71,26 +71,31 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   await Promise.all(
     ["glance", ...old.flatMap((s) => [cinderVolumeName(s), `cinder-backup-${s}`, edgeGlanceName(s)])].map((n) => stopProcess(state, n)),
   );
-  for (const site of old) {
-    await stopProcess(state, `ceph-osd-${site}`);
-    await stopProcess(state, `ceph-mon-${site}`);
-    removeCluster(state, site);
-  }
   const before = profileDef(state.profile);
   const after = PROFILE_DEFS[profile];
   const next = after.siteNames(state.edges);
   const renamed = old.filter((s) => !next.includes(s));
-  if (renamed.length) await forgetSites(state, admin, renamed);
-  await forgetCinderServices([
-    ...old
-      .filter((s) => !next.includes(s) || before.store(s) !== after.store(s))
-      .map((s) => ({ binary: "cinder-volume" as const, host: `cinder@${before.store(s)}` })),
-    ...before.cinder
-      .backupSites(old)
-      .filter((s) => !after.cinder.backupSites(next).includes(s))
-      .map((s) => ({ binary: "cinder-backup" as const, host: `backup-${s}` })),
+  // NOTE: the clusters go while Nova and Cinder forget the old shape: neither needs the other.
+  await Promise.all([
+    ...old.map(async (site) => {
+      await stopProcess(state, `ceph-osd-${site}`);
+      await stopProcess(state, `ceph-mon-${site}`);
+      removeCluster(state, site);
+    }),
+    (async () => {
+      if (renamed.length) await forgetSites(state, admin, renamed);
+      await forgetCinderServices([
+        ...old
+          .filter((s) => !next.includes(s) || before.store(s) !== after.store(s))
+          .map((s) => ({ binary: "cinder-volume" as const, host: `cinder@${before.store(s)}` })),
+        ...before.cinder
+          .backupSites(old)
+          .filter((s) => !after.cinder.backupSites(next).includes(s))
+          .map((s) => ({ binary: "cinder-backup" as const, host: `backup-${s}` })),
+      ]);
+      if (PROFILE_DEFS[profile].quotas === "default") await resetQuotas(admin);
+    })(),
   ]);
-  if (PROFILE_DEFS[profile].quotas === "default") await resetQuotas(admin);
   // NOTE: cinder-api and cinder-scheduler read cinder.conf (its default AZ, its backends) only when they start: they
   // go last, after the API calls above, and 'up' starts them on the new shape's.
   await Promise.all(["cinder-api", "cinder-scheduler"].map((n) => stopProcess(state, n)));
@@ -103,13 +108,19 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
  * Cinder and the aggregates forget them, so that only the new names show.
  */
 async function forgetSites(state: LabState, admin: LabAdmin, sites: string[]): Promise<void> {
-  for (const site of sites) await stopProcess(state, computeName(site));
+  await Promise.all(sites.map((site) => stopProcess(state, computeName(site))));
   await removeSites(admin, sites);
   state.done = state.done.filter((d) => !d.startsWith("nova:hosts:"));
 }
 
 export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const t0 = Date.now();
+  const phases: string[] = [];
+  let mark = t0;
+  const phase = (name: string) => {
+    phases.push(`${name} ${Math.round((Date.now() - mark) / 1000)}`);
+    mark = Date.now();
+  };
   ensureDirs();
   let prior = readState();
   await ensurePackages({ profile: opts.profile ?? prior?.profile });
@@ -121,6 +132,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   const edges = opts.edges ?? prior?.edges ?? 2;
   const profile = opts.profile ?? prior?.profile ?? "standard";
   if (prior && (prior.profile ?? "standard") !== profile) await reshape(prior, profile);
+  phase("packages and reshape");
   const state = prior ?? { ...newState(edges), profile };
   const resized = state.edges !== edges;
   const p = profileDef(profile);
@@ -165,6 +177,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   await ensureMemberUser(state, secrets);
   await clusters;
   await migrations;
+  phase("ceph, keystone and migrations");
 
   log("placement, glance, cinder, neutron, nova");
   // NOTE: the services start side by side; Nova's after Placement's, as its computes report to Placement when they
@@ -187,6 +200,7 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
   else if (p.access.kind === "kolla") writeKollaConfig(state, sites);
   else await ensureDockerShims(state, sites);
 
+  phase("services");
   const admin = new LabAdmin(secrets.admin);
   await admin.login();
   if (removed.length) {
@@ -206,15 +220,18 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     state.done.push(`nova:hosts:${edges}`);
     writeState(state);
   }
-  await ensureAggregates(
-    admin,
-    sites.filter((s) => !faults("az-mismatch").includes(s)),
-  );
-  await ensureFlavor(admin, [LAB_FLAVOR, ...(p.example ? [exampleOf(p).flavor] : [])]);
-  if (p.quotas === "lifted") await ensureQuotas(admin);
-  await ensureVolumeTypes(admin, sites, p.store);
-  await ensureOperatorImages(admin, sites, p.store);
+  await Promise.all([
+    ensureAggregates(
+      admin,
+      sites.filter((s) => !faults("az-mismatch").includes(s)),
+    ),
+    ensureFlavor(admin, [LAB_FLAVOR, ...(p.example ? [exampleOf(p).flavor] : [])]),
+    p.quotas === "lifted" ? ensureQuotas(admin) : undefined,
+    ensureVolumeTypes(admin, sites, p.store),
+    ensureOperatorImages(admin, sites, p.store),
+  ]);
   writeClientConfig(state, secrets);
+  phase("provisioning");
 
   const volumeSites = sites.filter((s) => !faults("volume-down").includes(s));
   const azSites = computeSites.filter((s) => !faults("az-mismatch").includes(s));
@@ -226,7 +243,8 @@ export async function up(opts: UpOptions = {}): Promise<LabStatus> {
     90000,
     { ceph: true },
   );
-  log(`up in ${Math.round((Date.now() - t0) / 1000)} s; config ${paths().config}`);
+  phase("the final wait");
+  log(`up in ${Math.round((Date.now() - t0) / 1000)} s (${phases.join(", ")}); config ${paths().config}`);
   return st;
 }
 

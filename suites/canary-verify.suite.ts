@@ -1,4 +1,4 @@
-import { describe, type TestContext } from "vitest";
+import type { TestContext } from "vitest";
 import { readCanary, verifyCanary } from "../helpers/checks/canary.ts";
 import { imageParent } from "../helpers/checks/clones.ts";
 import { defect } from "../helpers/checks/evidence.ts";
@@ -6,8 +6,9 @@ import { copyImage } from "../helpers/checks/images.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { backupsTarget, sitePools } from "../helpers/config/pools.ts";
 import { WaitError } from "../helpers/core/wait.ts";
+import { backupsNotApplicable } from "../helpers/harness/catalog.ts";
 import { ProductDefect } from "../helpers/harness/failure-kind.ts";
-import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
+import { defineSuite, type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 import { attachJson, step } from "../helpers/harness/steps.ts";
 import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../helpers/harness/canary.ts";
 
@@ -16,7 +17,7 @@ import { type Canary, type CanaryKind, formatDifference, headBytesOf } from "../
  * clusters, the same rbd parents and protected snapshots, the same data, still running); at the standard tier, new
  * work still built on the old canaries.
  */
-export default function canaryVerifySuite(s: SiteSuite): void {
+function canaryVerifySuite(s: SiteSuite): void {
   const { ctx, site, run, test } = s;
 
   function record() {
@@ -68,99 +69,161 @@ export default function canaryVerifySuite(s: SiteSuite): void {
     return { canary: c };
   }
 
-  describe.sequential(`canaries at ${site}`, () => {
-    test("canary-image", `the canary image is in the same stores, on the same clusters, with the same data`, (t) =>
-      verifyAll(t, ["image"]),
+  s.describe(`canaries at ${site}`, () => {
+    test(
+      {
+        id: "canary-image",
+        title: `the canary image is in the same stores, on the same clusters, with the same data`,
+        where: "edge",
+        tier: "read-only",
+      },
+      (t) => verifyAll(t, ["image"]),
     );
 
-    test("canary-volumes", `the canary volumes are still clones of the same parents, with the same data, and the snapshot protected`, (t) =>
-      verifyAll(t, ["volume", "snapshot", "snapshot-volume", "server-volume"]),
+    test(
+      {
+        id: "canary-volumes",
+        title: `the canary volumes are still clones of the same parents, with the same data, and the snapshot protected`,
+        where: "edge",
+        tier: "read-only",
+      },
+      (t) => verifyAll(t, ["volume", "snapshot", "snapshot-volume", "server-volume"]),
     );
 
-    test("canary-backup", `the canary backup is still listed and available`, async (t) => {
-      const meant = backupsTarget(ctx().config, ctx().site);
-      if (meant.kind === "none") return skipTest(t, meant.reason);
-      return verifyAll(t, ["backup"], { skip: (f) => headBytesOf(f) !== undefined });
-    });
+    test(
+      {
+        id: "canary-backup",
+        title: `the canary backup is still listed and available`,
+        where: "edge",
+        tier: "read-only",
+        notApplicable: backupsNotApplicable,
+      },
+      async (t) => {
+        const meant = backupsTarget(ctx().config, ctx().site);
+        if (meant.kind === "none") return skipTest(t, meant.reason);
+        return verifyAll(t, ["backup"], { skip: (f) => headBytesOf(f) !== undefined });
+      },
+    );
 
-    test("canary-backup-restore", `the canary backup still restores to the same data`, async (t) => {
-      const c = ctx();
-      const meant = backupsTarget(c.config, c.site);
-      if (meant.kind === "none") return skipTest(t, meant.reason);
-      const found = basis("backup");
-      if ("why" in found) return skipTest(t, found.why);
-      const backup = found.canary;
-      const fact = Object.keys(backup.facts).find((f) => headBytesOf(f) !== undefined)!;
-      const b = await step(`show the canary backup ${backup.id}`, () => c.clients.volume.showBackup(backup.id));
-      const target = await step(`create a volume of ${b.size ?? c.config.volume.sizeGiB} GiB to restore into`, () =>
-        c.create.volume("canary-restore", { size: b.size ?? c.config.volume.sizeGiB }),
-      );
-      await step(`restore the canary backup ${backup.id} into ${target.id}`, () => c.clients.volume.restoreBackup(backup.id, target.id));
-      await c.create.volumeStatus(target.id, "available").catch((e: unknown) => {
-        if (e instanceof WaitError)
-          defect(c, `the canary backup ${backup.id} no longer restores: ${e.message.replace(/^\[[^\]]+\] /, "")}`);
-        throw e;
-      });
-      const now = await readCanary(c, { kind: "volume", id: target.id }, [fact]);
-      await attachJson("restored data", { planted: backup.facts[fact], found: now?.facts[fact], unread: now?.unread });
-      if (now?.unread.includes(fact)) return skipTest(t, `the restored volume's ${fact}: the site's Ceph cannot be read (transport none)`);
-      await step(`the restored volume's ${fact} is the canary's`, async () => {
-        if (now?.facts[fact] !== backup.facts[fact])
-          defect(
-            c,
-            formatDifference(
-              {
-                site,
-                kind: "backup",
-                id: backup.id,
-                fact: `restored ${fact}`,
-                planted: backup.facts[fact]!,
-                found: now?.facts[fact] ?? "(none)",
-              },
-              { site: false },
-            ),
-          );
-      });
-    });
+    test(
+      {
+        id: "canary-backup-restore",
+        title: `the canary backup still restores to the same data`,
+        where: "edge",
+        tier: "standard",
+        creates: ["volume restored from the canary backup (deleted at the end)"],
+        holds: { volumes: 1 },
+        notApplicable: backupsNotApplicable,
+      },
+      async (t) => {
+        const c = ctx();
+        const meant = backupsTarget(c.config, c.site);
+        if (meant.kind === "none") return skipTest(t, meant.reason);
+        const found = basis("backup");
+        if ("why" in found) return skipTest(t, found.why);
+        const backup = found.canary;
+        const fact = Object.keys(backup.facts).find((f) => headBytesOf(f) !== undefined)!;
+        const b = await step(`show the canary backup ${backup.id}`, () => c.clients.volume.showBackup(backup.id));
+        const target = await step(`create a volume of ${b.size ?? c.config.volume.sizeGiB} GiB to restore into`, () =>
+          c.create.volume("canary-restore", { size: b.size ?? c.config.volume.sizeGiB }),
+        );
+        await step(`restore the canary backup ${backup.id} into ${target.id}`, () => c.clients.volume.restoreBackup(backup.id, target.id));
+        await c.create.volumeStatus(target.id, "available").catch((e: unknown) => {
+          if (e instanceof WaitError)
+            defect(c, `the canary backup ${backup.id} no longer restores: ${e.message.replace(/^\[[^\]]+\] /, "")}`);
+          throw e;
+        });
+        const now = await readCanary(c, { kind: "volume", id: target.id }, [fact]);
+        await attachJson("restored data", { planted: backup.facts[fact], found: now?.facts[fact], unread: now?.unread });
+        if (now?.unread.includes(fact))
+          return skipTest(t, `the restored volume's ${fact}: the site's Ceph cannot be read (transport none)`);
+        await step(`the restored volume's ${fact} is the canary's`, async () => {
+          if (now?.facts[fact] !== backup.facts[fact])
+            defect(
+              c,
+              formatDifference(
+                {
+                  site,
+                  kind: "backup",
+                  id: backup.id,
+                  fact: `restored ${fact}`,
+                  planted: backup.facts[fact]!,
+                  found: now?.facts[fact] ?? "(none)",
+                },
+                { site: false },
+              ),
+            );
+        });
+      },
+    );
 
-    test("canary-server", `the canary server is still ACTIVE in AZ ${site}, on a host of that AZ`, (t) => verifyAll(t, ["server"]));
+    test(
+      {
+        id: "canary-server",
+        title: `the canary server is still ACTIVE in AZ ${site}, on a host of that AZ`,
+        where: "edge",
+        tier: "read-only",
+      },
+      (t) => verifyAll(t, ["server"]),
+    );
 
-    test("canary-new-clone", `a new volume from the canary image at ${site} is still a copy-on-write clone of it`, async (t) => {
-      const c = ctx();
-      const b = basis("image");
-      if ("why" in b) return skipTest(t, b.why);
-      const image = b.canary;
-      const v = await step(`create a volume from the canary image ${image.id} in AZ ${c.site.az}`, () =>
-        c.create.volume("canary-new-clone", { imageRef: image.id }),
-      );
-      const want = imageParent(c, image.id);
-      await step(`volume-${v.id} on ${site}'s cluster has parent ${want}`, async () => {
-        const info = await c.probe(c.site).rbdInfo(sitePools(c.config, c.site).volumes, `volume-${v.id}`);
-        await attachJson(`rbd info volume-${v.id}`, info);
-        const got = info.parent ? parentSpec(info.parent) : undefined;
-        if (got !== want)
-          defect(
-            c,
-            `a new volume ${v.id} from the canary image ${image.id} ` +
-              (got
-                ? `has parent ${got}, not ${want}`
-                : `is a full copy, not a copy-on-write clone of ${want}: Glance no longer shows Cinder the image's location`),
-          );
-      });
-    });
+    test(
+      {
+        id: "canary-new-clone",
+        title: `a new volume from the canary image at ${site} is still a copy-on-write clone of it`,
+        where: "edge",
+        tier: "standard",
+        creates: ["volume from the canary image in the edge AZ (deleted at the end)"],
+        holds: { volumes: 1 },
+      },
+      async (t) => {
+        const c = ctx();
+        const b = basis("image");
+        if ("why" in b) return skipTest(t, b.why);
+        const image = b.canary;
+        const v = await step(`create a volume from the canary image ${image.id} in AZ ${c.site.az}`, () =>
+          c.create.volume("canary-new-clone", { imageRef: image.id }),
+        );
+        const want = imageParent(c, image.id);
+        await step(`volume-${v.id} on ${site}'s cluster has parent ${want}`, async () => {
+          const info = await c.probe(c.site).rbdInfo(sitePools(c.config, c.site).volumes, `volume-${v.id}`);
+          await attachJson(`rbd info volume-${v.id}`, info);
+          const got = info.parent ? parentSpec(info.parent) : undefined;
+          if (got !== want)
+            defect(
+              c,
+              `a new volume ${v.id} from the canary image ${image.id} ` +
+                (got
+                  ? `has parent ${got}, not ${want}`
+                  : `is a full copy, not a copy-on-write clone of ${want}: Glance no longer shows Cinder the image's location`),
+            );
+        });
+      },
+    );
 
-    test("canary-copy", `the canary image still copies to a store that lacks it`, async (t) => {
-      const c = ctx();
-      const b = basis("image");
-      if ("why" in b) return skipTest(t, b.why);
-      const image = b.canary;
-      const now = await step(`show the canary image ${image.id}`, () => c.clients.image.showImage(image.id));
-      const target = c.sites.find((s) => s !== c.site && s !== c.central && !now.stores.includes(s.store));
-      if (!target)
-        return skipTest(t, `copy-image of the canary image: every store of the config holds it already (${now.stores.join(", ")})`);
-      c.create.imageCopy(image.id, image.name, target.store);
-      const copied = await copyImage(c, image.id, [target.store]);
-      await attachJson("image after the copy", { stores: copied.stores });
-    });
+    test(
+      {
+        id: "canary-copy",
+        title: `the canary image still copies to a store that lacks it`,
+        where: "edge",
+        tier: "standard",
+        creates: ["a copy of the canary image in another edge store (deleted from that store at the end)"],
+      },
+      async (t) => {
+        const c = ctx();
+        const b = basis("image");
+        if ("why" in b) return skipTest(t, b.why);
+        const image = b.canary;
+        const now = await step(`show the canary image ${image.id}`, () => c.clients.image.showImage(image.id));
+        const target = c.sites.find((s) => s !== c.site && s !== c.central && !now.stores.includes(s.store));
+        if (!target)
+          return skipTest(t, `copy-image of the canary image: every store of the config holds it already (${now.stores.join(", ")})`);
+        c.create.imageCopy(image.id, image.name, target.store);
+        const copied = await copyImage(c, image.id, [target.store]);
+        await attachJson("image after the copy", { stores: copied.stores });
+      },
+    );
   });
 }
+
+export default defineSuite("canary-verify", canaryVerifySuite);

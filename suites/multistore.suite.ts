@@ -1,4 +1,3 @@
-import { describe } from "vitest";
 import { isNoCephAccess, noAccessReason, noneReason } from "../helpers/ceph/probe.ts";
 import { checkData } from "../helpers/checks/data.ts";
 import { apiRefusal, defect, imageEvidence } from "../helpers/checks/evidence.ts";
@@ -21,19 +20,18 @@ import type { Site } from "../helpers/config/schema.ts";
 import { importTiming } from "../helpers/config/timing.ts";
 import { sha512Of } from "../helpers/core/digest.ts";
 import { formatTimeline, waitFor } from "../helpers/core/wait.ts";
-import { catalogEntry } from "../helpers/harness/catalog.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { classifyFailure, InfrastructureError } from "../helpers/harness/failure-kind.ts";
 import { attachJson, attachText, notVerified, step } from "../helpers/harness/steps.ts";
-import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
+import { defineSuite, type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 
-export default function multistoreSuite(s: SiteSuite): void {
+function multistoreSuite(s: SiteSuite): void {
   const { ctx, site, give, take } = s;
 
-  /** A test of the catalog, not verified where Glance does not enable an import method its entry names (imports). */
-  const test: SiteSuite["test"] = (id, title, body) =>
-    s.test(id, title, async (t) => {
-      const off = await importMethodsOff(ctx(), catalogEntry(id).imports ?? []);
+  /** A test not verified where Glance does not enable an import method its declaration names (imports). */
+  const test: SiteSuite["test"] = (declaration, body) =>
+    s.test(declaration, async (t) => {
+      const off = await importMethodsOff(ctx(), declaration.imports ?? []);
       if (off) return skipTest(t, off);
       return body(t);
     });
@@ -103,20 +101,38 @@ export default function multistoreSuite(s: SiteSuite): void {
     return lost.concat(unread.map((u) => `${u.site}: not read (${firstLine(u.error)})`));
   }
 
-  describe.sequential(`multi-store import at ${site}`, () => {
-    test("ms-1-web-download-stores", "web-download to several stores (stores) lands in exactly those stores", async () => {
-      const c = ctx();
-      const src = await served(c);
-      const stores = [c.central.store, edgeStores(c)[0]!];
-      const img = await createImportImage(c, "ms-several", "raw");
-      const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
-      await expectImported(c, r, { sha512: src.rawSha512 });
-      give("ms-several", r.image);
-    });
+  s.describe(`multi-store import at ${site}`, () => {
+    test(
+      {
+        id: "ms-1-web-download-stores",
+        title: "web-download to several stores (stores) lands in exactly those stores",
+        where: "central",
+        tier: "standard",
+        creates: ["image by web-download (central and the first edge store)"],
+        provides: ["ms-several"],
+        imports: ["web-download"],
+      },
+      async () => {
+        const c = ctx();
+        const src = await served(c);
+        const stores = [c.central.store, edgeStores(c)[0]!];
+        const img = await createImportImage(c, "ms-several", "raw");
+        const r = await runImport(c, img, "web-download", { stores }, { uri: src.uri, allStoresMustSucceed: true });
+        await expectImported(c, r, { sha512: src.rawSha512 });
+        give("ms-several", r.image);
+      },
+    );
 
     test(
-      "ms-2-web-download-all-stores",
-      "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store",
+      {
+        id: "ms-2-web-download-all-stores",
+        title: "web-download to all stores (all_stores, all_stores_must_succeed=true) lands in every store",
+        where: "central",
+        tier: "standard",
+        creates: ["image by web-download (all stores)"],
+        provides: ["ms-all"],
+        imports: ["web-download"],
+      },
       async () => {
         const c = ctx();
         const src = await served(c);
@@ -142,30 +158,58 @@ export default function multistoreSuite(s: SiteSuite): void {
       },
     );
 
-    test("ms-3-web-download-one-store", "web-download to one store (X-Image-Meta-Store) lands in that store only", async () => {
-      const c = ctx();
-      const src = await served(c);
-      const store = edgeStores(c).at(-1)!;
-      const img = await createImportImage(c, "ms-one", "raw");
-      const r = await runImport(c, img, "web-download", { store }, { uri: src.uri });
-      await expectImported(c, r, { sha512: src.rawSha512 });
-    });
-
-    test("ms-4-web-download-default-store", `web-download without a store lands in the default store (${site}) only`, async () => {
-      const c = ctx();
-      const src = await served(c);
-      const img = await createImportImage(c, "ms-default", "raw");
-      const r = await runImport(c, img, "web-download", { defaultStore: true }, { uri: src.uri });
-      await step(`the default store is ${c.central.store}`, async () => {
-        if (r.targets[0] !== c.central.store) defect(c, `Glance's default store is ${r.targets[0]}, expected ${c.central.store}`);
-      });
-      await expectImported(c, r, { sha512: src.rawSha512 });
-      give("ms-central", r.image);
-    });
+    test(
+      {
+        id: "ms-3-web-download-one-store",
+        title: "web-download to one store (X-Image-Meta-Store) lands in that store only",
+        where: "central",
+        tier: "standard",
+        creates: ["image by web-download (the last edge store)"],
+        imports: ["web-download"],
+      },
+      async () => {
+        const c = ctx();
+        const src = await served(c);
+        const store = edgeStores(c).at(-1)!;
+        const img = await createImportImage(c, "ms-one", "raw");
+        const r = await runImport(c, img, "web-download", { store }, { uri: src.uri });
+        await expectImported(c, r, { sha512: src.rawSha512 });
+      },
+    );
 
     test(
-      "ms-5-allow-failure",
-      "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import",
+      {
+        id: "ms-4-web-download-default-store",
+        title: `web-download without a store lands in the default store (${site}) only`,
+        where: "central",
+        tier: "standard",
+        creates: ["image by web-download (default store)"],
+        provides: ["ms-central"],
+        imports: ["web-download"],
+      },
+      async () => {
+        const c = ctx();
+        const src = await served(c);
+        const img = await createImportImage(c, "ms-default", "raw");
+        const r = await runImport(c, img, "web-download", { defaultStore: true }, { uri: src.uri });
+        await step(`the default store is ${c.central.store}`, async () => {
+          if (r.targets[0] !== c.central.store) defect(c, `Glance's default store is ${r.targets[0]}, expected ${c.central.store}`);
+        });
+        await expectImported(c, r, { sha512: src.rawSha512 });
+        give("ms-central", r.image);
+      },
+    );
+
+    test(
+      {
+        id: "ms-5-allow-failure",
+        title:
+          "with all_stores_must_succeed=false the image turns active after the first store, and a failing store shows in os_glance_failed_import",
+        where: "central",
+        tier: "standard",
+        creates: ["image by web-download (all stores, allow failure)"],
+        imports: ["web-download"],
+      },
       async () => {
         const c = ctx();
         const src = await served(c);
@@ -198,8 +242,14 @@ export default function multistoreSuite(s: SiteSuite): void {
     );
 
     test(
-      "ms-6-qcow2-conversion",
-      "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)",
+      {
+        id: "ms-6-qcow2-conversion",
+        title: "a qcow2 imported by web-download ends up raw in every store it lands in (image_conversion)",
+        where: "central",
+        tier: "standard",
+        creates: ["qcow2 image by web-download (central and the first edge store)"],
+        imports: ["web-download"],
+      },
       async (t) => {
         const c = ctx();
         const src = await step("prepare the qcow2 image Glance fetches", async () => {
@@ -245,25 +295,41 @@ export default function multistoreSuite(s: SiteSuite): void {
       },
     );
 
-    test("ms-7-glance-direct-stores", "glance-direct (stage, then import) to several stores", async (t) => {
-      const c = ctx();
-      const src = await served(c);
-      const stores = [c.central.store, ...edgeStores(c)];
-      const path = c.run.web ? `${c.run.web.dir}/${src.uri.split("/").at(-1)}` : undefined;
-      if (!path) return skipTest(t, "webDownload.uri is set: the harness has no local copy of the image to stage");
-      const img = await createImportImage(c, "ms-direct", "raw");
-      const staged = await stageImage(c, img, path);
-      await step("the staged image is uploading", async () => {
-        const now = await c.clients.image.showImage(img.id);
-        if (now.status !== "uploading") defect(c, `image ${img.id} is ${now.status} after staging, expected uploading`);
-      });
-      const r = await runImport(c, img, "glance-direct", { stores }, { allStoresMustSucceed: true });
-      await expectImported(c, r, { sha512: staged.sha512 });
-    });
+    test(
+      {
+        id: "ms-7-glance-direct-stores",
+        title: "glance-direct (stage, then import) to several stores",
+        where: "central",
+        tier: "standard",
+        creates: ["image by glance-direct (all stores)"],
+        imports: ["glance-direct"],
+      },
+      async (t) => {
+        const c = ctx();
+        const src = await served(c);
+        const stores = [c.central.store, ...edgeStores(c)];
+        const path = c.run.web ? `${c.run.web.dir}/${src.uri.split("/").at(-1)}` : undefined;
+        if (!path) return skipTest(t, "webDownload.uri is set: the harness has no local copy of the image to stage");
+        const img = await createImportImage(c, "ms-direct", "raw");
+        const staged = await stageImage(c, img, path);
+        await step("the staged image is uploading", async () => {
+          const now = await c.clients.image.showImage(img.id);
+          if (now.status !== "uploading") defect(c, `image ${img.id} is ${now.status} after staging, expected uploading`);
+        });
+        const r = await runImport(c, img, "glance-direct", { stores }, { allStoresMustSucceed: true });
+        await expectImported(c, r, { sha512: staged.sha512 });
+      },
+    );
 
     test(
-      "ms-8-locations",
-      "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot",
+      {
+        id: "ms-8-locations",
+        title: "one image id in every store; each location is on its site's cluster, with the configured pool and snapshot",
+        where: "central",
+        tier: "read-only",
+        needs: ["ms-all"],
+        admin: { why: "image locations are shown to admins only" },
+      },
       async () => {
         const c = ctx();
         const image = await c.clients.image.showImage(take<Image>("ms-all").id);
@@ -309,86 +375,111 @@ export default function multistoreSuite(s: SiteSuite): void {
       },
     );
 
-    test("ms-9-copy-rejected", "copy-image to a store that already holds the image is rejected with a clear error", async () => {
-      const c = ctx();
-      await step(`copy-image ${take<Image>("ms-all").id} to ${c.central.store}, which holds it`, async () => {
-        try {
-          await c.clients.image.importImage(take<Image>("ms-all").id, { method: "copy-image", stores: [c.central.store] });
-        } catch (e) {
-          const refusal = apiRefusal(e);
-          if (!refusal) throw e;
-          await attachText("Glance's refusal", `HTTP ${refusal.status}: ${refusal.message}`);
-          if (refusal.status !== 400 || !/already present/i.test(refusal.message)) {
-            defect(
-              c,
-              `Glance refused the copy with HTTP ${refusal.status} "${refusal.message}", expected 400 "Image is already present at store '${c.central.store}'"`,
-            );
+    test(
+      {
+        id: "ms-9-copy-rejected",
+        title: "copy-image to a store that already holds the image is rejected with a clear error",
+        where: "central",
+        tier: "standard",
+        needs: ["ms-all"],
+      },
+      async () => {
+        const c = ctx();
+        await step(`copy-image ${take<Image>("ms-all").id} to ${c.central.store}, which holds it`, async () => {
+          try {
+            await c.clients.image.importImage(take<Image>("ms-all").id, { method: "copy-image", stores: [c.central.store] });
+          } catch (e) {
+            const refusal = apiRefusal(e);
+            if (!refusal) throw e;
+            await attachText("Glance's refusal", `HTTP ${refusal.status}: ${refusal.message}`);
+            if (refusal.status !== 400 || !/already present/i.test(refusal.message)) {
+              defect(
+                c,
+                `Glance refused the copy with HTTP ${refusal.status} "${refusal.message}", expected 400 "Image is already present at store '${c.central.store}'"`,
+              );
+            }
+            return;
           }
-          return;
-        }
-        defect(
-          c,
-          `Glance accepted copy-image of ${take<Image>("ms-all").id} to ${c.central.store}, which already holds it (expected HTTP 400)`,
-        );
-      });
-    });
-
-    test("ms-10-delete-from-store", "deleting the image from one store removes it there only; it stays usable in the others", async () => {
-      const c = ctx();
-      const { image: glance } = c.clients;
-      const store = edgeStores(c).at(-1)!;
-      const s = siteOfStore(c, store)!;
-      const before = await glance.showImage(take<Image>("ms-all").id);
-      await step(`DELETE /v2/stores/${store}/${before.id}`, () => glance.deleteImageFromStore(store, before.id));
-      const after = await step(`${store} leaves the image's stores`, async () => {
-        const r = await waitFor({
-          ...importTiming(c.config.timeouts, "deletion"),
-          what: `image ${before.id}`,
-          expected: `store ${store} gone from stores`,
-          poll: () => glance.showImage(before.id),
-          done: (i) => !i.stores.includes(store),
-          terminal: (i) => (i.status !== "active" ? `image status is ${i.status}` : undefined),
-          describe: (i) => `status=${i.status} stores=[${i.stores.join(",")}]`,
+          defect(
+            c,
+            `Glance accepted copy-image of ${take<Image>("ms-all").id} to ${c.central.store}, which already holds it (expected HTTP 400)`,
+          );
         });
-        await attachJson("image after the delete", imageEvidence(r.value));
-        return r.value;
-      });
-      await step(`the other stores still hold it: ${before.stores.filter((x) => x !== store).join(", ")}`, async () => {
-        const lost = before.stores.filter((x) => x !== store && !after.stores.includes(x));
-        if (lost.length) defect(c, `deleting image ${before.id} from ${store} also removed it from ${lost.join(", ")}`);
-        if (locationForStore(after, store)) defect(c, `image ${before.id} still has a location in ${store}`);
-      });
-      const gonePool = sitePools(c.config, s).images;
-      if (!c.hasCeph(s)) await notVerified(`${gonePool}/${before.id} is gone from ${s.name}'s cluster`, noAccessReason(noneReason(s)));
-      else
-        await step(`rbd on ${s.name}: ${gonePool}/${before.id} is gone`, async () => {
-          const list = await c.probe(s).rbdList(gonePool);
-          if (list.some((e) => e.image === before.id))
-            defect(c, `${gonePool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
-        });
-      await step(
-        `rbd: ${before.id}@${c.config.rbd.imageSnapshot} is still there, protected, in the images pools of ${after.stores.join(", ")}`,
-        async () => {
-          const lost = await unprotectedCopies(c, before.id, after.stores, "the copies that stay");
-          if (lost.length)
-            defect(
-              c,
-              `after the delete of image ${before.id} from store ${store}, ${before.id}@${c.config.rbd.imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
-            );
-        },
-      );
-      await step("the image still downloads whole: its sha512 is os_hash_value", async () => {
-        const data = await glance.downloadImageData(before.id, { timeoutMs: c.config.timeouts.imageActive * 1000 });
-        if (!data) defect(c, `image ${before.id} returned no data after the delete from ${store}`);
-        const { sha512: sha } = await sha512Of(data);
-        if (sha !== after.os_hash_value)
-          defect(c, `image ${before.id} downloads with sha512 ${sha}, not its os_hash_value ${after.os_hash_value}`);
-      });
-    });
+      },
+    );
 
     test(
-      "ms-11-copy-all-stores",
-      "copy-image with all_stores copies to the stores that lack the image and skips those that hold it",
+      {
+        id: "ms-10-delete-from-store",
+        title: "deleting the image from one store removes it there only; it stays usable in the others",
+        where: "central",
+        tier: "standard",
+        needs: ["ms-all"],
+        admin: { why: "deleting an image from one store is admin-only" },
+      },
+      async () => {
+        const c = ctx();
+        const { image: glance } = c.clients;
+        const store = edgeStores(c).at(-1)!;
+        const s = siteOfStore(c, store)!;
+        const before = await glance.showImage(take<Image>("ms-all").id);
+        await step(`DELETE /v2/stores/${store}/${before.id}`, () => glance.deleteImageFromStore(store, before.id));
+        const after = await step(`${store} leaves the image's stores`, async () => {
+          const r = await waitFor({
+            ...importTiming(c.config.timeouts, "deletion"),
+            what: `image ${before.id}`,
+            expected: `store ${store} gone from stores`,
+            poll: () => glance.showImage(before.id),
+            done: (i) => !i.stores.includes(store),
+            terminal: (i) => (i.status !== "active" ? `image status is ${i.status}` : undefined),
+            describe: (i) => `status=${i.status} stores=[${i.stores.join(",")}]`,
+          });
+          await attachJson("image after the delete", imageEvidence(r.value));
+          return r.value;
+        });
+        await step(`the other stores still hold it: ${before.stores.filter((x) => x !== store).join(", ")}`, async () => {
+          const lost = before.stores.filter((x) => x !== store && !after.stores.includes(x));
+          if (lost.length) defect(c, `deleting image ${before.id} from ${store} also removed it from ${lost.join(", ")}`);
+          if (locationForStore(after, store)) defect(c, `image ${before.id} still has a location in ${store}`);
+        });
+        const gonePool = sitePools(c.config, s).images;
+        if (!c.hasCeph(s)) await notVerified(`${gonePool}/${before.id} is gone from ${s.name}'s cluster`, noAccessReason(noneReason(s)));
+        else
+          await step(`rbd on ${s.name}: ${gonePool}/${before.id} is gone`, async () => {
+            const list = await c.probe(s).rbdList(gonePool);
+            if (list.some((e) => e.image === before.id))
+              defect(c, `${gonePool}/${before.id} is still in ${s.name}'s cluster after the delete from store ${store}`);
+          });
+        await step(
+          `rbd: ${before.id}@${c.config.rbd.imageSnapshot} is still there, protected, in the images pools of ${after.stores.join(", ")}`,
+          async () => {
+            const lost = await unprotectedCopies(c, before.id, after.stores, "the copies that stay");
+            if (lost.length)
+              defect(
+                c,
+                `after the delete of image ${before.id} from store ${store}, ${before.id}@${c.config.rbd.imageSnapshot} is gone or unprotected on ${lost.join("; ")}`,
+              );
+          },
+        );
+        await step("the image still downloads whole: its sha512 is os_hash_value", async () => {
+          const data = await glance.downloadImageData(before.id, { timeoutMs: c.config.timeouts.imageActive * 1000 });
+          if (!data) defect(c, `image ${before.id} returned no data after the delete from ${store}`);
+          const { sha512: sha } = await sha512Of(data);
+          if (sha !== after.os_hash_value)
+            defect(c, `image ${before.id} downloads with sha512 ${sha}, not its os_hash_value ${after.os_hash_value}`);
+        });
+      },
+    );
+
+    test(
+      {
+        id: "ms-11-copy-all-stores",
+        title: "copy-image with all_stores copies to the stores that lack the image and skips those that hold it",
+        where: "central",
+        tier: "standard",
+        needs: ["ms-several"],
+        admin: { why: "copy-image is admin-only" },
+      },
       async (t) => {
         const c = ctx();
         const before = await c.clients.image.showImage(take<Image>("ms-several").id);
@@ -426,25 +517,37 @@ export default function multistoreSuite(s: SiteSuite): void {
       },
     );
 
-    test("ms-12-copy-named-stores", "copy-image to named stores adds exactly those stores", async () => {
-      const c = ctx();
-      const stores = edgeStores(c);
-      const id = take<Image>("ms-central").id;
-      const r = await copyImageWithTimeline(c, id, stores);
-      await step(`stores are exactly ${[c.central.store, ...stores].join(", ")}`, async () => {
-        const want = new Set([c.central.store, ...stores]);
-        const got = r.value.image.stores;
-        if (got.length !== want.size || !got.every((x) => want.has(x)))
-          defect(c, `image ${id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
-      });
-      await step(`rbd: each new copy ${id}@${c.config.rbd.imageSnapshot} exists, protected, on ${stores.join(", ")}`, async () => {
-        const lost = await unprotectedCopies(c, id, stores, "the new copies");
-        if (lost.length)
-          defect(
-            c,
-            `Glance lists stores ${stores.join(", ")} for image ${id} after copy-image, but ${id}@${c.config.rbd.imageSnapshot} is missing or unprotected on ${lost.join("; ")}`,
-          );
-      });
-    });
+    test(
+      {
+        id: "ms-12-copy-named-stores",
+        title: "copy-image to named stores adds exactly those stores",
+        where: "central",
+        tier: "standard",
+        needs: ["ms-central"],
+        admin: { why: "copy-image is admin-only" },
+      },
+      async () => {
+        const c = ctx();
+        const stores = edgeStores(c);
+        const id = take<Image>("ms-central").id;
+        const r = await copyImageWithTimeline(c, id, stores);
+        await step(`stores are exactly ${[c.central.store, ...stores].join(", ")}`, async () => {
+          const want = new Set([c.central.store, ...stores]);
+          const got = r.value.image.stores;
+          if (got.length !== want.size || !got.every((x) => want.has(x)))
+            defect(c, `image ${id} is in [${got.join(", ")}], expected [${[...want].join(", ")}]`);
+        });
+        await step(`rbd: each new copy ${id}@${c.config.rbd.imageSnapshot} exists, protected, on ${stores.join(", ")}`, async () => {
+          const lost = await unprotectedCopies(c, id, stores, "the new copies");
+          if (lost.length)
+            defect(
+              c,
+              `Glance lists stores ${stores.join(", ")} for image ${id} after copy-image, but ${id}@${c.config.rbd.imageSnapshot} is missing or unprotected on ${lost.join("; ")}`,
+            );
+        });
+      },
+    );
   });
 }
+
+export default defineSuite("multistore", multistoreSuite);

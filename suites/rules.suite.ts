@@ -1,4 +1,3 @@
-import { describe } from "vitest";
 import { isNoCephAccess, noAccessReason } from "../helpers/ceph/probe.ts";
 import { parentSpec } from "../helpers/ceph/rbd.ts";
 import { siteBackends, siteZones } from "../helpers/checks/backends.ts";
@@ -12,9 +11,9 @@ import type { Image } from "../helpers/clients/image.ts";
 import type { SiteContext } from "../helpers/harness/context.ts";
 import { byThisRun, madeByHarness } from "../helpers/harness/naming.ts";
 import { attachJson, info, notVerified, step } from "../helpers/harness/steps.ts";
-import { type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
+import { defineSuite, type SiteSuite, skipTest } from "../helpers/harness/suite.ts";
 
-export default function rulesSuite(s: SiteSuite): void {
+function rulesSuite(s: SiteSuite): void {
   const { ctx, site, test } = s;
 
   /** What a rule at the site sees in its store: the operator's active images, which it judges, and what it does not judge. */
@@ -93,10 +92,14 @@ export default function rulesSuite(s: SiteSuite): void {
   }
 
   /** The DCN architecture rules, checked at each edge site against what the operator made there. */
-  describe.sequential(`DCN edge rules at ${site}`, () => {
+  s.describe(`DCN edge rules at ${site}`, () => {
     test(
-      "rule-1-same-names",
-      `rule: ${site}'s Nova AZ and Cinder AZ carry one name, and its Glance store and Cinder backends write to ${site}'s own cluster`,
+      {
+        id: "rule-1-same-names",
+        title: `rule: ${site}'s Nova AZ and Cinder AZ carry one name, and its Glance store and Cinder backends write to ${site}'s own cluster`,
+        where: "edge",
+        tier: "read-only",
+      },
       async () => {
         const c = ctx();
         const { az, store, name } = c.site;
@@ -186,87 +189,115 @@ export default function rulesSuite(s: SiteSuite): void {
       },
     );
 
-    test("rule-2-edge-images-in-central", `rule: every image in store ${site} also has a copy in the central store`, async (t) => {
-      const c = ctx();
-      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
-      const { judged } = inStore;
-      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
-      await step(`each of the ${judged.length} is also in ${c.central.store}`, async () => {
-        const orphans = judged.filter((i) => !i.stores.includes(c.central.store));
-        if (orphans.length) {
-          defect(
-            c,
-            `${orphans.length} image(s) in ${storeLabel(c, c.site.store)} have no copy in ${c.central.store}: ` +
-              `${listed(orphans, (i) => ` stores [${i.stores.join(", ")}]`)}; copy them to ${c.central.store} with copy-image`,
-          );
-        }
-      });
-    });
-
-    test("rule-3-edge-images-raw", `rule: the images used at ${site} are raw`, async (t) => {
-      const c = ctx();
-      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
-      const { judged } = inStore;
-      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
-      await step(`each of the ${judged.length} has disk_format raw`, async () => {
-        const notRaw = judged.filter((i) => i.disk_format !== "raw");
-        if (notRaw.length) {
-          defect(
-            c,
-            `${notRaw.length} image(s) in ${storeLabel(c, c.site.store)} are not raw, so Cinder cannot clone them and copies them whole: ` +
-              `${listed(notRaw, (i) => ` disk_format ${i.disk_format}`)}`,
-          );
-        }
-      });
-    });
-
-    test("rule-4-edge-upload-to-central-first", `rule: an image uploaded at ${site} went to central before any other edge`, async (t) => {
-      const c = ctx();
-      const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
-      const { judged } = inStore;
-      if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
-      const others = new Set(c.config.edges.map((e) => e.store).filter((s) => s !== c.site.store));
-      const violations: { id: string; name: string | null; order: string }[] = [];
-      const unknown: { id: string; name: string | null; reason: string }[] = [];
-      let verified = 0;
-      await step(`read the import tasks of the ${judged.length} image(s): where each came from, and the order of its copies`, async () => {
-        const history: Record<string, unknown> = {};
-        for (const img of judged) {
-          const tasks = await c.clients.image.listImageTasks(img.id);
-          const v = judgeCopyOrder(img.stores, tasks, { edge: c.site.store, central: c.central.store, otherEdges: others });
-          history[img.id] = { name: img.name, stores: img.stores, verdict: v };
-          if (v.kind === "unknown") unknown.push({ id: img.id, name: img.name, reason: v.reason });
-          if (v.kind === "edge-first") violations.push({ id: img.id, name: img.name, order: v.order.join(" -> ") });
-          if (v.kind === "central-first" || v.kind === "edge-first") verified++;
-        }
-        await attachJson("origin and copy order per image", history);
-      });
-      await step(`each image uploaded at ${site} reached ${c.central.store} before another edge`, async () => {
-        if (violations.length) {
-          defect(
-            c,
-            `${violations.length} image(s) uploaded at ${site} were copied to another edge before ${c.central.store}: ` +
-              `${listed(violations, (i) => ` ${i.order}`)}; copy an edge image to ${c.central.store} first`,
-          );
-        }
-      });
-      if (unknown.length) {
-        const detail = listed(unknown, (i) => `: ${i.reason}`);
-        if (verified === 0)
-          return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
-        await notVerified(`the copy order of ${unknown.length} image(s) uploaded at ${site}`, detail);
-      }
-      if (verified === 0)
-        return skipTest(
-          t,
-          `not verified: none of the ${judged.length} image(s) the operator has in ${storeLabel(c, c.site.store)} was uploaded at ${site} ` +
-            `(each came from ${c.central.store} or was imported to several stores at once), so there is no copy order to judge`,
-        );
-    });
+    test(
+      {
+        id: "rule-2-edge-images-in-central",
+        title: `rule: every image in store ${site} also has a copy in the central store`,
+        where: "edge",
+        tier: "read-only",
+      },
+      async (t) => {
+        const c = ctx();
+        const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+        const { judged } = inStore;
+        if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
+        await step(`each of the ${judged.length} is also in ${c.central.store}`, async () => {
+          const orphans = judged.filter((i) => !i.stores.includes(c.central.store));
+          if (orphans.length) {
+            defect(
+              c,
+              `${orphans.length} image(s) in ${storeLabel(c, c.site.store)} have no copy in ${c.central.store}: ` +
+                `${listed(orphans, (i) => ` stores [${i.stores.join(", ")}]`)}; copy them to ${c.central.store} with copy-image`,
+            );
+          }
+        });
+      },
+    );
 
     test(
-      "rule-5-image-local-before-use",
-      `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`,
+      { id: "rule-3-edge-images-raw", title: `rule: the images used at ${site} are raw`, where: "edge", tier: "read-only" },
+      async (t) => {
+        const c = ctx();
+        const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+        const { judged } = inStore;
+        if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
+        await step(`each of the ${judged.length} has disk_format raw`, async () => {
+          const notRaw = judged.filter((i) => i.disk_format !== "raw");
+          if (notRaw.length) {
+            defect(
+              c,
+              `${notRaw.length} image(s) in ${storeLabel(c, c.site.store)} are not raw, so Cinder cannot clone them and copies them whole: ` +
+                `${listed(notRaw, (i) => ` disk_format ${i.disk_format}`)}`,
+            );
+          }
+        });
+      },
+    );
+
+    test(
+      {
+        id: "rule-4-edge-upload-to-central-first",
+        title: `rule: an image uploaded at ${site} went to central before any other edge`,
+        where: "edge",
+        tier: "read-only",
+      },
+      async (t) => {
+        const c = ctx();
+        const inStore = await step(`list the images in store ${c.site.store}`, () => imagesInStore(c));
+        const { judged } = inStore;
+        if (!judged.length) return skipTest(t, nothingInStore(c, inStore));
+        const others = new Set(c.config.edges.map((e) => e.store).filter((s) => s !== c.site.store));
+        const violations: { id: string; name: string | null; order: string }[] = [];
+        const unknown: { id: string; name: string | null; reason: string }[] = [];
+        let verified = 0;
+        await step(
+          `read the import tasks of the ${judged.length} image(s): where each came from, and the order of its copies`,
+          async () => {
+            const history: Record<string, unknown> = {};
+            for (const img of judged) {
+              const tasks = await c.clients.image.listImageTasks(img.id);
+              const v = judgeCopyOrder(img.stores, tasks, { edge: c.site.store, central: c.central.store, otherEdges: others });
+              history[img.id] = { name: img.name, stores: img.stores, verdict: v };
+              if (v.kind === "unknown") unknown.push({ id: img.id, name: img.name, reason: v.reason });
+              if (v.kind === "edge-first") violations.push({ id: img.id, name: img.name, order: v.order.join(" -> ") });
+              if (v.kind === "central-first" || v.kind === "edge-first") verified++;
+            }
+            await attachJson("origin and copy order per image", history);
+          },
+        );
+        await step(`each image uploaded at ${site} reached ${c.central.store} before another edge`, async () => {
+          if (violations.length) {
+            defect(
+              c,
+              `${violations.length} image(s) uploaded at ${site} were copied to another edge before ${c.central.store}: ` +
+                `${listed(violations, (i) => ` ${i.order}`)}; copy an edge image to ${c.central.store} first`,
+            );
+          }
+        });
+        if (unknown.length) {
+          const detail = listed(unknown, (i) => `: ${i.reason}`);
+          if (verified === 0)
+            return skipTest(t, `not verified: the copy order of ${unknown.length} image(s) uploaded at ${site} cannot be told: ${detail}`);
+          await notVerified(`the copy order of ${unknown.length} image(s) uploaded at ${site}`, detail);
+        }
+        if (verified === 0)
+          return skipTest(
+            t,
+            `not verified: none of the ${judged.length} image(s) the operator has in ${storeLabel(c, c.site.store)} was uploaded at ${site} ` +
+              `(each came from ${c.central.store} or was imported to several stores at once), so there is no copy order to judge`,
+          );
+      },
+    );
+
+    test(
+      {
+        id: "rule-5-image-local-before-use",
+        title: `rule: a volume at ${site} is made from an image local to ${site}, never pulled whole from central`,
+        where: "edge",
+        tier: "standard",
+        creates: ["image (1 MiB raw, central store only)", "volume from it in the edge AZ"],
+        holds: { volumes: 1 },
+      },
       async () => {
         const c = ctx();
         const { imageSnapshot } = c.config.rbd;
@@ -387,3 +418,5 @@ export default function rulesSuite(s: SiteSuite): void {
     );
   });
 }
+
+export default defineSuite("rules", rulesSuite);

@@ -1,21 +1,6 @@
 import { describe, inject } from "vitest";
-import type { SuiteGroup } from "../helpers/harness/model.ts";
-import { type SuiteDefinition, siteSuite } from "../helpers/harness/suite.ts";
-import canaryPlant from "./canary-plant.suite.ts";
-import canaryVerify from "./canary-verify.suite.ts";
-import conformance from "./conformance.suite.ts";
-import multistore from "./multistore.suite.ts";
-import procedure from "./procedure.suite.ts";
-import rules from "./rules.suite.ts";
-
-const SUITES: Record<SuiteGroup, SuiteDefinition> = {
-  procedure,
-  multistore,
-  rules,
-  conformance,
-  "canary-plant": canaryPlant,
-  "canary-verify": canaryVerify,
-};
+import { siteSuite } from "../helpers/harness/suite.ts";
+import { SUITES } from "./index.ts";
 
 const run = inject("run");
 
@@ -25,5 +10,5 @@ const run = inject("run");
  */
 for (const { site, groups } of inject("plan"))
   describe(site, { concurrent: true }, () => {
-    for (const group of groups) describe.sequential(group, () => SUITES[group](siteSuite(site, run)));
+    for (const group of groups) describe.sequential(group, () => SUITES[group].define(siteSuite(site, run)));
   });

@@ -1,8 +1,18 @@
 import * as allure from "allure-js-commons";
-import { afterAll, beforeAll, type TestContext, test } from "vitest";
+import { afterAll, beforeAll, describe, type TestContext, test } from "vitest";
 import { CephProbeError, isNoCephAccess, noAccessReason } from "../ceph/probe.ts";
 import type { KnownIssue } from "../config/schema.ts";
-import { catalogEntry, notApplicable, providerOf, roleOf, runsAt, tierAllows } from "./catalog.ts";
+import {
+  type CatalogEntry,
+  catalogEntry,
+  notApplicable,
+  providerOf,
+  roleOf,
+  runsAt,
+  type SuiteCatalog,
+  type TestDeclaration,
+  tierAllows,
+} from "./catalog.ts";
 import { openSiteContext, type SiteContext } from "./context.ts";
 import { covers } from "./gates.ts";
 import { classifyFailure, InfrastructureError } from "./failure-kind.ts";
@@ -60,12 +70,14 @@ export interface SiteSuite {
   run: RunInfo;
   /** The site's context, open while the suite's tests run. */
   ctx(): SiteContext;
+  /** A block of the suite's tests, run one after another (vitest's describe.sequential). */
+  describe(title: string, body: () => void): void;
   /**
-   * Declares one test of the catalog. Where it runs, its tier and what it builds on come from its
-   * catalog entry; a test that does not run at this site's role is not declared.
+   * Declares one test: the declaration is its catalog entry (where it runs, its tier, what it builds on...); a test
+   * that does not run at this site's role is not declared.
    */
-  test(id: string, title: string, body: (t: TestContext) => Promise<void>): void;
-  /** Hands a thing the catalog says this test provides to the later tests that need it. */
+  test(declaration: TestDeclaration, body: (t: TestContext) => Promise<void>): void;
+  /** Hands a thing this test's declaration provides to the later tests that need it. */
   give<T>(product: string, value: T): void;
   /** A thing an earlier test gave; the test is skipped before its body when it is missing. */
   take<T>(product: string): T;
@@ -75,6 +87,37 @@ export interface SiteSuite {
 
 /** A suite file's tests, declared for one site. */
 export type SuiteDefinition = (s: SiteSuite) => void;
+
+/** A suite file: its group, its tests' declarations (read without running them) and its definition at a site. */
+export interface Suite extends SuiteCatalog {
+  define: SuiteDefinition;
+}
+
+/**
+ * A suite file's tests. The declarations are read by running the definition once with no site: its describe blocks
+ * and test declarations are recorded, no body runs, and vitest is not called.
+ */
+export function defineSuite(group: Suite["group"], define: SuiteDefinition): Suite {
+  const tests: CatalogEntry[] = [];
+  const onlyInBody = (what: string) => () => {
+    throw new Error(`suite ${group}: ${what} is read only in a test's body`);
+  };
+  const run = new Proxy({} as RunInfo, { get: (_, k) => onlyInBody(`run.${String(k)}`)() });
+  define({
+    site: "<site>",
+    role: "edge",
+    run,
+    ctx: onlyInBody("ctx()"),
+    describe: (_title, body) => body(),
+    test: ({ title: _title, creates, ...declaration }) => {
+      tests.push({ ...declaration, group, creates: creates ?? [] });
+    },
+    give: onlyInBody("give()"),
+    take: onlyInBody("take()"),
+    maybe: onlyInBody("maybe()"),
+  });
+  return { group, tests, define };
+}
 
 /**
  * One suite file's tests at one site, declared inside the site's describe: opens the site's context
@@ -137,7 +180,8 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
       return products.get(product) as T;
     },
     maybe: <T>(product: string) => products.get(product) as T | undefined,
-    test(id, title, body) {
+    describe: (title, body) => describe.sequential(title, body),
+    test({ id, title }, body) {
       const entry = catalogEntry(id);
       if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id)) || notApplicable(id, run.config, site)) return;
       test(title, (t) => inSiteScope(site, t.task.meta, () => guardedBody(t)));

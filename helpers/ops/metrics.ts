@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { Gauge, Pushgateway, Registry } from "prom-client";
 import type { Config } from "../config/schema.ts";
 import { redactText } from "../core/redact.ts";
-import { CATALOG } from "../harness/catalog.ts";
+import { catalog } from "../harness/catalog.ts";
 import { verdictOf } from "./reports/fleet.ts";
 import { judgeSite } from "./pipeline/judge.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "../harness/model.ts";
@@ -78,7 +78,7 @@ export function metricsKind(summary: Pick<RunSummary, "runId" | "suites" | "site
   return "run";
 }
 
-const catalogGroup = (id: string) => CATALOG.find((e) => e.id === id)?.group;
+const catalogGroup = (id: string) => catalog().find((e) => e.id === id)?.group;
 
 /** The checks a site exports: every test but those the run's tier left out. */
 const exported = (s: SiteSummary): TestSummary[] => s.tests.filter((t) => !(t.status === "skipped" && t.aboveTier));
@@ -116,7 +116,7 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
 const seconds = (iso: string) => Date.parse(iso) / 1000;
 
 function tierOf(t: TestSummary): string {
-  return t.tier ?? CATALOG.find((e) => e.id === t.id)?.tier ?? "unknown";
+  return t.tier ?? catalog().find((e) => e.id === t.id)?.tier ?? "unknown";
 }
 
 /**

@@ -4,7 +4,6 @@ import { configSchema } from "../config/schema.ts";
 import { ApiError, ResponseValidationError } from "../core/http.ts";
 import { WaitError } from "../core/wait.ts";
 import { DiffError, diffRuns } from "./diff.ts";
-import { CATALOG } from "../harness/catalog.ts";
 import { classifyFailure, ProductDefect } from "../harness/failure-kind.ts";
 import { countResults } from "../harness/gates.ts";
 import { summaryTable } from "./pipeline/publish.ts";
@@ -26,23 +25,6 @@ describe("tiers and plan", () => {
     expect(selectTier("standard", true, false).tier).toBe("read-only");
     expect(selectTier("read-only", true, false)).toEqual({ tier: "read-only" });
     expect(() => selectTier("all", false, false)).toThrow("--tier: unknown tier 'all'");
-  });
-
-  test("every catalog entry's needs are provided by one earlier entry of the same suite and site kind", () => {
-    for (const e of CATALOG) {
-      for (const n of e.needs ?? []) {
-        const providers = CATALOG.filter((x) => x.provides?.includes(n));
-        expect(
-          providers.map((p) => p.id),
-          `${e.id} needs ${n}`,
-        ).toHaveLength(1);
-        const dep = CATALOG.indexOf(providers[0]!);
-        expect(dep).toBeLessThan(CATALOG.indexOf(e));
-        expect(CATALOG[dep]!.where).toBe(e.where);
-        expect(CATALOG[dep]!.group).toBe(e.group);
-      }
-    }
-    expect(new Set(CATALOG.map((e) => e.id)).size).toBe(CATALOG.length);
   });
 
   test("a read-only plan creates nothing anywhere, and skips what builds on a skipped test", () => {

@@ -7,10 +7,19 @@ import { quotaSetUsageSchema } from "../clients/volume.ts";
 import { type Config, configSchema } from "../config/schema.ts";
 import { testSite, validConfig } from "../config/testing.ts";
 import { PACKAGE_ROOT } from "../core/package-root.ts";
-import { CATALOG } from "../harness/catalog.ts";
+import { catalog } from "../harness/catalog.ts";
 import { SUITE_GROUPS } from "../harness/model.ts";
 import { filteringRefusal, filteringRefusedTask } from "../images/glance-filtering.ts";
-import { atOnce, HOLDS, judgeAdmin, judgeCinderQuota, judgeComputeQuota, judgeNetwork, judgeWebDownload, siteNeeds } from "./preflight.ts";
+import {
+  adminNeeds,
+  atOnce,
+  judgeAdmin,
+  judgeCinderQuota,
+  judgeComputeQuota,
+  judgeNetwork,
+  judgeWebDownload,
+  siteNeeds,
+} from "./preflight.ts";
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(PACKAGE_ROOT, "fixtures/openstack/quotas", `${name}.json`), "utf8"));
 const cinderRecorded = () => quotaSetUsageSchema.parse(fixture("cinder-quota-usage"));
@@ -45,16 +54,6 @@ const allSitesOf = (cfg: Config) => [cfg.central.name, ...cfg.edges.map((e) => e
 const procedure = (cfg: Config) => ({ sites: allSitesOf(cfg), suites: ["procedure" as const], tier: "standard" as const });
 
 describe("what the selected tests hold at once", () => {
-  test("every catalog test that creates volumes, snapshots, backups or servers has its count, and no other", () => {
-    const counted = /\bvolumes?\b|snapshot|backup|server booted/i;
-    for (const e of CATALOG) {
-      const text = [...e.creates, ...(e.createsWhenWritable ?? [])].join("; ");
-      const quotaCounted = counted.test(text.replace(/server image|snapshot image/gi, ""));
-      expect(Boolean(HOLDS[e.id]), `${e.id}: ${text}`).toBe(quotaCounted);
-    }
-    for (const id of Object.keys(HOLDS)) expect(CATALOG.map((e) => e.id)).toContain(id);
-  });
-
   test("the procedure at an edge: two volumes, two Cinder snapshots (step 6's and Nova's for step 7), one server", () => {
     const cfg = cloud(1, { volume: { sizeGiB: 3 } });
     const [central, dcn0] = siteNeeds(cfg, procedure(cfg));
@@ -218,6 +217,21 @@ describe("network, microversion and admin role", () => {
     expect(c.hint).not.toContain("ms-");
     expect(judgeAdmin(["member"], cfg, { ...procedure(cfg), suites: ["rules"] }).hint).toBe("none of the selected tests needs it");
     expect(judgeAdmin(["admin"], cfg, procedure(cfg))).toMatchObject({ ok: true, warn: false });
+  });
+
+  test("the admin needs are the declarations' admin, each reason once with its tests in catalog order", () => {
+    const needs = adminNeeds(catalog());
+    expect(needs.map((n) => n.why)).toEqual([...new Set(needs.map((n) => n.why))]);
+    expect(needs.flatMap((n) => n.tests).sort()).toEqual(
+      catalog()
+        .filter((e) => e.admin)
+        .map((e) => e.id)
+        .sort(),
+    );
+    expect(needs[0]).toEqual({
+      why: "copy-image is admin-only",
+      tests: ["dcn-3-copy-to-edge", "dcn-7-back-to-central", "ms-11-copy-all-stores", "ms-12-copy-named-stores"],
+    });
   });
 });
 

@@ -8,35 +8,9 @@ import type { Config, Site, WebDownload } from "../config/schema.ts";
 import { siteFlavor, siteNetwork } from "../config/site.ts";
 import { redactText } from "../core/redact.ts";
 import { importUriRefusal, parseImportUri, restrictedHost, STOCK_GLANCE_FILTER } from "../images/glance-filtering.ts";
-import { type CatalogEntry, notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
+import { catalog, type CatalogEntry, type Holds, notApplicable, roleOf, testsAt, tierAllows } from "../harness/catalog.ts";
 import { DEFAULT_MAX_PARALLEL, type Selection } from "./selection.ts";
 import type { Check } from "./check.ts";
-
-/** What one test holds in the cloud at most: volumes, Cinder snapshots, backups and servers. */
-export interface Holds {
-  volumes?: number;
-  snapshots?: number;
-  backups?: number;
-  instances?: number;
-}
-
-/**
- * The quota-counted part of each catalog entry's `creates`, read from its text (a unit test keeps the two
- * in step). Images are not counted: Glance has no per-project count quota by default.
- */
-export const HOLDS: Readonly<Record<string, Holds>> = {
-  "dcn-4-boot-from-volume": { volumes: 1, instances: 1 },
-  "dcn-6-cinder-snapshot": { snapshots: 1 },
-  "dcn-7-back-to-central": { volumes: 1, snapshots: 1 },
-  "rule-5-image-local-before-use": { volumes: 1 },
-  "conf-11-cinder-az-fallback": { volumes: 1 },
-  "conf-14-cinder-backup": { volumes: 2, backups: 1 },
-  "canary-plant-volumes": { volumes: 2, snapshots: 1 },
-  "canary-plant-backup": { backups: 1 },
-  "canary-plant-server": { volumes: 1, instances: 1 },
-  "canary-backup-restore": { volumes: 1 },
-  "canary-new-clone": { volumes: 1 },
-};
 
 /** What the selection's tests at one site hold at most at once, with the tests that hold it. */
 export interface SiteNeed {
@@ -62,9 +36,9 @@ export function siteNeeds(cfg: Config, sel: Pick<Selection, "sites" | "suites" |
   return sel.sites.map((name) => {
     const site = allSites(cfg).find((s) => s.name === name)!;
     const tests = testsAt(roleOf(cfg, name), sel.suites, sel.tests).filter(
-      (e) => inTier(e, sel) && HOLDS[e.id] && !notApplicable(e.id, cfg, name),
+      (e) => inTier(e, sel) && e.holds && !notApplicable(e.id, cfg, name),
     );
-    const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (HOLDS[e.id]![k] ?? 0), 0);
+    const sum = (k: keyof Holds) => tests.reduce((a, e) => a + (e.holds?.[k] ?? 0), 0);
     const volumes = sum("volumes");
     const snapshots = sum("snapshots");
     const volumeType = site.volumeType ?? cfg.volume.type;
@@ -244,28 +218,22 @@ export function judgeNetwork(network: string, computeMicroversion: string, found
   return { name: "network", ok: true, detail: `network ${network} (${found.name ?? "no name"}) found` };
 }
 
-/** What the tests use the admin role for, and which are not verified without it. */
-export const ADMIN_NEEDS: readonly { tests: string[]; why: string }[] = [
-  {
-    tests: ["dcn-3-copy-to-edge", "dcn-7-back-to-central", "ms-11-copy-all-stores", "ms-12-copy-named-stores"],
-    why: "copy-image is admin-only",
-  },
-  { tests: ["dcn-5-rbd-parent", "ms-8-locations"], why: "image locations are shown to admins only" },
-  { tests: ["ms-10-delete-from-store"], why: "deleting an image from one store is admin-only" },
-  { tests: ["conf-5-cinder-backend"], why: "Cinder's backend pools (scheduler-stats) are admin-only" },
-  { tests: ["conf-6-nova-az"], why: "Nova's hypervisors, services and aggregates are admin-only" },
-];
+/** What the tests use the admin role for (their declarations' admin), each reason with its tests, in catalog order. */
+export function adminNeeds(tests: readonly CatalogEntry[]): { tests: string[]; why: string }[] {
+  const needs: { tests: string[]; why: string }[] = [];
+  for (const e of catalog().filter((x) => tests.includes(x) && x.admin)) {
+    const why = e.admin!.why;
+    const at = needs.find((n) => n.why === why);
+    if (at) at.tests.push(e.id);
+    else needs.push({ tests: [e.id], why });
+  }
+  return needs;
+}
 
 export function judgeAdmin(roles: string[], cfg: Config, sel: Pick<Selection, "sites" | "suites" | "tests" | "tier">): Check {
   if (roles.includes("admin")) return { name: "admin role", ok: true, warn: false, detail: `roles ${roles.join(", ")}` };
-  const selected = new Set(
-    sel.sites.flatMap((s) =>
-      testsAt(roleOf(cfg, s), sel.suites, sel.tests)
-        .filter((e) => inTier(e, sel))
-        .map((e) => e.id),
-    ),
-  );
-  const hit = ADMIN_NEEDS.map((a) => ({ ...a, tests: a.tests.filter((t) => selected.has(t)) })).filter((a) => a.tests.length);
+  const selected = new Set(sel.sites.flatMap((s) => testsAt(roleOf(cfg, s), sel.suites, sel.tests).filter((e) => inTier(e, sel))));
+  const hit = adminNeeds([...selected]);
   return {
     name: "admin role",
     ok: true,

@@ -1,6 +1,6 @@
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { CATALOG, catalogEntry, closeOverNeeds, resolveTestId } from "../harness/catalog.ts";
+import { catalog, catalogEntry, closeOverNeeds, resolveTestId } from "../harness/catalog.ts";
 import { type Shard, SUITE_GROUPS, type SuiteGroup, TIERS, type Tier } from "../harness/model.ts";
 import { GROUP_ID } from "../harness/naming.ts";
 
@@ -19,7 +19,7 @@ export function selectTier(asked: string | undefined, production: boolean, allow
 
 /** Known issues must name tests that exist. */
 export function checkKnownIssues(cfg: Config): void {
-  const bad = cfg.knownIssues.map((k, i) => ({ k, i })).filter(({ k }) => !CATALOG.some((c) => c.id === k.test));
+  const bad = cfg.knownIssues.map((k, i) => ({ k, i })).filter(({ k }) => !catalog().some((c) => c.id === k.test));
   if (bad.length) {
     throw new ConfigError(
       bad.map(({ k, i }) => `config knownIssues[${i}].test: no test '${k.test}' (see dcn-verify plan for the ids)`).join("\n"),

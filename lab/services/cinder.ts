@@ -245,14 +245,16 @@ export async function ensureCinderOnInternalGlance(
 
 /** Removes Cinder's records of services a reshape renamed or dropped (`cinder-manage service remove`). */
 export async function forgetCinderServices(services: { binary: "cinder-volume" | "cinder-backup"; host: string }[]): Promise<void> {
-  for (const s of services) {
-    const r = await execa("cinder-manage", ["--config-file", etc("cinder.conf"), "service", "remove", s.binary, s.host], {
-      reject: false,
-      timeout: 60000,
-      cwd: paths().run,
-    });
-    // NOTE: cinder-manage prints "Host not found" and exits 2 for a service it never recorded.
-    if (r.exitCode !== 0 && !/not found/i.test(`${r.stdout}${r.stderr}`))
-      throw new LabError(`cinder-manage service remove ${s.binary} ${s.host} failed: ${(r.stderr || r.stdout).trim()}`, "cinder");
-  }
+  await Promise.all(
+    services.map(async (s) => {
+      const r = await execa("cinder-manage", ["--config-file", etc("cinder.conf"), "service", "remove", s.binary, s.host], {
+        reject: false,
+        timeout: 60000,
+        cwd: paths().run,
+      });
+      // NOTE: cinder-manage prints "Host not found" and exits 2 for a service it never recorded.
+      if (r.exitCode !== 0 && !/not found/i.test(`${r.stdout}${r.stderr}`))
+        throw new LabError(`cinder-manage service remove ${s.binary} ${s.host} failed: ${(r.stderr || r.stdout).trim()}`, "cinder");
+    }),
+  );
 }

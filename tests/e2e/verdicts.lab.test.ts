@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
-import { CATALOG } from "../../helpers/harness/catalog.ts";
+import { CATALOG } from "../../suites/index.ts";
 import { paths } from "../../lab/state.ts";
 import { labConfigWith, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 

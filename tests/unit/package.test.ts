@@ -3,7 +3,8 @@ import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { describe, expect, test } from "vitest";
-import { CATALOG, SITES_ENTRY, suiteFile } from "../../helpers/harness/catalog.ts";
+import { SITES_ENTRY, suiteFile } from "../../helpers/harness/catalog.ts";
+import { CATALOG } from "../../suites/index.ts";
 import { dependencyBin, dependencyModule, PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
 
 // What `npm pack` puts in the tarball; the lab test tests/e2e/package.lab.test.ts installs it and runs it.
