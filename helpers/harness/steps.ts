@@ -38,12 +38,12 @@ export function inSiteScope<T>(site: string, facts: TestFacts | undefined, body:
 
 const here = () => scope.getStore()?.site ?? "-";
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** Sends an event of the running site to the run's progress display (RunReporter). */
 function send(e: DistributiveOmit<ProgressEvent, "site">): void {
   console.log(progressLineOf({ ...e, site: here() } as ProgressEvent));
 }
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** A line of the running site's progress, shown as it is. */
 export function progress(text: string): void {
