@@ -26,6 +26,13 @@ export type SiteRole = "central" | "edge";
  */
 export type FailureKind = "product" | "infrastructure" | "harness";
 
+/** A test's failure as facts: the site it is about, its category, and the object at fault where one is known. */
+export interface FailureCause {
+  site: string;
+  category: FailureKind;
+  object?: string;
+}
+
 /** What a run hands to each site's tests, once, as data. */
 export interface RunInfo {
   runId: string;
@@ -180,7 +187,10 @@ declare module "vitest" {
   export interface TaskMeta {
     testId?: string;
     tier?: Tier;
+    /** Read by nothing: `failure.category` is what the summary and the Allure labels read (suite.ts still writes this). */
     failureKind?: FailureKind;
+    /** Why the test failed, recorded once where its body ends (inSiteScope). */
+    failure?: FailureCause;
     warnings?: string[];
     notVerified?: string[];
     /** Skipped because of the run's tier: the test's own, or that of a test it builds on. */

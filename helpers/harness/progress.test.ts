@@ -1,5 +1,8 @@
 import { describe, expect, test, vi } from "vitest";
-import { LiveProgress } from "./progress.ts";
+import type { UserConsoleLog } from "vitest";
+import { allureLabelsOf } from "./allure-per-site.ts";
+import { LiveProgress, progressLineOf } from "./progress.ts";
+import { RunReporter } from "./reporter.ts";
 
 const stream = (isTTY: boolean) => {
   const chunks: string[] = [];
@@ -10,7 +13,7 @@ describe("live progress", () => {
   test("not a terminal: a line per step and per result, as they come", () => {
     const s = stream(false);
     const p = new LiveProgress(s.out);
-    p.step("dcn0", "▶ copy-image");
+    p.event({ site: "dcn0", kind: "start", title: "copy-image" });
     p.result("dcn0", "PASS", "3. copy-image");
     p.end();
     expect(s.text()).toBe("[dcn0] ▶ copy-image\n[dcn0] PASS 3. copy-image\n");
@@ -22,8 +25,8 @@ describe("live progress", () => {
       let now = 0;
       const s = stream(true);
       const p = new LiveProgress(s.out, { now: () => now });
-      p.step("central", "▶ list the Glance stores");
-      p.step("dcn0", "▶ copy-image to dcn0");
+      p.event({ site: "central", kind: "start", title: "list the Glance stores" });
+      p.event({ site: "dcn0", kind: "start", title: "copy-image to dcn0" });
       now = 12_000;
       p.result("central", "PASS", "1. stores");
       vi.advanceTimersByTime(250);
@@ -50,8 +53,50 @@ describe("live progress", () => {
   test("verbose on a terminal keeps the line per step", () => {
     const s = stream(true);
     const p = new LiveProgress(s.out, { verbose: true });
-    p.step("dcn1", "✘ copy-image: 409");
+    p.event({ site: "dcn1", kind: "fail", title: "copy-image", ms: 1200, error: "409" });
     p.end();
-    expect(s.text()).toBe("[dcn1] ✘ copy-image: 409\n");
+    expect(s.text()).toBe("[dcn1] ✘ copy-image (1.2 s): 409\n");
+  });
+});
+
+describe("progress from the worker", () => {
+  test("the reporter shows the typed records it receives, and no other console line", () => {
+    const s = stream(false);
+    const reporter = new RunReporter(new LiveProgress(s.out));
+    const content = [
+      progressLineOf({ site: "dcn0", kind: "start", title: "copy-image to dcn0" }),
+      "§progress dcn0 ▶ a line in the old text form",
+      JSON.stringify({ "dcn-verify.progress": { site: "dcn0", kind: "start" } }),
+      "[1, 2, 3]",
+      progressLineOf({ site: "dcn1", kind: "pass", title: "boot", ms: 300 }),
+      progressLineOf({ site: "dcn1", kind: "line", text: "cleanup: deleted volume v (1)" }),
+    ].join("\n");
+    reporter.onUserConsoleLog({ content, type: "stdout", time: 0, taskId: "t", size: 1 } as UserConsoleLog);
+    expect(s.text()).toBe("[dcn0] ▶ copy-image to dcn0\n[dcn1] ✔ boot (0.3 s)\n[dcn1] cleanup: deleted volume v (1)\n");
+  });
+
+  test("each kind of event reads as the lines always have", () => {
+    const s = stream(false);
+    const p = new LiveProgress(s.out);
+    for (const kind of ["outcome", "info", "not-verified", "warning"] as const) p.event({ site: "c", kind, title: "t" });
+    expect(s.text()).toBe("[c] ● t\n[c] ℹ t\n[c] ○ not verified: t\n[c] ⚠ t\n");
+  });
+});
+
+describe("Allure labels", () => {
+  test("derived from the test's facts in its meta and its site", () => {
+    const labels = allureLabelsOf("dcn0", {
+      testId: "dcn-3-copy-to-edge",
+      tier: "standard",
+      failure: { site: "dcn1", category: "infrastructure" },
+    });
+    expect(labels).toEqual([
+      { name: "site", value: "dcn0" },
+      { name: "testId", value: "dcn-3-copy-to-edge" },
+      { name: "tier", value: "standard" },
+      { name: "tag", value: "standard" },
+      { name: "tag", value: "dcn0" },
+      { name: "failure", value: "infrastructure" },
+    ]);
   });
 });

@@ -1,3 +1,66 @@
+import { z } from "zod";
+
+const site = z.string();
+const title = z.string();
+
+/**
+ * One progress event of a site, as its tests and hooks in the worker report it: a step started, passed or failed;
+ * an outcome, information, something not verified or a warning; or a line of its own (the site's cleanup).
+ */
+export const progressEventSchema = z.discriminatedUnion("kind", [
+  z.object({ site, kind: z.literal("start"), title }),
+  z.object({ site, kind: z.literal("pass"), title, ms: z.number() }),
+  z.object({ site, kind: z.literal("fail"), title, ms: z.number(), error: z.string() }),
+  z.object({ site, kind: z.enum(["outcome", "info", "not-verified", "warning"]), title }),
+  z.object({ site, kind: z.literal("line"), text: z.string() }),
+]);
+
+export type ProgressEvent = z.infer<typeof progressEventSchema>;
+export type ProgressKind = ProgressEvent["kind"];
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** How each kind of event reads on its site's line. */
+const TEXT: { [K in ProgressKind]: (e: ProgressEvent & { kind: K }) => string } = {
+  start: (e) => `▶ ${e.title}`,
+  pass: (e) => `✔ ${e.title} (${secs(e.ms)})`,
+  fail: (e) => `✘ ${e.title} (${secs(e.ms)}): ${e.error}`,
+  outcome: (e) => `● ${e.title}`,
+  info: (e) => `ℹ ${e.title}`,
+  "not-verified": (e) => `○ not verified: ${e.title}`,
+  warning: (e) => `⚠ ${e.title}`,
+  line: (e) => e.text,
+};
+
+/** The event as its site's progress line shows it, after `[site] `. */
+export const progressText = (e: ProgressEvent): string => (TEXT[e.kind] as (e: ProgressEvent) => string)(e);
+
+/**
+ * The worker's progress events reach the reporter in the main process on vitest's console channel, the one channel it
+ * carries live from hooks as well as tests: each a JSON line under this key, validated with progressEventSchema.
+ */
+export const PROGRESS_KEY = "dcn-verify.progress";
+
+const progressLine = z.object({ [PROGRESS_KEY]: progressEventSchema });
+
+/** The line that carries an event from the worker. */
+export const progressLineOf = (e: ProgressEvent): string => JSON.stringify({ [PROGRESS_KEY]: e });
+
+/** The progress events of a console log's content; every other line is not one, and is left out. */
+export function progressEventsOf(content: string): ProgressEvent[] {
+  return content.split("\n").flatMap((line) => {
+    if (!line) return [];
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return [];
+    }
+    const parsed = progressLine.safeParse(value);
+    return parsed.success ? [parsed.data[PROGRESS_KEY]] : [];
+  });
+}
+
 /** Where progress goes: stderr, or a test's stand-in. */
 export interface ProgressOut {
   write(text: string): unknown;
@@ -41,12 +104,13 @@ export class LiveProgress {
     return s;
   }
 
-  /** A step line from a site's tests: "▶ title", "✔ title (0.3 s)", "✘ title: why". */
-  step(site: string, text: string): void {
-    const s = this.site(site);
-    if (!this.live) return void this.out.write(`[${site}] ${text}\n`);
-    if (text.startsWith("▶ ")) s.step = text.slice(2);
-    if (text.startsWith("✘ ")) this.above(`[${site}] ${text}`);
+  /** An event of a site's tests or hooks: a line per event, or on a terminal its step in the block and a failure above it. */
+  event(e: ProgressEvent): void {
+    const s = this.site(e.site);
+    const line = `[${e.site}] ${progressText(e)}`;
+    if (!this.live) return void this.out.write(`${line}\n`);
+    if (e.kind === "start") s.step = e.title;
+    if (e.kind === "fail") this.above(line);
     this.schedule();
   }
 

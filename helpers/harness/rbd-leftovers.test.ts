@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, test } from "vitest";
+import { CephCommandError } from "../ceph/probe.ts";
 import { configSchema } from "../config/schema.ts";
 import { validConfig } from "../config/testing.ts";
 import { idsInRbdName, matchRbdLeftovers, scanRbdLeftovers } from "./rbd-leftovers.ts";
@@ -16,7 +17,14 @@ const probeOf = (site: { name: string }) => ({
     pools.calls++;
     const now = pools.lists[Math.min(pools.calls - 1, pools.lists.length - 1)]!;
     if (site.name !== "dcn0") return [];
-    if (!(pool in now)) throw new Error(`rbd: error opening pool '${pool}': (2) No such file or directory`);
+    if (!(pool in now))
+      throw new CephCommandError(
+        site.name,
+        "local",
+        `rbd -p ${pool} ls -l`,
+        2,
+        `rbd: error opening pool '${pool}': (2) No such file or directory`,
+      );
     return now[pool]!.map((e) => ({ ...e, size: 1, format: 2 }));
   },
   close: async () => undefined,

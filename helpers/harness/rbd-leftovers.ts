@@ -1,4 +1,4 @@
-import { type CephProbe, createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
+import { CephCommandError, type CephProbe, createCephProbe, hasCephAccess, noAccessReason, noneReason } from "../ceph/probe.ts";
 import type { RbdEntry } from "../ceph/rbd.ts";
 import { allSites } from "../config/load.ts";
 import { sitePools } from "../config/pools.ts";
@@ -86,6 +86,7 @@ export function matchRbdLeftovers(
   return found;
 }
 
+/** rbd's stderr for a pool that is not there (read from the command's stderr, never from a message). */
 const MISSING_POOL = /No such file or directory|error opening pool|does not exist/i;
 
 /**
@@ -143,7 +144,7 @@ export async function scanRbdLeftovers(
               listed.push({ ...p, entries: await probe.rbdList(p.pool) });
             } catch (e) {
               const msg = redactText((e as Error).message.split("\n")[0]!);
-              if (p.role === "backups" && MISSING_POOL.test((e as Error).message)) return;
+              if (p.role === "backups" && e instanceof CephCommandError && MISSING_POOL.test(e.stderrTail)) return;
               out.notChecked.push(`${site.name}: could not list rbd pool ${p.pool}: ${msg}`);
             }
           }),

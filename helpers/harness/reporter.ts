@@ -3,8 +3,7 @@ import type { Reporter, TestCase, TestModule, TestSuite } from "vitest/node";
 import { siteOfSuite, siteOfTest } from "./allure-per-site.ts";
 import { redactText } from "../core/redact.ts";
 import type { SiteSummary } from "./model.ts";
-import { LiveProgress } from "./progress.ts";
-import { PROGRESS_MARK } from "./steps.ts";
+import { LiveProgress, progressEventsOf } from "./progress.ts";
 
 /** Live per-site progress on stderr, and each site's results, kept for the run that made it. */
 export class RunReporter implements Reporter {
@@ -41,12 +40,9 @@ export class RunReporter implements Reporter {
     this.onSiteEnd(site);
   }
 
+  /** NOTE: the worker's progress events come on the console channel, each a JSON record (progressLineOf). */
   onUserConsoleLog(log: UserConsoleLog): void {
-    for (const line of log.content.split("\n")) {
-      if (!line.startsWith(PROGRESS_MARK)) continue;
-      const [, site, ...rest] = line.split(" ");
-      this.progress.step(site!, rest.join(" "));
-    }
+    for (const e of progressEventsOf(log.content)) this.progress.event(e);
   }
 
   onTestCaseResult(t: TestCase): void {
@@ -93,7 +89,7 @@ function testSummary(t: TestCase): SiteSummary["tests"][number] {
     durationMs: Math.round(t.diagnostic()?.duration ?? 0),
     tier: t.meta().tier,
     ...(status === "skipped" && t.meta().aboveTier ? { aboveTier: true } : {}),
-    ...(status === "failed" ? { failureKind: t.meta().failureKind ?? "harness" } : {}),
+    ...(status === "failed" ? { failureKind: t.meta().failure?.category ?? "harness" } : {}),
     ...(failure ? { failure: redactText(failure) } : r.state === "skipped" && r.note ? { failure: r.note } : {}),
     ...(t.meta().warnings?.length ? { warnings: t.meta().warnings } : {}),
     ...(status === "skipped"

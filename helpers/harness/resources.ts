@@ -68,80 +68,106 @@ export class ResourceJournal {
   }
 }
 
+/** A 404 on a delete: the resource is already gone, which is what was asked. */
+const ignoreGone = (p: Promise<unknown>): Promise<void> =>
+  p.then(
+    () => undefined,
+    (e: unknown) => {
+      if (!isApiError(e, 404)) throw e;
+    },
+  );
+
+/** A show that answers 404: undefined. */
+const shown = <T>(p: Promise<T>): Promise<T | undefined> =>
+  p.catch((e: unknown) => {
+    if (isApiError(e, 404)) return undefined;
+    throw e;
+  });
+
+/**
+ * How one kind of resource is deleted, as Tempest's clients have it: `delete` asks for it (a 404 is done; a resource
+ * still busy is waited for first), `isDeleted` says whether it is gone, and `waitDeleted` waits until it is.
+ */
+export interface ResourceKindDef {
+  delete(clients: Clients, r: TrackedResource, t: WaitTiming): Promise<void>;
+  isDeleted(clients: Clients, r: TrackedResource): Promise<boolean>;
+  waitDeleted(clients: Clients, r: TrackedResource, t: WaitTiming): Promise<unknown>;
+}
+
+/** A kind whose API answers its show with 404 once it is gone, named `noun` in the wait's messages. */
+const shownUntil404 = (noun: string, show: (clients: Clients, id: string) => Promise<unknown>): Omit<ResourceKindDef, "delete"> => ({
+  isDeleted: async (clients, r) => (await shown(show(clients, r.id))) === undefined,
+  waitDeleted: (clients, r, t) => waitForDeletion(() => show(clients, r.id), `${noun} ${r.name} (${r.id})`, t),
+});
+
+/** Every kind the harness creates, with how it is deleted: a kind without an entry does not compile. */
+export const RESOURCE_KINDS = {
+  server: {
+    delete: (clients, r) => ignoreGone(clients.compute.deleteServer(r.id)),
+    ...shownUntil404("server", (clients, id) => clients.compute.showServer(id)),
+  },
+  backup: {
+    delete: async (clients, r, t) => {
+      const b = await shown(clients.volume.showBackup(r.id));
+      if (!b) return;
+      if (!["available", "error"].includes(b.status)) await waitForBackupStatus(clients.volume, r.id, ["available", "error"], t);
+      await ignoreGone(clients.volume.deleteBackup(r.id));
+    },
+    ...shownUntil404("volume backup", (clients, id) => clients.volume.showBackup(id)),
+  },
+  snapshot: {
+    delete: (clients, r) => ignoreGone(clients.volume.deleteSnapshot(r.id)),
+    ...shownUntil404("volume snapshot", (clients, id) => clients.volume.showSnapshot(id)),
+  },
+  volume: {
+    delete: async (clients, r, t) => {
+      // NOTE: after a server delete, Nova detaches its volumes asynchronously; the volume stays in-use a while.
+      const v = await shown(clients.volume.showVolume(r.id));
+      if (!v) return;
+      if (!["available", "error", "error_restoring", "error_extending", "error_managing"].includes(v.status)) {
+        await waitForVolumeStatus(clients.volume, r.id, ["available", "error"], t);
+      }
+      await ignoreGone(clients.volume.deleteVolume(r.id));
+    },
+    ...shownUntil404("volume", (clients, id) => clients.volume.showVolume(id)),
+  },
+  "image-copy": {
+    delete: (clients, r) => ignoreGone(clients.image.deleteImageFromStore(storeOf(r), r.id)),
+    isDeleted: async (clients, r) => !(await storesOf(clients, r.id)).includes(storeOf(r)),
+    waitDeleted: (clients, r, t) => {
+      const store = storeOf(r);
+      return waitFor<string[]>({
+        ...t,
+        what: `the copy of image ${r.name} (${r.id}) in store ${store}`,
+        expected: `${store} gone from its stores`,
+        poll: () => storesOf(clients, r.id),
+        done: (stores) => !stores.includes(store),
+        describe: (stores) => `stores=${stores.join(",")}`,
+      });
+    },
+  },
+  image: {
+    delete: (clients, r) => ignoreGone(clients.image.deleteImage(r.id)),
+    ...shownUntil404("image", (clients, id) => clients.image.showImage(id)),
+  },
+} satisfies Record<ResourceKind, ResourceKindDef>;
+
+const storeOf = (r: TrackedResource): string => {
+  if (!r.store) throw new Error(`image-copy ${r.name} (${r.id}) names no store`);
+  return r.store;
+};
+
+/** The stores that hold an image; none once the image itself is gone. */
+const storesOf = async (clients: Clients, id: string): Promise<string[]> => (await shown(clients.image.showImage(id)))?.stores ?? [];
+
 /**
  * Deletes one resource and waits until it is gone; a 404 counts as gone. A volume still detaching
  * from a deleted server is waited for first.
  */
-export async function deleteResource(c: Clients, r: TrackedResource, t: WaitTiming): Promise<void> {
-  const gone = (e: unknown) => isApiError(e, 404);
-  switch (r.kind) {
-    case "server":
-      await c.compute.deleteServer(r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitForDeletion(() => c.compute.showServer(r.id), `server ${r.name} (${r.id})`, t);
-      return;
-    case "backup": {
-      const b = await c.volume.showBackup(r.id).catch((e) => {
-        if (gone(e)) return undefined;
-        throw e;
-      });
-      if (!b) return;
-      if (!["available", "error"].includes(b.status)) await waitForBackupStatus(c.volume, r.id, ["available", "error"], t);
-      await c.volume.deleteBackup(r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitForDeletion(() => c.volume.showBackup(r.id), `volume backup ${r.name} (${r.id})`, t);
-      return;
-    }
-    case "snapshot":
-      await c.volume.deleteSnapshot(r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitForDeletion(() => c.volume.showSnapshot(r.id), `volume snapshot ${r.name} (${r.id})`, t);
-      return;
-    case "volume": {
-      // NOTE: after a server delete, Nova detaches its volumes asynchronously; the volume stays in-use a while.
-      const v = await c.volume.showVolume(r.id).catch((e) => {
-        if (gone(e)) return undefined;
-        throw e;
-      });
-      if (!v) return;
-      if (!["available", "error", "error_restoring", "error_extending", "error_managing"].includes(v.status)) {
-        await waitForVolumeStatus(c.volume, r.id, ["available", "error"], t);
-      }
-      await c.volume.deleteVolume(r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitForDeletion(() => c.volume.showVolume(r.id), `volume ${r.name} (${r.id})`, t);
-      return;
-    }
-    case "image-copy": {
-      const store = r.store!;
-      await c.image.deleteImageFromStore(store, r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitFor<string[]>({
-        ...t,
-        what: `the copy of image ${r.name} (${r.id}) in store ${store}`,
-        expected: `${store} gone from its stores`,
-        poll: () =>
-          c.image.showImage(r.id).then(
-            (i) => i.stores,
-            (e: unknown) => (gone(e) ? ([] as string[]) : Promise.reject(e)),
-          ),
-        done: (stores) => !stores.includes(store),
-        describe: (stores) => `stores=${stores.join(",")}`,
-      });
-      return;
-    }
-    case "image":
-      await c.image.deleteImage(r.id).catch((e) => {
-        if (!gone(e)) throw e;
-      });
-      await waitForDeletion(() => c.image.showImage(r.id), `image ${r.name} (${r.id})`, t);
-      return;
-  }
+export async function deleteResource(clients: Clients, r: TrackedResource, t: WaitTiming): Promise<void> {
+  const kind: ResourceKindDef = RESOURCE_KINDS[r.kind];
+  await kind.delete(clients, r, t);
+  await kind.waitDeleted(clients, r, t);
 }
 
 export interface CleanupFailure<R extends TrackedResource = TrackedResource> {
@@ -231,14 +257,42 @@ export class ResourceTracker {
   }
 }
 
+/** What a site's cleanup or the run's sweep could not delete, as a record: its site stays a field on the way to the summary. */
+export interface Leftover {
+  site: string;
+  kind: ResourceKind;
+  id: string;
+  name?: string;
+  /** Why it would not go: the (redacted) error of its last attempt. */
+  reason: string;
+}
+
+export const leftoverOf = ({ resource, error }: CleanupFailure): Leftover => ({
+  site: resource.site,
+  kind: resource.kind,
+  id: resource.id,
+  name: resource.name,
+  reason: error,
+});
+
+/** "volume dcnv-… (id) at dcn0: why", as the summary and the logs show a leftover. */
+export const formatLeftover = (l: Leftover): string =>
+  `${l.kind}${l.name === undefined ? "" : ` ${l.name}`} (${l.id}) at ${l.site}: ${l.reason}`;
+
 export function formatCleanupFailures(f: CleanupFailure[]): string {
-  return f.map((x) => `${x.resource.kind} ${x.resource.name} (${x.resource.id}) at ${x.resource.site}: ${x.error}`).join("\n");
+  return f.map((x) => formatLeftover(leftoverOf(x))).join("\n");
 }
 
 /** A site's cleanup left resources behind: the site's summary lists them under cleanup, not as a setup error. */
 export class CleanupLeftoversError extends Error {
-  constructor(site: string, failures: CleanupFailure[]) {
+  readonly leftovers: Leftover[];
+
+  constructor(
+    readonly site: string,
+    failures: CleanupFailure[],
+  ) {
     super(`[${site}] cleanup left resources behind:\n${formatCleanupFailures(failures)}`);
     this.name = "CleanupLeftoversError";
+    this.leftovers = failures.map(leftoverOf);
   }
 }

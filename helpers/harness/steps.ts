@@ -1,50 +1,76 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import * as allure from "allure-js-commons";
 import { Status } from "allure-js-commons";
+import type { TaskMeta } from "vitest";
 import { withinSite } from "../core/cloud-wait.ts";
 import { redact, redactText } from "../core/redact.ts";
 import type { WaitResult } from "../core/wait.ts";
 import { formatTimeline } from "../core/wait.ts";
+import { failureCauseOf, namedSite, nameSite } from "./failure-kind.ts";
+import { type ProgressEvent, progressLineOf } from "./progress.ts";
 
-/** A line the CLI's progress reporter shows as it comes: "§progress <site> <text>". */
-export const PROGRESS_MARK = "§progress";
+/** What a test records of itself as it runs: its findings, for the summary, and why it failed. */
+export type TestFacts = Pick<TaskMeta, "warnings" | "notVerified" | "failure">;
 
 interface SiteScope {
   site: string;
-  /** The running test's findings, for the summary: its meta. */
-  findings?: { warnings?: string[]; notVerified?: string[] };
+  /** The running test's facts: its meta. */
+  facts?: TestFacts;
 }
 
 /** NOTE: the sites run side by side in one worker: each test and hook runs in its site's scope, not in a module global. */
 const scope = new AsyncLocalStorage<SiteScope>();
 
 /**
- * Runs body in the site's scope: its progress lines name the site, warning() and notVerified() record in findings, and
- * its cloud calls and waits count in the site's cloudWaitMs.
+ * Runs body in the site's scope: its progress events name the site, warning() and notVerified() record in facts,
+ * a failure that ends the body is recorded there as its cause (site, category, object), and its cloud calls and waits
+ * count in the site's cloudWaitMs.
  */
-export function inSiteScope<T>(site: string, findings: SiteScope["findings"], body: () => T): T {
-  return scope.run({ site, ...(findings ? { findings } : {}) }, () => withinSite(site, body));
+export function inSiteScope<T>(site: string, facts: TestFacts | undefined, body: () => T): T {
+  return scope.run({ site, ...(facts ? { facts } : {}) }, () =>
+    withinSite(site, () => {
+      const value = body();
+      if (!facts || !(value instanceof Promise)) return value;
+      return value.catch((e: unknown) => {
+        // NOTE: vitest's t.skip() throws to end the test: a skip is no failure.
+        if ((e as { code?: string } | null)?.code !== "VITEST_PENDING") facts.failure = failureCauseOf(e, site);
+        throw e;
+      }) as T;
+    }),
+  );
 }
 
-const progressSite = () => scope.getStore()?.site ?? "-";
+const here = () => scope.getStore()?.site ?? "-";
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Sends an event of the running site to the run's progress display (RunReporter). */
+function send(e: DistributiveOmit<ProgressEvent, "site">): void {
+  console.log(progressLineOf({ ...e, site: here() } as ProgressEvent));
+}
+
+/** A line of the running site's progress, shown as it is. */
 export function progress(text: string): void {
-  console.log(`${PROGRESS_MARK} ${progressSite()} ${redactText(text)}`);
+  send({ kind: "line", text: redactText(text) });
 }
 
-/** One named step of the procedure: an Allure step, a live progress line, and its duration. */
+/** One named step of the procedure: an Allure step, live progress events, and its duration. */
 export async function step<T>(title: string, body: () => Promise<T>): Promise<T> {
   const started = Date.now();
-  progress(`▶ ${title}`);
+  const shown = redactText(title);
+  send({ kind: "start", title: shown });
   try {
     const value = await allure.step(title, async () => body());
-    progress(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    send({ kind: "pass", title: shown, ms: Date.now() - started });
     return value;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (!err.message.startsWith("[")) err.message = `[${progressSite()}] ${title}: ${err.message}`;
+    if (namedSite(err) === undefined) {
+      err.message = `[${here()}] ${title}: ${err.message}`;
+      nameSite(err, here());
+    }
     err.message = redactText(err.message);
-    progress(`✘ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err.message.split("\n")[0]}`);
+    send({ kind: "fail", title: shown, ms: Date.now() - started, error: err.message.split("\n")[0]! });
     throw err;
   }
 }
@@ -73,7 +99,7 @@ export async function attachWait(name: string, r: WaitResult<unknown>): Promise<
 
 /** A named outcome that is neither pass nor fail on its own: shown as its own step in the report. */
 export async function outcome(title: string, detail: string): Promise<void> {
-  progress(`● ${title}`);
+  send({ kind: "outcome", title: redactText(title) });
   await allure.logStep(title, Status.PASSED);
   await attachText(`outcome: ${title}`, detail);
 }
@@ -83,23 +109,23 @@ export async function outcome(title: string, detail: string): Promise<void> {
  * progress line; neither a warning nor not verified, so it never fails --strict.
  */
 export async function info(title: string, detail: string): Promise<void> {
-  progress(`ℹ ${title}`);
+  send({ kind: "info", title: redactText(title) });
   await allure.logStep(`info: ${title}`, Status.PASSED);
   await attachText(`info: ${title}`, detail);
 }
 
 /** What a check could not look at: its own step in the report, never a pass. */
 export async function notVerified(title: string, reason: string): Promise<void> {
-  progress(`○ not verified: ${title}`);
-  const findings = scope.getStore()?.findings;
+  send({ kind: "not-verified", title: redactText(title) });
+  const findings = scope.getStore()?.facts;
   if (findings) (findings.notVerified ??= []).push(redactText(`${title}: ${reason}`));
   await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
   await attachText(`not verified: ${title}`, reason);
 }
 
 export async function warning(title: string, detail: string): Promise<void> {
-  progress(`⚠ ${title}`);
-  const findings = scope.getStore()?.findings;
+  send({ kind: "warning", title: redactText(title) });
+  const findings = scope.getStore()?.facts;
   if (findings) (findings.warnings ??= []).push(redactText(title));
   await allure.logStep(`warning: ${title}`, Status.BROKEN);
   await attachText(`warning: ${title}`, detail);

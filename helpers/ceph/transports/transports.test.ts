@@ -4,7 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { cephTransportSchema, siteSchema } from "../../config/schema.ts";
-import { type ContainerTransport, dockerDemuxer, expandPrefix, knownHostKeys, type SshTransport, sshConfig, sshDisplay } from "./common.ts";
+import {
+  type ContainerTransport,
+  dockerDemuxer,
+  type TransportDef,
+  type TransportKind,
+  expandPrefix,
+  knownHostKeys,
+  type SshTransport,
+  sshConfig,
+  sshDisplay,
+} from "./common.ts";
 import { defaultContainer, hostVerifier } from "./container.ts";
 import { clientArgs, TRANSPORTS } from "./index.ts";
 import { sshPrefix } from "./ssh.ts";
@@ -105,6 +115,14 @@ describe("no --cluster where the transport's view holds only ceph.conf", () => {
 });
 
 describe("the registry", () => {
+  test("every kind of the config has its transport, none included; a kind without one does not compile", () => {
+    const { none: _none, ...withoutNone } = TRANSPORTS;
+    // @ts-expect-error none has no entry
+    const missing: { [K in TransportKind]: TransportDef<K> } = withoutNone;
+    expect(Object.keys(missing)).not.toContain("none");
+    expect(Object.keys(TRANSPORTS).sort()).toEqual(["cephadm", "container", "local", "none", "ssh"]);
+  });
+
   test("none opens a transport that refuses every command with NoCephAccessError", async () => {
     const t = TRANSPORTS.none.open(
       { name: "dcn0", ceph: { cluster: "dcn0", transport: { kind: "none", reason: "external" } } },
