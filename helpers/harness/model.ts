@@ -4,7 +4,7 @@ import type { CanaryManifest } from "./canary.ts";
 import type { SiteGates } from "./gates.ts";
 import type { RbdLeftover } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";
-import type { ResourceKind } from "./resources.ts";
+import type { Leftover } from "./resources.ts";
 
 /** read-only: lists and inspects; standard: creates and deletes its own resources; disruptive: stops servers, breaks things. */
 export const TIERS = ["read-only", "standard", "disruptive"] as const;
@@ -108,17 +108,8 @@ export interface SiteSummary {
   cloudWaitMs?: number;
 }
 
-/**
- * A resource the run's sweep could not delete, as the journal recorded it, and why. The summary's cleanup (or
- * leftBehind) carries the line an operator reads; this is the record.
- */
-export interface SweepLeftover {
-  site: string;
-  kind: ResourceKind;
-  id: string;
-  name?: string;
-  reason: string;
-}
+/** A resource the run's sweep could not delete, as the journal recorded it, and why (resources.ts). */
+export type SweepLeftover = Leftover;
 
 /** Whether a site (or a run) passed, and each reason it did not. */
 export interface Verdict {

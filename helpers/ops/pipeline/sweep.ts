@@ -5,14 +5,12 @@ import { timing } from "../../config/timing.ts";
 import type { SweepLeftover } from "../../harness/model.ts";
 import type { Reach } from "../../harness/reach.ts";
 import { type RbdScan, scanRbdLeftovers } from "../../harness/rbd-leftovers.ts";
-import { deleteAll, type ResourceJournal } from "../../harness/resources.ts";
+import { deleteAll, formatLeftover, leftoverOf, type ResourceJournal } from "../../harness/resources.ts";
 
 export type { SweepLeftover };
 
 /** A sweep leftover as the operator reads it: the resource, where, and why it would not go. */
-export function formatSweepLeftover(l: SweepLeftover): string {
-  return `${l.kind} ${l.name === undefined ? "" : `${l.name} `}(${l.id}) at ${l.site}: ${l.reason}`;
-}
+export const formatSweepLeftover: (l: SweepLeftover) => string = formatLeftover;
 
 /** Deletes, newest first, whatever the run's journal says was created and not deleted; returns what would not go. */
 export async function sweep(clients: Clients, cfg: Config, journal: ResourceJournal): Promise<SweepLeftover[]> {
@@ -29,7 +27,7 @@ export async function sweep(clients: Clients, cfg: Config, journal: ResourceJour
     journal,
     log: (line, r) => process.stderr.write(`[${r.site}] cleanup sweep: ${line}\n`),
   });
-  return failed.map(({ resource: r, error }) => ({ site: r.site, kind: r.kind, id: r.id, name: r.name, reason: error }));
+  return failed.map(leftoverOf);
 }
 
 /**
