@@ -8,7 +8,7 @@ import { timing } from "../helpers/config/timing.ts";
 import { ConfigError, loadConfig } from "../helpers/config/load.ts";
 import { redactText } from "../helpers/core/redact.ts";
 import { formatPlan, planOf } from "../helpers/ops/plan.ts";
-import { scanRbdLeftovers, formatRbdLeftover } from "../helpers/harness/rbd-leftovers.ts";
+import { formatRbdLeftover, formatRbdNotChecked, scanRbdLeftovers } from "../helpers/harness/rbd-leftovers.ts";
 import { deleteAll } from "../helpers/harness/resources.ts";
 import { cloudOf } from "../helpers/ops/pipeline/prepare.ts";
 import { formatOutcome } from "../helpers/ops/pipeline/publish.ts";
@@ -288,7 +288,7 @@ async function remove(cfg: Config, a: Args, say: (l: string) => void): Promise<n
   const done = await deleteAll(clientsOf, doomed, t, { log: (line, r) => say(`[${r.site}] ${line}`) });
   const rbd = await scanRbdLeftovers(cfg, done.deleted, { wait: t, log: say });
   for (const l of rbd.found) say(formatRbdLeftover(l));
-  for (const n of rbd.notChecked) say(n);
+  for (const n of rbd.notChecked) say(formatRbdNotChecked(n));
   say(
     `set ${setId}: ${done.deleted.length} deleted, ${done.failed.length} would not delete, ${refused.length} refused, ${gone.length} already gone` +
       (rbd.found.length ? `, ${rbd.found.length} rbd images left in the clusters` : ""),

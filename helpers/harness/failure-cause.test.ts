@@ -1,10 +1,10 @@
-import { describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { CephCommandError } from "../ceph/probe.ts";
 import { NoCephAccessError } from "../ceph/transports/none.ts";
 import { ApiError } from "../core/http.ts";
 import { failureCauseOf, InfrastructureError, namedSite, ProductDefect } from "./failure-kind.ts";
 import type { FailureCause } from "./model.ts";
-import { progressEventsOf } from "./progress.ts";
+import { listenProgress, type ProgressEvent } from "./progress.ts";
 import { type Unreachable, SiteUnreachableError } from "./reach.ts";
 import { inSiteScope, step, type TestFacts } from "./steps.ts";
 
@@ -12,12 +12,14 @@ const DOWN: Unreachable = { site: "dcn1", state: "unreachable", reason: "its Cep
 
 /** The progress events step() sent while body ran. */
 async function eventsOf(body: () => Promise<unknown>) {
-  const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+  const events: ProgressEvent[] = [];
+  const listening = listenProgress((e) => events.push(e));
   try {
     await body().catch(() => undefined);
-    return log.mock.calls.flatMap(([line]) => progressEventsOf(String(line)));
+    await new Promise((done) => setTimeout(done, 20));
+    return events;
   } finally {
-    log.mockRestore();
+    listening.close();
   }
 }
 

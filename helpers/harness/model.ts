@@ -2,7 +2,7 @@ import type {} from "vitest";
 import type { Config } from "../config/schema.ts";
 import type { CanaryManifest } from "./canary.ts";
 import type { SiteGates } from "./gates.ts";
-import type { RbdLeftover } from "./rbd-leftovers.ts";
+import type { RbdLeftover, RbdNotChecked } from "./rbd-leftovers.ts";
 import type { Reach, SiteReach } from "./reach.ts";
 import type { Leftover } from "./resources.ts";
 
@@ -150,7 +150,7 @@ export interface RunSummary {
   /** rbd images the cloud deleted from its API but left in a site's pools, after the run's sweep. */
   rbdLeftovers?: RbdLeftover[];
   /** Pools the look for rbd leftovers could not list. */
-  rbdNotChecked?: string[];
+  rbdNotChecked?: RbdNotChecked[];
   /** The sites each run was to cover (this shard's share of the selected sites), and the rest of its selection. */
   selection?: SelectionRecord & { sites: string[] };
   /** What the run's sweep could not delete at a site that has no summary of its own (one that did not run). */
@@ -178,8 +178,6 @@ declare module "vitest" {
   export interface TaskMeta {
     testId?: string;
     tier?: Tier;
-    /** Read by nothing: `failure.category` is what the summary and the Allure labels read (suite.ts still writes this). */
-    failureKind?: FailureKind;
     /** Why the test failed, recorded once where its body ends (inSiteScope). */
     failure?: FailureCause;
     warnings?: string[];

@@ -1,7 +1,7 @@
 import { describe, expect, test, vi } from "vitest";
-import type { UserConsoleLog } from "vitest";
 import { allureLabelsOf } from "./allure-per-site.ts";
-import { LiveProgress, progressLineOf } from "./progress.ts";
+import { BroadcastChannel } from "node:worker_threads";
+import { LiveProgress, sendProgress } from "./progress.ts";
 import { RunReporter } from "./reporter.ts";
 
 const stream = (isTTY: boolean) => {
@@ -60,18 +60,26 @@ describe("live progress", () => {
 });
 
 describe("progress from the worker", () => {
-  test("the reporter shows the typed records it receives, and no other console line", () => {
+  test("the reporter shows the typed records sent while it listens, and nothing that is not one", async () => {
     const s = stream(false);
     const reporter = new RunReporter(new LiveProgress(s.out));
-    const content = [
-      progressLineOf({ site: "dcn0", kind: "start", title: "copy-image to dcn0" }),
-      "§progress dcn0 ▶ a line in the old text form",
-      JSON.stringify({ "dcn-verify.progress": { site: "dcn0", kind: "start" } }),
-      "[1, 2, 3]",
-      progressLineOf({ site: "dcn1", kind: "pass", title: "boot", ms: 300 }),
-      progressLineOf({ site: "dcn1", kind: "line", text: "cleanup: deleted volume v (1)" }),
-    ].join("\n");
-    reporter.onUserConsoleLog({ content, type: "stdout", time: 0, taskId: "t", size: 1 } as UserConsoleLog);
+    const other = new BroadcastChannel("dcn-verify:progress");
+    sendProgress({ site: "dcn0", kind: "start", title: "before the reporter listens" });
+    reporter.onInit();
+    try {
+      sendProgress({ site: "dcn0", kind: "start", title: "copy-image to dcn0" });
+      other.postMessage("§progress dcn0 ▶ a line in the old text form");
+      other.postMessage({ site: "dcn0", kind: "start" });
+      console.log(JSON.stringify({ "dcn-verify.progress": { site: "dcn0", kind: "start", title: "a console line" } }));
+      sendProgress({ site: "dcn1", kind: "pass", title: "boot", ms: 300 });
+      sendProgress({ site: "dcn1", kind: "line", text: "cleanup: deleted volume v (1)" });
+      await new Promise((done) => setTimeout(done, 50));
+    } finally {
+      reporter.close();
+      other.close();
+    }
+    sendProgress({ site: "dcn1", kind: "line", text: "after close" });
+    await new Promise((done) => setTimeout(done, 20));
     expect(s.text()).toBe("[dcn0] ▶ copy-image to dcn0\n[dcn1] ✔ boot (0.3 s)\n[dcn1] cleanup: deleted volume v (1)\n");
   });
 

@@ -1,3 +1,4 @@
+import { BroadcastChannel } from "node:worker_threads";
 import { z } from "zod";
 
 const site = z.string();
@@ -35,30 +36,30 @@ const TEXT: { [K in ProgressKind]: (e: ProgressEvent & { kind: K }) => string } 
 /** The event as its site's progress line shows it, after `[site] `. */
 export const progressText = (e: ProgressEvent): string => (TEXT[e.kind] as (e: ProgressEvent) => string)(e);
 
-/**
- * The worker's progress events reach the reporter in the main process on vitest's console channel, the one channel it
- * carries live from hooks as well as tests: each a JSON line under this key, validated with progressEventSchema.
- */
-export const PROGRESS_KEY = "dcn-verify.progress";
+// NOTE: the sites run in the test runner's worker thread and the reporter in the main thread. A BroadcastChannel
+// reaches every thread of the process, live, from hooks as well as tests; each message is the event itself.
+const PROGRESS_CHANNEL = "dcn-verify:progress";
 
-const progressLine = z.object({ [PROGRESS_KEY]: progressEventSchema });
+let outbox: BroadcastChannel | undefined;
 
-/** The line that carries an event from the worker. */
-export const progressLineOf = (e: ProgressEvent): string => JSON.stringify({ [PROGRESS_KEY]: e });
+/** Sends an event of a site to the run's progress display (listenProgress, in any thread of the process). */
+export function sendProgress(e: ProgressEvent): void {
+  if (!outbox) {
+    outbox = new BroadcastChannel(PROGRESS_CHANNEL);
+    outbox.unref();
+  }
+  outbox.postMessage(e);
+}
 
-/** The progress events of a console log's content; every other line is not one, and is left out. */
-export function progressEventsOf(content: string): ProgressEvent[] {
-  return content.split("\n").flatMap((line) => {
-    if (!line) return [];
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      return [];
-    }
-    const parsed = progressLine.safeParse(value);
-    return parsed.success ? [parsed.data[PROGRESS_KEY]] : [];
-  });
+/** Calls on with each progress event sent in the process, validated; close() stops listening. */
+export function listenProgress(on: (e: ProgressEvent) => void): { close(): void } {
+  const channel = new BroadcastChannel(PROGRESS_CHANNEL);
+  channel.unref();
+  channel.onmessage = (m) => {
+    const parsed = progressEventSchema.safeParse((m as MessageEvent).data);
+    if (parsed.success) on(parsed.data);
+  };
+  return { close: () => channel.close() };
 }
 
 /** Where progress goes: stderr, or a test's stand-in. */

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, test } from "vitest";
 import { CephCommandError } from "../ceph/probe.ts";
 import { configSchema } from "../config/schema.ts";
 import { validConfig } from "../config/testing.ts";
-import { idsInRbdName, matchRbdLeftovers, scanRbdLeftovers } from "./rbd-leftovers.ts";
+import { formatRbdNotChecked, idsInRbdName, matchRbdLeftovers, scanRbdLeftovers } from "./rbd-leftovers.ts";
 import type { TrackedResource } from "./resources.ts";
 
 const IMG = "0b5c4f1e-1111-4c6e-9a55-0123456789ab";
@@ -103,7 +103,10 @@ describe("the look after the sweep", () => {
     });
     pools.lists = [{ images: [], volumes: [], backups: [] }];
     const scan = await scanRbdLeftovers(none, [res("image", IMG)], { probeOf });
-    expect(scan.notChecked).toEqual(["central: not looked at: no Ceph access (ceph.transport.kind none: external Ceph)"]);
+    expect(scan.notChecked).toEqual([{ site: "central", reason: "no Ceph access (ceph.transport.kind none: external Ceph)" }]);
+    expect(scan.notChecked.map(formatRbdNotChecked)).toEqual([
+      "central: not looked at: no Ceph access (ceph.transport.kind none: external Ceph)",
+    ]);
     expect(pools.calls).toBe(6);
   });
 

@@ -22,10 +22,21 @@ export interface RbdLeftover {
   cause: string;
 }
 
+/** A site's pool the scan could not list (or a site it did not look at: no pool), and why: nothing is known of it. */
+export interface RbdNotChecked {
+  site: string;
+  pool?: string;
+  reason: string;
+}
+
+/** "<site>: could not list rbd pool <pool>: <why>", or "<site>: not looked at: <why>". */
+export const formatRbdNotChecked = (n: RbdNotChecked): string =>
+  n.pool === undefined ? `${n.site}: not looked at: ${n.reason}` : `${n.site}: could not list rbd pool ${n.pool}: ${n.reason}`;
+
 export interface RbdScan {
   found: RbdLeftover[];
   /** Pools that could not be listed, with the reason: nothing is known about them. */
-  notChecked: string[];
+  notChecked: RbdNotChecked[];
 }
 
 const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
@@ -112,7 +123,7 @@ export async function scanRbdLeftovers(
     ...Object.fromEntries(allSites(cfg).flatMap((s) => (hasCephAccess(s) ? [] : [[s.name, noAccessReason(noneReason(s))]]))),
     ...o.unreachable,
   };
-  const skipped = Object.entries(unread).map(([site, why]) => `${site}: not looked at: ${why}`);
+  const skipped: RbdNotChecked[] = Object.entries(unread).map(([site, reason]) => ({ site, reason }));
   const resources = new Map(deleted.map((r) => [r.id, r]));
   const poolsOf = (s: Site): { role: PoolRole; pool: string }[] => {
     const p = sitePools(cfg, s);
@@ -145,7 +156,7 @@ export async function scanRbdLeftovers(
             } catch (e) {
               const msg = redactText((e as Error).message.split("\n")[0]!);
               if (p.role === "backups" && e instanceof CephCommandError && MISSING_POOL.test(e.stderrTail)) return;
-              out.notChecked.push(`${site.name}: could not list rbd pool ${p.pool}: ${msg}`);
+              out.notChecked.push({ site: site.name, pool: p.pool, reason: msg });
             }
           }),
         );

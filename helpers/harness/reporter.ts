@@ -1,9 +1,8 @@
-import type { UserConsoleLog } from "vitest";
 import type { Reporter, TestCase, TestModule, TestSuite } from "vitest/node";
 import { siteOfSuite, siteOfTest } from "./allure-per-site.ts";
 import { redactText } from "../core/redact.ts";
 import type { SiteSummary } from "./model.ts";
-import { LiveProgress, progressEventsOf } from "./progress.ts";
+import { listenProgress, LiveProgress } from "./progress.ts";
 
 /** Live per-site progress on stderr, and each site's results, kept for the run that made it. */
 export class RunReporter implements Reporter {
@@ -40,9 +39,17 @@ export class RunReporter implements Reporter {
     this.onSiteEnd(site);
   }
 
-  /** NOTE: the worker's progress events come on the console channel, each a JSON record (progressLineOf). */
-  onUserConsoleLog(log: UserConsoleLog): void {
-    for (const e of progressEventsOf(log.content)) this.progress.event(e);
+  private listening: { close(): void } | undefined;
+
+  /** The worker's progress events, each a typed record (sendProgress), from now until close(). */
+  onInit(): void {
+    this.listening ??= listenProgress((e) => this.progress.event(e));
+  }
+
+  /** Stops taking progress events: once the runner has closed. */
+  close(): void {
+    this.listening?.close();
+    this.listening = undefined;
   }
 
   onTestCaseResult(t: TestCase): void {

@@ -34,7 +34,11 @@ const summarySchema = z.looseObject({
     }),
   ),
   rbdLeftovers: z.array(z.looseObject({ site: z.string() })).optional(),
-  rbdNotChecked: z.array(z.string()).optional(),
+  // NOTE: summaries before the records held these as lines of text; they name no pool a reader can use, and are left out.
+  rbdNotChecked: z
+    .array(z.union([z.looseObject({ site: z.string(), pool: z.string().optional(), reason: z.string() }), z.string()]))
+    .transform((a) => a.filter((n) => typeof n !== "string"))
+    .optional(),
   leftBehind: z.array(z.string()).optional(),
 });
 

@@ -7,7 +7,7 @@ import { redact, redactText } from "../core/redact.ts";
 import type { WaitResult } from "../core/wait.ts";
 import { formatTimeline } from "../core/wait.ts";
 import { failureCauseOf, namedSite, nameSite } from "./failure-kind.ts";
-import { type ProgressEvent, progressLineOf } from "./progress.ts";
+import { type ProgressEvent, sendProgress } from "./progress.ts";
 
 /** What a test records of itself as it runs: its findings, for the summary, and why it failed. */
 export type TestFacts = Pick<TaskMeta, "warnings" | "notVerified" | "failure">;
@@ -46,7 +46,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /** Sends an event of the running site to the run's progress display (RunReporter). */
 function send(e: DistributiveOmit<ProgressEvent, "site">): void {
-  console.log(progressLineOf({ ...e, site: here() } as ProgressEvent));
+  sendProgress({ ...e, site: here() } as ProgressEvent);
 }
 
 /** A line of the running site's progress, shown as it is. */

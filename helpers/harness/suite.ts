@@ -188,10 +188,6 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
       async function guardedBody(t: TestContext): Promise<void> {
         t.task.meta.testId = id;
         t.task.meta.tier = entry.tier;
-        await allure.label("site", site);
-        await allure.label("testId", id);
-        await allure.label("tier", entry.tier);
-        await allure.tags(entry.tier, site);
         const block = blocked(id);
         if (block) {
           if (block.aboveTier) t.task.meta.aboveTier = true;
@@ -208,8 +204,6 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
           if (isNoCephAccess(e)) return skipTest(t, noAccessReason(e.reason));
           const failure = blameUnreachable(e, ctx);
           const kind = classifyFailure(failure);
-          t.task.meta.failureKind = kind;
-          await allure.label("failure", kind);
           const message = failure instanceof Error ? failure.message : String(failure);
           const known = activeKnownIssue(run.config.knownIssues, site, { id, failure: message, failureKind: kind });
           if (known) {

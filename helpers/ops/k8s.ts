@@ -194,6 +194,11 @@ export function podOverlay(cfg: Config, o: Pick<K8sOptions, "ceph" | "knownHosts
           );
         if (t.url) viaSsh(t.hostKeyChecking, t.url);
         break;
+      default: {
+        // A transport kind the pod's manifests do not know fails to compile here.
+        const unknown: never = t;
+        throw new RenderError(`${where}.transport.kind`, `unknown transport ${JSON.stringify(unknown)}`);
+      }
     }
     if (Object.keys(ceph).length || Object.keys(transport).length) sites.push({ name: s.name, ceph, transport });
   }

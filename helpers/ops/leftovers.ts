@@ -5,7 +5,7 @@ import { allSites } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { timing } from "../config/timing.ts";
 import { RUN_ID, RUN_PROPERTY, runIdOf, siteOfName } from "../harness/naming.ts";
-import { type RbdLeftover, scanRbdLeftovers } from "../harness/rbd-leftovers.ts";
+import { formatRbdNotChecked, type RbdLeftover, type RbdNotChecked, scanRbdLeftovers } from "../harness/rbd-leftovers.ts";
 import { deleteAll, ResourceJournal, type ResourceKind, type TrackedResource } from "../harness/resources.ts";
 import { canaryOf } from "../harness/canary.ts";
 
@@ -145,7 +145,7 @@ export interface CleanupOutcome {
   /** rbd images still named after a deleted resource, per site: Ceph-side leftovers, reported only. */
   rbdLeft: RbdLeftover[];
   /** Pools that could not be listed. */
-  rbdNotChecked: string[];
+  rbdNotChecked: RbdNotChecked[];
 }
 
 /**
@@ -166,6 +166,6 @@ export async function deleteLeftovers(
   const gone = new Map<string, TrackedResource>(journaledGone.map((r) => [r.id, r]));
   for (const r of done.deleted) gone.set(r.id, r);
   const rbd = await scanRbdLeftovers(cfg, [...gone.values()], { wait: t, log });
-  for (const n of rbd.notChecked) log(n);
+  for (const n of rbd.notChecked) log(formatRbdNotChecked(n));
   return { ...done, rbdLeft: rbd.found, rbdNotChecked: rbd.notChecked };
 }

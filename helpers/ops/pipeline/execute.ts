@@ -89,6 +89,9 @@ export async function execute(
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // NOTE: the worker's last progress events are delivered on a later turn of the event loop.
+    await new Promise((done) => setImmediate(done));
+    reporter.close();
     await prep.imageServer?.close();
   }
   return { sites: reporter.sites(), interrupted };

@@ -132,7 +132,7 @@ export function judgeRun(summary: RunSummary): Verdict {
 
 /** The pools of this site the rbd leftover scan could not list: each counts as not verified there. */
 export const rbdNotCheckedAt = (summary: Pick<RunSummary, "rbdNotChecked">, site: string): number =>
-  (summary.rbdNotChecked ?? []).filter((n) => n.startsWith(`${site}: `)).length;
+  (summary.rbdNotChecked ?? []).filter((n) => n.site === site).length;
 
 /** What a run's own judge reads beyond its summary: its config's gates and known issues, and how it was selected. */
 export interface Gating {

@@ -1,7 +1,7 @@
 import { XMLBuilder } from "fast-xml-parser";
 import type { KnownFailure } from "../../harness/gates.ts";
 import type { RunSummary, SiteSummary, TestSummary } from "../../harness/model.ts";
-import { formatRbdLeftover, type RbdLeftover } from "../../harness/rbd-leftovers.ts";
+import { formatRbdLeftover, formatRbdNotChecked, type RbdLeftover, type RbdNotChecked } from "../../harness/rbd-leftovers.ts";
 
 /** The name of the testsuite for what belongs to the run rather than to one of its sites. */
 export const RUN_SUITE = "dcn-verify run";
@@ -58,26 +58,16 @@ function testCase(site: string, t: TestSummary, known: KnownFailure[]): Case {
   };
 }
 
-/**
- * A line of the rbd leftover scan's notChecked, split into its site and what was not looked at:
- * "<site>: could not list rbd pool <pool>: <why>" or "<site>: not looked at: <why>". A site's name
- * cannot hold ':' (the config's schema), so the first ': ' ends it.
- */
-function notCheckedLine(line: string): { site?: string; pool: string } {
-  const m = /^([^:\s]+): (?:could not list rbd pool (\S+):|not looked at:)/.exec(line);
-  return { ...(m ? { site: m[1]! } : {}), pool: m?.[2] ?? (m ? "every pool" : line) };
-}
-
-function rbdNotCheckedCase(classname: string, line: string, pool: string): Case {
+function rbdNotCheckedCase(classname: string, n: RbdNotChecked, pool: string): Case {
   return {
     name: `rbd leftovers not checked: ${pool}`,
     classname,
     timeS: 0,
-    outcome: { kind: "skipped", text: `not verified: ${line}` },
+    outcome: { kind: "skipped", text: `not verified: ${formatRbdNotChecked(n)}` },
   };
 }
 
-function siteCases(s: SiteSummary, rbd: RbdLeftover[], notChecked: string[]): Case[] {
+function siteCases(s: SiteSummary, rbd: RbdLeftover[], notChecked: RbdNotChecked[]): Case[] {
   const known: KnownFailure[] = s.gates?.known ?? [];
   const cases = s.tests.map((t) => testCase(s.site, t, known));
   if (s.errors.length || s.tests.length === 0)
@@ -99,7 +89,7 @@ function siteCases(s: SiteSummary, rbd: RbdLeftover[], notChecked: string[]): Ca
         : // A summary that does not record its cleanup (an older one) cannot say that it left nothing.
           { kind: "skipped", text: "not verified: this summary does not record what the cleanup left" },
   });
-  for (const line of notChecked) cases.push(rbdNotCheckedCase(s.site, line, notCheckedLine(line).pool));
+  for (const n of notChecked) cases.push(rbdNotCheckedCase(s.site, n, n.pool ?? "every pool"));
   const unmet = (s.gates?.results ?? []).filter((r) => !r.ok);
   if (s.gates)
     cases.push({
@@ -171,17 +161,13 @@ function caseNode(c: Case) {
 export function junitXml(summary: RunSummary): string {
   const names = new Set(summary.sites.map((s) => s.site));
   const leftovers = unique(summary.rbdLeftovers ?? [], formatRbdLeftover);
-  const notChecked = unique(summary.rbdNotChecked ?? [], (l) => l);
-  const siteOf = (line: string) => {
-    const site = notCheckedLine(line).site;
-    return site && names.has(site) ? site : undefined;
-  };
+  const notChecked = unique(summary.rbdNotChecked ?? [], formatRbdNotChecked);
 
   const suites = summary.sites.map((s) => {
     const cases = siteCases(
       s,
       leftovers.filter((r) => r.site === s.site),
-      notChecked.filter((l) => siteOf(l) === s.site),
+      notChecked.filter((n) => n.site === s.site),
     );
     const c = s.counts;
     const props: [string, string][] = [
@@ -233,10 +219,7 @@ export function junitXml(summary: RunSummary): string {
       timeS: 0,
       outcome: { kind: "failure", type: "cleanup", text: summary.leftBehind.join("\n") },
     });
-  for (const line of notChecked.filter((l) => !siteOf(l))) {
-    const { site, pool } = notCheckedLine(line);
-    run.push(rbdNotCheckedCase(RUN_SUITE, line, site ? `${site}: ${pool}` : pool));
-  }
+  for (const n of notChecked.filter((x) => !names.has(x.site))) run.push(rbdNotCheckedCase(RUN_SUITE, n, `${n.site}: ${n.pool ?? "every pool"}`));
   if (run.length) suites.push({ name: RUN_SUITE, props: [], cases: run });
 
   const counted = suites.map((s) => ({ ...s, counts: countsOf(s.cases) }));
