@@ -1,4 +1,3 @@
-import { expect } from "vitest";
 import { assertClone, imageParent } from "../helpers/checks/clones.ts";
 import { checkData } from "../helpers/checks/data.ts";
 import { copyRefusal, defect, imageEvidence, locateRbdImage, rbdEvidence } from "../helpers/checks/evidence.ts";
@@ -61,7 +60,7 @@ function procedureSuite(s: SiteSuite): void {
         const c = ctx();
         const { image, localSha512, prepared } = await importRawImageToCentral(c);
         await step(`the image is raw and its stores are exactly ${c.central.store}`, async () => {
-          expect(image.disk_format).toBe("raw");
+          if (image.disk_format !== "raw") defect(c, `image ${image.id} has disk_format ${image.disk_format}, expected raw`);
           if (image.stores.length !== 1 || image.stores[0] !== c.central.store) {
             defect(c, `image ${image.id} is in stores [${image.stores.join(", ")}], expected only ${c.central.store}`);
           }

@@ -1,5 +1,5 @@
 import { describe, inject } from "vitest";
-import { siteSuite } from "../helpers/harness/suite.ts";
+import { siteSuite } from "../helpers/harness/site-suite.ts";
 import { SUITES } from "./index.ts";
 
 const run = inject("run");

@@ -1,6 +1,4 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import * as allure from "allure-js-commons";
-import { Status } from "allure-js-commons";
 import type { TaskMeta } from "vitest";
 import { withinSite } from "../core/cloud-wait.ts";
 import { redact, redactText } from "../core/redact.ts";
@@ -8,6 +6,9 @@ import type { WaitResult } from "../core/wait.ts";
 import { formatTimeline } from "../core/wait.ts";
 import { failureCauseOf, namedSite, nameSite } from "./failure-kind.ts";
 import { type ProgressEvent, sendProgress } from "./progress.ts";
+
+/** allure-js-commons, loaded when a step first records: the CLI reads the suites for their declarations only. */
+const allure = () => import("allure-js-commons");
 
 /** What a test records of itself as it runs: its findings, for the summary, and why it failed. */
 export type TestFacts = Pick<TaskMeta, "warnings" | "notVerified" | "failure">;
@@ -60,7 +61,7 @@ export async function step<T>(title: string, body: () => Promise<T>): Promise<T>
   const shown = redactText(title);
   send({ kind: "start", title: shown });
   try {
-    const value = await allure.step(title, async () => body());
+    const value = await (await allure()).step(title, async () => body());
     send({ kind: "pass", title: shown, ms: Date.now() - started });
     return value;
   } catch (e) {
@@ -76,11 +77,11 @@ export async function step<T>(title: string, body: () => Promise<T>): Promise<T>
 }
 
 export async function attachJson(name: string, value: unknown): Promise<void> {
-  await allure.attachment(name, JSON.stringify(redact(value), null, 2), "application/json");
+  await (await allure()).attachment(name, JSON.stringify(redact(value), null, 2), "application/json");
 }
 
 export async function attachText(name: string, text: string): Promise<void> {
-  await allure.attachment(name, redactText(text), "text/plain");
+  await (await allure()).attachment(name, redactText(text), "text/plain");
 }
 
 /** Records how long a wait took, how often it polled and the states it saw. */
@@ -100,7 +101,8 @@ export async function attachWait(name: string, r: WaitResult<unknown>): Promise<
 /** A named outcome that is neither pass nor fail on its own: shown as its own step in the report. */
 export async function outcome(title: string, detail: string): Promise<void> {
   send({ kind: "outcome", title: redactText(title) });
-  await allure.logStep(title, Status.PASSED);
+  const { logStep, Status } = await allure();
+  await logStep(title, Status.PASSED);
   await attachText(`outcome: ${title}`, detail);
 }
 
@@ -110,7 +112,8 @@ export async function outcome(title: string, detail: string): Promise<void> {
  */
 export async function info(title: string, detail: string): Promise<void> {
   send({ kind: "info", title: redactText(title) });
-  await allure.logStep(`info: ${title}`, Status.PASSED);
+  const { logStep, Status } = await allure();
+  await logStep(`info: ${title}`, Status.PASSED);
   await attachText(`info: ${title}`, detail);
 }
 
@@ -119,7 +122,8 @@ export async function notVerified(title: string, reason: string): Promise<void> 
   send({ kind: "not-verified", title: redactText(title) });
   const findings = scope.getStore()?.facts;
   if (findings) (findings.notVerified ??= []).push(redactText(`${title}: ${reason}`));
-  await allure.logStep(`not verified: ${title}`, Status.SKIPPED);
+  const { logStep, Status } = await allure();
+  await logStep(`not verified: ${title}`, Status.SKIPPED);
   await attachText(`not verified: ${title}`, reason);
 }
 
@@ -127,6 +131,7 @@ export async function warning(title: string, detail: string): Promise<void> {
   send({ kind: "warning", title: redactText(title) });
   const findings = scope.getStore()?.facts;
   if (findings) (findings.warnings ??= []).push(redactText(title));
-  await allure.logStep(`warning: ${title}`, Status.BROKEN);
+  const { logStep, Status } = await allure();
+  await logStep(`warning: ${title}`, Status.BROKEN);
   await attachText(`warning: ${title}`, detail);
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import {
   Collector,
   type ContainerTransport,
@@ -28,9 +28,19 @@ export function hostVerifier(t: ContainerTransport, host: string, port: number):
   };
 }
 
+/** dockerode, loaded on first use: loading it costs every CLI command about 0.4 s. */
+const loadDocker = async (): Promise<typeof Docker> => (await import("dockerode")).default;
+
+/** How an operator would name the site's engine to the docker CLI. */
+const engineName = (t: ContainerTransport): string =>
+  t.socketPath
+    ? `unix://${t.socketPath}`
+    : (t.url ?? (t.tls ? `tcp://${t.host}:${t.port ?? 2376} --tlsverify` : `tcp://${t.host}:${t.port ?? 2375}`));
+
 /** The Docker or Podman API of the site's engine, and how an operator would name it to the docker CLI. */
-export function containerEngine(t: ContainerTransport): { docker: Docker; engine: string } {
-  if (t.socketPath) return { docker: new Docker({ socketPath: t.socketPath }), engine: `unix://${t.socketPath}` };
+export function containerEngine(Docker: typeof import("dockerode"), t: ContainerTransport): { docker: Docker; engine: string } {
+  const engine = engineName(t);
+  if (t.socketPath) return { docker: new Docker({ socketPath: t.socketPath }), engine };
   if (t.url) {
     const u = new URL(t.url);
     const port = Number(u.port || 22);
@@ -44,15 +54,15 @@ export function containerEngine(t: ContainerTransport): { docker: Docker; engine
         hostVerifier: hostVerifier(t, u.hostname, port),
       },
     } as Docker.DockerOptions);
-    return { docker, engine: t.url };
+    return { docker, engine };
   }
   if (t.tls) {
     const port = t.port ?? 2376;
     const read = (f?: string) => (f ? readFileSync(f) : undefined);
     const docker = new Docker({ host: t.host, port, protocol: "https", ca: read(t.tls.ca), cert: read(t.tls.cert), key: read(t.tls.key) });
-    return { docker, engine: `tcp://${t.host}:${t.port ?? 2376} --tlsverify` };
+    return { docker, engine };
   }
-  return { docker: new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" }), engine: `tcp://${t.host}:${t.port ?? 2375}` };
+  return { docker: new Docker({ host: t.host, port: t.port ?? 2375, protocol: "http" }), engine };
 }
 
 /** The mon container to exec in when none is named: cephadm's `ceph-<fsid>-mon-<host>` when the fsid is pinned, ceph-ansible's `ceph-mon-<host>` otherwise. */
@@ -63,9 +73,12 @@ const MON_CONTAINER = /^\/?ceph-(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 export function containerTransport(site: TransportSite<ContainerTransport>): Transport {
   const t = site.ceph.transport;
-  const { docker, engine } = containerEngine(t);
+  const engine = engineName(t);
+  let engineApi: Promise<Docker> | undefined;
+  const api = () => (engineApi ??= loadDocker().then((D) => containerEngine(D, t).docker));
 
   const resolveContainer = async (signal: AbortSignal): Promise<string> => {
+    const docker = await api();
     // NOTE: dockerode 4 accepts {abortSignal} on info(); @types/dockerode 4.0.2 does not declare it.
     const info = (docker.info as (o: { abortSignal: AbortSignal }) => Promise<{ Name?: unknown }>).call(docker, { abortSignal: signal });
     const name = t.container ?? defaultContainer(String((await info).Name).split(".")[0]!, site.ceph.fsid);
@@ -92,7 +105,9 @@ export function containerTransport(site: TransportSite<ContainerTransport>): Tra
     command: async (argv, signal) => `docker -H ${engine} exec ${await container(signal)} ${shellJoin(argv)}`,
     exec: async (argv, sinks) => {
       const name = await container(sinks.signal);
-      const exec = await docker
+      const exec = await (
+        await api()
+      )
         .getContainer(name)
         .exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: sinks.signal });
       const stream = await exec.start({ Detach: false, Tty: false, abortSignal: sinks.signal });
