@@ -67,7 +67,13 @@ beforeAll(async () => {
     }),
   );
   await Promise.all([
-    start("prometheus-pushgateway", [`--web.listen-address=127.0.0.1:${pgPort}`], `${pushgateway}/-/ready`),
+    // NOTE: Debian's Pushgateway keeps its metrics in /var/lib/prometheus/pushgateway.data unless told otherwise: a
+    // second run on one machine read the first's pushes back (CI at 5584f21).
+    start(
+      "prometheus-pushgateway",
+      [`--web.listen-address=127.0.0.1:${pgPort}`, `--persistence.file=${join(dir, "pushgateway.data")}`],
+      `${pushgateway}/-/ready`,
+    ),
     start(
       "prometheus",
       [
