@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { BroadcastChannel } from "node:worker_threads";
+import { processChannel } from "./channel.ts";
 
 /**
  * The wall time during which at least one interval was open: overlapping and nested intervals count once (the
@@ -37,18 +37,15 @@ interface CloudWaitMessage {
 
 // NOTE: the sites run in the test runner's worker thread and summary.json is written by the main thread: a
 // BroadcastChannel reaches every thread of the process.
-const CHANNEL = "dcn-verify:cloud-wait";
+const channel = processChannel<CloudWaitMessage>("dcn-verify:cloud-wait", (data) => {
+  const m = data as Partial<CloudWaitMessage> | null;
+  return typeof m?.site === "string" && typeof m.ms === "number" ? (m as CloudWaitMessage) : undefined;
+});
 
 const accounts = new Map<string, IntervalUnion>();
 const current = new AsyncLocalStorage<{ site: string; union: IntervalUnion }>();
-let outbox: BroadcastChannel | undefined;
-
 function report(site: string, union: IntervalUnion): void {
-  if (!outbox) {
-    outbox = new BroadcastChannel(CHANNEL);
-    outbox.unref();
-  }
-  outbox.postMessage({ site, ms: Math.round(union.ms) } satisfies CloudWaitMessage);
+  channel.send({ site, ms: Math.round(union.ms) });
 }
 
 /**
@@ -93,16 +90,11 @@ export interface CloudWaitListener {
 }
 
 export function listenCloudWait(): CloudWaitListener {
-  const channel = new BroadcastChannel(CHANNEL);
-  channel.unref();
   const bySite = new Map<string, number>();
-  channel.onmessage = (e) => {
-    const m = (e as { data: CloudWaitMessage }).data;
-    bySite.set(m.site, Math.max(m.ms, bySite.get(m.site) ?? 0));
-  };
+  const listening = channel.listen((m) => bySite.set(m.site, Math.max(m.ms, bySite.get(m.site) ?? 0)));
   return {
     record(sites) {
-      channel.close();
+      listening.close();
       for (const s of sites) {
         const ms = bySite.get(s.site);
         if (ms !== undefined) s.cloudWaitMs = ms;

@@ -1,4 +1,4 @@
-import { BroadcastChannel } from "node:worker_threads";
+import { processChannel } from "../core/channel.ts";
 import { z } from "zod";
 
 const site = z.string();
@@ -36,31 +36,18 @@ const TEXT: { [K in ProgressKind]: (e: ProgressEvent & { kind: K }) => string } 
 /** The event as its site's progress line shows it, after `[site] `. */
 export const progressText = (e: ProgressEvent): string => (TEXT[e.kind] as (e: ProgressEvent) => string)(e);
 
-// NOTE: the sites run in the test runner's worker thread and the reporter in the main thread. A BroadcastChannel
-// reaches every thread of the process, live, from hooks as well as tests; each message is the event itself.
-const PROGRESS_CHANNEL = "dcn-verify:progress";
-
-let outbox: BroadcastChannel | undefined;
+// NOTE: the sites run in the test runner's worker thread and the reporter in the main thread: each event is sent
+// as the record itself, live, from hooks as well as tests.
+const progressChannel = processChannel<ProgressEvent>("dcn-verify:progress", (data) => {
+  const parsed = progressEventSchema.safeParse(data);
+  return parsed.success ? parsed.data : undefined;
+});
 
 /** Sends an event of a site to the run's progress display (listenProgress, in any thread of the process). */
-export function sendProgress(e: ProgressEvent): void {
-  if (!outbox) {
-    outbox = new BroadcastChannel(PROGRESS_CHANNEL);
-    outbox.unref();
-  }
-  outbox.postMessage(e);
-}
+export const sendProgress = (e: ProgressEvent): void => progressChannel.send(e);
 
 /** Calls on with each progress event sent in the process, validated; close() stops listening. */
-export function listenProgress(on: (e: ProgressEvent) => void): { close(): void } {
-  const channel = new BroadcastChannel(PROGRESS_CHANNEL);
-  channel.unref();
-  channel.onmessage = (m) => {
-    const parsed = progressEventSchema.safeParse((m as MessageEvent).data);
-    if (parsed.success) on(parsed.data);
-  };
-  return { close: () => channel.close() };
-}
+export const listenProgress = (on: (e: ProgressEvent) => void): { close(): void } => progressChannel.listen(on);
 
 /** Where progress goes: stderr, or a test's stand-in. */
 export interface ProgressOut {
