@@ -47,7 +47,7 @@ export function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     const overlay = labOverlay(state, profile);
     writeSecretFile(
       p.overlay,
-      `# The lab's overlay of examples/${profile.example}: hosts, ports, paths and fsids (docs/lab.md, Lab profiles).\n${stringify(overlay)}`,
+      `# The lab's overlay of examples/${profile.example}: hosts, ports, paths, fsids and polling (docs/lab.md, Lab profiles).\n${stringify(overlay)}`,
     );
     const example = exampleOf(profile);
     const sites = labSites(state);
@@ -71,6 +71,13 @@ export function writeClientConfig(state: LabState, secrets: LabSecrets): void {
     ].join("\n"),
   );
 }
+
+/**
+ * NOTE: on loopback most operations end within a second or two: the first poll comes after 0.3 s, not the default 1 s,
+ * and polls back off to 2 s, not 5 s (a procedure run at one edge: 54 s instead of 56). The profiles' overlays set it
+ * too: their examples keep the field's defaults.
+ */
+const LAB_POLLING = { pollInterval: 0.3, pollIntervalMax: 2 };
 
 /** A profile's example config, as YAML data. */
 export function exampleOf(profile: LabProfileDef): { flavor: string; edges: { name: string }[] } & Record<string, unknown> {
@@ -107,8 +114,7 @@ function standardConfig(state: LabState): Record<string, unknown> {
       serverStopped: 90,
       snapshotAvailable: 120,
       deletion: 120,
-      // NOTE: on loopback every operation ends within seconds: polls back off to 2 s, not the default 5 s.
-      pollIntervalMax: 2,
+      ...LAB_POLLING,
     },
     // NOTE: one OSD per cluster: pools have size 1. The lab's cinder-backup writes every site's backups to central's
     // cluster, as TripleO DCN's does.
@@ -153,5 +159,6 @@ function labOverlay(state: LabState, profile: LabProfileDef): Record<string, unk
     edges: sites.slice(1).map((n, i) => site(n, i + 1)),
     ...(address ? { webDownload: { bind: address, port: 80, advertiseUrl: `http://${address}:80` } } : {}),
     conformance: { minPoolSize: 1 },
+    timeouts: LAB_POLLING,
   };
 }

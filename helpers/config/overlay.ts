@@ -1,6 +1,6 @@
 /**
  * An overlay fills in, over a config file, what differs between two places the same config runs: hosts, ports,
- * paths and pinned fsids (the embedded lab's overlay of examples/*.yaml is one). Sites are matched by name; a site
+ * paths, pinned fsids and how often waits poll (the embedded lab's overlay of examples/*.yaml is one). Sites are matched by name; a site
  * the overlay names and the file does not is an error, as is any field outside OVERLAY_FIELDS.
  */
 
@@ -25,6 +25,8 @@ export const OVERLAY_FIELDS = [
   "webDownload.port",
   "webDownload.advertiseUrl",
   "conformance.minPoolSize",
+  "timeouts.pollInterval",
+  "timeouts.pollIntervalMax",
 ] as const;
 
 export class OverlayError extends Error {
