@@ -172,8 +172,10 @@ export interface SitePlan {
 declare module "vitest" {
   export interface ProvidedContext {
     run: RunInfo;
-    /** The sites in the run's order, central first, each with the suite groups it runs in order. */
+    /** The sites in the run's order, central first, each with the suite groups it runs. */
     plan: SitePlan[];
+    /** How many sites run at once (--max-parallel). */
+    sitesAtOnce: number;
   }
   export interface TaskMeta {
     testId?: string;

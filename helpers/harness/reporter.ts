@@ -7,7 +7,7 @@ import { listenProgress, LiveProgress } from "./progress.ts";
 /** Live per-site progress on stderr, and each site's results, kept for the run that made it. */
 export class RunReporter implements Reporter {
   private bySite = new Map<string, SiteSummary>();
-  /** When each site's describe started and ended (ms since the epoch). */
+  /** When each site's suite files started and ended (ms since the epoch). */
   private windows = new Map<string, { start: number; end?: number }>();
 
   constructor(
@@ -25,16 +25,22 @@ export class RunReporter implements Reporter {
     });
   }
 
+  // NOTE: a site's window is that of its suite files: the site's own describe is ready before it waits for its turn
+  // among the sites in flight (site-layout.ts), and its files end before it hands its turn on.
   onTestSuiteReady(s: TestSuite): void {
-    const site = siteOfSuite(s);
+    const site = s.parent.type === "suite" ? siteOfSuite(s.parent) : undefined;
     if (site !== undefined && !this.windows.has(site)) this.windows.set(site, { start: Date.now() });
   }
 
   onTestSuiteResult(s: TestSuite): void {
+    const file = s.parent.type === "suite" ? siteOfSuite(s.parent) : undefined;
+    if (file !== undefined) {
+      const w = this.windows.get(file);
+      if (w) w.end = Date.now();
+      return;
+    }
     const site = siteOfSuite(s);
     if (site === undefined) return;
-    const w = this.windows.get(site);
-    if (w) w.end = Date.now();
     this.progress.siteDone(site);
     this.onSiteEnd(site);
   }

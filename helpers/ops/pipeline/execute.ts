@@ -20,8 +20,8 @@ export interface Executed {
 }
 
 /**
- * Runs the plan's sites in one vitest worker, side by side (at most maxParallel at once), with the run handed to the
- * worker as data. siteDone: a site's suites have all ended and its Allure results are written. SIGINT/SIGTERM start
+ * Runs the plan's sites in one vitest worker, side by side (at most maxParallel at once; within a site its suite
+ * files overlap), with the run handed to the worker as data. siteDone: a site's suites have all ended and its Allure results are written. SIGINT/SIGTERM start
  * no new step; the run goes on to its sweep.
  */
 export async function execute(
@@ -65,16 +65,16 @@ export async function execute(
       watch: false,
       run: true,
       pool: "threads",
-      // NOTE: one worker runs every site: a worker thread with its own module graph cost about 100 MB a site. The
-      // sites are concurrent describes of one file; maxConcurrency bounds both how many run at once (in the plan's
-      // order) and how many tests and hooks run at once, and each site runs one test or hook at a time.
+      // NOTE: one worker runs every site: a worker thread with its own module graph cost about 100 MB a site. vitest's
+      // maxConcurrency bounds the concurrent describes at each level and the tests and hooks running at once: it leaves
+      // room for every file of every site, and the layout lets sitesAtOnce sites in at a time (site-layout.ts).
       maxWorkers: 1,
-      maxConcurrency: inFlight,
+      maxConcurrency: plan.reduce((n, p) => n + p.groups.length + 1, 0),
       // NOTE: vitest calls the reporters' hooks in this order; the Allure one writes a site's results in its
       // onTestSuiteResult, synchronously, before RunReporter's begins the site's report.
       reporters: [new PerSiteAllureReporter({ resultsDir: join(info.runDir, "allure-results") }), reporter],
       include: [SITES_ENTRY],
-      provide: { run: info, plan },
+      provide: { run: info, plan, sitesAtOnce: inFlight },
       setupFiles: [dependencyModule("allure-vitest/setup")],
       testTimeout: info.testTimeoutMs,
       hookTimeout: info.testTimeoutMs,
