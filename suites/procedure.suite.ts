@@ -303,6 +303,28 @@ function procedureSuite(s: SiteSuite): void {
 
     test(
       {
+        id: "dcn-6b-snapshot-data",
+        title: `6b. the snapshot of the root volume on ${site} holds the image's bytes`,
+        where: "edge",
+        tier: "read-only",
+        needs: ["root-snapshot", "root-volume", "edge-image"],
+      },
+      async () => {
+        const c = ctx();
+        const volumesPool = sitePools(c.config, c.site).volumes;
+        const [{ known }, volumeId, snapshotId] = [
+          take<EdgeImage>("edge-image"),
+          take<string>("root-volume"),
+          take<string>("root-snapshot"),
+        ];
+        await checkData(c, c.site, `${volumesPool}/volume-${volumeId}@snapshot-${snapshotId}`, known, {
+          what: "the root volume's snapshot",
+        });
+      },
+    );
+
+    test(
+      {
         id: "dcn-7-back-to-central",
         title: `7. an image made at ${site} comes back to central with the harness's data`,
         where: "edge",
