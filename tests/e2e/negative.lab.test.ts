@@ -4,6 +4,7 @@ import { openClients } from "../../helpers/clients/index.ts";
 import { loadConfig } from "../../helpers/config/load.ts";
 import { ResourceJournal } from "../../helpers/harness/resources.ts";
 import { formatSweepLeftover, sweep } from "../../helpers/ops/pipeline/sweep.ts";
+import { mutate } from "../../lab/mutate.ts";
 import { type HarnessRun, labConfigWith, labFault, labHeal, runHarness, SHORT_TIMEOUTS, testOf, withFault } from "./testing.ts";
 
 // Short waits: a broken lab should fail fast, and the message must name the site and the cause.
@@ -114,6 +115,38 @@ describe("dcn-verify run on a lab broken on purpose", () => {
       /^\[dcn1\] wait until the server is (SHUTOFF|ACTIVE): server \S+: timed out after \d+\.\ds .*waiting for status (SHUTOFF|ACTIVE).*last state: status=/s,
     );
     expect(left).toEqual([]);
+  });
+
+  test("a byte of dcn0's root volume inverted before step 6 fails step 6b, naming the snapshot and its hash", async () => {
+    const cfg = config();
+    const clients = await openClients(await loadConfig(cfg));
+    let inverted: Promise<number> | undefined;
+    let snapshotAt: number | undefined;
+    /** As soon as the run's root volume is available, a byte of it inverted behind Cinder's back. */
+    const invert = async (name: string): Promise<number> => {
+      for (const until = Date.now() + 60000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+        const vol = (await clients.volume.listVolumes({ name })).find((v) => v.status === "available" || v.status === "in-use");
+        if (vol) {
+          await mutate("dcn0", "write-byte", `volumes/volume-${vol.id}`, 4096);
+          return Date.now();
+        }
+      }
+      throw new Error(`volume ${name} was not available within 60 s`);
+    };
+    const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-6b-snapshot-data"], {
+      onLine: (line) => {
+        const volume = /^\[dcn0\] ▶ boot server (dcnv-\S+)-server /.exec(line) ?? /^\[dcn0\] ▶ create image (dcnv-\S+)-image /.exec(line);
+        if (volume && !inverted) (inverted = invert(`${volume[1]}-volume`)).catch(() => undefined);
+        if (/^\[dcn0\] ▶ snapshot the root volume/.test(line)) snapshotAt ??= Date.now();
+      },
+    });
+    // NOTE: the run goes on while the byte is written: the server's stop and start (disruptive tier) leave it seconds.
+    expect(await inverted!, "the byte was inverted before step 6's snapshot").toBeLessThan(snapshotAt!);
+    expect(testOf(run, "dcn0", "dcn-6-cinder-snapshot").status).toBe("passed");
+    expect(testOf(run, "dcn0", "dcn-6b-snapshot-data").failure).toMatch(
+      /^\[dcn0\] the root volume's snapshot volumes\/volume-\S+@snapshot-\S+ on dcn0: its first \d+ bytes hash to [0-9a-f]{128}, but the bytes the harness wrote hash to [0-9a-f]{128}/,
+    );
+    expect(run.summary.sites.flatMap((s) => s.errors)).toEqual([]);
   });
 
   test("central's OSD stopped while the edge's data is copied back fails step 7, naming the store", async () => {
