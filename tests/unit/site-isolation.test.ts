@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { createVitest } from "vitest/node";
+import { runFixture } from "./fixtures/run-fixture.ts";
 import { PerSiteAllureReporter } from "../../helpers/harness/allure-per-site.ts";
-import { dependencyModule, PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
+import { dependencyModule } from "../../helpers/core/package-root.ts";
 import { LiveProgress } from "../../helpers/harness/progress.ts";
 import { RunReporter } from "../../helpers/harness/reporter.ts";
 
@@ -26,22 +26,11 @@ test("in the one worker, a site that hangs or fails holds back neither another s
     ended.push({ site, at: Date.now() - started, written: sitesWritten(dir) }),
   );
   try {
-    const vitest = await createVitest("test", {
-      config: false,
-      root: PACKAGE_ROOT,
-      cache: false,
-      watch: false,
-      run: true,
-      pool: "threads",
-      maxWorkers: 1,
+    await runFixture("three-sites.fixture.ts", {
       maxConcurrency: 4,
-      include: ["tests/unit/fixtures/three-sites.fixture.ts"],
       setupFiles: [dependencyModule("allure-vitest/setup")],
       reporters: [new PerSiteAllureReporter({ resultsDir: dir }), reporter],
-      testTimeout: 4000,
     });
-    await vitest.start();
-    await vitest.close();
     expect(ended.map((e) => e.site).sort()).toEqual(["fails", "hangs", "leaks", "passes"]);
     expect(ended.at(-1)!.site).toBe("hangs");
     const passes = ended.find((e) => e.site === "passes")!;

@@ -2,8 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { createVitest } from "vitest/node";
-import { PACKAGE_ROOT } from "../../helpers/core/package-root.ts";
+import { runFixture } from "./fixtures/run-fixture.ts";
 
 interface Mark {
   site: string;
@@ -17,22 +16,11 @@ test("a site's suite files overlap, each file's tests run in order, and no more 
   const dir = mkdtempSync(join(tmpdir(), "dcnv-layout-"));
   const log = join(dir, "marks.jsonl");
   try {
-    const vitest = await createVitest("test", {
-      config: false,
-      root: PACKAGE_ROOT,
-      cache: false,
-      watch: false,
-      run: true,
-      pool: "threads",
-      maxWorkers: 1,
+    await runFixture("layout.fixture.ts", {
       maxConcurrency: 8,
-      include: ["tests/unit/fixtures/layout.fixture.ts"],
       provide: { layoutLog: log },
       reporters: [{}],
-      testTimeout: 4000,
     });
-    await vitest.start();
-    await vitest.close();
     const marks = readFileSync(log, "utf8")
       .trim()
       .split("\n")
