@@ -34,8 +34,8 @@ test("in the one worker, a site that hangs or fails holds back neither another s
     expect(ended.map((e) => e.site).sort()).toEqual(["fails", "hangs", "leaks", "passes"]);
     expect(ended.at(-1)!.site).toBe("hangs");
     const passes = ended.find((e) => e.site === "passes")!;
-    // The passing site's results were all written, and its report begun, while the other still hung.
-    expect(passes.at).toBeLessThan(3000);
+    // The passing site's results were all written, and its report begun, while the other still hung (until its timeout).
+    expect(passes.at).toBeLessThan(ended.at(-1)!.at);
     expect(passes.written.filter((s) => s === "passes")).toHaveLength(3);
     // Each result line names the site whose describe the test is in.
     expect(lines.filter((l) => l.includes(" PASS ") && !l.startsWith("[leaks]")).sort()).toEqual([
