@@ -52,6 +52,9 @@ export interface UpOptions {
  * and the quotas go, and 'up' makes them again in the new shape. A lab with faults, images, volumes, snapshots,
  * backups or servers is refused: those live in the clusters that go.
  */
+/** How long a process whose data is discarded right after (a cluster reshaped away, the lab taken down) has to end. */
+const DISCARDED_GRACE_MS = 1000;
+
 async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   const from = state.profile ?? "standard";
   const refuse = (why: string) =>
@@ -78,8 +81,8 @@ async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   // NOTE: the clusters go while Nova and Cinder forget the old shape: neither needs the other.
   await Promise.all([
     ...old.map(async (site) => {
-      await stopProcess(state, `ceph-osd-${site}`);
-      await stopProcess(state, `ceph-mon-${site}`);
+      await stopProcess(state, `ceph-osd-${site}`, DISCARDED_GRACE_MS);
+      await stopProcess(state, `ceph-mon-${site}`, DISCARDED_GRACE_MS);
       removeCluster(state, site);
     }),
     (async () => {
@@ -309,7 +312,8 @@ export async function down(): Promise<string[]> {
   await removeAccess(state);
   const order = Object.keys(state.processes).reverse();
   const stopped: string[] = [];
-  // The OpenStack services go first, together; then the message queue, the database and Ceph.
+  // The OpenStack services go first, together; then the message queue, the database and Ceph, together, with a second
+  // each to end: their data is removed below (an OSD takes about 7 s to end on SIGTERM).
   const last = (n: string) => /^(rabbitmq|epmd|mariadb|ceph-)/.test(n);
   await Promise.all(
     order
@@ -319,10 +323,12 @@ export async function down(): Promise<string[]> {
         stopped.push(name);
       }),
   );
-  for (const name of order.filter(last)) {
-    await stopProcess(state, name);
-    stopped.push(name);
-  }
+  await Promise.all(
+    order.filter(last).map(async (name) => {
+      await stopProcess(state, name, DISCARDED_GRACE_MS);
+      stopped.push(name);
+    }),
+  );
   for (const site of Object.keys(state.ceph)) {
     for (const f of ["conf", ...["admin", "glance", "cinder", "cinder-backup", "openstack"].map((u) => `client.${u}.keyring`)]) {
       rmSync(join("/etc/ceph", `${site}.${f}`), { force: true });
