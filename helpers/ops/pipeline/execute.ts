@@ -21,8 +21,8 @@ export interface Executed {
 
 /**
  * Runs the plan's sites in one vitest worker, side by side (at most maxParallel at once; within a site its suite
- * files overlap), with the run handed to the worker as data. siteDone: a site's suites have all ended and its Allure results are written. SIGINT/SIGTERM start
- * no new step; the run goes on to its sweep.
+ * files overlap), with the run handed to the worker as data. siteDone: a site's suites have all ended and its Allure
+ * results are written. SIGINT/SIGTERM start no new step; the run goes on to its sweep.
  */
 export async function execute(
   prep: Prepared,
