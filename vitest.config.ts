@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // The harness's own tests. The suites under suites/ are not run from here: 'dcn-verify run' runs
@@ -15,8 +16,9 @@ export default defineConfig({
           // NOTE: the files share each worker's modules (no module mocks; each test sets up its own state): 22 s
           // instead of 53 s, which is what 'lab up' waits on in npm test. Passed in shuffled orders.
           isolate: false,
-          // NOTE: three workers on two cores: many files wait (timers, subprocesses, sockets); 21-24 s instead of 47 s.
-          maxWorkers: 3,
+          // NOTE: at least three workers, even on two cores: many files wait (timers, subprocesses, sockets); 21-24 s
+          // instead of 47 s there.
+          maxWorkers: Math.max(3, availableParallelism() - 1),
         },
       },
       {
