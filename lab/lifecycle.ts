@@ -45,6 +45,9 @@ export interface UpOptions {
   profile?: LabProfile;
 }
 
+/** How long a process whose data is discarded right after (a cluster reshaped away, the lab taken down) has to end. */
+const DISCARDED_GRACE_MS = 1000;
+
 /**
  * Turns a healthy, empty lab of one profile into the other's shape without rebuilding what the profiles share:
  * MariaDB, RabbitMQ, Keystone, Placement, Neutron, Nova and the databases stay; the Ceph clusters (pools, cephx
@@ -52,9 +55,6 @@ export interface UpOptions {
  * and the quotas go, and 'up' makes them again in the new shape. A lab with faults, images, volumes, snapshots,
  * backups or servers is refused: those live in the clusters that go.
  */
-/** How long a process whose data is discarded right after (a cluster reshaped away, the lab taken down) has to end. */
-const DISCARDED_GRACE_MS = 1000;
-
 async function reshape(state: LabState, profile: LabProfile): Promise<void> {
   const from = state.profile ?? "standard";
   const refuse = (why: string) =>

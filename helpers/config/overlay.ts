@@ -1,7 +1,7 @@
 /**
  * An overlay fills in, over a config file, what differs between two places the same config runs: hosts, ports,
- * paths, pinned fsids and how often waits poll (the embedded lab's overlay of examples/*.yaml is one). Sites are matched by name; a site
- * the overlay names and the file does not is an error, as is any field outside OVERLAY_FIELDS.
+ * paths, pinned fsids and how often waits poll (the embedded lab's overlay of examples/*.yaml is one). Sites are
+ * matched by name; a site the overlay names and the file does not is an error, as is any field outside OVERLAY_FIELDS.
  */
 
 type Json = Record<string, unknown>;

@@ -78,7 +78,7 @@ export function siteSuite(site: string, run: RunInfo): SiteSuite {
     test({ id, title }, body) {
       const entry = catalogEntry(id);
       if (!runsAt(entry, role) || (run.tests && !run.tests.includes(id)) || notApplicable(id, run.config, site)) return;
-      // NOTE: sequential within its file, whose describe runs beside the site's other files (suites/sites.test.ts).
+      // NOTE: sequential within its file, whose describe runs beside the site's other files (site-layout.ts).
       test.sequential(title, (t) => inSiteScope(site, t.task.meta, () => guardedBody(t)));
       async function guardedBody(t: TestContext): Promise<void> {
         t.task.meta.testId = id;

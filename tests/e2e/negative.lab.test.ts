@@ -135,8 +135,8 @@ describe("dcn-verify run on a lab broken on purpose", () => {
     };
     const run = await runHarness(["--config", cfg, "--sites", "dcn0", "--tests", "dcn-6b-snapshot-data"], {
       onLine: (line) => {
-        const volume = /^\[dcn0\] ▶ boot server (dcnv-\S+)-server /.exec(line) ?? /^\[dcn0\] ▶ create image (dcnv-\S+)-image /.exec(line);
-        if (volume && !inverted) (inverted = invert(`${volume[1]}-volume`)).catch(() => undefined);
+        const prefix = /^\[dcn0\] ▶ create image (dcnv-\S+)-image /.exec(line)?.[1];
+        if (prefix && !inverted) (inverted = invert(`${prefix}-volume`)).catch(() => undefined);
         if (/^\[dcn0\] ▶ snapshot the root volume/.test(line)) snapshotAt ??= Date.now();
       },
     });
